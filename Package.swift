@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// Totem: a permissioned blockchain for image copyright registration.
+// The targets mirror the architecture (DESIGN.md): dependencies point downward only.
+//   totemd -> Consensus, P2P -> Chain -> TotemCrypto -> C system libraries
+import PackageDescription
+
+let package = Package(
+    name: "Totem",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "totemd", targets: ["totemd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, found with pkg-config and installed from Debian packages.
+        .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
+                       providers: [.apt(["liblmdb-dev"])]),
+
+        // Keys, signatures, hashes, Merkle proofs. The folder is Crypto, the module TotemCrypto:
+        // swift-crypto (via Hummingbird) already owns the module name `Crypto`.
+        .target(name: "TotemCrypto", dependencies: ["CSodium", "CLibCrypto"], path: "Sources/Crypto"),
+        // Codec, model, pure state machine, LMDB store, mempool.
+        .target(name: "Chain", dependencies: ["TotemCrypto", "CLMDB"]),
+        // Pure PBFT replica, its simulator support and runtime.
+        .target(name: "Consensus", dependencies: ["Chain", "TotemCrypto"]),
+        // Transport, handshake, peers, gossip.
+        .target(name: "P2P", dependencies: ["Chain", "TotemCrypto", "CSodium"]),
+        // The node daemon and client CLI.
+        .executableTarget(name: "totemd", dependencies: [
+            "Chain", "Consensus", "P2P", "TotemCrypto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Prints measured figures of the primitives (run in release: see README).
+        .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto"]),
+
+        .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
+        .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Chain", "TotemCrypto"]),
+        .testTarget(name: "P2PTests", dependencies: ["P2P", "Chain", "TotemCrypto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// The Chain module; see DESIGN.md.

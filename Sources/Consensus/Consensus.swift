@@ -1,0 +1,1 @@
+// The Consensus module; see DESIGN.md.

@@ -1,0 +1,4 @@
+import Testing
+@testable import Chain
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import Consensus
+
+@Test func moduleLinks() { #expect(Bool(true)) }
