@@ -52,4 +52,29 @@ struct CertificateVectorTests {
             #expect(!f.message.isEmpty)
         }
     }
+
+    /// Failure codes are part of the contract (courts' tools and the API show them).
+    static let codes: [(String, String)] = [
+        ("bad-format-version.json", "format_version"), ("bad-format-duplicate-key.json", "format_duplicate_key"),
+        ("bad-genesis-hash.json", "genesis_hash"), ("bad-genesis-chainId.json", "genesis_chain_id"),
+        ("bad-validatorSets-below-quorum.json", "validator_sets_commit_below_quorum"),
+        ("bad-validatorSets-later-unsorted.json", "validator_sets_unsorted"),
+        ("bad-header-set-above-height.json", "header_set_above_height"),
+        ("bad-commit-below-quorum.json", "commit_below_quorum"),
+        ("bad-commit-duplicate-signer.json", "commit_duplicate_signer"),
+        ("bad-commit-non-member.json", "commit_non_member"), ("bad-tx-signature.json", "tx_signature"),
+        ("bad-inclusion-treeSize.json", "inclusion_tree_size"), ("bad-work-title-nfd.json", "work_title"),
+        ("bad-work-missing.json", "work_missing"), ("bad-work-present-for-fileclaim.json", "work_unexpected"),
+    ]
+
+    @Test(arguments: codes.indices)
+    func failureCode(_ i: Int) throws {
+        let (file, code) = Self.codes[i]
+        let result = CertificateVerifier.verify(try CertificateVectors.file(file), genesis: try CertificateVectors.genesis())
+        guard case .failure(let f) = result else {
+            Issue.record("\(file) verified")
+            return
+        }
+        #expect(f.code == code, "\(file): \(f)")
+    }
 }

@@ -18,6 +18,7 @@ struct CertificateDocument {
     static let topKeys = ["format", "chainId", "genesisHash", "tx", "txHash", "leafIndex", "treeSize",
                           "inclusionProof", "header", "blockHash", "commit", "validatorSets"]
 
+    var format: String
     var chainId: String
     var genesisHash: Bytes32
     var tx: [UInt8]
@@ -33,17 +34,16 @@ struct CertificateDocument {
 
     static func read(_ bytes: [UInt8]) throws(CertificateFailure) -> CertificateDocument {
         let doc = try reading(.format) { () throws(JSONError) in try readTop(bytes) }
+        guard sameBytes(doc.format, CertificateLimits.format) else {
+            throw CertificateFailure(.format, "version", "format is \"\(doc.format)\"; this verifier reads "
+                                     + "\"\(CertificateLimits.format)\"")
+        }
         return doc
     }
 
     private static func readTop(_ bytes: [UInt8]) throws(JSONError) -> CertificateDocument {
         let o = try JSONParser.parse(bytes, maxInputBytes: CertificateLimits.maxDocumentBytes).object(at: .root)
         try o.expectKeys(topKeys, optional: ["work"])
-        let format = try o.string("format")
-        guard format.utf8.elementsEqual(CertificateLimits.format.utf8) else {
-            throw JSONError(.badString, at: o.path.appending("format"),
-                            "format is \"\(format)\", expected \"\(CertificateLimits.format)\"")
-        }
         let proofPath = o.path.appending("inclusionProof")
         let proofItems = try o.array("inclusionProof")
         guard proofItems.count <= CertificateLimits.maxInclusionProofHashes else {
@@ -53,7 +53,7 @@ struct CertificateDocument {
         var proof = [Bytes32]()
         for (i, item) in proofItems.enumerated() { proof.append(try item.bytes32(at: proofPath.appending(index: i))) }
         return CertificateDocument(
-            chainId: try o.string("chainId"), genesisHash: try o.bytes32("genesisHash"),
+            format: try o.string("format"), chainId: try o.string("chainId"), genesisHash: try o.bytes32("genesisHash"),
             tx: try o.base64("tx", maxBytes: CertificateLimits.maxDocumentBytes), txHash: try o.bytes32("txHash"),
             leafIndex: try o.uint("leafIndex"), treeSize: try o.uint("treeSize"), inclusionProof: proof,
             header: try o.base64("header", maxBytes: CertificateLimits.maxHeaderBytes),
