@@ -47,7 +47,7 @@ struct CertificateDocument {
         let proofPath = o.path.appending("inclusionProof")
         let proofItems = try o.array("inclusionProof")
         guard proofItems.count <= CertificateLimits.maxInclusionProofHashes else {
-            throw JSONError(.wrongType, at: proofPath,
+            throw JSONError(.tooLong, at: proofPath,
                             "\(proofItems.count) hashes, at most \(CertificateLimits.maxInclusionProofHashes)")
         }
         var proof = [Bytes32]()
@@ -74,7 +74,7 @@ enum CertificateReader {
     /// The `validatorSets` entries: the first without `certifiedBy`, later ones with it.
     static func validatorSets(_ items: [JSONValue]) throws(CertificateFailure) -> [CertificateValidatorSet] {
         guard items.count <= CertificateLimits.maxValidatorSetEntries else {
-            throw CertificateFailure(.validatorSets, "too_many",
+            throw CertificateFailure(.validatorSets, "too_long",
                                      "\(items.count) entries, at most \(CertificateLimits.maxValidatorSetEntries)")
         }
         var out = [CertificateValidatorSet]()
@@ -90,7 +90,7 @@ enum CertificateReader {
         let keysPath = o.path.appending("validators")
         let keyItems = try o.array("validators")
         guard keyItems.count <= CertificateLimits.maxValidators else {
-            throw JSONError(.wrongType, at: keysPath, "\(keyItems.count) keys, at most \(CertificateLimits.maxValidators)")
+            throw JSONError(.tooLong, at: keysPath, "\(keyItems.count) keys, at most \(CertificateLimits.maxValidators)")
         }
         var keys = [Bytes32]()
         for (i, k) in keyItems.enumerated() { keys.append(try k.bytes32(at: keysPath.appending(index: i))) }
@@ -114,7 +114,7 @@ enum CertificateReader {
         let sigPath = o.path.appending("signatures")
         let items = try o.array("signatures")
         guard items.count <= CertificateLimits.maxValidators else {
-            throw JSONError(.wrongType, at: sigPath, "\(items.count) signatures, at most \(CertificateLimits.maxValidators)")
+            throw JSONError(.tooLong, at: sigPath, "\(items.count) signatures, at most \(CertificateLimits.maxValidators)")
         }
         var sigs = [ValidatorSignature]()
         for (i, item) in items.enumerated() {
