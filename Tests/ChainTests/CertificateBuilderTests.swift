@@ -27,13 +27,13 @@ enum VectorChain {
     }
 
     /// The genesis set from height 1, validator4 added from height 5 (certified by block 4).
-    static func history(genesis: Genesis) throws -> [ValidatorSetRecord] {
+    static func history(genesis: Genesis) throws -> [CertifiedValidatorSet] {
         let block4 = try block(height: 4)
         let keys = TestData.section("validatorSets").map { $0.strings("keys").count }
         let five = try #require(TestData.section("validatorSets").first { $0.strings("keys").count == 5 }, "sets \(keys)")
         let newSet = try #require(ValidatorSet(five.strings("keys").compactMap { Bytes32(hex: $0) }))
-        return [ValidatorSetRecord(fromHeight: 1, validators: genesis.validatorSet, certifiedBy: nil),
-                ValidatorSetRecord(fromHeight: 5, validators: newSet,
+        return [CertifiedValidatorSet(fromHeight: 1, validators: genesis.validatorSet, certifiedBy: nil),
+                CertifiedValidatorSet(fromHeight: 5, validators: newSet,
                                    certifiedBy: CertifiedHeader(header: block4.header, commit: block4.commit))]
     }
 }
@@ -91,7 +91,7 @@ struct CertificateBuilderTests {
         let batch = try VectorChain.signedTx(named: "RegisterWorkBatch-W2-W4")
         let single = try VectorChain.signedTx(named: "RegisterWork-W1")
         func build(tx: SignedTx, txs: [SignedTx]? = nil, commit: CommitCertificate? = nil,
-                   history h: [ValidatorSetRecord]? = nil, batchIndex: Int? = nil) -> String? {
+                   history h: [CertifiedValidatorSet]? = nil, batchIndex: Int? = nil) -> String? {
             buildError { () throws(CertificateBuildError) in
                 _ = try CertificateBuilder.build(genesis: genesis, tx: tx, header: b6.header, commit: commit ?? b6.commit,
                                                  blockTxs: txs ?? b6.txs, history: h ?? history, batchIndex: batchIndex)

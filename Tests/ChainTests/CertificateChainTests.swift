@@ -9,7 +9,7 @@ struct SyntheticChain {
     let keys: [Bytes32: SigningKey]
     var headers: [Header] = []
     var commits: [CommitCertificate] = []
-    var history: [ValidatorSetRecord] = []
+    var history: [CertifiedValidatorSet] = []
 
     static func key(_ seedIndex: Int) throws -> SigningKey { try #require(VectorModel.key(seedIndex: seedIndex)) }
 
@@ -23,7 +23,7 @@ struct SyntheticChain {
             registrars: [], validators: validators.enumerated().map { i, k in
                 GenesisValidator(name: "v\(i)", publicKey: k.publicKey, p2pAddress: "127.0.0.1:\(27000 + i)")
             }, params: .standard)
-        history = [ValidatorSetRecord(fromHeight: 1, validators: genesis.validatorSet, certifiedBy: nil)]
+        history = [CertifiedValidatorSet(fromHeight: 1, validators: genesis.validatorSet, certifiedBy: nil)]
     }
 
     func set(at height: UInt64) -> ValidatorSet {
@@ -50,7 +50,7 @@ struct SyntheticChain {
         commits.append(commit)
         if let next {
             // Adopted in this block's parent: the next header is the last of the old set.
-            history.append(ValidatorSetRecord(fromHeight: height + 2, validators: next, certifiedBy: nil))
+            history.append(CertifiedValidatorSet(fromHeight: height + 2, validators: next, certifiedBy: nil))
         }
         if let i = history.firstIndex(where: { $0.fromHeight == height + 1 && $0.certifiedBy == nil }) {
             history[i].certifiedBy = CertifiedHeader(header: header, commit: commit)

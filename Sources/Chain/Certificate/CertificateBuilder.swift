@@ -3,7 +3,7 @@ import TotemCrypto
 /// A validator set as the node records it: in force from `fromHeight`; every set after the
 /// genesis one comes with the header of height `fromHeight - 1` (which names it in
 /// `nextValidatorSetHash`) and that header's commit certificate.
-public struct ValidatorSetRecord: Sendable {
+public struct CertifiedValidatorSet: Sendable {
     public var fromHeight: UInt64
     public var validators: ValidatorSet
     public var certifiedBy: CertifiedHeader?
@@ -40,7 +40,7 @@ public enum CertificateBuilder {
     ///     block's height are left out of the certificate.
     ///   - batchIndex: the item of a RegisterWorkBatch (required for one, refused for other kinds).
     public static func build(genesis: Genesis, tx: SignedTx, header: Header, commit: CommitCertificate,
-                             blockTxs: [SignedTx], history: [ValidatorSetRecord],
+                             blockTxs: [SignedTx], history: [CertifiedValidatorSet],
                              batchIndex: Int? = nil) throws(CertificateBuildError) -> Certificate {
         guard commit.height == header.height else {
             throw CertificateBuildError("commit_height_mismatch", "commit is for height \(commit.height), "
@@ -75,7 +75,7 @@ public enum CertificateBuilder {
 
     /// The history entries in force at or before `height`; the genesis set listed as in the
     /// genesis file, later sets sorted ascending.
-    private static func validatorSets(genesis: Genesis, history: [ValidatorSetRecord],
+    private static func validatorSets(genesis: Genesis, history: [CertifiedValidatorSet],
                                       height: UInt64) throws(CertificateBuildError) -> [CertificateValidatorSet] {
         let records = history.filter { $0.fromHeight <= height }
         guard let first = records.first, first.fromHeight == 1, first.certifiedBy == nil,
