@@ -38,7 +38,7 @@ struct SyntheticChain {
         let header = Header(
             chainId: genesis.chainId, height: height, view: 0, timestampMs: genesis.genesisTimeMs + height * 1000,
             parentHash: headers.last?.hash ?? genesis.genesisHash,
-            txRoot: CertificateMerkle.root(leafHashes: txs.map { CertificateMerkle.leafHash($0.bytes) }[...]),
+            txRoot: Block.txRoot(txs),
             txCount: UInt32(txs.count), stateRoot: .zero, validatorSetHash: inForce.hash,
             nextValidatorSetHash: nextSet.hash, proposer: inForce.keys[0])
         let body = VoteBody(height: height, view: 1, blockHash: header.hash)

@@ -62,12 +62,12 @@ public enum CertificateBuilder {
             throw CertificateBuildError("tx_count_mismatch", "\(blockTxs.count) txs given, the header counts "
                                         + "\(header.txCount)")
         }
-        let leaves = blockTxs.map { CertificateMerkle.leafHash($0.bytes) }
-        guard CertificateMerkle.root(leafHashes: leaves[...]) == header.txRoot else {
+        let tree = MerkleTree(leafHashes: blockTxs.map { Merkle.leafHash($0.bytes) })
+        guard tree.root == header.txRoot else {
             throw CertificateBuildError("tx_root_mismatch", "the given txs do not hash to the header's txRoot")
         }
         guard let index = blockTxs.firstIndex(where: { $0.bytes == tx.bytes }),
-              let proof = CertificateMerkle.inclusionProof(index: index, leafHashes: leaves[...]) else {
+              let proof = try? tree.inclusionProof(index: index) else {
             throw CertificateBuildError("tx_not_in_block", "tx \(tx.hash) is not in the block")
         }
         return (index, proof)

@@ -149,11 +149,12 @@ struct CertificateVerification {
             throw CertificateFailure(.inclusion, "leaf_index", "leafIndex \(doc.leafIndex) is not below treeSize "
                                      + "\(doc.treeSize)")
         }
-        guard CertificateMerkle.verifyInclusion(leafHash: CertificateMerkle.leafHash(doc.tx), index: doc.leafIndex,
-                                                treeSize: doc.treeSize, proof: doc.inclusionProof,
-                                                root: header.txRoot) else {
+        do {
+            try Merkle.checkInclusion(leafHash: Merkle.leafHash(doc.tx), index: doc.leafIndex, treeSize: doc.treeSize,
+                                      proof: doc.inclusionProof, root: header.txRoot)
+        } catch {
             throw CertificateFailure(.inclusion, "proof", "the inclusion proof does not lead from tx at leaf "
-                                     + "\(doc.leafIndex) to the header's txRoot")
+                                     + "\(doc.leafIndex) to the header's txRoot: \(error.message)")
         }
     }
 }
