@@ -151,6 +151,7 @@ public final class LMDBEnvironment: Sendable {
     /// Runs `body` in a write transaction on the calling thread and commits it durably (fsync)
     /// when `body` returns; aborts it when `body` throws. On a full map, aborts, grows the map and
     /// runs `body` again. Blocks while another thread's write transaction is open.
+    @discardableResult
     public func write<T>(_ body: (WriteTxn) throws -> T) throws -> T {
         var growths = 0
         while true {

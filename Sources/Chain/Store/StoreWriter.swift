@@ -33,6 +33,7 @@ public final class StoreWriter: Sendable {
     /// transaction is durably committed; rethrows what `body` throws (the transaction is then
     /// aborted). `body` may run more than once if the map has to grow, so it must not have effects
     /// outside the transaction. A write that was queued runs even if the calling task is cancelled.
+    @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (WriteTxn) throws -> T) async throws -> T {
         try await queue.reserveSlot()
         let environment = self.environment
