@@ -4,7 +4,8 @@ import Testing
 @Suite struct StoreSchemaTests {
     @Test func everySchemaDatabaseOpens() throws {
         #expect(Set(StoreSchema.all).count == StoreSchema.all.count, "database names are unique")
-        #expect(StoreSchema.all.count == 16)
+        #expect(StoreSchema.all.count == 7 + StateTable.allCases.count)
+        #expect(StateTable.allCases.allSatisfy { StoreSchema.all.contains($0.name) }, "every state table has a database")
         #expect(StoreSchema.all.count <= Int(StoreLimits.maxDatabases))
         let dir = try TemporaryDirectory("schema")
         let env = try LMDBEnvironment(directory: dir.sub("env"), databases: StoreSchema.all)

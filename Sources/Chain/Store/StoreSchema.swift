@@ -14,41 +14,43 @@ public enum StoreSchema {
     public static let certificates = "certificates"
     /// `txHash:bytes32` → `height:u64 | index:u32` (position of the tx in its block).
     public static let txIndex = "txIndex"
-    /// `subject:bytes32` → `TCE(Identity)` (display name, role, KYC digest, registering registrar,
-    /// registration height, revocation height and reason if revoked).
-    public static let identities = "identities"
-    /// `subject:bytes32` → `TCE(Registrar)` (name, height added).
-    public static let registrars = "registrars"
-    /// `contentHash:bytes32` → `TCE(WorkRecord)` (registrant, current owner, Work fields,
-    /// registeredAtMs, height, txHash, batchIndex). First registration wins: written once, then only
-    /// the owner changes.
-    public static let works = "works"
+    // The state tables: one database per `StateTable` case, named `StateTable.name`, written only
+    // through `StateChanges` (layouts: `StateTable` and the record types of `Chain/State`).
+
+    /// `subject:bytes32` → `IdentityRecord` (display name, role, KYC digest, registrar, revocation).
+    public static let identities = StateTable.identities.name
+    /// `subject:bytes32` → `RegistrarRecord` (name, height added).
+    public static let registrars = StateTable.registrars.name
+    /// `contentHash:bytes32` → `WorkRecord` (registrant, owner, Work fields, registeredAtMs,
+    /// height, txHash, batchIndex). First registration wins; later only the owner changes.
+    public static let works = StateTable.works.name
     /// `owner:bytes32 | height:u64 | contentHash:bytes32` → `∅`. Prefix `owner` lists an owner's
-    /// works oldest first (reverse: newest first); a transfer deletes the old owner's key and adds
-    /// the new owner's at the transfer height.
-    public static let worksByOwner = "worksByOwner"
-    /// `contentHash:bytes32 | height:u64 | index:u32` → `TCE(Licence)` (licensee, terms,
-    /// validUntilMs, txHash). Prefix `contentHash` lists a work's licences in commit order.
-    public static let licences = "licences"
-    /// `contentHash:bytes32 | height:u64 | index:u32` → `TCE(Claim)` (claimant, infringingDigest,
-    /// locator, note, txHash). Prefix `contentHash` lists a work's claims in commit order.
-    public static let claims = "claims"
-    /// `validator:bytes32 | height:u64 | view:u32 | phase:u8` → `TCE(Evidence)` (both block hashes
-    /// and signatures, submitting height and txHash). One record per (validator, height, view, phase).
-    public static let evidence = "evidence"
+    /// works in registration order (reverse: newest first).
+    public static let worksByOwner = StateTable.worksByOwner.name
+    /// `contentHash:bytes32 | height:u64 | index:u32` → `LicenceRecord`, in commit order per work.
+    public static let licences = StateTable.licences.name
+    /// `contentHash:bytes32 | height:u64 | index:u32` → `ClaimRecord`, in commit order per work.
+    public static let claims = StateTable.claims.name
+    /// `validator:bytes32 | height:u64 | view:u32 | phase:u8` → `EvidenceRecord`; one per key.
+    public static let evidence = StateTable.evidence.name
     /// `sender:bytes32` → `lastNonce:u64`. Absent means no committed tx: the next nonce is 1.
-    public static let nonces = "nonces"
-    /// `fromHeight:u64` → `TCE(ValidatorSet)` (keys sorted ascending, with names and P2P addresses).
-    /// The set in force at height `h` is the entry with the greatest key `<= h` (`ReadTxn.floor`);
-    /// the history back to genesis is kept for certificates.
-    public static let validators = "validators"
-    /// `op:u8 | validator:bytes32 | changeHash:bytes32` → `TCE(Tally)` (the change, first vote
-    /// height, voters in block order). `changeHash` is SHA-256 of the TCE-encoded change
-    /// `(op, validator, name, p2pAddress)`. Cleared when a change is adopted.
-    public static let validatorTallies = "validatorTallies"
+    public static let nonces = StateTable.nonces.name
+    /// Singleton key `"set"` → `ValidatorSetRecord` (set in force, next set, adoption height).
+    public static let validators = StateTable.validators.name
+    /// Singleton key `"tallies"` → the pending validator-change tallies.
+    public static let validatorTallies = StateTable.validatorTallies.name
+    /// `contentHash:bytes32 | height:u64 | index:u32` → `TransferRecord` (transfer history).
+    public static let transfers = StateTable.transfers.name
+
+    // Indexes and node records outside the state (not hashed into `stateRoot`).
+
     /// `imageCode:u64 | contentHash:bytes32` → `∅`. Every registered image code; the in-memory
     /// multi-index hash table for similarity search is rebuilt from it at startup.
     public static let imageCodes = "imageCodes"
+    /// `fromHeight:u64` → `list<bytes32>` of validator keys sorted ascending: every validator set
+    /// since genesis, keyed by the first height it is in force, for certificates. The set in force
+    /// at height `h` is the entry with the greatest key `<= h` (`ReadTxn.floor`).
+    public static let validatorHistory = "validatorHistory"
     /// `MetaKey.signingState` → `TCE(SigningState)`: current (height, view), last signed
     /// (height, view, phase, blockHash) and the lock. Written and synced before any vote it implies
     /// leaves the node.
@@ -57,10 +59,9 @@ public enum StoreSchema {
     public static let meta = "meta"
 
     /// Every database of the node, in a fixed order (digests iterate it).
-    public static let all: [String] = [
-        blocks, certificates, txIndex, identities, registrars, works, worksByOwner, licences, claims,
-        evidence, nonces, validators, validatorTallies, imageCodes, signingState, meta,
-    ]
+    public static let all: [String] = [blocks, certificates, txIndex]
+        + StateTable.allCases.map(\.name)
+        + [imageCodes, validatorHistory, signingState, meta]
 
     /// Keys of the `meta` and `signingState` databases.
     public enum MetaKey {
@@ -81,9 +82,9 @@ public enum StoreSchema {
 
 /// Handles of every database in `StoreSchema`, opened once at startup.
 public struct StoreDatabases: Sendable {
-    public let blocks, certificates, txIndex, identities, registrars, works, worksByOwner: Database
-    public let licences, claims, evidence, nonces, validators, validatorTallies, imageCodes: Database
-    public let signingState, meta: Database
+    public let blocks, certificates, txIndex, imageCodes, validatorHistory, signingState, meta: Database
+    /// The state tables, indexed by `StateTable.rawValue`.
+    private let tables: [UInt8: Database]
 
     /// Looks up every schema database in `environment`, which must have been opened with
     /// `StoreSchema.all` (or a superset).
@@ -91,18 +92,26 @@ public struct StoreDatabases: Sendable {
         blocks = try environment.database(StoreSchema.blocks)
         certificates = try environment.database(StoreSchema.certificates)
         txIndex = try environment.database(StoreSchema.txIndex)
-        identities = try environment.database(StoreSchema.identities)
-        registrars = try environment.database(StoreSchema.registrars)
-        works = try environment.database(StoreSchema.works)
-        worksByOwner = try environment.database(StoreSchema.worksByOwner)
-        licences = try environment.database(StoreSchema.licences)
-        claims = try environment.database(StoreSchema.claims)
-        evidence = try environment.database(StoreSchema.evidence)
-        nonces = try environment.database(StoreSchema.nonces)
-        validators = try environment.database(StoreSchema.validators)
-        validatorTallies = try environment.database(StoreSchema.validatorTallies)
         imageCodes = try environment.database(StoreSchema.imageCodes)
+        validatorHistory = try environment.database(StoreSchema.validatorHistory)
         signingState = try environment.database(StoreSchema.signingState)
         meta = try environment.database(StoreSchema.meta)
+        var tables: [UInt8: Database] = [:]
+        for table in StateTable.allCases {
+            tables[table.rawValue] = try environment.database(table.name)
+        }
+        self.tables = tables
     }
+
+    /// The database of a state table.
+    public func table(_ table: StateTable) -> Database {
+        guard let db = tables[table.rawValue] else {
+            preconditionFailure("StoreDatabases opened without state table \(table.name)")
+        }
+        return db
+    }
+
+    public var works: Database { table(.works) }
+    public var worksByOwner: Database { table(.worksByOwner) }
+    public var nonces: Database { table(.nonces) }
 }
