@@ -19,6 +19,13 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case corrupted = "corrupted"
         /// A stored record does not have the layout its database promises.
         case malformedRecord = "malformed_record"
+        /// A block commit that does not extend the stored chain (height, parent, state root,
+        /// certificate height) or repeats a transaction.
+        case invalidCommit = "invalid_commit"
+        /// The store belongs to another chain (its genesis hash differs).
+        case wrongChain = "wrong_chain"
+        /// The store was written with a schema version this build does not read.
+        case unsupportedSchema = "unsupported_schema"
         /// The store (or its writer) is shut down.
         case closed = "closed"
         /// Any other failure reported by LMDB or the operating system.

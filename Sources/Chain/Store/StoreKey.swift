@@ -28,6 +28,11 @@ public struct StoreKey: Sendable, Hashable {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }
 
+    /// The 4-byte big-endian encoding of a u32.
+    public static func u32Bytes(_ value: UInt32) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
     /// The key of a 32-byte hash or public key.
     public static func bytes32(_ value: Bytes32) -> [UInt8] { value.bytes }
 

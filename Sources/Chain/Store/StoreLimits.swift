@@ -20,4 +20,7 @@ public enum StoreLimits {
     public static let resizeWaitMaxMicroseconds: UInt32 = 2_000
     /// File mode of the data and lock files.
     public static let fileMode: UInt32 = 0o600
+    /// Transactions accepted when decoding a block this store wrote (genesis bounds proposals far
+    /// below it; the limit only keeps a damaged record from asking for unbounded memory).
+    public static let storedBlockMaxTxCount = 1_000_000
 }
