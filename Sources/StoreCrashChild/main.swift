@@ -1,9 +1,10 @@
 // totem-store-crash-child: the process the crash-safety test kills.
 //
 //   totem-store-crash-child <store directory> <report file> <target height> [transactions per block]
+//                           [workload: synthetic | chain]
 //
 // Opens the store, appends "open <height>" to the report file, then commits blocks of the
-// synthetic source one write transaction each (through the dedicated writer thread) as fast as it
+// workload's block source (`StoreWorkload`) one write transaction each (through the dedicated writer thread) as fast as it
 // can, appending "<height>" after each commit returns, until the target height. The parent kills
 // it with SIGKILL at a random moment and checks the store holds exactly blocks 1...h.
 import Chain
@@ -31,19 +32,20 @@ func report(_ fd: Int32, _ line: String) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 4, let target = UInt64(arguments[3]) else {
-    fail("usage: totem-store-crash-child <store dir> <report file> <target height> [tx per block]", status: 2)
-}
-let transactionsPerBlock = arguments.count >= 5 ? Int(arguments[4]) ?? 40 : 40
+let usage = "usage: totem-store-crash-child <store dir> <report file> <target height> [tx per block] [synthetic|chain]"
+guard arguments.count >= 4, let target = UInt64(arguments[3]) else { fail(usage, status: 2) }
+let defaultTransactionsPerBlock = 40
+guard let transactionsPerBlock = arguments.count >= 5 ? Int(arguments[4]) : defaultTransactionsPerBlock,
+      transactionsPerBlock >= 2 else { fail(usage, status: 2) }
+guard let workload = arguments.count >= 6 ? StoreWorkload(rawValue: arguments[5]) : .synthetic else { fail(usage, status: 2) }
 let fd = open(arguments[2], O_WRONLY | O_APPEND | O_CREAT, 0o600)
 guard fd >= 0 else {
     fail("cannot open report file \(arguments[2])", status: 2)
 }
 
 do {
-    let environment = try LMDBEnvironment(directory: arguments[1], databases: SyntheticBlockSource.databaseNames)
-    let source = try SyntheticBlockSource(environment: environment, transactionsPerBlock: transactionsPerBlock)
-    let meta = try environment.database(StoreSchema.meta)
+    let store = try workload.open(directory: arguments[1], transactionsPerBlock: transactionsPerBlock)
+    let environment = store.environment, source = store.source, meta = store.meta
     let writer = StoreWriter(environment: environment)
     var height = try environment.read { try StoreBlockReplay.committedHeight($0, meta: meta) }
     report(fd, "open \(height)")

@@ -25,7 +25,8 @@ import Darwin
     /// Blocks the final, unkilled run adds to show the child resumes from the recovered height.
     static let resumeBlocks: UInt64 = 25
 
-    @Test func killedCommitsLeaveWholeBlocksOnly() async throws {
+    @Test(arguments: StoreWorkload.allCases)
+    func killedCommitsLeaveWholeBlocksOnly(workload: StoreWorkload) async throws {
         let environment = ProcessInfo.processInfo.environment
         let cycles = environment["TOTEM_CRASH_CYCLES"].flatMap { Int($0) } ?? Self.defaultCycles
         let maxDelayMs = environment["TOTEM_CRASH_MAX_DELAY_MS"].flatMap { UInt64($0) } ?? Self.defaultMaxDelayMs
@@ -36,15 +37,15 @@ import Darwin
         }
         let dir = try TemporaryDirectory("crash")
         let storePath = dir.sub("store"), reportPath = dir.sub("report")
-        let reference = try Reference(directory: dir.sub("reference"))
+        let reference = try Reference(workload, directory: dir.sub("reference"))
         var random = SplitMix64(seed: seed)
         var verified: UInt64 = 0
         var committedInCycles = 0, inFlightCommits = 0, cyclesDone = 0
-        let context = "seed \(seed) (TOTEM_CRASH_SEED=\(seed) replays the kill schedule)"
+        let context = "\(workload) workload, seed \(seed) (TOTEM_CRASH_SEED=\(seed) replays the kill schedule)"
 
         for cycle in 0..<cycles {
             try? FileManager.default.removeItem(atPath: reportPath)
-            let process = try Self.spawn(child, storePath, reportPath, target: Self.unboundedTarget)
+            let process = try Self.spawn(child, storePath, reportPath, target: Self.unboundedTarget, workload)
             // One cycle in eight kills without waiting for the store to open.
             let killEarly = random.next() % 8 == 0
             if !killEarly, try await !Self.waitForOpen(reportPath, process) {
@@ -60,13 +61,13 @@ import Darwin
             if let open = report.openHeight, open != verified {
                 Issue.record("cycle \(cycle): child opened at height \(open), last verified \(verified); \(context)")
             }
-            let height = try Self.committedHeight(storePath)
+            let height = try Self.committedHeight(workload, storePath)
             guard height >= reported, height <= reported + 1 else {
                 Issue.record("cycle \(cycle): store at height \(height) but the child reported \(reported) committed; \(context)")
                 break
             }
             try reference.advance(to: height)
-            let stored = try Self.digest(storePath), expected = try reference.digest()
+            let stored = try Self.digest(workload, storePath), expected = try reference.digest()
             guard stored == expected else {
                 Issue.record("cycle \(cycle): store at height \(height) differs from a replay of blocks 1...\(height); \(context)")
                 break
@@ -80,12 +81,12 @@ import Darwin
 
         // The child resumes from the recovered height and runs to completion.
         let target = verified + Self.resumeBlocks
-        let process = try Self.spawn(child, storePath, reportPath, target: target)
+        let process = try Self.spawn(child, storePath, reportPath, target: target, workload)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
-        #expect(try Self.committedHeight(storePath) == target)
+        #expect(try Self.committedHeight(workload, storePath) == target)
         try reference.advance(to: target)
-        #expect(try Self.digest(storePath) == reference.digest(), "resumed store equals a replay; \(context)")
+        #expect(try Self.digest(workload, storePath) == reference.digest(), "resumed store equals a replay; \(context)")
         #expect(cyclesDone == cycles, "every kill/reopen cycle verified")
         print("store crash test: \(cyclesDone) kills, \(committedInCycles) blocks committed between kills, "
               + "\(inFlightCommits) kills after a commit and before its report, final height \(target); \(context)")
@@ -95,46 +96,42 @@ import Darwin
 
     /// A second store, in the test process, advanced by replaying the same blocks.
     final class Reference {
-        let environment: LMDBEnvironment
-        let source: SyntheticBlockSource
-        let meta: Database
+        let store: StoreWorkload.Opened
 
-        init(directory: String) throws {
-            environment = try LMDBEnvironment(directory: directory, databases: SyntheticBlockSource.databaseNames)
-            source = try SyntheticBlockSource(environment: environment, transactionsPerBlock: StoreCrashTests.transactionsPerBlock)
-            meta = try environment.database(StoreSchema.meta)
+        init(_ workload: StoreWorkload, directory: String) throws {
+            store = try workload.open(directory: directory, transactionsPerBlock: StoreCrashTests.transactionsPerBlock)
         }
 
         func advance(to height: UInt64) throws {
-            try environment.write { txn in
-                _ = try StoreBlockReplay.apply(source, upTo: height, into: txn, meta: meta)
+            try store.environment.write { txn in
+                _ = try StoreBlockReplay.apply(store.source, upTo: height, into: txn, meta: store.meta)
             }
         }
 
-        func digest() throws -> String {
-            let dbs = try SyntheticBlockSource.databaseNames.map { try environment.database($0) }
-            return try environment.read { try $0.digest(dbs) }.hex
-        }
+        func digest() throws -> String { try StoreCrashTests.digest(store.environment) }
     }
 
     // MARK: Helpers
 
-    static func committedHeight(_ path: String) throws -> UInt64 {
-        let env = try LMDBEnvironment(directory: path, databases: SyntheticBlockSource.databaseNames)
-        let meta = try env.database(StoreSchema.meta)
-        return try env.read { try StoreBlockReplay.committedHeight($0, meta: meta) }
+    static func committedHeight(_ workload: StoreWorkload, _ path: String) throws -> UInt64 {
+        let store = try workload.open(directory: path, transactionsPerBlock: transactionsPerBlock)
+        return try store.environment.read { try StoreBlockReplay.committedHeight($0, meta: store.meta) }
     }
 
-    static func digest(_ path: String) throws -> String {
-        let env = try LMDBEnvironment(directory: path, databases: SyntheticBlockSource.databaseNames)
-        let dbs = try SyntheticBlockSource.databaseNames.map { try env.database($0) }
-        return try env.read { try $0.digest(dbs) }.hex
+    static func digest(_ workload: StoreWorkload, _ path: String) throws -> String {
+        try digest(workload.open(directory: path, transactionsPerBlock: transactionsPerBlock).environment)
     }
 
-    static func spawn(_ child: String, _ store: String, _ report: String, target: UInt64) throws -> Process {
+    /// Digest of every database of the environment.
+    static func digest(_ environment: LMDBEnvironment) throws -> String {
+        try environment.read { try $0.digest(environment.databases) }.hex
+    }
+
+    static func spawn(_ child: String, _ store: String, _ report: String, target: UInt64,
+                      _ workload: StoreWorkload) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: child)
-        process.arguments = [store, report, String(target), String(transactionsPerBlock)]
+        process.arguments = [store, report, String(target), String(transactionsPerBlock), workload.rawValue]
         try process.run()
         return process
     }

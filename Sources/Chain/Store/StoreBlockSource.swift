@@ -2,9 +2,6 @@
 /// harness and benchmarks today, the real chain (blocks applied through `ChainStore`) later. The
 /// harness only relies on this protocol, so it drives either.
 public protocol StoreBlockSource: Sendable {
-    /// The databases the source writes; the harness opens environments with them.
-    static var databaseNames: [String] { get }
-
     /// Writes everything block `height` changes into `txn`, including the meta record
     /// (`StoreSchema.MetaKey.height` set to `height`). Must be deterministic: applied to the store
     /// that blocks `1..<height` produced, it writes the same bytes every time.
