@@ -173,4 +173,20 @@ import Testing
         }
         #expect(mismatches == 0)
     }
+
+    @Test func openingADirectoryTwiceInOneProcessIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        do {
+            let first = try openEnvironment(dir.sub("env"))
+            do {
+                _ = try openEnvironment(dir.sub("env") + "/.")
+                Issue.record("one environment opened twice")
+            } catch let error as StoreError {
+                #expect(error.code == .alreadyOpen)
+            }
+            #expect(try first.read { try $0.count(first.database("a")) } == 0, "the first handle still works")
+        }
+        let again = try openEnvironment(dir.sub("env"))
+        #expect(again.databases.count == 2, "closing the first handle frees the directory")
+    }
 }

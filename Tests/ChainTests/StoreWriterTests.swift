@@ -100,6 +100,18 @@ import Darwin
             #expect(error.code == .closed)
         }
     }
+
+    @Test func aStoreCanBeReopenedAsSoonAsItsLastWriteReturns() async throws {
+        let dir = try TemporaryDirectory("writer-reopen")
+        for round in 0..<20 {
+            let env = try openEnvironment(dir.sub("env"))
+            let a = try env.database("a")
+            let writer = StoreWriter(environment: env)
+            let value = try await writer.write { try Self.increment($0, a) }
+            #expect(value == UInt64(round + 1))
+            // No shutdown: dropping the last references must close the environment at once.
+        }
+    }
 }
 
 /// An identifier of the calling thread.

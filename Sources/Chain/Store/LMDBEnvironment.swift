@@ -60,6 +60,8 @@ public final class LMDBEnvironment: Sendable {
     /// The current map size, changed only under the gate's exclusive pass.
     private let mapSize: Atomic<Int>
     private let growthCount = Atomic<Int>(0)
+    /// This environment's entry in `OpenDirectories`, released when it closes.
+    private let openClaim: String
 
     /// Opens (creating if needed) the environment in `directory` with the named databases `names`,
     /// creating any that do not exist yet.
@@ -72,9 +74,13 @@ public final class LMDBEnvironment: Sendable {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw StoreError(.io, "create directory \(directory): \(String(cString: strerror(errno)))", status: errno)
         }
+        let claim = try OpenDirectories.claim(directory)
         var created: OpaquePointer?
-        try check(mdb_env_create(&created), "mdb_env_create")
-        guard let raw = created else { throw StoreError(.io, "mdb_env_create returned no environment") }
+        let rc = mdb_env_create(&created)
+        guard rc == MDB_SUCCESS, let raw = created else {
+            OpenDirectories.release(claim)
+            throw StoreError.lmdb(rc, "mdb_env_create")
+        }
         do {
             try check(mdb_env_set_maxdbs(raw, StoreLimits.maxDatabases), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(raw, StoreLimits.maxReaders), "mdb_env_set_maxreaders")
@@ -87,8 +93,10 @@ public final class LMDBEnvironment: Sendable {
             databasesByName = try Self.openDatabases(raw, names)
         } catch {
             mdb_env_close(raw)
+            OpenDirectories.release(claim)
             throw error
         }
+        openClaim = claim
         env = EnvironmentPointer(raw: raw)
         maxKeyBytes = Int(mdb_env_get_maxkeysize(raw))
         mapSize = Atomic(Self.currentMapSize(raw))
@@ -98,6 +106,7 @@ public final class LMDBEnvironment: Sendable {
 
     deinit {
         mdb_env_close(env.raw)
+        OpenDirectories.release(openClaim)
     }
 
     private static func openDatabases(_ raw: OpaquePointer, _ names: [String]) throws -> [String: Database] {

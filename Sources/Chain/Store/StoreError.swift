@@ -26,6 +26,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case wrongChain = "wrong_chain"
         /// The store was written with a schema version this build does not read.
         case unsupportedSchema = "unsupported_schema"
+        /// The environment's directory is already open in this process.
+        case alreadyOpen = "already_open"
         /// The store (or its writer) is shut down.
         case closed = "closed"
         /// Any other failure reported by LMDB or the operating system.

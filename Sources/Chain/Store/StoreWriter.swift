@@ -39,7 +39,8 @@ public final class StoreWriter: Sendable {
         let environment = self.environment
         return try await withCheckedThrowingContinuation { continuation in
             queue.enqueueReserved {
-                continuation.resume(with: Result { try environment.write(body) })
+                let result = Result { try environment.write(body) }
+                return { continuation.resume(with: result) }
             }
         }
     }
@@ -53,7 +54,10 @@ public final class StoreWriter: Sendable {
 
 /// The bounded job queue between async callers and the writer thread.
 final class WriterQueue: Sendable {
-    typealias Job = @Sendable () -> Void
+    /// Runs a write and returns how to report its result. The writer thread drops the job (and
+    /// with it everything the write captured, such as the environment) before reporting, so a
+    /// caller that resumes and closes the store does not race the writer thread's last reference.
+    typealias Job = @Sendable () -> @Sendable () -> Void
 
     private struct State {
         var jobs: [Job] = []
@@ -134,22 +138,23 @@ final class WriterQueue: Sendable {
     /// The writer thread's loop: run jobs in order until closed and drained.
     func runUntilClosed() {
         while true {
-            let (job, roomWaiter, exit) = state.withLock { s -> (Job?, CheckedContinuation<Void, Never>?, Bool) in
-                if s.head < s.jobs.count {
-                    let job = s.jobs[s.head]
-                    s.head += 1
-                    if s.head == s.jobs.count || s.head >= capacity {
-                        s.jobs.removeFirst(s.head)
-                        s.head = 0
-                    }
-                    let waiter = s.waitingForRoom.isEmpty ? nil : s.waitingForRoom.removeFirst()
-                    return (job, waiter, false)
+            var pending: Job?
+            var roomWaiter: CheckedContinuation<Void, Never>?
+            let exit = state.withLock { s -> Bool in
+                guard s.head < s.jobs.count else { return !s.accepting && s.reserved == 0 }
+                pending = s.jobs[s.head]
+                s.head += 1
+                if s.head == s.jobs.count || s.head >= capacity {
+                    s.jobs.removeFirst(s.head)
+                    s.head = 0
                 }
-                return (nil, nil, !s.accepting && s.reserved == 0)
+                roomWaiter = s.waitingForRoom.isEmpty ? nil : s.waitingForRoom.removeFirst()
+                return false
             }
             roomWaiter?.resume()
-            if let job {
-                job()
+            if pending != nil {
+                let report = Self.run(pending.take())
+                report()
             } else if exit {
                 break
             } else {
@@ -163,5 +168,12 @@ final class WriterQueue: Sendable {
             return s.waitingForFinish
         }
         finishWaiters.forEach { $0.resume() }
+    }
+
+    /// Runs `job` and releases it (this function owns the only reference) before returning the
+    /// report, so the report runs after everything the write captured is gone.
+    private static func run(_ job: consuming Job?) -> @Sendable () -> Void {
+        guard let job else { return {} }
+        return job()
     }
 }
