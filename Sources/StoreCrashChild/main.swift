@@ -35,6 +35,8 @@ let arguments = CommandLine.arguments
 let usage = "usage: totem-store-crash-child <store dir> <report file> <target height> [tx per block] [synthetic|chain]"
 guard arguments.count >= 4, let target = UInt64(arguments[3]) else { fail(usage, status: 2) }
 let defaultTransactionsPerBlock = 40
+/// Small, so the map grows while the child runs and some kills land around a growth.
+let initialMapSizeBytes = 1 << 20
 guard let transactionsPerBlock = arguments.count >= 5 ? Int(arguments[4]) : defaultTransactionsPerBlock,
       transactionsPerBlock >= 2 else { fail(usage, status: 2) }
 guard let workload = arguments.count >= 6 ? StoreWorkload(rawValue: arguments[5]) : .synthetic else { fail(usage, status: 2) }
@@ -44,7 +46,8 @@ guard fd >= 0 else {
 }
 
 do {
-    let store = try workload.open(directory: arguments[1], transactionsPerBlock: transactionsPerBlock)
+    let store = try workload.open(directory: arguments[1], transactionsPerBlock: transactionsPerBlock,
+                                  options: .init(initialMapSizeBytes: initialMapSizeBytes))
     let environment = store.environment, source = store.source, meta = store.meta
     let writer = StoreWriter(environment: environment)
     var height = try environment.read { try StoreBlockReplay.committedHeight($0, meta: meta) }

@@ -145,3 +145,29 @@ final class Flag: Sendable {
     func set() { value.store(true, ordering: .releasing) }
     var isSet: Bool { value.load(ordering: .acquiring) }
 }
+
+@Suite struct StoreConcurrentGrowthTests {
+    @Test func writersOnSeveralThreadsShareTheGrowingMap() async throws {
+        let dir = try TemporaryDirectory("growth-writers")
+        let env = try openEnvironment(dir.sub("env"), ["a"], initialMapSizeBytes: StoreMapGrowthTests.mebibyte)
+        let a = try env.database("a")
+        let writers = 3, transactions = 8, puts: UInt64 = 500
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<writers {
+                group.addTask {
+                    for t in 0..<transactions {
+                        let base = UInt64(w) << 32 | UInt64(t) << 16
+                        try env.write { txn in
+                            for k in base..<base + puts { try txn.put(a, key: StoreKey.u64(k), value: StoreMapGrowthTests.value(k)) }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(env.mapGrowthCount >= 2)
+        #expect(try env.read { try $0.count(a) } == writers * transactions * Int(puts))
+        let sample = UInt64(2) << 32 | UInt64(7) << 16 | 499
+        #expect(try env.read { try $0.get(a, key: StoreKey.u64(sample)) } == StoreMapGrowthTests.value(sample))
+    }
+}

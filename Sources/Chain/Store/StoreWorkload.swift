@@ -15,14 +15,17 @@ public enum StoreWorkload: String, Sendable, CaseIterable {
     }
 
     /// Opens (creating if needed) the workload's store in `directory`.
-    public func open(directory: String, transactionsPerBlock: Int) throws -> Opened {
+    public func open(directory: String, transactionsPerBlock: Int,
+                     options: LMDBEnvironment.Options = .init()) throws -> Opened {
         switch self {
         case .synthetic:
-            let environment = try LMDBEnvironment(directory: directory, databases: SyntheticBlockSource.databaseNames)
+            let environment = try LMDBEnvironment(directory: directory, databases: SyntheticBlockSource.databaseNames,
+                                                  options: options)
             let source = try SyntheticBlockSource(environment: environment, transactionsPerBlock: transactionsPerBlock)
             return Opened(environment: environment, source: source, meta: try environment.database(StoreSchema.meta))
         case .chain:
-            let source = try ChainBlockSource(directory: directory, transactionsPerBlock: transactionsPerBlock)
+            let source = try ChainBlockSource(directory: directory, transactionsPerBlock: transactionsPerBlock,
+                                              options: options)
             let environment = source.store.environment
             return Opened(environment: environment, source: source, meta: source.store.databases.meta)
         }
