@@ -7,10 +7,14 @@ import TotemCrypto
 /// so the crash-safety harness can drive the real commit path. (The state changes stand in for
 /// what the state machine will produce; the store treats them as bytes either way.)
 public struct ChainBlockSource: StoreBlockSource {
+    /// The chain id of the harness chain's transactions and headers.
     public static let chainId = "totem-store-harness"
+    /// Distinct senders the harness transactions cycle through.
     public static let senderCount = 8
 
+    /// The chain store the blocks are committed to.
     public let store: ChainStore
+    /// RegisterWork transactions per block.
     public let transactionsPerBlock: Int
     private let validator: SigningKey
     private let senders: [SigningKey]
@@ -27,6 +31,7 @@ public struct ChainBlockSource: StoreBlockSource {
         self.transactionsPerBlock = transactionsPerBlock
     }
 
+    /// The harness chain's genesis hash (a constant: there is no genesis file).
     public static var genesisHash: Bytes32 { SHA256.hash(Array("totem harness genesis".utf8)) }
 
     public func writeBlock(height: UInt64, into txn: WriteTxn) throws {

@@ -2,6 +2,7 @@ import TotemCrypto
 
 /// Where a committed transaction sits.
 public struct TxLocation: Sendable, Hashable {
+    /// Height of the block holding the transaction.
     public let height: UInt64
     /// Position of the transaction in its block, from 0.
     public let index: UInt32

@@ -7,7 +7,9 @@ import TotemCrypto
 /// index entries, state changes, image-code index entries and meta record in **one** durable write
 /// transaction, so after a crash the store holds whole blocks only. Reads run on any thread.
 public final class ChainStore: Sendable {
+    /// The LMDB environment; read from it on any thread, write only through this store.
     public let environment: LMDBEnvironment
+    /// Handles of the schema's databases.
     public let databases: StoreDatabases
     /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
     public let genesisHash: Bytes32

@@ -5,6 +5,7 @@ import CLMDB
 /// the end.
 public final class Cursor {
     private var pointer: OpaquePointer?
+    /// The database the cursor walks.
     public let database: Database
     private let transaction: ReadTxn
 
@@ -21,9 +22,13 @@ public final class Cursor {
         return pointer
     }
 
+    /// Moves to the entry with the smallest key.
     public func first() throws -> StoreEntry? { try move(MDB_FIRST) }
+    /// Moves to the entry with the greatest key.
     public func last() throws -> StoreEntry? { try move(MDB_LAST) }
+    /// Moves to the next entry in key order.
     public func next() throws -> StoreEntry? { try move(MDB_NEXT) }
+    /// Moves to the previous entry in key order.
     public func previous() throws -> StoreEntry? { try move(MDB_PREV) }
 
     /// Moves to the first entry whose key is at least `key` (the first entry when `key` is nil).

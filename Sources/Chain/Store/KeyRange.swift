@@ -1,9 +1,12 @@
 /// A half-open range of keys in LMDB's bytewise order: `lower` included, `upper` excluded; nil
 /// bounds are open.
 public struct KeyRange: Sendable, Hashable {
+    /// The smallest key in the range; nil: from the first key.
     public var lower: [UInt8]?
+    /// The first key past the range; nil: to the last key.
     public var upper: [UInt8]?
 
+    /// The keys from `lower` (included) to `upper` (excluded).
     public init(lower: [UInt8]? = nil, upper: [UInt8]? = nil) {
         self.lower = lower
         self.upper = upper

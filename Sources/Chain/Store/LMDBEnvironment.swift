@@ -9,6 +9,7 @@ import Darwin
 /// A named database of an environment, opened once when the environment opens and valid for its
 /// whole life (LMDB's `MDB_dbi`).
 public struct Database: Sendable, Hashable, CustomStringConvertible {
+    /// The name the database was opened with.
     public let name: String
     let dbi: MDB_dbi
     public var description: String { name }
@@ -33,7 +34,8 @@ struct EnvironmentPointer: @unchecked Sendable {
 /// commits (and fsyncs) when its closure returns and aborts when it throws. When the map is full the
 /// write is aborted, the map grows and the whole closure runs again, so a write closure must not
 /// have side effects outside its transaction. Never `await` inside either closure, never start a
-/// write inside a read, and never open the same directory twice in one process.
+/// write inside a read or another write on the same thread (LMDB would wait for itself).
+/// Opening one directory twice in a process is refused (`.alreadyOpen`).
 public final class LMDBEnvironment: Sendable {
     /// How an environment is opened.
     public struct Options: Sendable {
@@ -49,7 +51,7 @@ public final class LMDBEnvironment: Sendable {
         }
     }
 
-    /// The directory holding `data.mdb` and `lock.mdb`.
+    /// The directory holding `data.mdb` and `lock.mdb` (created if missing; its parent must exist).
     public let directory: String
     public let options: Options
     let env: EnvironmentPointer
@@ -69,7 +71,7 @@ public final class LMDBEnvironment: Sendable {
         precondition(names.count <= Int(StoreLimits.maxDatabases), "more databases than StoreLimits.maxDatabases")
         precondition(Set(names).count == names.count, "database names repeat")
         guard options.initialMapSizeBytes > 0, options.initialMapSizeBytes <= options.maxMapSizeBytes else {
-            throw StoreError(.io, "initial map size \(options.initialMapSizeBytes) outside 1...\(options.maxMapSizeBytes)")
+            throw StoreError(.invalidOptions, "initial map size \(options.initialMapSizeBytes) outside 1...\(options.maxMapSizeBytes)")
         }
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw StoreError(.io, "create directory \(directory): \(String(cString: strerror(errno)))", status: errno)

@@ -4,10 +4,14 @@ import CLMDB
 /// only until the next operation on the same cursor, the next write in the transaction, or the end
 /// of the transaction, whichever comes first. Copy what you keep (`keyBytes`, `valueBytes`).
 public struct StoreEntry {
+    /// The key, in LMDB's memory.
     public let key: UnsafeRawBufferPointer
+    /// The value, in LMDB's memory.
     public let value: UnsafeRawBufferPointer
 
+    /// A copy of the key.
     public var keyBytes: [UInt8] { Array(key) }
+    /// A copy of the value.
     public var valueBytes: [UInt8] { Array(value) }
 }
 

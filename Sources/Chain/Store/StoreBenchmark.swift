@@ -2,10 +2,15 @@
 public enum StoreBenchmark {
     /// What one benchmark run measured.
     public struct Result: Sendable, CustomStringConvertible {
+        /// Committed write transactions.
         public let transactions: Int
+        /// Puts in each transaction.
         public let putsPerTransaction: Int
+        /// Wall-clock time of all commits.
         public let seconds: Double
+        /// Durable commits per second.
         public var commitsPerSecond: Double { Double(transactions) / seconds }
+        /// Puts per second, counting only durably committed ones.
         public var putsPerSecond: Double { Double(transactions * putsPerTransaction) / seconds }
 
         public var description: String {

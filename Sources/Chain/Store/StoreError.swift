@@ -26,6 +26,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case wrongChain = "wrong_chain"
         /// The store was written with a schema version this build does not read.
         case unsupportedSchema = "unsupported_schema"
+        /// Environment options out of range (e.g. an initial map size above the maximum).
+        case invalidOptions = "invalid_options"
         /// The environment's directory is already open in this process.
         case alreadyOpen = "already_open"
         /// The store (or its writer) is shut down.

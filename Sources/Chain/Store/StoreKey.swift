@@ -12,11 +12,13 @@ public struct StoreKey: Sendable, Hashable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Appends one field: integers big-endian, hashes and keys as their 32 raw bytes.
     public mutating func append(_ value: UInt8) { bytes.append(value) }
     public mutating func append(_ value: UInt16) { appendBigEndian(value) }
     public mutating func append(_ value: UInt32) { appendBigEndian(value) }
     public mutating func append(_ value: UInt64) { appendBigEndian(value) }
     public mutating func append(_ value: Bytes32) { value.append(to: &bytes) }
+    /// Appends raw bytes (a variable-length field belongs only at the end of a key).
     public mutating func append(contentsOf raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
 
     private mutating func appendBigEndian<I: FixedWidthInteger>(_ value: I) {
