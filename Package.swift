@@ -50,6 +50,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        // Killed at random moments by the store's crash-safety test (Tests/ChainTests/StoreCrashTests).
+        .executableTarget(name: "totem-store-crash-child", dependencies: ["Chain"], path: "Sources/StoreCrashChild"),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto"]),
 
