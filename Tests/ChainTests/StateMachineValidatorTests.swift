@@ -166,6 +166,21 @@ struct StateMachineValidatorChangeTests {
         #expect(h.error(h.tx(Keys.validators[0], add(4, name: "validator-4b"))) == nil)
     }
 
+    @Test func setSizeIsBounded() {
+        let full = ValidatorEpoch(fromHeight: 1, members: (0..<Limits.validatorsMaxCount).map {
+            ValidatorMember(key: SHA256.hash(Array("k\($0)".utf8)), name: "v", p2pAddress: "a")
+        })
+        let change = ValidatorChange(op: .add, validator: SHA256.hash([0]), name: "n", p2pAddress: "a")
+        #expect(throws: TxError.self) { try StateMachine.checkApplies(change, to: full) }
+        do {
+            try StateMachine.checkApplies(change, to: full)
+        } catch {
+            #expect(error.code == .validatorSetFull)
+        }
+        let room = ValidatorEpoch(fromHeight: 1, members: Array(full.members.dropLast()))
+        #expect(throws: Never.self) { try StateMachine.checkApplies(change, to: room) }
+    }
+
     @Test func lastValidatorCannotBeRemoved() {
         let h = Harness(Harness.config(validators: 1))
         #expect(h.error(h.tx(Keys.validators[0], remove(0)))?.code == .validatorLast)

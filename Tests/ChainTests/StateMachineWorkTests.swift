@@ -34,6 +34,27 @@ struct StateMachineRegisterWorkTests {
         #expect(h.state.get(.worksByOwner, byOwner) == [])
     }
 
+    @Test func laterTxsOfABlockSeeEarlierOnes() throws {
+        var h = Harness()
+        let txs = [
+            h.tx(Keys.registrar, .registerIdentity(RegisterIdentity(subject: Keys.photographer.publicKey, displayName: "P",
+                                                                    role: .photographer, kycDigest: .zero))),
+            h.tx(Keys.registrar, .registerIdentity(RegisterIdentity(subject: Keys.agency.publicKey, displayName: "G",
+                                                                    role: .agency, kycDigest: .zero)), ahead: 1),
+            h.tx(Keys.photographer, .registerWork(work(1))),
+            h.tx(Keys.photographer, .transferWork(TransferWork(contentHash: work(1).contentHash, newOwner: Keys.agency.publicKey)),
+                 ahead: 1),
+            h.tx(Keys.agency, .fileClaim(FileClaim(contentHash: work(1).contentHash, infringingDigest: .zero, locator: "", note: ""))),
+        ]
+        let built = h.commit(txs)
+        #expect(built.block.txs.count == 5)
+        let r = try #require(h.state.work(work(1).contentHash))
+        #expect(r.owner == Keys.agency.publicKey && r.ownerSinceHeight == 1 && r.txIndex == 2)
+        // Registered and transferred in one block: only the new owner's entry remains.
+        #expect(h.state.get(.worksByOwner, StateKeys.workByOwner(owner: Keys.photographer.publicKey, sinceHeight: 1,
+                                                                  contentHash: work(1).contentHash)) == nil)
+    }
+
     @Test func nonIdentityOrRevokedIdentityCannotRegister() {
         var h = chainWithIdentities()
         #expect(h.error(h.tx(Keys.stranger, .registerWork(work(1))))?.code == .senderNotIdentity)
