@@ -211,3 +211,19 @@ func decodeError(_ body: () throws(DecodeError) -> Void) -> DecodeError? {
 extension String {
     func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }
+
+@Suite("txRoot vectors")
+struct TxRootVectorTests {
+    /// RFC 6962 roots over the vectors' SignedTx byte strings, named by transaction.
+    @Test(arguments: TestData.section("txRoots"))
+    func txRoot(_ v: JSONFields) throws {
+        var byName: [String: SignedTx] = [:]
+        for t in TestData.section("transactions") {
+            byName[t.string("name")] = try SignedTx.decode(t.bytes("signedTx"))
+        }
+        let txs = v.strings("leaves").compactMap { byName[$0] }
+        #expect(txs.count == Int(v.u64("size")))
+        #expect(Block.txRoot(txs).hex == v.string("root"))
+        #expect(txs.map { Merkle.leafHash($0.bytes).hex } == v.strings("leafHashes"))
+    }
+}

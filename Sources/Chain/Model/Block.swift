@@ -10,6 +10,11 @@ public struct Block: Sendable, Equatable {
     public var height: UInt64 { header.height }
     public var hash: Bytes32 { header.hash }
 
+    /// RFC 6962 tree hash over the SignedTx byte strings, in block order.
+    public static func txRoot(_ txs: [SignedTx]) -> Bytes32 {
+        Merkle.root(leafHashes: txs.map { Merkle.leafHash($0.bytes) })
+    }
+
     /// Encoding for storage and transport: `header | list<bytes SignedTx>`.
     public var encoded: [UInt8] {
         var w = TCEWriter(capacity: 256 + txs.reduce(0) { $0 + 4 + $1.bytes.count })
