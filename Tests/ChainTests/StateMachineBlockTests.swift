@@ -123,7 +123,7 @@ struct StateMachineBlockTests {
         let good = identityTx(h, Keys.agency)
         let bad = h.tx(Keys.stranger, .registerWork(work(1)))
         var header = h.block([good]).header
-        header.txRoot = TxRoot.compute([good, bad])
+        header.txRoot = Block.txRoot([good, bad])
         header.txCount = 2
         let result = h.sm.apply(Block(header: header, txs: [good, bad]), parent: h.parent, state: h.state)
         let e = result.failureValue
@@ -215,7 +215,7 @@ struct StateMachineBuilderTests {
         let header = built.block.header
         #expect(header.view == 3 && header.proposer == Keys.validators[2].publicKey)
         #expect(header.stateRoot == StateRoot.next(parent: Harness.genesisHash, changesHash: built.outcome.changes.hash))
-        #expect(header.txRoot == TxRoot.compute(built.block.txs))
+        #expect(header.txRoot == Block.txRoot(built.block.txs))
         #expect(header.validatorSetHash == Harness.config().validators.map(\.key).sortedSetHash)
     }
 }

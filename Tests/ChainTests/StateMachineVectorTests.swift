@@ -34,14 +34,6 @@ struct StateMachineVectorTests {
         #expect(try Self.config().genesisHash == TestData.vectors.b32("genesisHash"))
     }
 
-    @Test(arguments: TestData.section("txRoots"))
-    func txRoot(_ v: JSONFields) throws {
-        let txs = try Self.transactions()
-        let leaves = try v.strings("leaves").map { name in try #require(txs[name], "tx \(name)") }
-        #expect(leaves.count == Int(v.u64("size")))
-        #expect(TxRoot.compute(leaves) == v.b32("root"), "txRoot over \(leaves.count) txs")
-    }
-
     @Test func everyTxAppliesInBlockOrder() throws {
         let sm = StateMachine(config: try Self.config())
         let txs = try Self.transactions()

@@ -60,7 +60,7 @@ extension StateMachine {
         }
         let outcome = finishBlock(height: height, parentStateRoot: parent.stateRoot, overlay)
         let header = Header(chainId: config.chainId, height: height, view: view, timestampMs: time,
-                            parentHash: parent.hash, txRoot: TxRoot.compute(included), txCount: UInt32(included.count),
+                            parentHash: parent.hash, txRoot: Block.txRoot(included), txCount: UInt32(included.count),
                             stateRoot: outcome.stateRoot, validatorSetHash: outcome.validators.hash,
                             nextValidatorSetHash: outcome.nextValidators.hash, proposer: proposer)
         return BuiltBlock(block: Block(header: header, txs: included), outcome: outcome, rejected: rejected,

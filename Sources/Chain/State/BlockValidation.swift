@@ -108,7 +108,7 @@ extension StateMachine {
         guard bytes <= config.maxBlockBytes else {
             throw BlockError(.blockTooLarge, "block is \(bytes) bytes, the limit is \(config.maxBlockBytes)")
         }
-        let root = TxRoot.compute(block.txs)
+        let root = Block.txRoot(block.txs)
         guard h.txRoot == root else {
             throw BlockError(.blockTxRoot, "txRoot \(h.txRoot) is not the root of the block's txs \(root)")
         }
