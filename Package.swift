@@ -36,6 +36,8 @@ let package = Package(
             "Chain", "Consensus", "P2P", "TotemCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Killed at random moments by the store's crash-safety test (Tests/ChainTests/StoreCrashTests).
+        .executableTarget(name: "totem-store-crash-child", dependencies: ["Chain"], path: "Sources/StoreCrashChild"),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto"]),
 
