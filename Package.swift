@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
     name: "Totem",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "totemd", targets: ["totemd"]),
     ],
