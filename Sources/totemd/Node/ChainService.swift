@@ -1,0 +1,216 @@
+import Chain
+import Logging
+import Synchronization
+import TotemCrypto
+
+/// The chain side of a node: the store, the pure state machine and the mempool, and the rules that
+/// join them (admission against committed state, building and checking proposals, committing).
+/// Consensus and the API call it; it never calls them.
+final class ChainService: Sendable {
+    let genesis: Genesis
+    let machine: StateMachine
+    let store: ChainStore
+    let mempool: SharedMempool
+    private let logger: Logger
+
+    /// Outcomes of blocks checked or built on the current tip, so committing one does not apply it
+    /// again. Keyed by block hash; cleared on every commit.
+    private let outcomes = Mutex(BoundedCache<Bytes32, BlockOutcome>(capacity: NodeLimits.outcomeCacheEntries))
+    /// Transactions accepted and later dropped (at block building or as stale), for tx status.
+    private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntries))
+    /// Validators allowed to send (set in force and adopted sets), refreshed on each commit.
+    private let validatorKeys: Mutex<Set<Bytes32>>
+
+    init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, logger: Logger) throws {
+        self.genesis = genesis
+        self.logger = logger
+        let config = try ChainConfig(genesis: genesis)
+        machine = StateMachine(config: config)
+        store = try ChainStore(directory: dataDir, genesisHash: genesis.genesisHash,
+                               genesisValidators: genesis.validatorSet,
+                               options: .init(initialMapSizeBytes: initialMapBytes))
+        mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
+        validatorKeys = Mutex(Set(genesis.validatorSet.keys))
+        try writeGenesisStateIfNew()
+        refreshValidatorKeys()
+    }
+
+    /// A new store gets the genesis state (registrars, validator set) before block 1.
+    private func writeGenesisStateIfNew() throws {
+        let hasState = try store.withState { $0.get(.validators, StateKeys.validatorSet) != nil }
+        guard !hasState else { return }
+        let changes = machine.genesisChanges()
+        let dbs = store.databases
+        try store.environment.write { txn in
+            for change in changes.sorted {
+                if let value = change.value { try txn.put(dbs.table(change.key.table), key: change.key.key, value: value) }
+            }
+        }
+    }
+
+    private func refreshValidatorKeys() {
+        let record = try? store.withState { $0.validatorSetRecord() }
+        let keys = Set(record?.epochs.flatMap { $0.set.keys } ?? genesis.validatorSet.keys)
+        validatorKeys.withLock { $0 = keys }
+    }
+
+    var allowedValidatorKeys: Set<Bytes32> { validatorKeys.withLock { $0 } }
+
+    /// Runs `body` with the mempool's view of committed state (one read transaction).
+    func withAccounts<T>(_ body: (AccountsView<StoreStateReader>) throws -> T) throws -> T {
+        let validators = allowedValidatorKeys
+        return try store.withState { reader in
+            try body(AccountsView(reader: reader, rootRegistrar: genesis.rootRegistrar, validators: validators))
+        }
+    }
+
+    // MARK: Admission
+
+    /// Offers transactions to the mempool: cheap checks, then signatures on all cores, then insert.
+    func submit(_ txs: [SignedTx]) throws -> [Admission] {
+        try withAccounts { accounts in mempool.admit(txs, accounts: accounts) }
+    }
+
+    // MARK: Tip
+
+    func tip() throws -> ChainTip { try store.tip() }
+
+    /// The parent of the next block: the stored tip's header, or the genesis parent.
+    func parent() throws -> ParentInfo {
+        let tip = try store.tip()
+        guard tip.height > 0 else { return machine.genesisParent }
+        guard let block = try store.block(at: tip.height) else {
+            throw NodeError("store tip \(tip.height) has no block")
+        }
+        return ParentInfo(header: block.header)
+    }
+
+    // MARK: Proposals
+
+    /// Builds the child of the tip from the mempool, in arrival order; transactions that no longer
+    /// apply leave the mempool and are reported as rejected.
+    func buildProposal(view: UInt32, proposer: Bytes32, nowMs: UInt64) throws -> Block {
+        let parent = try parent()
+        let params = genesis.params
+        let built = try withAccounts { accounts in
+            let candidates = mempool.withPool {
+                $0.select(maxTxs: params.maxBlockTxs, maxBytes: params.maxBlockBytes, accounts: accounts)
+            }
+            return machine.buildBlock(candidates: candidates, parent: parent, state: accounts.reader,
+                                      timestampMs: nowMs, view: view, proposer: proposer, signatures: .alreadyVerified)
+        }
+        if !built.rejected.isEmpty {
+            mempool.withPool { $0.remove(built.rejected.map(\.txHash)) }
+            rejected.withLock { cache in for r in built.rejected { cache.insert(r.error, for: r.txHash) } }
+            logger.debug("left transactions out of a proposal", metadata: ["count": "\(built.rejected.count)"])
+        }
+        outcomes.withLock { $0.insert(built.outcome, for: built.block.hash) }
+        return built.block
+    }
+
+    /// Checks a proposed child of the tip: header, every transaction applies (signatures of
+    /// transactions this node has not seen are verified on all cores), state root, validator sets,
+    /// and (for a fresh proposal) the clock-drift bound.
+    func validateProposal(_ block: Block, nowMs: UInt64, reproposal: Bool) -> Bool {
+        if !reproposal {
+            do { try machine.checkClockDrift(timestampMs: block.header.timestampMs, nowMs: nowMs) } catch {
+                logger.info("refused proposal", metadata: ["height": "\(block.height)", "reason": "\(error)"])
+                return false
+            }
+        }
+        if outcomes.withLock({ $0[block.hash] }) != nil { return true }
+        do {
+            let outcome = try apply(block)
+            outcomes.withLock { $0.insert(outcome, for: block.hash) }
+            return true
+        } catch {
+            logger.info("refused proposal", metadata: ["height": "\(block.height)", "reason": "\(error)"])
+            return false
+        }
+    }
+
+    /// Applies `block` to the state at the tip, verifying the signatures of transactions the
+    /// mempool has not already verified.
+    private func apply(_ block: Block) throws -> BlockOutcome {
+        let parent = try parent()
+        let unseen = mempool.withPool { pool in block.txs.filter { !pool.contains($0.hash) } }
+        let ok = ParallelVerifier.verify(unseen, genesisHash: genesis.genesisHash)
+        if let bad = ok.firstIndex(of: false) {
+            throw NodeError("transaction \(unseen[bad].hash) has an invalid signature")
+        }
+        let result = try store.withState { reader in
+            machine.apply(block, parent: parent, state: reader, signatures: .alreadyVerified)
+        }
+        switch result {
+        case .success(let outcome): return outcome
+        case .failure(let error): throw error
+        }
+    }
+
+    // MARK: Commit
+
+    struct Committed: Sendable {
+        let tip: ChainTip
+        /// The set in force at `height + 2`.
+        let validatorsAtHeightPlus2: ValidatorSet
+        let stale: Int
+    }
+
+    /// Stores a decided block with its commit certificate in one synced transaction, then lets
+    /// its transactions (and those they made stale) leave the mempool.
+    func commit(_ block: Block, certificate: CommitCertificate) async throws -> Committed {
+        let cached = outcomes.withLock { $0[block.hash] }
+        let outcome = try cached ?? apply(block)
+        let record = try decodedValidatorRecord(outcome.changes)
+        let h = block.height
+        let adopted = record.flatMap { r in r.epochs.first { $0.fromHeight == h + 2 }?.set }
+        let tip = try await store.commit(block, certificate: certificate, changes: outcome.changes,
+                                         adoptedValidatorSet: adopted)
+        outcomes.withLock { $0.removeAll() }
+        if record != nil { refreshValidatorKeys() }
+        let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
+        let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
+        return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count)
+    }
+
+    private func decodedValidatorRecord(_ changes: StateChanges) throws -> ValidatorSetRecord? {
+        guard case .some(.some(let bytes)) = changes.writes[StateKey(.validators, StateKeys.validatorSet)] else {
+            return nil
+        }
+        var r = TCEReader(bytes)
+        return try ValidatorSetRecord.decode(from: &r)
+    }
+
+    // MARK: Queries
+
+    enum TxStatus: Sendable {
+        case pending(SignedTx)
+        case committed(TxLocation)
+        case rejected(TxError)
+        case unknown
+    }
+
+    func txStatus(_ hash: Bytes32) throws -> TxStatus {
+        if let location = try store.location(ofTx: hash) { return .committed(location) }
+        if let tx = mempool.withPool({ $0.tx(hash) }) { return .pending(tx) }
+        if let error = rejected.withLock({ $0[hash] }) { return .rejected(error) }
+        return .unknown
+    }
+}
+
+struct NodeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ChainConfig {
+    init(genesis: Genesis) throws {
+        try self.init(chainId: genesis.chainId, genesisHash: genesis.genesisHash, genesisTimeMs: genesis.genesisTimeMs,
+                      rootRegistrar: genesis.rootRegistrar, maxBlockTxs: genesis.params.maxBlockTxs,
+                      maxBlockBytes: genesis.params.maxBlockBytes, maxTxBytes: genesis.params.maxTxBytes,
+                      maxClockDriftMs: genesis.params.maxClockDriftMs,
+                      validatorChangeTtlBlocks: genesis.params.validatorChangeTtlBlocks,
+                      registrars: genesis.registrars.map { .init(name: $0.name, publicKey: $0.publicKey) },
+                      validators: genesis.validators.map { .init(key: $0.publicKey, name: $0.name, p2pAddress: $0.p2pAddress) })
+    }
+}
