@@ -34,6 +34,17 @@ struct StateMachineVectorTests {
         #expect(try Self.config().genesisHash == TestData.vectors.b32("genesisHash"))
     }
 
+    @Test func configFromParsedGenesisIsTheSame() throws {
+        let genesis = try Genesis.parse(fileBytes: [UInt8](try TestData.data("totem/certificates/genesis.json")))
+        let a = ChainConfig(genesis: genesis), b = try Self.config()
+        #expect(a.genesisHash == b.genesisHash && a.chainId == b.chainId && a.rootRegistrar == b.rootRegistrar)
+        #expect(a.validators == b.validators && a.registrars == b.registrars)
+        #expect(a.maxBlockTxs == b.maxBlockTxs && a.maxBlockBytes == b.maxBlockBytes && a.maxTxBytes == b.maxTxBytes)
+        #expect(a.validatorChangeTtlBlocks == b.validatorChangeTtlBlocks && a.maxClockDriftMs == b.maxClockDriftMs)
+        #expect(a.genesisTimeMs == b.genesisTimeMs)
+        #expect(StateMachine(config: a).genesisChanges() == StateMachine(config: b).genesisChanges())
+    }
+
     @Test func everyTxAppliesInBlockOrder() throws {
         let sm = StateMachine(config: try Self.config())
         let txs = try Self.transactions()
