@@ -11,7 +11,7 @@ import TotemCrypto
 struct StateMachineVectorTests {
     static func config() throws -> ChainConfig {
         let bytes = [UInt8](try TestData.data("totem/certificates/genesis.json"))
-        let g = JSONFields(JSONValue(try JSONSerialization.jsonObject(with: Data(bytes))))
+        let g = JSONFields(VectorJSON(try JSONSerialization.jsonObject(with: Data(bytes))))
         let params = g.sub("params")
         return try ChainConfig(
             chainId: g.string("chainId"), genesisHash: SHA256.hash(bytes), genesisTimeMs: g.u64("genesisTimeMs"),
