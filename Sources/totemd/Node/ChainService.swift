@@ -18,13 +18,14 @@ final class ChainService: Sendable {
     private let outcomes = Mutex(BoundedCache<Bytes32, BlockOutcome>(capacity: NodeLimits.outcomeCacheEntries))
     /// Transactions accepted and later dropped (at block building or as stale), for tx status.
     private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntries))
-    /// Validators allowed to send (set in force and adopted sets), refreshed on each commit.
+    /// Validators of the set in force and of adopted sets not yet in force (the peers P2P admits),
+    /// refreshed on each commit.
     private let validatorKeys: Mutex<Set<Bytes32>>
 
     init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, logger: Logger) throws {
         self.genesis = genesis
         self.logger = logger
-        let config = try ChainConfig(genesis: genesis)
+        let config = ChainConfig(genesis: genesis)
         machine = StateMachine(config: config)
         store = try ChainStore(directory: dataDir, genesisHash: genesis.genesisHash,
                                genesisValidators: genesis.validatorSet,
@@ -57,10 +58,10 @@ final class ChainService: Sendable {
     var allowedValidatorKeys: Set<Bytes32> { validatorKeys.withLock { $0 } }
 
     /// Runs `body` with the mempool's view of committed state (one read transaction).
-    func withAccounts<T>(_ body: (AccountsView<StoreStateReader>) throws -> T) throws -> T {
-        let validators = allowedValidatorKeys
+    func withAccounts<T>(_ body: (CommittedAccounts<StoreStateReader>) throws -> T) throws -> T {
+        let height = try store.tip().height
         return try store.withState { reader in
-            try body(AccountsView(reader: reader, rootRegistrar: genesis.rootRegistrar, validators: validators))
+            try body(CommittedAccounts(state: reader, config: machine.config, committedHeight: height))
         }
     }
 
@@ -96,7 +97,7 @@ final class ChainService: Sendable {
             let candidates = mempool.withPool {
                 $0.select(maxTxs: params.maxBlockTxs, maxBytes: params.maxBlockBytes, accounts: accounts)
             }
-            return machine.buildBlock(candidates: candidates, parent: parent, state: accounts.reader,
+            return machine.buildBlock(candidates: candidates, parent: parent, state: accounts.state,
                                       timestampMs: nowMs, view: view, proposer: proposer, signatures: .alreadyVerified)
         }
         if !built.rejected.isEmpty {
@@ -201,16 +202,4 @@ final class ChainService: Sendable {
 struct NodeError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension ChainConfig {
-    init(genesis: Genesis) throws {
-        try self.init(chainId: genesis.chainId, genesisHash: genesis.genesisHash, genesisTimeMs: genesis.genesisTimeMs,
-                      rootRegistrar: genesis.rootRegistrar, maxBlockTxs: genesis.params.maxBlockTxs,
-                      maxBlockBytes: genesis.params.maxBlockBytes, maxTxBytes: genesis.params.maxTxBytes,
-                      maxClockDriftMs: genesis.params.maxClockDriftMs,
-                      validatorChangeTtlBlocks: genesis.params.validatorChangeTtlBlocks,
-                      registrars: genesis.registrars.map { .init(name: $0.name, publicKey: $0.publicKey) },
-                      validators: genesis.validators.map { .init(key: $0.publicKey, name: $0.name, p2pAddress: $0.p2pAddress) })
-    }
 }
