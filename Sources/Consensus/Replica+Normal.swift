@@ -44,13 +44,15 @@ extension Replica {
     mutating func accept(_ block: Block, view v: UInt32) {
         precondition(v == view && round.accepted[v] == nil)
         let hash = block.hash
+        // Signed another block here before a restart: this one can be neither prepared nor locked.
+        guard myIndex == nil || signing.maySign(.prepare, view: v, hash: hash) else { return }
         round.accepted[v] = hash
         round.remember(block, keep: hash)
         if !workPending {
             workPending = true
             if !round.viewTimerRunning { scheduleViewTimer() }
         }
-        guard myIndex != nil, signing.maySign(.prepare, view: v, hash: hash) else { return }
+        guard myIndex != nil else { return }
         let vote = signVote(.prepare, view: v, hash: hash)
         _ = record(vote, index: myIndex ?? 0)
         broadcast(.vote(vote))
@@ -69,6 +71,7 @@ extension Replica {
     mutating func tryLockAndCommit() {
         let v = view
         guard let hash = round.accepted[v], let block = round.blocks[hash], signing.commit?.view != v,
+              (signing.lock?.certificate.view).map({ $0 < v }) ?? true,
               round.votes.count(.prepare, view: v, hash: hash) >= threshold else { return }
         let sigs = round.votes.signatures(.prepare, view: v, hash: hash, set: validators)
         let cert = QuorumCertificate(phase: .prepare, height: height, view: v, blockHash: hash, signatures: sigs)
@@ -108,7 +111,6 @@ extension Replica {
         round.decided = cert
         timerSequence += 1  // cancels the view timer
         round.viewTimerRunning = false
-        persistIfNeeded()
         emit(.commit(block, cert))
     }
 

@@ -44,6 +44,8 @@ extension Replica {
             _ = round.viewChanges.add(vc, index: me, currentView: w)
             broadcast(.viewChange(vc, lockedBlock: vc.lock == nil ? nil : signing.lock?.block))
         }
+        // The timer restarts afresh when the view is confirmed; if it already is, start it once.
+        if round.viewChanges.countAtOrAbove(w) >= validators.quorum { round.viewConfirmed = true }
         scheduleViewTimer()
         if announce { checkViewRules() }
     }

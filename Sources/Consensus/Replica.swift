@@ -50,6 +50,7 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         }
         round = Round(validatorCount: position.validators.count)
         round.viewChanges.moveWindow(to: signing.view)
+        if let lock = signing.lock { round.remember(lock.block, keep: lock.block.hash) }
     }
 
     public var publicKey: Bytes32 { signer.publicKey }
