@@ -41,6 +41,7 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         self.verifier = verifier
         self.validator = validator
         self.parentHash = position.parentHash
+        self.lastDecided = position.parentCertificate
         self.validators = position.validators
         self.nextValidators = position.nextValidators
         if let restoring, restoring.height == position.height {

@@ -23,16 +23,19 @@ public struct ReplicaConfig: Sendable, Hashable {
     }
 }
 
-/// Where the chain stands when a replica is built: the next height to decide, its parent and the
-/// validator sets in force at that height and the one after.
+/// Where the chain stands when a replica is built: the next height to decide, its parent, the
+/// parent's commit certificate (to answer replicas left behind; nil at genesis) and the validator
+/// sets in force at that height and the one after.
 public struct ChainPosition: Sendable {
     public var height: UInt64
     public var parentHash: Bytes32
+    public var parentCertificate: QuorumCertificate?
     public var validators: ValidatorSet
     public var nextValidators: ValidatorSet
 
-    public init(height: UInt64, parentHash: Bytes32, validators: ValidatorSet, nextValidators: ValidatorSet) {
-        self.height = height; self.parentHash = parentHash
+    public init(height: UInt64, parentHash: Bytes32, parentCertificate: QuorumCertificate?,
+                validators: ValidatorSet, nextValidators: ValidatorSet) {
+        self.height = height; self.parentHash = parentHash; self.parentCertificate = parentCertificate
         self.validators = validators; self.nextValidators = nextValidators
     }
 }

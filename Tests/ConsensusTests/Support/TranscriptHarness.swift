@@ -112,7 +112,8 @@ struct TranscriptHarness {
 
     mutating func build(restoring: SigningState<TestBlock>?) {
         guard let signer = keys.signer(me), let setNow, let setNext else { return }
-        let position = ChainPosition(height: chainHeight + 1, parentHash: parent, validators: setNow, nextValidators: setNext)
+        let position = ChainPosition(height: chainHeight + 1, parentHash: parent,
+                                     parentCertificate: nil, validators: setNow, nextValidators: setNext)
         replica = Replica(config: config, signer: signer, verifier: Ed25519SignatureVerifier(genesisHash: TestKeys.genesisHash),
                           validator: TestProposalValidator(), position: position, restoring: restoring)
         lastViewTimeout = nil
