@@ -48,7 +48,10 @@ extension Replica {
         case .view:
             round.viewTimerRunning = false
             retryCatchUp()
-            if view == 0 || round.viewConfirmed {
+            // A replica outside the set (an observer) follows views by the f+1 rule and NewViews
+            // only: on its own timer it would drift out of the validators' vote window.
+            guard myIndex != nil else { return scheduleViewTimer() }
+            if view == 0 || round.viewConfirmed || bug == .noViewTimerRule {
                 guard view < ConsensusLimits.viewMax else { return scheduleViewTimer() }
                 moveToView(view + 1)
             } else {

@@ -3,7 +3,7 @@ import TotemCrypto
 /// View changes, NewView, and the rules that move a replica between views.
 extension Replica {
     mutating func onViewChange(_ vc: ViewChange, lockedBlock: Block?) {
-        guard vc.view > 0, let index = validators.index(of: vc.validator),
+        guard vc.view > 0, vc.view <= ConsensusLimits.viewMax, let index = validators.index(of: vc.validator),
               round.viewChanges.highest[index] != vc else { return }
         guard vc.verify(against: validators, verifier) else { return }
         if let lock = vc.lock {

@@ -47,6 +47,9 @@ enum InjectedBug: Sendable, Hashable {
     case weakQuorum
     /// View changes never carry the lock.
     case forgetLock
+    /// Every view timer expiry moves to the next view (no waiting for q view changes): the
+    /// livelock DESIGN.md warns about.
+    case noViewTimerRule
 }
 
 import TotemCrypto

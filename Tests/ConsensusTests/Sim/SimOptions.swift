@@ -18,6 +18,10 @@ struct SimOptions: Sendable, CustomStringConvertible {
     /// Stop after this much simulated time even without faults (statistics runs).
     var runMs: UInt64?
     var bug: InjectedBug = .none
+    /// Scripted outages on top of the random ones: node, crash time, restart time (nil: never).
+    var outages: [(node: Int, crashMs: UInt64, restartMs: UInt64?)] = []
+    /// Nodes that get no `workPending` at boot (they still start their timer on a proposal).
+    var idle: Set<Int> = []
     var config = ReplicaConfig(proposalTimeoutMs: 200, maxProposalTimeoutMs: 1600, emptyBlockIntervalMs: 1000)
 
     var description: String {

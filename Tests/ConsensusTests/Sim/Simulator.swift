@@ -97,10 +97,8 @@ struct Simulator {
 
     /// Runs the seed to the end; the result names the first violation, if any.
     mutating func run() -> SimResult {
-        for i in nodes.indices { boot(i) }
-        scheduleFaults()
+        start()
         let end = options.runMs ?? (options.faultPhaseMs + options.healBoundMs)
-        queue.push(.heal, at: options.runMs == nil ? options.faultPhaseMs : end + 1)
         while violation == nil, let (t, e) = queue.pop(), t <= end {
             now = t
             handle(e)
@@ -112,6 +110,14 @@ struct Simulator {
         }
         return SimResult(seed: seed, options: options, violation: violation, trace: traceLog?.lines ?? [],
                          heightAllHonest: honestHeights.min() ?? 0, messages: messages, simulatedMs: now)
+    }
+
+    /// Boots every node and schedules the faults and the heal.
+    mutating func start() {
+        for i in nodes.indices { boot(i) }
+        scheduleFaults()
+        let end = options.runMs ?? (options.faultPhaseMs + options.healBoundMs)
+        queue.push(.heal, at: options.runMs == nil ? options.faultPhaseMs : end + 1)
     }
 
     var honestHeights: [Int] { nodes.filter(\.isHonest).map(\.chain.count) }
@@ -147,6 +153,10 @@ struct Simulator {
             }
         }
         for i in nodes.indices where !nodes[i].isHonest { queue.push(.byzantineTick(i), at: rng.uint64(0...300)) }
+        for o in options.outages {
+            queue.push(.crash(o.node), at: o.crashMs)
+            if let r = o.restartMs { queue.push(.restart(o.node), at: r) }
+        }
     }
 
     mutating func handle(_ e: SimEvent) {
@@ -199,7 +209,7 @@ struct Simulator {
     mutating func boot(_ i: Int) {
         nodes[i].replica = makeReplica(i)
         step(i, .start)
-        step(i, .workPending)
+        if !options.idle.contains(i) { step(i, .workPending) }
     }
 
     mutating func restart(_ i: Int) {
