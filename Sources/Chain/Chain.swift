@@ -1,1 +1,0 @@
-// The Chain module; see DESIGN.md.

@@ -1,0 +1,24 @@
+/// Why the mempool refused a transaction. `code` is part of the public API contract.
+public struct MempoolError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case txTooLarge = "tx_too_large"
+        case wrongChain = "wrong_chain"
+        case badSignature = "bad_signature"
+        case unknownSender = "unknown_sender"
+        case nonceTooLow = "nonce_too_low"
+        case nonceTooHigh = "nonce_too_high"
+        case conflictingNonce = "conflicting_nonce"
+        case mempoolFull = "mempool_full"
+        case senderQuotaExceeded = "sender_quota_exceeded"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,100 @@
+import TotemCrypto
+
+/// The body of a prepare or commit vote: `height:u64 | view:u32 | blockHash:bytes32`, signed in the
+/// `totem/prepare/v1` or `totem/commit/v1` domain.
+public struct VoteBody: Sendable, Hashable {
+    public var height: UInt64
+    public var view: UInt32
+    public var blockHash: Bytes32
+
+    public init(height: UInt64, view: UInt32, blockHash: Bytes32) {
+        self.height = height; self.view = view; self.blockHash = blockHash
+    }
+
+    public var encoded: [UInt8] {
+        var w = TCEWriter(capacity: 44)
+        w.u64(height); w.u32(view); w.bytes32(blockHash)
+        return w.bytes
+    }
+
+    public func sign(_ phase: VotePhase, key: SigningKey, genesisHash: Bytes32) -> Bytes64 {
+        key.sign(phase.domain, genesisHash: genesisHash, body: encoded)
+    }
+
+    public func verify(_ phase: VotePhase, signature: Bytes64, validator: Bytes32, genesisHash: Bytes32) -> Bool {
+        Ed25519.verify(signature, phase.domain, genesisHash: genesisHash, body: encoded, publicKey: validator)
+    }
+}
+
+/// One validator's signature in a commit certificate.
+public struct ValidatorSignature: Sendable, Hashable {
+    public var validator: Bytes32
+    public var signature: Bytes64
+    public init(validator: Bytes32, signature: Bytes64) { self.validator = validator; self.signature = signature }
+}
+
+/// Why a commit certificate was refused.
+public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    public init(_ code: String, _ message: String) { self.code = code; self.message = message }
+    public var description: String { "\(code): \(message)" }
+}
+
+/// At least q `totem/commit/v1` signatures over `(height, view, blockHash)` by distinct validators of
+/// the set in force at `height`. `view` is at least the header's view.
+public struct CommitCertificate: Sendable, Hashable, TCEEncodable {
+    public var height: UInt64
+    public var view: UInt32
+    public var signatures: [ValidatorSignature]
+
+    public init(height: UInt64, view: UInt32, signatures: [ValidatorSignature]) {
+        self.height = height; self.view = view; self.signatures = signatures
+    }
+
+    /// Checks the certificate for the header with `blockHash` at `headerView`; every entry must be a
+    /// distinct member with a valid signature (no byte of a certificate can change unnoticed).
+    public func verify(blockHash: Bytes32, headerHeight: UInt64, headerView: UInt32, validators: ValidatorSet,
+                       genesisHash: Bytes32) throws(CertificateError) {
+        guard height == headerHeight else {
+            throw CertificateError("commit_height", "commit height \(height) is not the header's \(headerHeight)")
+        }
+        guard view >= headerView else {
+            throw CertificateError("commit_view", "commit view \(view) is below the header's view \(headerView)")
+        }
+        let body = VoteBody(height: height, view: view, blockHash: blockHash)
+        var seen = Set<Bytes32>()
+        for s in signatures {
+            guard validators.contains(s.validator) else {
+                throw CertificateError("commit_non_member", "signer \(s.validator) is not in the validator set")
+            }
+            guard seen.insert(s.validator).inserted else {
+                throw CertificateError("commit_duplicate_signer", "signer \(s.validator) is listed twice")
+            }
+            guard body.verify(.commit, signature: s.signature, validator: s.validator, genesisHash: genesisHash) else {
+                throw CertificateError("commit_bad_signature", "signature of \(s.validator) does not verify")
+            }
+        }
+        guard signatures.count >= validators.quorum else {
+            throw CertificateError("commit_below_quorum",
+                                   "\(signatures.count) signatures, quorum is \(validators.quorum)")
+        }
+    }
+
+    public func encode(to w: inout TCEWriter) {
+        w.u64(height)
+        w.u32(view)
+        w.list(signatures) { w, s in w.bytes32(s.validator); w.bytes64(s.signature) }
+    }
+
+    public static func decode(from r: inout TCEReader) throws(DecodeError) -> CommitCertificate {
+        let height = try r.u64("height")
+        let view = try r.u32("view")
+        let sigs = try r.list(counts: 0...Limits.validatorsMaxCount, "signatures") {
+            (r: inout TCEReader, _: Int) throws(DecodeError) in
+            ValidatorSignature(validator: try r.bytes32("signatures.validator"),
+                               signature: try r.bytes64("signatures.signature"))
+        }
+        return CommitCertificate(height: height, view: view, signatures: sigs)
+    }
+}

@@ -1,0 +1,157 @@
+import Testing
+import TotemCrypto
+@testable import Chain
+
+/// Committed state as the mempool sees it, in memory.
+struct TestAccounts: MempoolAccounts {
+    var next: [Bytes32: UInt64] = [:]
+    var known: Set<Bytes32> = []
+    func nextNonce(of sender: Bytes32) -> UInt64 { next[sender] ?? 1 }
+    func isKnownSender(_ sender: Bytes32) -> Bool { known.contains(sender) }
+}
+
+@Suite("Mempool")
+struct MempoolTests {
+    let genesis = SHA256.hash(Array("mempool-test-genesis".utf8))
+    let alice = SigningKey(seed: SHA256.hash(Array("alice".utf8)))
+    let bob = SigningKey(seed: SHA256.hash(Array("bob".utf8)))
+    let stranger = SigningKey(seed: SHA256.hash(Array("stranger".utf8)))
+
+    var accounts: TestAccounts { TestAccounts(known: [alice.publicKey, bob.publicKey]) }
+
+    func tx(_ key: SigningKey, nonce: UInt64, title: String = "t", chain: String = "totem-test") -> SignedTx {
+        let work = Work(contentHash: SHA256.hash(Array("\(key.publicKey)-\(nonce)-\(title)".utf8)), imageCode: nil,
+                        title: title, mediaType: "image/jpeg", width: 1, height: 1, license: "")
+        return Tx(chainId: chain, sender: key.publicKey, nonce: nonce, payload: .registerWork(work))
+            .signed(by: key, genesisHash: genesis)
+    }
+
+    func shared(_ limits: MempoolLimits = MempoolLimits()) -> SharedMempool {
+        SharedMempool(Mempool(chainId: "totem-test", limits: limits), genesisHash: genesis)
+    }
+
+    func code(_ a: Admission) -> String? {
+        if case .rejected(let e) = a { return e.code.rawValue }
+        return nil
+    }
+
+    @Test func admitsValidAndRejectsBadSignature() {
+        let pool = shared()
+        let good = tx(alice, nonce: 1)
+        let other = tx(bob, nonce: 1)
+        // Alice's signature over Bob's tx bytes: decodes, but does not verify for Bob.
+        let forged = try? SignedTx.decode(Array(other.txBytes) + good.signature.bytes)
+        let results = pool.admit([good, forged].compactMap { $0 }, accounts: accounts)
+        #expect(results[0] == .accepted)
+        #expect(code(results[1]) == "bad_signature")
+        #expect(pool.count == 1)
+    }
+
+    @Test func duplicateIsIdempotent() {
+        let pool = shared()
+        let t = tx(alice, nonce: 1)
+        #expect(pool.admit([t], accounts: accounts) == [.accepted])
+        #expect(pool.admit([t], accounts: accounts) == [.duplicate])
+        #expect(pool.count == 1)
+    }
+
+    @Test func cheapChecks() {
+        let pool = shared(MempoolLimits(maxTxBytes: 300))
+        var acc = accounts
+        acc.next[alice.publicKey] = 5
+        let results = pool.admit([
+            tx(stranger, nonce: 1),
+            tx(alice, nonce: 4),
+            tx(alice, nonce: 5 + 64),
+            tx(alice, nonce: 5, chain: "other-chain"),
+            tx(alice, nonce: 5, title: String(repeating: "x", count: 200)),
+            tx(alice, nonce: 5 + 63),
+        ], accounts: acc)
+        #expect(results.map(code) == ["unknown_sender", "nonce_too_low", "nonce_too_high", "wrong_chain", "tx_too_large", nil])
+    }
+
+    @Test func firstSeenWinsForSenderNonce() {
+        let pool = shared()
+        let first = tx(alice, nonce: 1, title: "first")
+        let second = tx(alice, nonce: 1, title: "second")
+        #expect(pool.admit([first, second], accounts: accounts).map(code) == [nil, "conflicting_nonce"])
+        #expect(pool.admit([second], accounts: accounts).map(code) == ["conflicting_nonce"])
+        #expect(pool.withPool { $0.contains(first.hash) && !$0.contains(second.hash) })
+    }
+
+    @Test func boundedByCountBytesAndSender() {
+        let byCount = shared(MempoolLimits(maxTxCount: 2))
+        let r1 = byCount.admit([tx(alice, nonce: 1), tx(alice, nonce: 2), tx(bob, nonce: 1)], accounts: accounts)
+        #expect(r1.map(code) == [nil, nil, "mempool_full"])
+
+        let one = tx(alice, nonce: 1)
+        let byBytes = shared(MempoolLimits(maxBytes: one.bytes.count + 10))
+        let r2 = byBytes.admit([one, tx(bob, nonce: 1)], accounts: accounts)
+        #expect(r2.map(code) == [nil, "mempool_full"])
+        #expect(byBytes.byteCount == one.bytes.count)
+
+        let bySender = shared(MempoolLimits(maxPerSender: 3))
+        let r3 = bySender.admit((1...4).map { tx(alice, nonce: $0) } + [tx(bob, nonce: 1)], accounts: accounts)
+        #expect(r3.map(code) == [nil, nil, nil, "sender_quota_exceeded", nil])
+    }
+
+    @Test func selectionFollowsArrivalAndHoldsGaps() {
+        let pool = shared()
+        let a2 = tx(alice, nonce: 2), b1 = tx(bob, nonce: 1), a1 = tx(alice, nonce: 1), a4 = tx(alice, nonce: 4)
+        let a3 = tx(alice, nonce: 3)
+        _ = pool.admit([a2, b1, a1, a4], accounts: accounts)
+        // a2 waits for a1; a4 waits for a3, which is missing.
+        let picked = pool.withPool { $0.select(maxTxs: 100, maxBytes: 1 << 20, accounts: accounts) }
+        #expect(picked.map(\.hash) == [b1.hash, a1.hash, a2.hash])
+        _ = pool.admit([a3], accounts: accounts)
+        let again = pool.withPool { $0.select(maxTxs: 100, maxBytes: 1 << 20, accounts: accounts) }
+        #expect(again.map(\.hash) == [b1.hash, a1.hash, a2.hash, a3.hash, a4.hash])
+        let bounded = pool.withPool { $0.select(maxTxs: 2, maxBytes: 1 << 20, accounts: accounts) }
+        #expect(bounded.map(\.hash) == [b1.hash, a1.hash])
+        let byBytes = pool.withPool { $0.select(maxTxs: 100, maxBytes: b1.bytes.count + a1.bytes.count, accounts: accounts) }
+        #expect(byBytes.count == 2)
+    }
+
+    @Test func evictionAfterBlock() {
+        let pool = shared()
+        let a1 = tx(alice, nonce: 1), a2 = tx(alice, nonce: 2), a3 = tx(alice, nonce: 3), b1 = tx(bob, nonce: 1)
+        _ = pool.admit([a1, a2, a3, b1], accounts: accounts)
+        // A block proposed elsewhere holds a1 and a different tx at Alice's nonce 2: our a2 is now stale.
+        let other2 = tx(alice, nonce: 2, title: "elsewhere")
+        var after = accounts
+        after.next[alice.publicKey] = 3
+        let stale = pool.withPool { $0.blockCommitted([a1, other2], accounts: after) }
+        #expect(stale == [a2.hash])
+        #expect(pool.withPool { [$0.contains(a1.hash), $0.contains(a2.hash), $0.contains(a3.hash), $0.contains(b1.hash)] }
+                == [false, false, true, true])
+        #expect(pool.byteCount == a3.bytes.count + b1.bytes.count)
+        let picked = pool.withPool { $0.select(maxTxs: 10, maxBytes: 1 << 20, accounts: after) }
+        #expect(picked.map(\.hash) == [a3.hash, b1.hash])
+    }
+
+    @Test func compactionKeepsOrder() {
+        var pool = Mempool(chainId: "totem-test", limits: MempoolLimits(maxPerSender: 64))
+        var keys: [SigningKey] = []
+        var acc = TestAccounts()
+        for i in 0..<3000 {
+            let k = SigningKey(seed: SHA256.hash(Array("k\(i)".utf8)))
+            keys.append(k)
+            acc.known.insert(k.publicKey)
+        }
+        let txs = keys.map { tx($0, nonce: 1) }
+        for t in txs { #expect(pool.insert(verified: t, accounts: acc) == .accepted) }
+        pool.remove(txs.prefix(2500).map(\.hash))
+        #expect(pool.count == 500)
+        let picked = pool.select(maxTxs: 10_000, maxBytes: 1 << 30, accounts: acc)
+        #expect(picked.map(\.hash) == txs.suffix(500).map(\.hash))
+    }
+
+    @Test func parallelVerifierMatchesSerial() {
+        var txs = (1...200).map { tx(alice, nonce: UInt64($0)) }
+        let bad = try? SignedTx.decode(Array(txs[7].txBytes) + txs[8].signature.bytes)
+        if let bad { txs[7] = bad }
+        let results = ParallelVerifier.verify(txs, genesisHash: genesis)
+        #expect(results == txs.map { $0.verifySignature(genesisHash: genesis) })
+        #expect(results.filter { !$0 }.count == 1 && !results[7])
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import Chain
-
-@Test func moduleLinks() { #expect(Bool(true)) }
