@@ -1,7 +1,6 @@
+import Chain
 /// Every bound of the consensus core, in one place (STYLE.md §4). Units go last in names.
 public enum ConsensusLimits {
-    /// Largest validator set a replica accepts.
-    public static let validatorsMax = 256
     /// Views above the current one whose votes and view changes are kept.
     public static let viewsAheadMax: UInt32 = 4
     /// Views below the current one whose commit votes are still kept (a late commit quorum decides).

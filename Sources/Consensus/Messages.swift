@@ -1,15 +1,5 @@
+import Chain
 import TotemCrypto
-
-/// The two voting phases; the raw values are PROTOCOL.md's SubmitEvidence `phase`.
-public enum VotePhase: UInt8, Sendable, Hashable, Comparable {
-    case prepare = 1
-    case commit = 2
-
-    /// Prepare and commit votes use the public domains of PROTOCOL.md.
-    public var domain: SigningDomain { self == .prepare ? .prepare : .commit }
-
-    public static func < (a: VotePhase, b: VotePhase) -> Bool { a.rawValue < b.rawValue }
-}
 
 /// A signed prepare or commit vote: `phase` domain over `height:u64 | view:u32 | blockHash:bytes32`.
 public struct Vote: Sendable, Hashable {
@@ -31,13 +21,6 @@ public struct Vote: Sendable, Hashable {
     public func verify(_ verifier: any SignatureVerifier) -> Bool {
         verifier.verify(signature, phase.domain, body: body, publicKey: validator)
     }
-}
-
-/// One validator's signature inside a certificate.
-public struct ValidatorSignature: Sendable, Hashable {
-    public var validator: Bytes32
-    public var signature: Bytes64
-    public init(validator: Bytes32, signature: Bytes64) { self.validator = validator; self.signature = signature }
 }
 
 /// `q` votes of one phase for one `(height, view, blockHash)`: a prepared certificate (phase

@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// Heights: applying decided blocks, answering replicas left behind, catching up from commit

@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// The normal case: proposal, prepare, commit, decide.

@@ -1,3 +1,4 @@
+import Chain
 /// Start, timers and pending work.
 extension Replica {
     /// After construction: a replica restored in a view above 0 re-announces its view change (with

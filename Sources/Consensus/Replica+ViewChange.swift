@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// View changes, NewView, and the rules that move a replica between views.
@@ -21,7 +22,7 @@ extension Replica {
     /// timer rule (for view > 0, the timer restarts afresh once q validators are at this view or
     /// higher; only then does an expiry move the replica on).
     mutating func checkViewRules() {
-        if let target = round.viewChanges.joinTarget(above: view, k: validators.faultsTolerated + 1) {
+        if let target = round.viewChanges.joinTarget(above: view, k: validators.maxFaulty + 1) {
             return moveToView(target)  // moveToView checks the rules again
         }
         if view > 0, !round.viewConfirmed, round.viewChanges.countAtOrAbove(view) >= validators.quorum {

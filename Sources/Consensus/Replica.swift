@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// A PBFT replica (DESIGN.md, Consensus) as a deterministic value: `step(event)` changes its state and
@@ -107,7 +108,7 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
 
     /// Votes needed to prepare and to decide: q (or f+1 with the injected bug).
     var threshold: Int {
-        bug == .weakQuorum ? validators.faultsTolerated + 1 : validators.quorum
+        bug == .weakQuorum ? validators.maxFaulty + 1 : validators.quorum
     }
 
     mutating func onMessage(_ m: Message<Block>, from: Bytes32, nowMs: UInt64) {

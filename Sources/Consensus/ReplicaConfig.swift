@@ -1,3 +1,6 @@
+import Chain
+import TotemCrypto
+
 /// Consensus parameters from genesis (they must agree across nodes, so they live nowhere else).
 public struct ReplicaConfig: Sendable, Hashable {
     public var proposalTimeoutMs: UInt64
@@ -52,4 +55,4 @@ enum InjectedBug: Sendable, Hashable {
     case noViewTimerRule
 }
 
-import TotemCrypto
+import Chain

@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// Signs consensus message bodies for one validator. The replica signs only through this.

@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// The exact bytes each consensus signature covers (big-endian, TCE style). Votes use PROTOCOL.md's

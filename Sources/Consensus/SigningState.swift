@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// What a validator signed at one `(height, view)` in one phase.

@@ -1,3 +1,4 @@
+import Chain
 import Testing
 @testable import Consensus
 

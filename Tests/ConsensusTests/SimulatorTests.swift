@@ -1,3 +1,4 @@
+import Chain
 import Foundation
 import Testing
 @testable import Consensus

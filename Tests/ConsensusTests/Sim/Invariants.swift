@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 @testable import Consensus
 

@@ -1,3 +1,4 @@
+import Chain
 @testable import Consensus
 
 /// Everything a seed decides about one simulated run.
