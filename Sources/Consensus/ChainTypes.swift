@@ -27,3 +27,11 @@ extension QuorumCertificate {
         self.init(phase: .commit, height: c.height, view: c.view, blockHash: blockHash, signatures: c.signatures)
     }
 }
+
+extension Evidence {
+    /// The payload of the SubmitEvidence transaction (PROTOCOL.md kind 11) the node submits.
+    public var submitEvidence: SubmitEvidence {
+        SubmitEvidence(phase: phase, validator: validator, height: height, view: view,
+                       blockHashA: blockHashA, signatureA: signatureA, blockHashB: blockHashB, signatureB: signatureB)
+    }
+}

@@ -17,6 +17,11 @@ public enum ConsensusLimits {
     /// Laggards answered with a commit certificate per height for their votes (view changes and
     /// proposals are answered every time: they come at most once per timeout).
     public static let laggardVoteAnswersMax = 256
+    /// Largest encoded block inside a consensus message or the signing state (genesis
+    /// `maxBlockBytes` is 8 MiB by default; the encoding adds the header and length prefixes).
+    public static let encodedBlockMaxBytes = 16 * 1024 * 1024
+    /// Largest validator set in a message (one signature or view change per validator).
+    public static let validatorsMax = 1024
     /// Highest view a replica moves to; reaching it would take centuries of capped timeouts.
     public static let viewMax: UInt32 = UInt32.max - 1
 }
