@@ -42,6 +42,7 @@ struct SimResult: Sendable {
     var trace: [String]
     /// Lowest height committed by every honest replica at the end.
     var heightAllHonest: Int
+    var stats: SimStats
     var messages: Int
     var simulatedMs: UInt64
 }
@@ -71,16 +72,17 @@ struct Simulator {
     var messages = 0
     var violation: String?
     let traceLog: TraceLog?
+    var stats = SimStats()
     var livenessTarget = 0
     var deadline: UInt64 = 0
 
     struct SlotKey: Hashable { let validator: Int; let height: UInt64; let view: UInt32; let phase: VotePhase }
 
-    init(seed: UInt64, options: SimOptions, tracing: Bool = false) {
+    init(seed: UInt64, options: SimOptions, tracing: Bool = false, traceLinesMax: Int = Simulator.traceLinesMax) {
         self.seed = seed
         self.options = options
         self.tracing = tracing
-        traceLog = tracing ? TraceLog() : nil
+        traceLog = tracing ? TraceLog(linesMax: traceLinesMax) : nil
         keyring = FakeKeyring(seed: seed, count: options.n)
         guard let set = ValidatorSet(keyring.publicKeys) else { preconditionFailure("simulator keys are distinct") }
         self.set = set
@@ -110,7 +112,7 @@ struct Simulator {
                 + "wanted \(livenessTarget) by \(deadline)ms"
         }
         return SimResult(seed: seed, options: options, violation: violation, trace: traceLog?.lines ?? [],
-                         heightAllHonest: honestHeights.min() ?? 0, messages: messages, simulatedMs: now)
+                         heightAllHonest: honestHeights.min() ?? 0, stats: stats, messages: messages, simulatedMs: now)
     }
 
     /// Boots every node and schedules the faults and the heal.
@@ -126,7 +128,7 @@ struct Simulator {
     /// Records a trace line (only when tracing: a failing seed is re-run with tracing on).
     func log(_ line: @autoclosure () -> String) {
         guard let traceLog else { return }
-        if traceLog.lines.count == Simulator.traceLinesMax { traceLog.lines.removeFirst(Simulator.traceLinesMax / 4) }
+        if traceLog.lines.count == traceLog.linesMax { traceLog.lines.removeFirst(traceLog.linesMax / 4) }
         traceLog.lines.append("t=\(now) " + line())
     }
 
@@ -216,6 +218,7 @@ struct Simulator {
     mutating func restart(_ i: Int) {
         guard nodes[i].replica == nil else { return }
         nodes[i].incarnation += 1
+        stats.restarts += 1
         log("r\(i) RESTART at height \(nodes[i].chain.count + 1) from \(nodes[i].persisted.map { "h=\($0.height) v=\($0.view)" } ?? "nothing")")
         boot(i)
     }
@@ -255,10 +258,12 @@ struct Simulator {
             switch a {
             case let .persistSigningState(s): nodes[i].persisted = s
             case let .broadcast(m):
+                count(m, honest: nodes[i].isHonest)
                 checkOutgoing(i, m)
                 log("r\(i) -> all \(render(m))")
                 for j in nodes.indices where j != i { sendConsensus(m, from: i, to: j) }
             case let .send(m, to):
+                count(m, honest: nodes[i].isHonest)
                 checkOutgoing(i, m)
                 log("r\(i) -> \(name(to)) \(render(m))")
                 if let j = set.index(of: to) { sendConsensus(m, from: i, to: j) }
@@ -273,14 +278,26 @@ struct Simulator {
                                                             validatorsAtHeightPlus2: set, workPending: true)))
             case let .requestBlocks(h, peer):
                 log("r\(i) requests blocks from \(h) of \(name(peer))")
+                stats.catchUpRequests += 1
                 if let j = set.index(of: peer) { send(.blockRequest(fromHeight: h), from: i, to: j) }
             case let .reportEvidence(e):
+                stats.evidence += 1
                 if nodes[i].isHonest, let j = set.index(of: e.validator), nodes[j].isHonest {
                     violation = "r\(i) reported evidence against honest r\(j): \(e)"
                 }
             }
         }
         return followUps
+    }
+
+    mutating func count(_ m: Message<TestBlock>, honest: Bool) {
+        guard honest else { return }
+        switch m {
+        case let .viewChange(vc, _): stats.viewChanges += 1; stats.maxView = max(stats.maxView, vc.view)
+        case .newView: stats.newViews += 1
+        case .certificate: stats.certificatesAnswered += 1
+        default: break
+        }
     }
 
     mutating func sendConsensus(_ m: Message<TestBlock>, from i: Int, to j: Int) {
@@ -315,5 +332,25 @@ struct Simulator {
 
 /// The trace of one run, appended to from non-mutating code. Confined to the simulator's task.
 final class TraceLog {
+    let linesMax: Int
     var lines: [String] = []
+    init(linesMax: Int) { self.linesMax = linesMax }
+}
+
+/// What a run exercised, summed over seeds to show the fault mix reaches every path.
+struct SimStats: Sendable {
+    var viewChanges = 0
+    var newViews = 0
+    var maxView: UInt32 = 0
+    var restarts = 0
+    var catchUpRequests = 0
+    var evidence = 0
+    var certificatesAnswered = 0
+
+    static func + (a: SimStats, b: SimStats) -> SimStats {
+        SimStats(viewChanges: a.viewChanges + b.viewChanges, newViews: a.newViews + b.newViews,
+                 maxView: max(a.maxView, b.maxView), restarts: a.restarts + b.restarts,
+                 catchUpRequests: a.catchUpRequests + b.catchUpRequests, evidence: a.evidence + b.evidence,
+                 certificatesAnswered: a.certificatesAnswered + b.certificatesAnswered)
+    }
 }
