@@ -38,7 +38,8 @@ extension Replica {
             return
         }
         // The set in force above height + 1 is not known yet; the latest known one is the best check.
-        guard cert.height > catchUp.targetHeight, cert.verify(against: nextValidators, verifier) else { return }
+        // A later certificate as high as the target switches peers: the first one may never answer.
+        guard cert.height >= catchUp.targetHeight, cert.verify(against: nextValidators, verifier) else { return }
         catchUp.targetHeight = cert.height
         catchUp.peer = from
         if catchUp.requestedAtHeight != height {

@@ -110,6 +110,17 @@ struct Byzantine: Sendable {
         return NewView(viewChanges: distinct, proposal: p, signature: signer.sign(.consensus, body: body))
     }
 
+    /// A block served for catch-up with another block in its place or a certificate that fails.
+    func corrupt(_ b: CertifiedBlock<TestBlock>, rng: inout PRNG) -> CertifiedBlock<TestBlock> {
+        var out = b
+        if rng.chance(permille: 500) {
+            out.block = TestBlock(height: b.block.height, parentHash: b.block.parentHash, label: rng.next())
+        } else if !out.certificate.signatures.isEmpty {
+            out.certificate.signatures[0].signature = Bytes64(high: SHA256.hash(Array("bad \(rng.next())".utf8)), low: .zero)
+        }
+        return out
+    }
+
     func garbage(_ h: UInt64, _ v: UInt32, head: Bytes32, set: ValidatorSet, rng: inout PRNG) -> Message<TestBlock> {
         let victim = rng.pick(set.keys)
         let junk = Bytes64(high: SHA256.hash(Array("junk \(rng.next())".utf8)), low: .zero)

@@ -233,7 +233,11 @@ struct Simulator {
         case let .blockRequest(h):
             let start = Int(h) - 1
             guard start >= 0, start < nodes[to].chain.count else { return }
-            let blocks = Array(nodes[to].chain[start..<min(nodes[to].chain.count, start + 8)])
+            var blocks = Array(nodes[to].chain[start..<min(nodes[to].chain.count, start + 8)])
+            if let b = nodes[to].byzantine {
+                guard !b.kinds.contains(.silent) else { return }
+                if b.kinds.contains(.garbage) { blocks = blocks.map { b.corrupt($0, rng: &rng) } }
+            }
             send(.blockResponse(blocks), from: to, to: from)
         case let .blockResponse(blocks):
             log("r\(to) <- r\(from) \(blocks.count) blocks from \(blocks.first?.block.height ?? 0)")
