@@ -158,11 +158,17 @@ public struct Handshake: Sendable {
     private var state: State = .awaitingHello
 
     public init(role: Role, params: HandshakeParams, ephemeral: KxKeyPair = .generate()) {
+        self.init(role: role, params: params, ephemeral: ephemeral, presenting: params.nodeKey.publicKey)
+    }
+
+    /// A handshake whose Hello presents `staticKey` while it signs with `params.nodeKey`: an
+    /// impostor, for tests that the peer refuses it.
+    init(role: Role, params: HandshakeParams, ephemeral: KxKeyPair, presenting staticKey: Bytes32) {
         self.role = role
         self.params = params
         self.ephemeral = ephemeral
         self.hello = Hello(version: params.version, chainId: params.chainId, genesisHash: params.genesisHash,
-                           staticKey: params.nodeKey.publicKey, ephemeralKey: ephemeral.publicKey).encoded
+                           staticKey: staticKey, ephemeralKey: ephemeral.publicKey).encoded
     }
 
     /// The bytes signed by the side in `role`, inside the `totem/handshake/v1` domain.
