@@ -34,7 +34,7 @@ extension P2PNode {
                 }
                 let established = PeerLink(key: session.peerKey, id: id, direction: direction, remote: remote,
                                            height: height, role: role, limits: config.outboundQueue)
-                established.heard(nowNs: nowNs())
+                established.heard(nowNs: nowNs(), byteCount: 0)
                 link = established
                 control.yield(.established(established))
                 try await serve(established, session: &session, frames: &frames, outbound: outbound, channel: ch)
@@ -125,7 +125,7 @@ extension P2PNode {
         while let buffer = try await frames.next() {
             let wait = limiter.charge(byteCount: buffer.readableBytes + 4, nowNs: nowNs())
             if wait > 0 { try await Task.sleep(for: .nanoseconds(Int64(clamping: wait))) }
-            link.heard(nowNs: nowNs())
+            link.heard(nowNs: nowNs(), byteCount: buffer.readableBytes + 4)
             let message = try open(Array(buffer.readableBytesView), &cipher)
             guard try await handle(message, from: link) else { return }
         }

@@ -53,6 +53,8 @@ final class PeerLink: Sendable {
         var role: PeerRole
         var txsDropped = 0
         var lastHeardNs: UInt64 = 0
+        var messagesReceived = 0
+        var bytesReceived = 0
 
         var hasWork: Bool { messageHead < messages.count || txHead < txs.count || closing != nil }
     }
@@ -74,12 +76,18 @@ final class PeerLink: Sendable {
     var info: PeerInfo {
         state.withLockedValue { s in
             PeerInfo(key: key, connection: id, direction: direction, remote: remote, height: s.height, role: s.role,
-                     txsDropped: s.txsDropped)
+                     txsDropped: s.txsDropped, messagesReceived: s.messagesReceived, bytesReceived: s.bytesReceived)
         }
     }
 
-    /// Records that a frame arrived at `nowNs`.
-    func heard(nowNs: UInt64) { state.withLockedValue { $0.lastHeardNs = nowNs } }
+    /// Records that a frame of `byteCount` bytes arrived at `nowNs`.
+    func heard(nowNs: UInt64, byteCount: Int = 0) {
+        state.withLockedValue { s in
+            s.lastHeardNs = nowNs
+            s.messagesReceived += 1
+            s.bytesReceived += byteCount
+        }
+    }
     var lastHeardNs: UInt64 { state.withLockedValue { $0.lastHeardNs } }
 
     func updateStatus(height: UInt64, role: PeerRole) {

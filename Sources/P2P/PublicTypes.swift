@@ -43,6 +43,9 @@ public struct PeerInfo: Sendable, Hashable, CustomStringConvertible {
     public var role: PeerRole
     /// Transactions dropped for this peer because its outbound queue was full.
     public var txsDropped: Int
+    /// Frames received on this connection (handshake excluded), and their bytes.
+    public var messagesReceived: Int
+    public var bytesReceived: Int
 
     public var description: String {
         "peer=\(key.hex.prefix(16)) conn=\(connection) dir=\(direction) remote=\(remote) height=\(height) role=\(role)"
