@@ -1,13 +1,27 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// Splits the byte stream into frames, `u32 length || body`, refusing a length above the maximum
+/// The frame limit of one connection: small until the handshake has authenticated the peer, so an
+/// unauthenticated client cannot make us buffer large frames; raised to the configured maximum after.
+final class FrameLimit: Sendable {
+    private let bytes: NIOLockedValueBox<Int>
+    init(_ bytes: Int) { self.bytes = NIOLockedValueBox(bytes) }
+    var value: Int { bytes.withLockedValue { $0 } }
+    func set(_ value: Int) { bytes.withLockedValue { $0 = value } }
+
+    /// The limit while the handshake runs: the larger of its two frames.
+    static let handshakeBytes = max(P2PLimits.helloMaxBytes, P2PLimits.authFrameBytes)
+}
+
+/// Splits the byte stream into frames, `u32 length || body`, refusing a length above the limit
 /// before buffering it: the error closes this connection only.
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
-    let maxFrameBytes: Int
+    let limit: FrameLimit
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        let maxFrameBytes = limit.value
         guard Int(length) <= maxFrameBytes else {
             throw P2PError(.frameTooLarge, "frame of \(length) bytes over the limit of \(maxFrameBytes)")
         }
@@ -45,10 +59,22 @@ enum Framing {
     /// Configures a new TCP channel: frame decoder, then the async bridge with a small inbound
     /// buffer (at most `highWatermark` frames wait for the reader; beyond that NIO stops reading
     /// and TCP flow control holds the sender back).
-    static func setUp(_ channel: Channel, maxFrameBytes: Int) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
-        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+    static func setUp(_ channel: Channel, limit: FrameLimit) throws -> Connection {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+        let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
             wrappingChannelSynchronously: channel,
             configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4)))
+        return Connection(channel: async, limit: limit)
+    }
+
+    /// A new connection in the handshake's frame limit.
+    static func setUp(_ channel: Channel) throws -> Connection {
+        try setUp(channel, limit: FrameLimit(FrameLimit.handshakeBytes))
+    }
+
+    /// A TCP connection with its frame limit.
+    struct Connection: Sendable {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let limit: FrameLimit
     }
 }

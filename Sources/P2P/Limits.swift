@@ -78,8 +78,10 @@ public enum P2PLimits {
     public static let outboundMessageQueueMaxBytesDefault = 64 * 1024 * 1024
     /// Frames handed to the socket in one write.
     public static let writeBatchMaxFrames = 16
-    /// Buffer of the node's inbound event stream; events beyond it are dropped and counted.
-    public static let eventBufferMaxCount = 65_536
+    /// Events buffered in the node's inbound event stream; events beyond it are dropped and counted.
+    public static let eventBufferMaxCount = 16_384
+    /// Bytes held by buffered events (payloads); events beyond it are dropped and counted.
+    public static let eventBufferMaxBytes = 256 * 1024 * 1024
 
     // MARK: Inbound rate limits (defaults, per peer)
 

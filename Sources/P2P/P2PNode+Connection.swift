@@ -9,8 +9,9 @@ extension P2PNode {
     /// One connection from TCP connect to close, inside `executeThenClose` so the channel closes
     /// whatever happens: handshake (bounded by the handshake timeout), status exchange, then the
     /// reader here and the writer and pinger as child tasks. Returns whether it was established.
-    func runConnection(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, direction: ConnectionDirection,
+    func runConnection(_ connection: Framing.Connection, direction: ConnectionDirection,
                        expected: PeerAddress?) async -> Bool {
+        let channel = connection.channel
         let id = nextConnectionID()
         let remote = channel.channel.remoteAddress.map { "\($0)" } ?? expected?.description ?? "?"
         var link: PeerLink?
@@ -26,7 +27,8 @@ extension P2PNode {
                     ch.close(promise: nil)
                 }
                 var (session, height, role) = try await handshake(direction: direction, expected: expected?.key,
-                                                                  frames: &frames, outbound: outbound, channel: ch)
+                                                                  frames: &frames, outbound: outbound, channel: ch,
+                                                                  limit: connection.limit)
                 timeout.cancel()
                 if pendingCounted {
                     shared.withLockedValue { $0.pendingInbound -= 1 }
@@ -63,7 +65,7 @@ extension P2PNode {
 
     /// Hello, Auth, then Status each way (docs/p2p.md).
     private func handshake(direction: ConnectionDirection, expected: Bytes32?, frames: inout Frames,
-                           outbound: Writer, channel: Channel)
+                           outbound: Writer, channel: Channel, limit: FrameLimit)
     async throws -> (Session, UInt64, PeerRole) {
         var hs = Handshake(role: direction == .outbound ? .initiator : .responder, params: params)
         try await outbound.write(Framing.plain(hs.hello, allocator: channel.allocator))
@@ -75,6 +77,8 @@ extension P2PNode {
         if let expected, session.peerKey != expected {
             throw P2PError(.peerNotAllowed, "dialled \(expected) but the peer proved \(session.peerKey)")
         }
+        // Authenticated: frames may now be as large as the configuration allows.
+        limit.set(config.maxFrameBytes)
         let (height, myRole) = shared.withLockedValue { ($0.localHeight, config.role) }
         let status = Message.status(height: height, role: myRole)
         try await outbound.write(Framing.sealed(status.encoded, cipher: &session.sender, allocator: channel.allocator))

@@ -11,13 +11,12 @@ extension P2PNode {
             resolveBound(.failure(error))
             throw error
         }
-        let maxFrame = config.maxFrameBytes
-        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let server: NIOAsyncChannel<Framing.Connection, Never>
         do {
             server = try await ServerBootstrap(group: config.eventLoopGroup)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: config.listenHost, port: config.listenPort) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Framing.setUp(channel, maxFrameBytes: maxFrame) }
+                    channel.eventLoop.makeCompletedFuture { try Framing.setUp(channel) }
                 }
         } catch {
             let e = P2PError(.invalidConfig, "cannot listen on \(config.listenHost):\(config.listenPort): \(error)")
@@ -117,7 +116,7 @@ extension P2PNode {
         }
     }
 
-    private func acceptLoop(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async {
+    private func acceptLoop(_ server: NIOAsyncChannel<Framing.Connection, Never>) async {
         do {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -129,7 +128,7 @@ extension P2PNode {
                         }
                         guard admitted else {
                             log(.warning, "too many pending handshakes; closing new connection")
-                            connection.channel.close(promise: nil)
+                            connection.channel.channel.close(promise: nil)
                             continue
                         }
                         group.addTask {
@@ -144,13 +143,12 @@ extension P2PNode {
     }
 
     private func dial(_ address: PeerAddress) async {
-        let maxFrame = config.maxFrameBytes
         do {
             let channel = try await ClientBootstrap(group: config.eventLoopGroup)
                 .connectTimeout(.milliseconds(config.connectTimeoutMs))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: address.host, port: address.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Framing.setUp(channel, maxFrameBytes: maxFrame) }
+                    channel.eventLoop.makeCompletedFuture { try Framing.setUp(channel) }
                 }
             let established = await runConnection(channel, direction: .outbound, expected: address)
             if !established { control.yield(.dialFailed(address.key)) }

@@ -34,7 +34,6 @@ public final class P2PNode: Sendable {
         var active: [Bytes32: PeerLink] = [:]
         var nextConnection: UInt64 = 1
         var pendingInbound = 0
-        var eventsDropped = 0
         var tickPending = false
         var boundPort: Int?
         var bindFailure: P2PError?
@@ -43,11 +42,10 @@ public final class P2PNode: Sendable {
 
     public let config: P2PConfig
     /// Inbound events: consensus messages, admitted transactions, block requests and responses,
-    /// peers up and down. Buffered up to `P2PLimits.eventBufferMaxCount`; if the node does not keep
-    /// up, newer events are dropped and counted (`eventsDropped`): consensus tolerates lost
-    /// messages, and catch-up asks again.
-    public let events: AsyncStream<P2PEvent>
+    /// peers up and down; bounded (see `P2PEvents`), with drops counted in `eventsDropped`.
+    public let events: P2PEvents
     let eventSink: AsyncStream<P2PEvent>.Continuation
+    let eventBudget = EventBudget(maxBytes: P2PLimits.eventBufferMaxBytes)
     let controlStream: AsyncStream<Control>
     /// Unbounded on purpose, and still bounded in fact: each connection task yields at most two
     /// events (established/closed, or dialFailed), connections are bounded by the allow-list and
@@ -67,8 +65,10 @@ public final class P2PNode: Sendable {
         self.log = log
         self.shared = NIOLockedValueBox(Shared(allowList: allowList))
         self.params = HandshakeParams(nodeKey: config.nodeKey, chainId: config.chainId, genesisHash: config.genesisHash)
-        (events, eventSink) = AsyncStream.makeStream(of: P2PEvent.self,
-                                                     bufferingPolicy: .bufferingOldest(P2PLimits.eventBufferMaxCount))
+        let (stream, sink) = AsyncStream.makeStream(of: P2PEvent.self,
+                                                    bufferingPolicy: .bufferingOldest(P2PLimits.eventBufferMaxCount))
+        events = P2PEvents(stream: stream, budget: eventBudget)
+        eventSink = sink
         (controlStream, control) = AsyncStream.makeStream(of: Control.self, bufferingPolicy: .unbounded)
     }
 
@@ -123,7 +123,7 @@ public final class P2PNode: Sendable {
     }
 
     /// Events dropped because the event stream's buffer was full.
-    public var eventsDropped: Int { shared.withLockedValue { $0.eventsDropped } }
+    public var eventsDropped: Int { eventBudget.droppedCount }
 
     /// Replaces the allow-list: later handshakes use it, and connected peers outside it are closed.
     public func setAllowList(_ list: AllowList) {
@@ -195,9 +195,9 @@ public final class P2PNode: Sendable {
     }
 
     func emit(_ event: P2PEvent) {
-        if case .dropped = eventSink.yield(event) {
-            shared.withLockedValue { $0.eventsDropped += 1 }
-        }
+        let cost = event.byteCost
+        guard eventBudget.reserve(cost) else { return }
+        if case .dropped = eventSink.yield(event) { eventBudget.dropped(returning: cost) }
     }
 
     func nowNs() -> UInt64 {

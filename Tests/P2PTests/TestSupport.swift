@@ -199,7 +199,9 @@ enum RawPeer {
     -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try Framing.setUp(channel, maxFrameBytes: maxFrameBytes) }
+                channel.eventLoop.makeCompletedFuture {
+                    try Framing.setUp(channel, limit: FrameLimit(maxFrameBytes)).channel
+                }
             }
     }
 
