@@ -77,7 +77,9 @@ import TotemCrypto
     }
 
     @Test func gossipThroughputOnLoopback() async throws {
-        let result = try await GossipBenchmark.run(nodeCount: 4, txCount: 20_000, batchSize: 500, verifySignatures: true)
+        let result = try await withTimeout(.seconds(180), "gossip benchmark") {
+            try await GossipBenchmark.run(nodeCount: 4, txCount: 20_000, batchSize: 500, verifySignatures: true)
+        }
         print(result)
         #expect(result.txs == 20_000 && result.txsPerSecond > 0)
     }

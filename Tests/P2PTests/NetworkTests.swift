@@ -48,6 +48,13 @@ async throws -> [RunningNode] {
             #expect(peers.count == 3, "one connection per peer")
             #expect(Set(peers.map(\.key)) == Set(keys.map(\.publicKey)).subtracting([n.key]))
         }
+        // Every node dialled every other, so each pair had two connections; both sides keep the
+        // one dialled by the smaller key. (No event marks a replaced duplicate: polled, bounded.)
+        try await eventually("tie-break settles on the smaller key's dial") {
+            nodes.allSatisfy { n in
+                n.node.peers().allSatisfy { p in p.direction == (n.key < p.key ? .outbound : .inbound) }
+            }
+        }
 
         let txs = T.txs(300)
         nodes[0].node.gossip(Array(txs[0..<100]))

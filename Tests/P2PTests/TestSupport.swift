@@ -59,6 +59,14 @@ func withTimeout<R: Sendable>(_ timeout: Duration, _ what: String,
     }
 }
 
+/// Polls `condition` every 20 ms until it holds, for states that no event announces.
+func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: @escaping @Sendable () -> Bool)
+async throws {
+    try await withTimeout(timeout, what) {
+        while !condition() { try await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
 /// Collects items and lets tests await a condition on them, with a timeout.
 final class Recorder<Item: Sendable>: Sendable {
     private struct Waiter {
