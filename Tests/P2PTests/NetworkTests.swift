@@ -36,7 +36,12 @@ async throws -> [RunningNode] {
     return nodes
 }
 
-@Suite(.serialized) struct NetworkTests {
+/// Every suite that opens sockets runs inside this one, one test at a time, so timing-sensitive
+/// tests (flood, benchmark) do not share the machine with other socket tests.
+@Suite(.serialized) enum SocketTests {}
+
+extension SocketTests {
+@Suite struct NetworkTests {
     @Test func fourNodesFormAFullMeshAndATxReachesAll() async throws {
         let keys = (1...4).map { T.key(UInt64($0)) }
         let allow = AllowList(validatorsInForce: Set(keys.map(\.publicKey)))
@@ -215,4 +220,5 @@ async throws -> [RunningNode] {
         await restarted.kill()
         await nodeA.kill()
     }
+}
 }
