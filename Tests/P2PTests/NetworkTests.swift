@@ -53,11 +53,16 @@ extension SocketTests {
             #expect(peers.count == 3, "one connection per peer")
             #expect(Set(peers.map(\.key)) == Set(keys.map(\.publicKey)).subtracting([n.key]))
         }
-        // Every node dialled every other, so each pair had two connections; both sides keep the
-        // one dialled by the smaller key. (No event marks a replaced duplicate: polled, bounded.)
-        try await eventually("tie-break settles on the smaller key's dial") {
+        // Every node dials every other, so a pair may have had two connections: both sides must
+        // keep the same one (opposite directions), whichever it is. (A replaced duplicate raises no
+        // event: polled, bounded.)
+        try await eventually("both sides of each pair keep the same connection") {
             nodes.allSatisfy { n in
-                n.node.peers().allSatisfy { p in p.direction == (n.key < p.key ? .outbound : .inbound) }
+                n.node.peers().allSatisfy { p in
+                    guard let other = nodes.first(where: { $0.key == p.key }),
+                          let back = other.node.peers().first(where: { $0.key == n.key }) else { return false }
+                    return back.direction != p.direction
+                }
             }
         }
 
@@ -156,6 +161,11 @@ extension SocketTests {
             }
         }
         try await nodeA.events.wait("failure \(code)") { $0.contains { $0.failure?.code == code } }
+        if handshake {
+            try await nodeA.events.wait("raw peer down") {
+                $0.contains { if case .peerDown(raw.publicKey) = $0 { true } else { false } }
+            }
+        }
         // Nothing else closed: B is on the very same connection, and it still carries messages.
         #expect(nodeA.node.peers().map(\.connection) == before.map(\.connection))
         try nodeB.node.send(.consensus([1, 2, 3]), to: a.publicKey)
