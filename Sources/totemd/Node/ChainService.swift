@@ -20,7 +20,7 @@ final class ChainService: Sendable {
     private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntries))
     /// Validators of the set in force and of adopted sets not yet in force (the peers P2P admits),
     /// refreshed on each commit.
-    private let validatorKeys: Mutex<Set<Bytes32>>
+    private let allowedKeys: Mutex<Set<Bytes32>>
 
     init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, logger: Logger) throws {
         self.genesis = genesis
@@ -31,7 +31,7 @@ final class ChainService: Sendable {
                                genesisValidators: genesis.validatorSet,
                                options: .init(initialMapSizeBytes: initialMapBytes))
         mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
-        validatorKeys = Mutex(Set(genesis.validatorSet.keys))
+        allowedKeys = Mutex(Set(genesis.validatorSet.keys))
         try writeGenesisStateIfNew()
         refreshValidatorKeys()
     }
@@ -52,10 +52,21 @@ final class ChainService: Sendable {
     private func refreshValidatorKeys() {
         let record = try? store.withState { $0.validatorSetRecord() }
         let keys = Set(record?.epochs.flatMap { $0.set.keys } ?? genesis.validatorSet.keys)
-        validatorKeys.withLock { $0 = keys }
+        allowedKeys.withLock { $0 = keys }
     }
 
-    var allowedValidatorKeys: Set<Bytes32> { validatorKeys.withLock { $0 } }
+    var allowedValidatorKeys: Set<Bytes32> { allowedKeys.withLock { $0 } }
+
+    /// Validators of the set in force at the next height, and of adopted sets after it.
+    func validatorKeys() -> (inForce: Set<Bytes32>, adopted: Set<Bytes32>) {
+        guard let height = try? store.tip().height,
+              let record = try? store.withState({ $0.validatorSetRecord() }) else {
+            return (Set(genesis.validatorSet.keys), [])
+        }
+        let inForce = record.inForce(at: height + 1)
+        let later = record.epochs.filter { $0.fromHeight > height + 1 }.flatMap { $0.set.keys }
+        return (Set(inForce.set.keys), Set(later))
+    }
 
     /// Runs `body` with the mempool's view of committed state (one read transaction).
     func withAccounts<T>(_ body: (CommittedAccounts<StoreStateReader>) throws -> T) throws -> T {
@@ -67,9 +78,39 @@ final class ChainService: Sendable {
 
     // MARK: Admission
 
-    /// Offers transactions to the mempool: cheap checks, then signatures on all cores, then insert.
-    func submit(_ txs: [SignedTx]) throws -> [Admission] {
-        try withAccounts { accounts in mempool.admit(txs, accounts: accounts) }
+    enum SubmitOutcome: Sendable, Equatable {
+        case accepted
+        /// Already pending or committed: nothing changed.
+        case duplicate
+        case rejected(code: String, message: String)
+    }
+
+    /// Offers transactions to the mempool: cheap checks (a registration of content already
+    /// registered is refused here), then signatures on all cores, then insert.
+    func submit(_ txs: [SignedTx]) throws -> [SubmitOutcome] {
+        try withAccounts { accounts in
+            var outcomes = [SubmitOutcome?](repeating: nil, count: txs.count)
+            var offered: [SignedTx] = []
+            var offeredIndex: [Int] = []
+            for (i, tx) in txs.enumerated() {
+                if (try? store.location(ofTx: tx.hash)) ?? nil != nil {
+                    outcomes[i] = .duplicate
+                } else if let conflict = machine.registrationConflict(tx, state: accounts.state) {
+                    outcomes[i] = .rejected(code: conflict.code.rawValue, message: conflict.message)
+                } else {
+                    offered.append(tx)
+                    offeredIndex.append(i)
+                }
+            }
+            for (k, admission) in mempool.admit(offered, accounts: accounts).enumerated() {
+                switch admission {
+                case .accepted: outcomes[offeredIndex[k]] = .accepted
+                case .duplicate: outcomes[offeredIndex[k]] = .duplicate
+                case .rejected(let e): outcomes[offeredIndex[k]] = .rejected(code: e.code.rawValue, message: e.message)
+                }
+            }
+            return outcomes.map { $0 ?? .rejected(code: "internal_error", message: "no outcome") }
+        }
     }
 
     // MARK: Tip

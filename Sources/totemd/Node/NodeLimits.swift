@@ -11,3 +11,18 @@ enum NodeLimits {
     /// Blocks sent in one catch-up answer.
     static let catchUpBlocksPerResponse = 32
 }
+
+extension NodeLimits {
+    /// Bytes of blocks in one catch-up answer (at least one block is always sent).
+    static let catchUpResponseMaxBytes = 8 << 20
+}
+
+extension NodeLimits {
+    /// Least time between two block requests prompted by peers' status heights.
+    static let catchUpRetryMs: UInt64 = 1000
+}
+
+extension NodeLimits {
+    /// Transfers, licences or claims listed for one work.
+    static let historyEntriesMax = 1000
+}
