@@ -1,0 +1,35 @@
+/// One indexed image code and the caller's key for it.
+///
+/// The index orders matches of equal distance by `key`, so a key whose order is the order the API
+/// promises gives that order for free: the store passes the first 8 bytes of the work's contentHash
+/// read big-endian (`Bytes32.w0`), and resolves a key back to its work with a range lookup on the
+/// works table, which is keyed by contentHash. Keys need not be unique; equal keys are ordered by code.
+public struct SimilarityEntry: Sendable, Hashable {
+    /// The 64-bit ISCC Image-Code body (`Work.imageCode`).
+    public var code: UInt64
+    public var key: UInt64
+
+    public init(code: UInt64, key: UInt64) {
+        self.code = code
+        self.key = key
+    }
+}
+
+/// An entry found by a query, and its Hamming distance to the queried code.
+public struct SimilarityMatch: Sendable, Hashable, Comparable {
+    public var code: UInt64
+    public var key: UInt64
+    /// Hamming distance to the queried code, 0 to `SimilarityLimits.maxDistance`.
+    public var distance: Int
+
+    public init(code: UInt64, key: UInt64, distance: Int) {
+        self.code = code
+        self.key = key
+        self.distance = distance
+    }
+
+    /// Query order: nearest first, then by key, then by code.
+    public static func < (a: SimilarityMatch, b: SimilarityMatch) -> Bool {
+        (a.distance, a.key, a.code) < (b.distance, b.key, b.code)
+    }
+}
