@@ -21,6 +21,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
                        providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
+                       providers: [.apt(["libvips-dev"])]),
 
         // Keys, signatures, hashes, Merkle proofs. The folder is Crypto, the module TotemCrypto:
         // swift-crypto (via Hummingbird) already owns the module name `Crypto`.
@@ -36,12 +38,15 @@ let package = Package(
             "Chain", "Consensus", "P2P", "TotemCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Decodes image files with libvips and normalises them to the 32x32 pixels of an Image-Code.
+        .target(name: "ImageDecoding", dependencies: ["CVips", "Chain"]),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto"]),
 
         .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
         .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Chain", "TotemCrypto"]),
+        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "Chain"]),
         .testTarget(name: "P2PTests", dependencies: ["P2P", "Chain", "TotemCrypto"]),
     ],
     swiftLanguageModes: [.v6]
