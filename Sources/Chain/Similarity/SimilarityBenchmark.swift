@@ -37,10 +37,9 @@ public enum SimilarityBenchmark {
         for n in codeCounts {
             var rng = BenchmarkRNG(seed: seed &+ UInt64(n))
             let entries = codes(count: n, rng: &rng)
-            let clock = ContinuousClock()
-            let started = clock.now
+            let started = threadCPUMicros()
             var index = SimilarityIndex(entries: entries)
-            let buildSeconds = seconds(clock.now - started)
+            let buildSeconds = (threadCPUMicros() - started) / 1e6
             let bytesPerCode = Double(index.memoryBytes) / Double(max(1, n))
             let scan = SimilarityLinearScan(entries)
             let queries = (0..<max(indexQueryCount, scanQueryCount)).map { _ in query(entries, rng: &rng) }
@@ -58,10 +57,10 @@ public enum SimilarityBenchmark {
                                 scanP99Micros: percentile(scanTimes, 99),
                                 meanMatchCount: Double(matches) / Double(max(1, indexTimes.count))))
             }
-            let mergeStarted = clock.now
+            let mergeStarted = threadCPUMicros()
             for _ in 0..<(index.deltaMaxCount - 1) { index.insert(SimilarityEntry(code: rng.next(), key: rng.next())) }
             index.insert(SimilarityEntry(code: rng.next(), key: rng.next()))  // this insert merges
-            let mergeSeconds = seconds(clock.now - mergeStarted)
+            let mergeSeconds = (threadCPUMicros() - mergeStarted) / 1e6
             reports.append(SizeReport(codeCount: n, bytesPerCode: bytesPerCode, buildSeconds: buildSeconds,
                                       mergeSeconds: mergeSeconds, rows: rows))
         }
@@ -73,7 +72,7 @@ public enum SimilarityBenchmark {
         var lines: [String] = []
         for s in reports {
             lines.append("codes \(s.codeCount): \(fixed(s.bytesPerCode, 1)) bytes/code, bulk build \(fixed(s.buildSeconds, 2)) s, "
-                         + "\(SimilarityLimits.deltaMaxCount) inserts incl. one merge \(fixed(s.mergeSeconds, 2)) s")
+                         + "\(SimilarityLimits.deltaMaxCount) inserts incl. one merge \(fixed(s.mergeSeconds, 2)) s (thread CPU time)")
             for r in s.rows {
                 lines.append("  radius \(r.radius): index p50 \(fixed(r.indexP50Micros, 1)) us p99 \(fixed(r.indexP99Micros, 1)) us"
                              + " | linear scan p50 \(fixed(r.scanP50Micros, 1)) us p99 \(fixed(r.scanP99Micros, 1)) us"
@@ -130,10 +129,6 @@ public enum SimilarityBenchmark {
     static func percentile(_ sorted: [Double], _ p: Int) -> Double {
         guard !sorted.isEmpty else { return 0 }
         return sorted[min(sorted.count - 1, sorted.count * p / 100)]
-    }
-
-    private static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     private static func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }

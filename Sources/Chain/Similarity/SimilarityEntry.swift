@@ -1,9 +1,13 @@
+import TotemCrypto
+
 /// One indexed image code and the caller's key for it.
 ///
 /// The index orders matches of equal distance by `key`, so a key whose order is the order the API
 /// promises gives that order for free: the store passes the first 8 bytes of the work's contentHash
 /// read big-endian (`Bytes32.w0`), and resolves a key back to its work with a range lookup on the
-/// works table, which is keyed by contentHash. Keys need not be unique; equal keys are ordered by code.
+/// works table, which is keyed by contentHash. Keys need not be unique; equal keys are ordered by
+/// code. (Two works whose hashes share their first 8 bytes, a chance of about n^2 / 2^65, then come
+/// back as two matches with the same key: the caller resolves both and orders them by full hash.)
 public struct SimilarityEntry: Sendable, Hashable {
     /// The 64-bit ISCC Image-Code body (`Work.imageCode`).
     public var code: UInt64
@@ -12,6 +16,11 @@ public struct SimilarityEntry: Sendable, Hashable {
     public init(code: UInt64, key: UInt64) {
         self.code = code
         self.key = key
+    }
+
+    /// The entry of a work: its image code, keyed by the first 8 bytes of its contentHash.
+    public init(code: UInt64, contentHash: Bytes32) {
+        self.init(code: code, key: contentHash.w0)
     }
 }
 
