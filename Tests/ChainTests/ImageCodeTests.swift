@@ -34,7 +34,7 @@ import TotemCrypto
         #expect(vectors.count >= 3, "data.json lists at least the 64-, 128- and 256-bit vectors")
         for v in vectors {
             let digest = try ImageCode.digest(pixels: v.pixels, bits: v.bits)
-            #expect(ImageCode.display(digest: digest) == v.iscc, "\(v.name)")
+            #expect(try ImageCode.display(digest: digest) == v.iscc, "\(v.name)")
             let parsed = try ImageCode.parseDigest(v.iscc)
             #expect(parsed.bits == v.bits && parsed.digest == digest, "\(v.name) parses back")
             if v.bits == 64 {
@@ -82,6 +82,7 @@ import TotemCrypto
         #expect { try ImageCode.digest(pixels: [UInt8](repeating: 0, count: 1024), bits: 48) } throws: {
             ($0 as? ImageCodeError)?.code == .unsupportedBitLength
         }
+        #expect { try ImageCode.display(digest: [1, 2, 3]) } throws: { ($0 as? ImageCodeError)?.code == .unsupportedBitLength }
         for (text, code) in [("ISCC:EEAQAAAAAAAAAAA", ImageCodeError.Code.malformedISCC),   // one character short
                              ("ISCC:EEAQAAAAAAAAAAA!", .malformedISCC),
                              ("ISCC:", .malformedISCC),

@@ -68,7 +68,7 @@ import Testing
         values.isEmpty ? 0 : Double(values.filter(predicate).count) / Double(values.count)
     }
 
-    static func percent(_ share: Double) -> String { "\((share * 1000).rounded() / 10) %" }
+    static func percent(_ share: Double) -> String { "\((share * 10000).rounded() / 100) %" }
 
     /// "min 0, median 1, p95 3, max 6; histogram 0:40 1:30 ..." for the record.
     static func summary(_ values: [Int]) -> String {

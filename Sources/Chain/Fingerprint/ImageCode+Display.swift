@@ -12,12 +12,18 @@ extension ImageCode {
 
     /// "ISCC:" + base32 of the header and the 8-byte big-endian body of a 64-bit code.
     public static func display(_ code: UInt64) -> String {
-        display(digest: (0..<8).map { UInt8(truncatingIfNeeded: code >> (56 - 8 * $0)) })
+        encodeDisplay(digest: (0..<8).map { UInt8(truncatingIfNeeded: code >> (56 - 8 * $0)) })
     }
 
     /// The display form of a body of any length in `bitLengths` (its byte count times 8).
-    public static func display(digest: [UInt8]) -> String {
-        precondition(bitLengths.contains(digest.count * 8), "Image-Code body of unsupported length")
+    public static func display(digest: [UInt8]) throws(ImageCodeError) -> String {
+        guard bitLengths.contains(digest.count * 8) else {
+            throw ImageCodeError(.unsupportedBitLength, "an Image-Code body of \(digest.count) bytes has no ISCC length")
+        }
+        return encodeDisplay(digest: digest)
+    }
+
+    private static func encodeDisplay(digest: [UInt8]) -> String {
         let lengthNibble = UInt8(digest.count * 8 / 32 - 1)
         return displayPrefix + Base32.encode([headerTypeByte, headerVersion << 4 | lengthNibble] + digest)
     }
