@@ -27,8 +27,12 @@ static inline VipsImage *cvips_new_from_uchar(const void *data, size_t size, int
 
 static inline int cvips_autorot(VipsImage *in, VipsImage **out) { return vips_autorot(in, out, NULL); }
 
+static inline int cvips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space) {
+    return vips_colourspace(in, out, space, NULL);
+}
+
 static inline int cvips_colourspace_srgb(VipsImage *in, VipsImage **out) {
-    return vips_colourspace(in, out, VIPS_INTERPRETATION_sRGB, NULL);
+    return cvips_colourspace(in, out, VIPS_INTERPRETATION_sRGB);
 }
 
 static inline int cvips_cast_uchar(VipsImage *in, VipsImage **out) { return vips_cast_uchar(in, out, NULL); }

@@ -59,6 +59,21 @@ import Testing
         #expect(ImageCode.distance(got.imageCode, try Self.code(try SyntheticPhoto.encode(photo, ".png"))) > 0)
     }
 
+    /// A one-band grayscale file, and the same file with an alpha band, decode like the same gray
+    /// values stored as sRGB (the luma of equal R, G and B is that value).
+    @Test func decodesGrayscaleAndGrayWithAlpha() throws {
+        let photo = try SyntheticPhoto.make(seed: 8, width: 300, height: 300)
+        let gray = try SyntheticPhoto.step("gray") { SyntheticPhoto.cvipsOut { cvips_colourspace(photo.pointer, $0, VIPS_INTERPRETATION_B_W) } }
+        #expect(gray.bands == 1)
+        let asRGB = try SyntheticPhoto.step("sRGB") { SyntheticPhoto.cvipsOut { cvips_colourspace_srgb(gray.pointer, $0) } }
+        #expect(asRGB.bands == 3)
+        let want = try ImageDecoder.decode(try SyntheticPhoto.encode(asRGB, ".png")).pixels
+        #expect(try ImageDecoder.decode(try SyntheticPhoto.encode(gray, ".png")).pixels == want)
+        let grayAlpha = try SyntheticPhoto.step("alpha") { SyntheticPhoto.cvipsOut { cvips_add_alpha(gray.pointer, $0) } }
+        #expect(grayAlpha.bands == 2)
+        #expect(try ImageDecoder.decode(try SyntheticPhoto.encode(grayAlpha, ".png")).pixels == want)
+    }
+
     /// A uniform frame added around a picture is trimmed away.
     @Test func trimsUniformBorder() throws {
         let photo = try SyntheticPhoto.make(seed: 5, width: 320, height: 240)
