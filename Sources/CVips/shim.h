@@ -6,8 +6,14 @@
 
 #include <vips/vips.h>
 
-/// Starts libvips once per process (idempotent); 0 on success.
-static inline int cvips_init(void) { return VIPS_INIT("totem"); }
+/// Starts libvips once per process (idempotent); 0 on success. The operation cache is turned off:
+/// Totem never repeats an operation, and a cached load would keep referring to a caller's buffer
+/// after the decode that lent it has returned.
+static inline int cvips_init(void) {
+    if (VIPS_INIT("totem") != 0) return -1;
+    vips_cache_set_max(0);
+    return 0;
+}
 
 /// The loader libvips would pick for these bytes (e.g. "VipsForeignLoadJpegBuffer"), or NULL.
 static inline const char *cvips_find_load_buffer(const void *data, size_t size) {
