@@ -29,6 +29,14 @@ import Testing
         }
     }
 
+    /// nil when equal; otherwise the counts and the first position where the answers differ.
+    static func difference(_ got: [SimilarityMatch], _ want: [SimilarityMatch]) -> String? {
+        guard got != want else { return nil }
+        let i = (0..<min(got.count, want.count)).first { got[$0] != want[$0] } ?? min(got.count, want.count)
+        return "index gave \(got.count), scan \(want.count) matches; first difference at \(i): "
+            + "\(i < got.count ? "\(got[i])" : "none") vs \(i < want.count ? "\(want[i])" : "none")"
+    }
+
     /// Every radius 0...16 and several limits: bulk-built index against the scan.
     @Test(arguments: [1, 7])
     func bulkIndexEqualsLinearScan(seed: UInt64) throws {
@@ -41,7 +49,7 @@ import Testing
                 let limit = [1, 3, 20, 1000][(i + r) % 4]
                 let got = try index.query(q, maxDistance: r, limit: limit)
                 let want = scan.query(q, maxDistance: r, limit: limit)
-                #expect(got == want, "seed \(seed) query \(q) radius \(r) limit \(limit)")
+                #expect(Self.difference(got, want) == nil, "seed \(seed) query \(q) radius \(r) limit \(limit)")
                 if !want.isEmpty { nonEmpty += 1 }
             }
         }
@@ -61,7 +69,8 @@ import Testing
             #expect(index.count == scan.codes.count)
             let q = SimilarityBenchmark.flip(entries[Int(rng.next() % UInt64(500 + n))].code, bits: Int(rng.next() % 10), rng: &rng)
             for r in [0, 3, 8, 12, 16] {
-                #expect(try index.query(q, maxDistance: r, limit: 20) == scan.query(q, maxDistance: r, limit: 20), "after \(n) inserts, radius \(r)")
+                let got = try index.query(q, maxDistance: r, limit: 20)
+                #expect(Self.difference(got, scan.query(q, maxDistance: r, limit: 20)) == nil, "after \(n) inserts, radius \(r)")
             }
         }
     }
