@@ -42,6 +42,10 @@ import Testing
         let want = try Self.code(try SyntheticPhoto.encode(upright, ".tif"))
         #expect(decoded.imageCode == want)
         #expect(ImageCode.distance(plain, want) > 16, "the test needs a rotation that changes the code")
+        // JPEG, where orientation tags are most common: the tag travels in EXIF.
+        let jpeg = try ImageDecoder.decode(try SyntheticPhoto.encode(taggedImage, ".jpg[Q=95]"))
+        #expect(jpeg.width == 320 && jpeg.height == 240)
+        #expect(ImageCode.distance(jpeg.imageCode, want) <= 4)
     }
 
     /// Transparent pixels count as white.
