@@ -95,6 +95,7 @@ import Testing
             #expect(radii.count == SimilarityLimits.substringCount)
             #expect(radii.reduce(0) { $0 + $1 + 1 } == r + 1, "radius \(r): \(radii)")
             #expect(radii.allSatisfy { $0 <= NeighbourMasks.maxWeight })
+            #expect(radii == (0..<4).map { $0 <= r % 4 ? r / 4 : r / 4 - 1 }, "r = 4s + a: s for tables 0...a, s - 1 after")
         }
         #expect(NeighbourMasks.byWeight.map(\.count) == [1, 16, 120, 560, 1820])
     }
