@@ -75,6 +75,23 @@ import Testing
         }
     }
 
+    /// A large index lets its delta grow to a share of its size before merging.
+    @Test func deltaGrowsWithTheIndex() throws {
+        var rng = BenchmarkRNG(seed: 12)
+        let n = 128 * 200
+        var index = SimilarityIndex(entries: (0..<n).map { _ in SimilarityEntry(code: rng.next(), key: rng.next()) },
+                                    deltaMaxCount: 10)
+        #expect(index.deltaCapacity == 200)
+        let late = SimilarityEntry(code: rng.next(), key: 7)
+        index.insert(late)
+        for _ in 0..<198 { index.insert(SimilarityEntry(code: rng.next(), key: rng.next())) }
+        #expect(index.deltaCodes.count == 199 && index.keys.count == n, "199 inserts stay in the delta")
+        #expect(try index.query(late.code, maxDistance: 0, limit: 5).contains(SimilarityMatch(code: late.code, key: 7, distance: 0)))
+        index.insert(SimilarityEntry(code: rng.next(), key: rng.next()))
+        #expect(index.deltaCodes.isEmpty && index.keys.count == n + 200, "the 200th merges")
+        #expect(try index.query(late.code, maxDistance: 0, limit: 5).contains(SimilarityMatch(code: late.code, key: 7, distance: 0)))
+    }
+
     /// A huge cluster of one code: bounded answers ordered by key, and an exact scan agreement.
     @Test func largeDuplicateClusterIsBoundedAndOrderedByKey() throws {
         var rng = BenchmarkRNG(seed: 5)

@@ -21,8 +21,9 @@ public enum SimilarityBenchmark {
         public var codeCount: Int
         public var bytesPerCode: Double
         public var buildSeconds: Double
-        /// One merge of a full delta (`SimilarityLimits.deltaMaxCount` inserts) into the tables.
+        /// Filling the delta (`deltaCapacity` inserts) and merging it into the tables.
         public var mergeSeconds: Double
+        public var mergeInsertCount: Int
         public var rows: [Row]
     }
 
@@ -57,12 +58,13 @@ public enum SimilarityBenchmark {
                                 scanP99Micros: percentile(scanTimes, 99),
                                 meanMatchCount: Double(matches) / Double(max(1, indexTimes.count))))
             }
+            let mergeInsertCount = index.deltaCapacity
             let mergeStarted = threadCPUMicros()
-            for _ in 0..<(index.deltaMaxCount - 1) { index.insert(SimilarityEntry(code: rng.next(), key: rng.next())) }
+            for _ in 0..<(mergeInsertCount - 1) { index.insert(SimilarityEntry(code: rng.next(), key: rng.next())) }
             index.insert(SimilarityEntry(code: rng.next(), key: rng.next()))  // this insert merges
             let mergeSeconds = (threadCPUMicros() - mergeStarted) / 1e6
             reports.append(SizeReport(codeCount: n, bytesPerCode: bytesPerCode, buildSeconds: buildSeconds,
-                                      mergeSeconds: mergeSeconds, rows: rows))
+                                      mergeSeconds: mergeSeconds, mergeInsertCount: mergeInsertCount, rows: rows))
         }
         return reports
     }
@@ -72,7 +74,7 @@ public enum SimilarityBenchmark {
         var lines: [String] = []
         for s in reports {
             lines.append("codes \(s.codeCount): \(fixed(s.bytesPerCode, 1)) bytes/code, bulk build \(fixed(s.buildSeconds, 2)) s, "
-                         + "\(SimilarityLimits.deltaMaxCount) inserts incl. one merge \(fixed(s.mergeSeconds, 2)) s (thread CPU time)")
+                         + "\(s.mergeInsertCount) inserts incl. one merge \(fixed(s.mergeSeconds, 2)) s (thread CPU time)")
             for r in s.rows {
                 lines.append("  radius \(r.radius): index p50 \(fixed(r.indexP50Micros, 1)) us p99 \(fixed(r.indexP99Micros, 1)) us"
                              + " | linear scan p50 \(fixed(r.scanP50Micros, 1)) us p99 \(fixed(r.scanP99Micros, 1)) us"

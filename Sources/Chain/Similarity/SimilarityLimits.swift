@@ -7,6 +7,10 @@ public enum SimilarityLimits {
     /// Recent inserts kept unsorted and scanned linearly; reaching this count merges them into the
     /// sorted tables (an O(n) rebuild, so its cost is spread over this many inserts).
     public static let deltaMaxCount = 65_536
+    /// A large index lets its delta grow to 1/`deltaShareDivisor` of its merged entries instead,
+    /// so a merge's O(n) cost stays spread over a share of n inserts (10^8 codes: merges every
+    /// 781,250 inserts; the delta scan then costs about as much as reading 6 % of the buckets).
+    public static let deltaShareDivisor = 128
     /// Most entries the index holds: positions are stored as `UInt32`.
     public static let maxEntryCount = Int(UInt32.max)
     /// The 64-bit code is cut into this many substrings, each indexing one table.
