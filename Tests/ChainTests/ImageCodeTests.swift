@@ -51,7 +51,8 @@ import TotemCrypto
             let code = v.u64("imageCode")
             #expect(ImageCode.display(code) == v.string("iscc"), "\(v.string("name"))")
             #expect(try ImageCode.parse(v.string("iscc")) == code)
-            #expect(Hex.encode((0..<8).map { UInt8(truncatingIfNeeded: code >> (56 - 8 * $0)) }) == v.string("body"))
+            #expect(ImageCode.hex(code) == v.string("body"))
+            #expect(ImageCode.parseHex(v.string("body")) == code)
             let header = try #require(Base32.decode(String(v.string("iscc").dropFirst(5))))
             #expect(Hex.encode(header.prefix(2)) == v.string("header"))
             #expect(Hex.encode(Work(contentHash: .init(w0: 0, w1: 0, w2: 0, w3: 0), imageCode: code, title: "",
@@ -103,6 +104,10 @@ import TotemCrypto
             #expect(try ImageCode.parse(text) == code)
             #expect(try ImageCode.parse(text.lowercased().replacingOccurrences(of: "iscc:", with: "")) == code)
         }
+        for bad in ["", "0123456789abcde", "0123456789ABCDEF", "0123456789abcdef0", "0x23456789abcdef", " 123456789abcdef"] {
+            #expect(ImageCode.parseHex(bad) == nil, "\(bad)")
+        }
+        #expect(ImageCode.hex(1) == "0000000000000001")
         #expect(ImageCode.distance(0, .max) == 64)
         #expect(ImageCode.distance(0b1011, 0b0110) == 3)
     }
