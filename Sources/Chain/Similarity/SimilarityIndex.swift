@@ -39,8 +39,15 @@ public struct SimilarityIndex: Sendable {
     /// An index of `entries` in any order (the bulk build at start, from the store): O(n log b)
     /// for buckets of b entries, with no delta left over.
     public init(entries: [SimilarityEntry], deltaMaxCount: Int = SimilarityLimits.deltaMaxCount) {
-        let sorted = Self.sortedByCodeThenKey(entries)
-        self.init(sortedCodes: sorted.map(\.code), keys: sorted.map(\.key), deltaMaxCount: deltaMaxCount)
+        let (codes, keys) = Self.sortedColumns(entries)
+        self.init(sortedCodes: codes, keys: keys, deltaMaxCount: deltaMaxCount)
+    }
+
+    /// Codes and keys ascending by (code, key), as two columns; the sorted rows are released before
+    /// the tables are built, which keeps the peak memory of a bulk build lower.
+    static func sortedColumns(_ entries: [SimilarityEntry]) -> (codes: [UInt64], keys: [UInt64]) {
+        let sorted = sortedByCodeThenKey(entries)
+        return (sorted.map(\.code), sorted.map(\.key))
     }
 
     init(sortedCodes codes: [UInt64], keys: [UInt64], deltaMaxCount: Int) {
