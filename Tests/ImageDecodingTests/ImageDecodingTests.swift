@@ -78,6 +78,21 @@ import Testing
         #expect(try ImageDecoder.decode(try SyntheticPhoto.encode(grayAlpha, ".png")).pixels == want)
     }
 
+    /// 16-bit RGB and CMYK files are converted to 8-bit sRGB first.
+    @Test func decodes16BitAndCMYK() throws {
+        let photo = try SyntheticPhoto.make(seed: 9, width: 320, height: 240)
+        let want = try ImageDecoder.decode(try SyntheticPhoto.encode(photo, ".png"))
+        let deep = try SyntheticPhoto.step("RGB16") { SyntheticPhoto.cvipsOut { cvips_colourspace(photo.pointer, $0, VIPS_INTERPRETATION_RGB16) } }
+        #expect(cvips_format(deep.pointer) == VIPS_FORMAT_USHORT)
+        let got16 = try ImageDecoder.decode(try SyntheticPhoto.encode(deep, ".png"))
+        #expect(got16.imageCode == want.imageCode)
+        let cmyk = try SyntheticPhoto.step("CMYK") { SyntheticPhoto.cvipsOut { cvips_colourspace(photo.pointer, $0, VIPS_INTERPRETATION_CMYK) } }
+        #expect(cmyk.bands == 4)
+        let gotCMYK = try ImageDecoder.decode(try SyntheticPhoto.encode(cmyk, ".jpg[Q=95]"))
+        print("CMYK JPEG: distance \(ImageCode.distance(gotCMYK.imageCode, want.imageCode)) from the sRGB PNG")
+        #expect(ImageCode.distance(gotCMYK.imageCode, want.imageCode) <= 8)
+    }
+
     /// A uniform frame added around a picture is trimmed away.
     @Test func trimsUniformBorder() throws {
         let photo = try SyntheticPhoto.make(seed: 5, width: 320, height: 240)
