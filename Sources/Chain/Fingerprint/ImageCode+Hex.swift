@@ -5,6 +5,7 @@ extension ImageCode {
     /// Hex digits in the JSON form of one code.
     public static let hexDigitCount = 16
 
+    /// 16 lowercase hex digits of the big-endian code, e.g. "f0e1d2c3b4a59687".
     public static func hex(_ code: UInt64) -> String {
         Hex.encode((0..<8).map { UInt8(truncatingIfNeeded: code >> (56 - 8 * $0)) })
     }

@@ -7,6 +7,7 @@ import Foundation
 /// registry holding variants of the same pictures would. Queries: half are an indexed code with 0 to
 /// 6 bits flipped (a re-submitted picture), half fresh random codes; `limit` 20, the API's default.
 public enum SimilarityBenchmark {
+    /// Query latencies at one size and radius, in microseconds of thread CPU time.
     public struct Row: Sendable {
         public var codeCount: Int
         public var radius: Int
@@ -17,6 +18,7 @@ public enum SimilarityBenchmark {
         public var meanMatchCount: Double
     }
 
+    /// Memory, build and merge cost at one size, and its rows.
     public struct SizeReport: Sendable {
         public var codeCount: Int
         public var bytesPerCode: Double
@@ -27,6 +29,7 @@ public enum SimilarityBenchmark {
         public var rows: [Row]
     }
 
+    /// The `limit` of every benchmark query.
     public static let queryLimit = 20
     static let nearDuplicatePercent: UInt64 = 10
 

@@ -11,6 +11,7 @@ import TotemCrypto
 public struct SimilarityEntry: Sendable, Hashable {
     /// The 64-bit ISCC Image-Code body (`Work.imageCode`).
     public var code: UInt64
+    /// The caller's key: orders ties and names the work (see the type's documentation).
     public var key: UInt64
 
     public init(code: UInt64, key: UInt64) {
@@ -26,7 +27,9 @@ public struct SimilarityEntry: Sendable, Hashable {
 
 /// An entry found by a query, and its Hamming distance to the queried code.
 public struct SimilarityMatch: Sendable, Hashable, Comparable {
+    /// The indexed code found.
     public var code: UInt64
+    /// The key it was indexed with.
     public var key: UInt64
     /// Hamming distance to the queried code, 0 to `SimilarityLimits.maxDistance`.
     public var distance: Int

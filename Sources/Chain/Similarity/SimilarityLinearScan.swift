@@ -1,7 +1,9 @@
 /// The plain answer to a similarity query: compare the code with every entry. The index must return
 /// exactly this (its tests say so), and the benchmark prints its latency next to the index's.
 public struct SimilarityLinearScan: Sendable {
+    /// Every code, in insertion order.
     public private(set) var codes: [UInt64] = []
+    /// The key of `codes[i]` at `keys[i]`.
     public private(set) var keys: [UInt64] = []
 
     public init(_ entries: [SimilarityEntry] = []) {
@@ -9,6 +11,7 @@ public struct SimilarityLinearScan: Sendable {
         keys = entries.map(\.key)
     }
 
+    /// Adds one entry.
     public mutating func insert(_ entry: SimilarityEntry) {
         codes.append(entry.code)
         keys.append(entry.key)
