@@ -29,6 +29,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
                        providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
+                       providers: [.apt(["libvips-dev"])]),
 
         // Keys, signatures, hashes, Merkle proofs. The folder is Crypto, the module TotemCrypto:
         // swift-crypto (via Hummingbird) already owns the module name `Crypto`.
@@ -44,7 +46,7 @@ let package = Package(
                                             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The node daemon and client CLI.
         .executableTarget(name: "totemd", dependencies: [
-            "Chain", "Consensus", "P2P", "TotemCrypto",
+            "Chain", "Consensus", "P2P", "TotemCrypto", "ImageDecoding",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -56,12 +58,15 @@ let package = Package(
         ]),
         // Killed at random moments by the store's crash-safety test (Tests/ChainTests/StoreCrashTests).
         .executableTarget(name: "totem-store-crash-child", dependencies: ["Chain"], path: "Sources/StoreCrashChild"),
+        // Decodes image files with libvips and normalises them to the 32x32 pixels of an Image-Code.
+        .target(name: "ImageDecoding", dependencies: ["CVips", "Chain"]),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto"]),
 
         .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
         .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Chain", "TotemCrypto"]),
+        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "Chain"]),
         .testTarget(name: "P2PTests", dependencies: ["P2P", "Chain", "TotemCrypto",
                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                      .product(name: "NIOPosix", package: "swift-nio"),
