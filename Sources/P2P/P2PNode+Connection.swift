@@ -26,16 +26,17 @@ extension P2PNode {
                     ch.pipeline.fireErrorCaught(P2PError(.handshakeTimeout, "no handshake and status within \(timeoutMs) ms"))
                     ch.close(promise: nil)
                 }
-                var (session, height, role) = try await handshake(direction: direction, expected: expected?.key,
-                                                                  frames: &frames, outbound: outbound, channel: ch,
-                                                                  limit: connection.limit)
+                var (session, height, role, announced) = try await handshake(
+                    direction: direction, expected: expected?.key, frames: &frames, outbound: outbound, channel: ch,
+                    limit: connection.limit)
                 timeout.cancel()
                 if pendingCounted {
                     shared.withLockedValue { $0.pendingInbound -= 1 }
                     pendingCounted = false
                 }
                 let established = PeerLink(key: session.peerKey, id: id, direction: direction, remote: remote,
-                                           height: height, role: role, limits: config.outboundQueue)
+                                           height: height, role: role, limits: config.outboundQueue,
+                                           announcedHeight: announced)
                 established.heard(nowNs: nowNs(), byteCount: 0)
                 link = established
                 control.yield(.established(established))
@@ -63,10 +64,11 @@ extension P2PNode {
         if error.code != .connectionClosed { emit(.connectionFailed(remote: remote, peer: peer, error: error)) }
     }
 
-    /// Hello, Auth, then Status each way (docs/p2p.md).
+    /// Hello, Auth, then Status each way (docs/p2p.md). Returns the session, the peer's height and
+    /// role, and the height this node announced.
     private func handshake(direction: ConnectionDirection, expected: Bytes32?, frames: inout Frames,
                            outbound: Writer, channel: Channel, limit: FrameLimit)
-    async throws -> (Session, UInt64, PeerRole) {
+    async throws -> (Session, UInt64, PeerRole, UInt64) {
         var hs = Handshake(role: direction == .outbound ? .initiator : .responder, params: params)
         try await outbound.write(Framing.plain(hs.hello, allocator: channel.allocator))
         let hello = try await nextFrame(&frames, limit: P2PLimits.helloMaxBytes)
@@ -86,7 +88,7 @@ extension P2PNode {
         guard case .status(let peerHeight, let peerRole) = first else {
             throw P2PError(.protocolViolation, "first message is not status")
         }
-        return (session, peerHeight, peerRole)
+        return (session, peerHeight, peerRole, height)
     }
 
     private func nextFrame(_ frames: inout Frames, limit: Int) async throws -> [UInt8] {

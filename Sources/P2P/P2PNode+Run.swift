@@ -90,6 +90,11 @@ extension P2PNode {
                 log(.info, "peer up", ("peer", key.hex), ("conn", "\(id)"), ("remote", link.remote))
                 emit(.peerUp(link.info))
             }
+            // A height set while the handshake ran reaches the peer now.
+            let height = shared.withLockedValue { $0.localHeight }
+            if height != link.announcedHeight {
+                enqueue(.status(height: height, role: config.role), byteCount: 9, to: link)
+            }
         case .close(let id, let reason):
             guard let link = links[id] else { return }
             log(.info, "closing connection", ("peer", link.key.hex), ("conn", "\(id)"), ("reason", reason.description))

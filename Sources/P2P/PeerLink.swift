@@ -64,11 +64,14 @@ final class PeerLink: Sendable {
     let direction: ConnectionDirection
     let remote: String
     let limits: OutboundQueueLimits
+    /// The height this node announced in the handshake's status.
+    let announcedHeight: UInt64
     private let state: NIOLockedValueBox<State>
 
     init(key: Bytes32, id: ConnectionID, direction: ConnectionDirection, remote: String,
-         height: UInt64, role: PeerRole, limits: OutboundQueueLimits) {
+         height: UInt64, role: PeerRole, limits: OutboundQueueLimits, announcedHeight: UInt64 = 0) {
         self.key = key; self.id = id; self.direction = direction; self.remote = remote; self.limits = limits
+        self.announcedHeight = announcedHeight
         state = NIOLockedValueBox(State(known: BoundedHashSet(capacity: P2PLimits.peerKnownCacheMaxCount),
                                         height: height, role: role))
     }
