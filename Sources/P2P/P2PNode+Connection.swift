@@ -79,7 +79,9 @@ extension P2PNode {
         if let expected, session.peerKey != expected {
             throw P2PError(.peerNotAllowed, "dialled \(expected) but the peer proved \(session.peerKey)")
         }
-        // Authenticated: frames may now be as large as the configuration allows.
+        // Authenticated: frames may now be as large as the configuration allows. Raised before our
+        // Status goes out, and the peer sends nothing but its own small Status until it has ours,
+        // so no large frame can meet the handshake limit.
         limit.set(config.maxFrameBytes)
         let (height, myRole) = shared.withLockedValue { ($0.localHeight, config.role) }
         let status = Message.status(height: height, role: myRole)

@@ -3,10 +3,15 @@ import NIOPosix
 import TotemCrypto
 
 extension P2PNode {
-    /// Runs the node until `shutdown()` completes or the task is cancelled: binds the listener,
+    /// Runs the node until `shutdown()` completes or the task is cancelled (once per node): binds the listener,
     /// then drives the peer manager from one control loop (STYLE.md §1: receive an event, step the
     /// state machine, perform its actions).
     public func run() async throws {
+        let first = shared.withLockedValue { s in
+            defer { s.started = true }
+            return !s.started
+        }
+        guard first else { throw P2PError(.invalidConfig, "run() called twice on one node") }
         do { try config.validate() } catch {
             resolveBound(.failure(error))
             throw error

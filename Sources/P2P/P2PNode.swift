@@ -35,6 +35,7 @@ public final class P2PNode: Sendable {
         var nextConnection: UInt64 = 1
         var pendingInbound = 0
         var tickPending = false
+        var started = false
         var boundPort: Int?
         var bindFailure: P2PError?
         var portWaiters: [CheckedContinuation<Int, Error>] = []
