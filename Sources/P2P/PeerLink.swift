@@ -55,6 +55,7 @@ final class PeerLink: Sendable {
         var lastHeardNs: UInt64 = 0
         var messagesReceived = 0
         var bytesReceived = 0
+        var txsReceived = 0
 
         var hasWork: Bool { messageHead < messages.count || txHead < txs.count || closing != nil }
     }
@@ -79,7 +80,8 @@ final class PeerLink: Sendable {
     var info: PeerInfo {
         state.withLockedValue { s in
             PeerInfo(key: key, connection: id, direction: direction, remote: remote, height: s.height, role: s.role,
-                     txsDropped: s.txsDropped, messagesReceived: s.messagesReceived, bytesReceived: s.bytesReceived)
+                     txsDropped: s.txsDropped, messagesReceived: s.messagesReceived, bytesReceived: s.bytesReceived,
+                     txsReceived: s.txsReceived)
         }
     }
 
@@ -114,9 +116,12 @@ final class PeerLink: Sendable {
         return accepted
     }
 
-    /// Records that the peer has these transactions (it sent them to us).
+    /// Records that the peer sent us these transactions, so it has them.
     func markKnown(_ hashes: [Bytes32]) {
-        state.withLockedValue { s in for h in hashes { s.known.insert(h) } }
+        state.withLockedValue { s in
+            s.txsReceived += hashes.count
+            for h in hashes { s.known.insert(h) }
+        }
     }
 
     /// Queues the transactions the peer is not known to have; each is then known to it, so it

@@ -46,6 +46,8 @@ public struct PeerInfo: Sendable, Hashable, CustomStringConvertible {
     /// Frames received on this connection (handshake excluded), and their bytes.
     public var messagesReceived: Int
     public var bytesReceived: Int
+    /// Transactions received from this peer in `txBatch` messages.
+    public var txsReceived: Int
 
     public var description: String {
         "peer=\(key.hex.prefix(16)) conn=\(connection) dir=\(direction) remote=\(remote) height=\(height) role=\(role)"

@@ -77,6 +77,12 @@ extension SocketTests {
         }
         // Nobody sends the origin's own txs back into its admission.
         #expect(nodes[0].admission.seen.items.isEmpty)
+        // Each tx crossed each direction of each link at most once.
+        for n in nodes {
+            for p in n.node.peers() {
+                #expect(p.txsReceived <= txs.count, "\(p.key) sent \(n.key) \(p.txsReceived) txs")
+            }
+        }
         for n in nodes { await n.kill() }
     }
 
