@@ -177,11 +177,15 @@ public final class P2PNode: Sendable {
 
     @discardableResult
     func enqueue(_ message: Message, byteCount: Int, to link: PeerLink) -> Bool {
-        let ok = link.enqueue(message, byteCount: byteCount)
-        if !ok && link.isClosing {
+        switch link.enqueue(message, byteCount: byteCount) {
+        case .queued:
+            return true
+        case .overflowed:
             log(.warning, "outbound queue full; disconnecting", ("peer", link.key.hex), ("conn", "\(link.id)"))
+            return false
+        case .closing:
+            return false
         }
-        return ok
     }
 
     func forward(_ txs: [SignedTx], except: Bytes32?) {

@@ -99,21 +99,29 @@ final class PeerLink: Sendable {
         state.withLockedValue { $0.height = height; $0.role = role }
     }
 
-    /// Queues a message; false when the message lane is full (the caller disconnects the peer).
-    func enqueue(_ message: Message, byteCount: Int) -> Bool {
-        let (accepted, waiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLockedValue { s in
-            guard s.closing == nil else { return (false, nil) }
+    enum EnqueueResult: Sendable, Equatable {
+        case queued
+        /// The message lane was full: this call marked the peer too slow, and it will be closed.
+        case overflowed
+        /// The link is closing; nothing more is queued.
+        case closing
+    }
+
+    /// Queues a message in the message lane.
+    func enqueue(_ message: Message, byteCount: Int) -> EnqueueResult {
+        let (result, waiter): (EnqueueResult, CheckedContinuation<Void, Never>?) = state.withLockedValue { s in
+            guard s.closing == nil else { return (.closing, nil) }
             let queued = s.messages.count - s.messageHead
             guard queued < limits.messageMaxCount, s.messageBytes + byteCount <= limits.messageMaxBytes else {
                 s.closing = .some(.tooSlow)
-                return (false, s.takeWaiter())
+                return (.overflowed, s.takeWaiter())
             }
             s.messages.append((message, byteCount))
             s.messageBytes += byteCount
-            return (true, s.takeWaiter())
+            return (.queued, s.takeWaiter())
         }
         waiter?.resume()
-        return accepted
+        return result
     }
 
     /// Records that the peer sent us these transactions, so it has them.
