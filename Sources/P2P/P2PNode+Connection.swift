@@ -36,7 +36,10 @@ extension P2PNode {
                 }
                 let established = PeerLink(key: session.peerKey, id: id, direction: direction, remote: remote,
                                            height: height, role: role, limits: config.outboundQueue,
-                                           announcedHeight: announced)
+                                           announcedHeight: announced,
+                                           closeChannel: { ms in
+                                               ch.eventLoop.scheduleTask(in: .milliseconds(ms)) { ch.close(promise: nil) }
+                                           })
                 established.heard(nowNs: nowNs(), byteCount: 0)
                 link = established
                 control.yield(.established(established))

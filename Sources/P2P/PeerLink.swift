@@ -67,12 +67,17 @@ final class PeerLink: Sendable {
     let limits: OutboundQueueLimits
     /// The height this node announced in the handshake's status.
     let announcedHeight: UInt64
+    /// Closes the socket after the given milliseconds, whatever the writer is doing: a writer
+    /// blocked on a peer that stopped reading must not keep the connection open.
+    private let closeChannel: @Sendable (Int64) -> Void
     private let state: NIOLockedValueBox<State>
 
     init(key: Bytes32, id: ConnectionID, direction: ConnectionDirection, remote: String,
-         height: UInt64, role: PeerRole, limits: OutboundQueueLimits, announcedHeight: UInt64 = 0) {
+         height: UInt64, role: PeerRole, limits: OutboundQueueLimits, announcedHeight: UInt64 = 0,
+         closeChannel: @escaping @Sendable (Int64) -> Void = { _ in }) {
         self.key = key; self.id = id; self.direction = direction; self.remote = remote; self.limits = limits
         self.announcedHeight = announcedHeight
+        self.closeChannel = closeChannel
         state = NIOLockedValueBox(State(known: BoundedHashSet(capacity: P2PLimits.peerKnownCacheMaxCount),
                                         height: height, role: role))
     }
@@ -121,6 +126,7 @@ final class PeerLink: Sendable {
             return (.queued, s.takeWaiter())
         }
         waiter?.resume()
+        if result == .overflowed { closeChannel(P2PLimits.disconnectGraceMs) }
         return result
     }
 
@@ -156,11 +162,13 @@ final class PeerLink: Sendable {
 
     /// Asks the writer to stop, after telling the peer why (nil: just stop).
     func close(_ reason: DisconnectReason?) {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLockedValue { s in
-            if s.closing == nil { s.closing = .some(reason) }
-            return s.takeWaiter()
+        let (first, waiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLockedValue { s in
+            let first = s.closing == nil
+            if first { s.closing = .some(reason) }
+            return (first, s.takeWaiter())
         }
         waiter?.resume()
+        if first { closeChannel(P2PLimits.disconnectGraceMs) }
     }
 
     var isClosing: Bool { state.withLockedValue { $0.closing != nil } }

@@ -88,3 +88,48 @@ extension SocketTests {
     }
 }
 }
+
+extension SocketTests.LifecycleTests {
+    @Test func peerThatStopsReadingIsDisconnectedAndOthersAreUnaffected() async throws {
+        let a = T.key(1), b = T.key(2), slow = T.key(3)
+        let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey], observers: [slow.publicKey])
+        var ca = T.config(a)
+        ca.outboundQueue = OutboundQueueLimits(txMaxCount: 100, txMaxBytes: 1 << 20,
+                                               messageMaxCount: 64, messageMaxBytes: 4 << 20)
+        let nodeA = try await RunningNode.start(ca, allow: allow)
+        let nodeB = try await RunningNode.start(T.config(b, peers: [nodeA.address]), allow: allow)
+        try await nodeA.waitForPeers([b.publicKey])
+        let before = nodeA.node.peers()
+
+        try await withTimeout(.seconds(20), "slow peer disconnected") {
+            let ch = try await RawPeer.connect(port: nodeA.port)
+            try await ch.executeThenClose { inbound, outbound in
+                var it = inbound.makeAsyncIterator()
+                _ = try await RawPeer.handshake(key: slow, inbound: &it, outbound: outbound)
+                try await nodeA.waitForPeers([b.publicKey, slow.publicKey])
+                // The slow peer reads nothing from here on; A sends it more than its socket buffers
+                // and its message lane hold, until A refuses to queue more.
+                let big = [UInt8](repeating: 7, count: 256 * 1024)
+                var sent = 0
+                while try nodeA.node.send(.consensus(big), to: slow.publicKey) {
+                    sent += 1
+                    #expect(sent < 2_000, "the lane never filled")
+                    if sent >= 2_000 { return }
+                    await Task.yield()
+                }
+                // A closes the connection even though its writer is stuck on the full socket.
+                try await nodeA.events.wait("slow peer down") {
+                    $0.contains { if case .peerDown(slow.publicKey) = $0 { true } else { false } }
+                }
+            }
+        }
+        // B kept its connection and its messages flow.
+        #expect(nodeA.node.peers().map(\.connection) == before.map(\.connection))
+        try nodeB.node.send(.consensus([9]), to: a.publicKey)
+        try await nodeA.events.wait("consensus from B") {
+            $0.contains { if case .consensus(b.publicKey, [9]) = $0 { true } else { false } }
+        }
+        await nodeB.kill()
+        await nodeA.kill()
+    }
+}
