@@ -57,13 +57,14 @@ enum Framing {
     }
 
     /// Configures a new TCP channel: frame decoder, then the async bridge with a small inbound
-    /// buffer (at most `highWatermark` frames wait for the reader; beyond that NIO stops reading
-    /// and TCP flow control holds the sender back).
+    /// buffer (at most `inboundFramesBufferedMaxCount` frames wait for the reader; beyond that NIO
+    /// stops reading and TCP flow control holds the sender back).
     static func setUp(_ channel: Channel, limit: FrameLimit) throws -> Connection {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
         let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
             wrappingChannelSynchronously: channel,
-            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4)))
+            configuration: .init(backPressureStrategy: .init(lowWatermark: P2PLimits.inboundFramesBufferedResumeCount,
+                                                             highWatermark: P2PLimits.inboundFramesBufferedMaxCount)))
         return Connection(channel: async, limit: limit)
     }
 

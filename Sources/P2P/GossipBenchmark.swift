@@ -1,5 +1,6 @@
 import Chain
 import NIOConcurrencyHelpers
+import NIOPosix
 import TotemCrypto
 
 /// Gossip throughput on loopback: `nodeCount` nodes in a full mesh in this process, one of them
@@ -10,12 +11,17 @@ public enum GossipBenchmark {
         public var nodes: Int
         public var txs: Int
         public var seconds: Double
+        /// CPU time the whole process used meanwhile (all threads): on a shared machine, the figure
+        /// that does not depend on what else runs.
+        public var cpuSeconds: Double
         /// Transactions delivered to every node, per second.
         public var txsPerSecond: Double { Double(txs) / seconds }
+        /// Transactions delivered to every node per CPU-second.
+        public var txsPerCpuSecond: Double { Double(txs) / cpuSeconds }
 
         public var description: String {
-            let rate = Int(txsPerSecond)
-            return "gossip: \(txs) txs delivered to all \(nodes) nodes in \(Int(seconds * 1000)) ms = \(rate) txs/s"
+            "gossip: \(txs) txs delivered to all \(nodes) nodes in \(Int(seconds * 1000)) ms = \(Int(txsPerSecond)) txs/s; "
+                + "\(Int(cpuSeconds * 1000)) ms of CPU = \(Int(txsPerCpuSecond)) txs per CPU-second"
         }
     }
 
@@ -97,6 +103,7 @@ public enum GossipBenchmark {
                 try await Task.sleep(for: .milliseconds(20))  // polling the mesh; not part of the timing
             }
             let start = ContinuousClock.now
+            let cpuStart = processCPUSeconds()
             // Keep at most `window` transactions in flight, below the per-peer queue limit, so the
             // benchmark measures delivery rather than the drop policy.
             let window = P2PLimits.outboundTxQueueMaxCountDefault / 2
@@ -108,10 +115,18 @@ public enum GossipBenchmark {
             }
             for a in admissions.dropFirst() { await a.waitFor(txCount) }
             let elapsed = ContinuousClock.now - start
+            let cpu = processCPUSeconds() - cpuStart
             for node in nodes { node.shutdown() }
             try await group.waitForAll()
             let (s, atto) = elapsed.components
-            return Result(nodes: nodeCount, txs: txCount, seconds: Double(s) + Double(atto) / 1e18)
+            return Result(nodes: nodeCount, txs: txCount, seconds: Double(s) + Double(atto) / 1e18, cpuSeconds: cpu)
         }
+    }
+
+    /// CPU time used by this process so far, all threads.
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0 else { return 0 }
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

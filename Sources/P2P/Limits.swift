@@ -76,6 +76,11 @@ public enum P2PLimits {
     public static let outboundMessageQueueMaxCountDefault = 1_024
     /// Default per-peer outbound queue of other messages' bytes.
     public static let outboundMessageQueueMaxBytesDefault = 64 * 1024 * 1024
+    /// Decoded frames that may wait for a connection's reader; at this many NIO stops reading the
+    /// socket (TCP flow control then holds the peer back) ...
+    public static let inboundFramesBufferedMaxCount = 4
+    /// ... until the reader has taken them down to this many.
+    public static let inboundFramesBufferedResumeCount = 2
     /// Frames handed to the socket in one write.
     public static let writeBatchMaxFrames = 16
     /// Events buffered in the node's inbound event stream; events beyond it are dropped and counted.

@@ -26,16 +26,20 @@ extension P2PNode {
                     ch.pipeline.fireErrorCaught(P2PError(.handshakeTimeout, "no handshake and status within \(timeoutMs) ms"))
                     ch.close(promise: nil)
                 }
-                var (session, height, role) = try await handshake(direction: direction, expected: expected?.key,
-                                                                  frames: &frames, outbound: outbound, channel: ch,
-                                                                  limit: connection.limit)
+                var (session, height, role, announced) = try await handshake(
+                    direction: direction, expected: expected?.key, frames: &frames, outbound: outbound, channel: ch,
+                    limit: connection.limit)
                 timeout.cancel()
                 if pendingCounted {
                     shared.withLockedValue { $0.pendingInbound -= 1 }
                     pendingCounted = false
                 }
                 let established = PeerLink(key: session.peerKey, id: id, direction: direction, remote: remote,
-                                           height: height, role: role, limits: config.outboundQueue)
+                                           height: height, role: role, limits: config.outboundQueue,
+                                           announcedHeight: announced,
+                                           closeChannel: { ms in
+                                               ch.eventLoop.scheduleTask(in: .milliseconds(ms)) { ch.close(promise: nil) }
+                                           })
                 established.heard(nowNs: nowNs(), byteCount: 0)
                 link = established
                 control.yield(.established(established))
@@ -63,10 +67,11 @@ extension P2PNode {
         if error.code != .connectionClosed { emit(.connectionFailed(remote: remote, peer: peer, error: error)) }
     }
 
-    /// Hello, Auth, then Status each way (docs/p2p.md).
+    /// Hello, Auth, then Status each way (docs/p2p.md). Returns the session, the peer's height and
+    /// role, and the height this node announced.
     private func handshake(direction: ConnectionDirection, expected: Bytes32?, frames: inout Frames,
                            outbound: Writer, channel: Channel, limit: FrameLimit)
-    async throws -> (Session, UInt64, PeerRole) {
+    async throws -> (Session, UInt64, PeerRole, UInt64) {
         var hs = Handshake(role: direction == .outbound ? .initiator : .responder, params: params)
         try await outbound.write(Framing.plain(hs.hello, allocator: channel.allocator))
         let hello = try await nextFrame(&frames, limit: P2PLimits.helloMaxBytes)
@@ -77,7 +82,9 @@ extension P2PNode {
         if let expected, session.peerKey != expected {
             throw P2PError(.peerNotAllowed, "dialled \(expected) but the peer proved \(session.peerKey)")
         }
-        // Authenticated: frames may now be as large as the configuration allows.
+        // Authenticated: frames may now be as large as the configuration allows. Raised before our
+        // Status goes out, and the peer sends nothing but its own small Status until it has ours,
+        // so no large frame can meet the handshake limit.
         limit.set(config.maxFrameBytes)
         let (height, myRole) = shared.withLockedValue { ($0.localHeight, config.role) }
         let status = Message.status(height: height, role: myRole)
@@ -86,7 +93,7 @@ extension P2PNode {
         guard case .status(let peerHeight, let peerRole) = first else {
             throw P2PError(.protocolViolation, "first message is not status")
         }
-        return (session, peerHeight, peerRole)
+        return (session, peerHeight, peerRole, height)
     }
 
     private func nextFrame(_ frames: inout Frames, limit: Int) async throws -> [UInt8] {

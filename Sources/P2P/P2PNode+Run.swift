@@ -3,10 +3,48 @@ import NIOPosix
 import TotemCrypto
 
 extension P2PNode {
-    /// Runs the node until `shutdown()` completes or the task is cancelled: binds the listener,
+    /// Runs the node until `shutdown()` completes or the task is cancelled (once per node): binds the listener,
     /// then drives the peer manager from one control loop (STYLE.md §1: receive an event, step the
     /// state machine, perform its actions).
     public func run() async throws {
+        let first = shared.withLockedValue { s in
+            defer { s.started = true }
+            return !s.started
+        }
+        guard first else { throw P2PError(.invalidConfig, "run() called twice on one node") }
+        let server = try await listen()
+        var loop = ControlLoop(manager: PeerManager(
+            config: .init(localKey: nodeKey, backoffBaseMs: config.dialBackoffBaseMs, backoffCapMs: config.dialBackoffCapMs),
+            peers: config.peers, rng: SplitMix64(seed: config.rngSeed)))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.acceptLoop(server) }
+            group.addTask { await self.tickLoop() }
+            control.yield(.tick)
+            for await event in controlStream {
+                if case .stop = event, loop.stopDeadlineMs == nil {
+                    loop.stopDeadlineMs = nowMs() + P2PLimits.shutdownGraceMs
+                    server.channel.close(promise: nil)
+                    log(.info, "shutting down", ("peers", "\(loop.links.count)"))
+                }
+                for action in step(&loop, event) { perform(action, links: loop.links, group: &group) }
+                if let deadline = loop.stopDeadlineMs, loop.links.isEmpty || nowMs() >= deadline { break }
+            }
+            // Stopped, or cancelled: whatever is still open closes with its task.
+            for link in loop.links.values { link.close(nil) }
+            server.channel.close(promise: nil)
+            group.cancelAll()
+        }
+        log(.info, "stopped")
+    }
+
+    /// What the control loop owns: the peer manager and every established connection not yet closed.
+    struct ControlLoop {
+        var manager: PeerManager
+        var links: [ConnectionID: PeerLink] = [:]
+        var stopDeadlineMs: Int64?
+    }
+
+    private func listen() async throws -> NIOAsyncChannel<Framing.Connection, Never> {
         do { try config.validate() } catch {
             resolveBound(.failure(error))
             throw error
@@ -26,52 +64,31 @@ extension P2PNode {
         let port = server.channel.localAddress?.port ?? config.listenPort
         resolveBound(.success(port))
         log(.info, "listening", ("address", "\(config.listenHost):\(port)"), ("node", nodeKey.hex))
+        return server
+    }
 
-        var manager = PeerManager(
-            config: .init(localKey: nodeKey, backoffBaseMs: config.dialBackoffBaseMs, backoffCapMs: config.dialBackoffCapMs),
-            peers: config.peers, rng: SplitMix64(seed: config.rngSeed))
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await self.acceptLoop(server) }
-            group.addTask { await self.tickLoop() }
-            var links: [ConnectionID: PeerLink] = [:]
-            var stopDeadlineMs: Int64?
-            control.yield(.tick)
-            for await event in controlStream {
-                let actions: [PeerManager.Action]
-                switch event {
-                case .tick:
-                    shared.withLockedValue { $0.tickPending = false }
-                    actions = manager.step(.tick(nowMs: nowMs()))
-                case .dialFailed(let key):
-                    actions = manager.step(.dialFailed(key, nowMs: nowMs()))
-                case .established(let link):
-                    links[link.id] = link
-                    actions = manager.step(.established(link.key, link.id, link.direction, nowMs: nowMs()))
-                case .closed(let link):
-                    links[link.id] = nil
-                    shared.withLockedValue { s in
-                        if s.active[link.key] === link { s.active[link.key] = nil }
-                    }
-                    actions = manager.step(.closed(link.key, link.id, nowMs: nowMs()))
-                case .allowList(let allowed):
-                    actions = manager.step(.allowListChanged(allowed))
-                case .stop:
-                    actions = manager.step(.stop)
-                    if stopDeadlineMs == nil {
-                        stopDeadlineMs = nowMs() + P2PLimits.shutdownGraceMs
-                        server.channel.close(promise: nil)
-                        log(.info, "shutting down", ("peers", "\(links.count)"))
-                    }
-                }
-                for action in actions { perform(action, links: links, group: &group) }
-                if let deadline = stopDeadlineMs, links.isEmpty || nowMs() >= deadline { break }
+    /// Turns one control event into peer-manager steps; no await, so the loop's state changes in one piece.
+    private func step(_ loop: inout ControlLoop, _ event: Control) -> [PeerManager.Action] {
+        switch event {
+        case .tick:
+            shared.withLockedValue { $0.tickPending = false }
+            return loop.manager.step(.tick(nowMs: nowMs()))
+        case .dialFailed(let key):
+            return loop.manager.step(.dialFailed(key, nowMs: nowMs()))
+        case .established(let link):
+            loop.links[link.id] = link
+            return loop.manager.step(.established(link.key, link.id, link.direction, nowMs: nowMs()))
+        case .closed(let link):
+            loop.links[link.id] = nil
+            shared.withLockedValue { s in
+                if s.active[link.key] === link { s.active[link.key] = nil }
             }
-            // Stopped, or cancelled: whatever is still open closes with its task.
-            for link in links.values { link.close(nil) }
-            server.channel.close(promise: nil)
-            group.cancelAll()
+            return loop.manager.step(.closed(link.key, link.id, nowMs: nowMs()))
+        case .allowList(let allowed):
+            return loop.manager.step(.allowListChanged(allowed))
+        case .stop:
+            return loop.manager.step(.stop)
         }
-        log(.info, "stopped")
     }
 
     private func perform(_ action: PeerManager.Action, links: [ConnectionID: PeerLink],
@@ -89,6 +106,11 @@ extension P2PNode {
             if !wasUp {
                 log(.info, "peer up", ("peer", key.hex), ("conn", "\(id)"), ("remote", link.remote))
                 emit(.peerUp(link.info))
+            }
+            // A height set while the handshake ran reaches the peer now.
+            let height = shared.withLockedValue { $0.localHeight }
+            if height != link.announcedHeight {
+                enqueue(.status(height: height, role: config.role), byteCount: 9, to: link)
             }
         case .close(let id, let reason):
             guard let link = links[id] else { return }

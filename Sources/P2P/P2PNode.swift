@@ -35,6 +35,7 @@ public final class P2PNode: Sendable {
         var nextConnection: UInt64 = 1
         var pendingInbound = 0
         var tickPending = false
+        var started = false
         var boundPort: Int?
         var bindFailure: P2PError?
         var portWaiters: [CheckedContinuation<Int, Error>] = []
@@ -176,11 +177,15 @@ public final class P2PNode: Sendable {
 
     @discardableResult
     func enqueue(_ message: Message, byteCount: Int, to link: PeerLink) -> Bool {
-        let ok = link.enqueue(message, byteCount: byteCount)
-        if !ok && link.isClosing {
+        switch link.enqueue(message, byteCount: byteCount) {
+        case .queued:
+            return true
+        case .overflowed:
             log(.warning, "outbound queue full; disconnecting", ("peer", link.key.hex), ("conn", "\(link.id)"))
+            return false
+        case .closing:
+            return false
         }
-        return ok
     }
 
     func forward(_ txs: [SignedTx], except: Bytes32?) {

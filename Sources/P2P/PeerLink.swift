@@ -55,6 +55,7 @@ final class PeerLink: Sendable {
         var lastHeardNs: UInt64 = 0
         var messagesReceived = 0
         var bytesReceived = 0
+        var txsReceived = 0
 
         var hasWork: Bool { messageHead < messages.count || txHead < txs.count || closing != nil }
     }
@@ -64,11 +65,19 @@ final class PeerLink: Sendable {
     let direction: ConnectionDirection
     let remote: String
     let limits: OutboundQueueLimits
+    /// The height this node announced in the handshake's status.
+    let announcedHeight: UInt64
+    /// Closes the socket after the given milliseconds, whatever the writer is doing: a writer
+    /// blocked on a peer that stopped reading must not keep the connection open.
+    private let closeChannel: @Sendable (Int64) -> Void
     private let state: NIOLockedValueBox<State>
 
     init(key: Bytes32, id: ConnectionID, direction: ConnectionDirection, remote: String,
-         height: UInt64, role: PeerRole, limits: OutboundQueueLimits) {
+         height: UInt64, role: PeerRole, limits: OutboundQueueLimits, announcedHeight: UInt64 = 0,
+         closeChannel: @escaping @Sendable (Int64) -> Void = { _ in }) {
         self.key = key; self.id = id; self.direction = direction; self.remote = remote; self.limits = limits
+        self.announcedHeight = announcedHeight
+        self.closeChannel = closeChannel
         state = NIOLockedValueBox(State(known: BoundedHashSet(capacity: P2PLimits.peerKnownCacheMaxCount),
                                         height: height, role: role))
     }
@@ -76,7 +85,8 @@ final class PeerLink: Sendable {
     var info: PeerInfo {
         state.withLockedValue { s in
             PeerInfo(key: key, connection: id, direction: direction, remote: remote, height: s.height, role: s.role,
-                     txsDropped: s.txsDropped, messagesReceived: s.messagesReceived, bytesReceived: s.bytesReceived)
+                     txsDropped: s.txsDropped, messagesReceived: s.messagesReceived, bytesReceived: s.bytesReceived,
+                     txsReceived: s.txsReceived)
         }
     }
 
@@ -94,26 +104,38 @@ final class PeerLink: Sendable {
         state.withLockedValue { $0.height = height; $0.role = role }
     }
 
-    /// Queues a message; false when the message lane is full (the caller disconnects the peer).
-    func enqueue(_ message: Message, byteCount: Int) -> Bool {
-        let (accepted, waiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLockedValue { s in
-            guard s.closing == nil else { return (false, nil) }
+    enum EnqueueResult: Sendable, Equatable {
+        case queued
+        /// The message lane was full: this call marked the peer too slow, and it will be closed.
+        case overflowed
+        /// The link is closing; nothing more is queued.
+        case closing
+    }
+
+    /// Queues a message in the message lane.
+    func enqueue(_ message: Message, byteCount: Int) -> EnqueueResult {
+        let (result, waiter): (EnqueueResult, CheckedContinuation<Void, Never>?) = state.withLockedValue { s in
+            guard s.closing == nil else { return (.closing, nil) }
             let queued = s.messages.count - s.messageHead
             guard queued < limits.messageMaxCount, s.messageBytes + byteCount <= limits.messageMaxBytes else {
                 s.closing = .some(.tooSlow)
-                return (false, s.takeWaiter())
+                return (.overflowed, s.takeWaiter())
             }
             s.messages.append((message, byteCount))
             s.messageBytes += byteCount
-            return (true, s.takeWaiter())
+            return (.queued, s.takeWaiter())
         }
         waiter?.resume()
-        return accepted
+        if result == .overflowed { closeChannel(P2PLimits.disconnectGraceMs) }
+        return result
     }
 
-    /// Records that the peer has these transactions (it sent them to us).
+    /// Records that the peer sent us these transactions, so it has them.
     func markKnown(_ hashes: [Bytes32]) {
-        state.withLockedValue { s in for h in hashes { s.known.insert(h) } }
+        state.withLockedValue { s in
+            s.txsReceived += hashes.count
+            for h in hashes { s.known.insert(h) }
+        }
     }
 
     /// Queues the transactions the peer is not known to have; each is then known to it, so it
@@ -140,11 +162,13 @@ final class PeerLink: Sendable {
 
     /// Asks the writer to stop, after telling the peer why (nil: just stop).
     func close(_ reason: DisconnectReason?) {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLockedValue { s in
-            if s.closing == nil { s.closing = .some(reason) }
-            return s.takeWaiter()
+        let (first, waiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLockedValue { s in
+            let first = s.closing == nil
+            if first { s.closing = .some(reason) }
+            return (first, s.takeWaiter())
         }
         waiter?.resume()
+        if first { closeChannel(P2PLimits.disconnectGraceMs) }
     }
 
     var isClosing: Bool { state.withLockedValue { $0.closing != nil } }

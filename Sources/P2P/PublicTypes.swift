@@ -46,6 +46,8 @@ public struct PeerInfo: Sendable, Hashable, CustomStringConvertible {
     /// Frames received on this connection (handshake excluded), and their bytes.
     public var messagesReceived: Int
     public var bytesReceived: Int
+    /// Transactions received from this peer in `txBatch` messages.
+    public var txsReceived: Int
 
     public var description: String {
         "peer=\(key.hex.prefix(16)) conn=\(connection) dir=\(direction) remote=\(remote) height=\(height) role=\(role)"
@@ -119,8 +121,8 @@ public struct P2PConfig: Sendable {
     public var dialBackoffCapMs: Int64 = P2PLimits.dialBackoffCapMsDefault
     public var inboundRateLimit = RateLimit()
     public var outboundQueue = OutboundQueueLimits()
-    /// Seeds the dial jitter.
-    public var rngSeed: UInt64 = 0
+    /// Seeds the dial jitter; random by default, so nodes restarted together do not redial in step.
+    public var rngSeed: UInt64 = .random(in: .min ... .max)
     public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
     public init(listenHost: String, listenPort: Int, peers: [PeerAddress], nodeKey: SigningKey, chainId: String,

@@ -77,18 +77,33 @@ extension SocketTests {
         }
         // Nobody sends the origin's own txs back into its admission.
         #expect(nodes[0].admission.seen.items.isEmpty)
+        // Each tx crossed each direction of each link at most once.
+        for n in nodes {
+            for p in n.node.peers() {
+                #expect(p.txsReceived <= txs.count, "\(p.key) sent \(n.key) \(p.txsReceived) txs")
+            }
+        }
         for n in nodes { await n.kill() }
     }
 
     @Test func refusesUnknownKeyWrongChainAndTamperedHandshakes() async throws {
         let a = T.key(1), b = T.key(2), presented = T.key(5)
         let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey], observers: [presented.publicKey])
-        let node = try await RunningNode.start(T.config(a), allow: allow)
+        let logs = Recorder<String>()
+        let logger = P2PLogger { level, message, fields in
+            logs.append("\(level) \(message) " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        }
+        let node = try await RunningNode.start(T.config(a), allow: allow, log: logger)
 
         // An unknown key.
         let unknown = try await RunningNode.start(T.config(T.key(77), peers: [node.address]),
                                                   allow: AllowList(validatorsInForce: [a.publicKey]))
         try await node.events.wait("unknown key refused") { $0.contains { $0.failure?.code == .peerNotAllowed } }
+        // The refusal is logged with its reason.
+        try await logs.wait("refusal logged") {
+            $0.contains { $0.contains("connection refused") && $0.contains("code=peer_not_allowed")
+                          && $0.contains("reason=node key \(T.key(77).publicKey) is not in the allow-list") }
+        }
         await unknown.kill()
 
         // A known key on another chain: both sides refuse.

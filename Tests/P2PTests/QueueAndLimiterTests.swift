@@ -47,9 +47,10 @@ import TotemCrypto
     @Test func messageLaneGoesFirstAndOverflowClosesThePeer() async {
         let l = link(OutboundQueueLimits(txMaxCount: 10, txMaxBytes: 1 << 20, messageMaxCount: 2, messageMaxBytes: 1 << 20))
         l.enqueueTxs(T.txs(1).map { GossipTx(bytes: $0.bytes, hash: $0.hash) })
-        #expect(l.enqueue(.ping(1), byteCount: 9))
-        #expect(l.enqueue(.ping(2), byteCount: 9))
-        #expect(!l.enqueue(.ping(3), byteCount: 9))
+        #expect(l.enqueue(.ping(1), byteCount: 9) == .queued)
+        #expect(l.enqueue(.ping(2), byteCount: 9) == .queued)
+        #expect(l.enqueue(.ping(3), byteCount: 9) == .overflowed)
+        #expect(l.enqueue(.ping(4), byteCount: 9) == .closing)
         #expect(l.isClosing)
         guard case .messages(let ms) = await l.next() else { Issue.record("expected messages"); return }
         #expect(ms.count == 3 && ms[0] == .ping(1) && ms[1] == .ping(2))

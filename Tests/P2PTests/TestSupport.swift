@@ -185,6 +185,16 @@ final class RunningNode: Sendable {
         eventTask.cancel()
     }
 
+    /// Shuts the node down gracefully; returns how long `run()` took to return.
+    func shutdown() async throws -> Duration {
+        let start = ContinuousClock.now
+        node.shutdown()
+        let runTask = self.runTask
+        try await withTimeout(.seconds(10), "shutdown") { try await runTask.value }
+        eventTask.cancel()
+        return ContinuousClock.now - start
+    }
+
     /// Waits until the node has exactly these peers connected.
     func waitForPeers(_ keys: Set<Bytes32>, timeout: Duration = .seconds(15)) async throws {
         let node = self.node
