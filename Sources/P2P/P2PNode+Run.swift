@@ -1,3 +1,4 @@
+import Chain
 import NIOCore
 import NIOPosix
 import TotemCrypto

@@ -1,3 +1,4 @@
+import Chain
 import TotemCrypto
 
 /// A peer to dial: its node key and address (host name or IP, and port).
@@ -26,18 +27,6 @@ public enum ConnectionDirection: Sendable, Hashable {
     case inbound, outbound
 }
 
-/// SplitMix64: a small seeded generator, so the peer manager's jitter replays from a seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The peer manager as a pure state machine (STYLE.md §6): which peers to dial and when, which of
 /// two connections with one peer to keep, and what to close. No sockets, clocks or randomness of its

@@ -5,7 +5,7 @@ import Testing
 @Suite struct SimilarityIndexTests {
     /// Uniform codes, clusters of near-duplicates, and exact duplicates under several keys.
     static func mixedEntries(count: Int, seed: UInt64) -> [SimilarityEntry] {
-        var rng = BenchmarkRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let centers = (0..<8).map { _ in rng.next() }
         var out: [SimilarityEntry] = []
         for i in 0..<count {
@@ -21,7 +21,7 @@ import Testing
     }
 
     static func queries(_ entries: [SimilarityEntry], count: Int, seed: UInt64) -> [UInt64] {
-        var rng = BenchmarkRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<count).map { i in
             i % 3 == 0 ? rng.next()
                 : SimilarityBenchmark.flip(entries[Int(rng.next() % UInt64(entries.count))].code,
@@ -61,7 +61,7 @@ import Testing
         let entries = Self.mixedEntries(count: 3000, seed: 3)
         var index = SimilarityIndex(entries: Array(entries.prefix(500)), deltaMaxCount: 97)
         var scan = SimilarityLinearScan(Array(entries.prefix(500)))
-        var rng = BenchmarkRNG(seed: 33)
+        var rng = SplitMix64(seed: 33)
         for (n, entry) in entries.dropFirst(500).enumerated() {
             index.insert(entry)
             scan.insert(entry)
@@ -77,7 +77,7 @@ import Testing
 
     /// A large index lets its delta grow to a share of its size before merging.
     @Test func deltaGrowsWithTheIndex() throws {
-        var rng = BenchmarkRNG(seed: 12)
+        var rng = SplitMix64(seed: 12)
         let n = 128 * 200
         var index = SimilarityIndex(entries: (0..<n).map { _ in SimilarityEntry(code: rng.next(), key: rng.next()) },
                                     deltaMaxCount: 10)
@@ -94,7 +94,7 @@ import Testing
 
     /// A huge cluster of one code: bounded answers ordered by key, and an exact scan agreement.
     @Test func largeDuplicateClusterIsBoundedAndOrderedByKey() throws {
-        var rng = BenchmarkRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         var entries = (0..<20_000).map { _ in SimilarityEntry(code: 0x0F0F_0F0F_0F0F_0F0F, key: rng.next()) }
         entries += (0..<2000).map { _ in SimilarityEntry(code: rng.next(), key: rng.next()) }
         let index = SimilarityIndex(entries: entries)
@@ -130,7 +130,7 @@ import Testing
     /// 32 bytes per distinct code plus 1 MiB of directories: within 40 from a few hundred thousand codes.
     @Test func memoryPerCodeWithinTarget() {
         let n = 300_000
-        var rng = BenchmarkRNG(seed: 9)
+        var rng = SplitMix64(seed: 9)
         let entries = SimilarityBenchmark.codes(count: n, rng: &rng)
         let index = SimilarityIndex(entries: entries)
         let bytesPerCode = Double(index.memoryBytes) / Double(n)

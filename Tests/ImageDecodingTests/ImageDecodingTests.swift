@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func refusesWhatIsNotAnImage() throws {
-        var rng = BenchmarkRNG(seed: 6)
+        var rng = SplitMix64(seed: 6)
         let noise = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         for (name, bytes) in [("empty", []), ("random bytes", noise), ("text", Array("GET /v1/status HTTP/1.1\r\n".utf8))] {
             #expect(throws: ImageDecodingError.self, "\(name)") { try ImageDecoder.decode(bytes) }

@@ -19,7 +19,7 @@ enum SyntheticPhoto {
     /// An 8-bit sRGB picture of `width` x `height`, the same for the same seed.
     static func make(seed: UInt64, width: Int, height: Int) throws -> VipsHandle {
         guard Vips.started else { throw Failure("starting libvips") }
-        var rng = BenchmarkRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let grid = (0..<(gridWidth * gridHeight * 3)).map { _ in UInt8(truncatingIfNeeded: 30 + rng.next() % 196) }
         guard let small = grid.withUnsafeBytes({ cvips_new_from_uchar($0.baseAddress, $0.count, Int32(gridWidth), Int32(gridHeight), 3) }) else {
             throw Failure("grid")

@@ -1,3 +1,4 @@
+import Chain
 import Testing
 import TotemCrypto
 @testable import P2P

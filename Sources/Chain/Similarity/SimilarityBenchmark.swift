@@ -39,7 +39,7 @@ public enum SimilarityBenchmark {
                            scanQueryCount: Int = 100, seed: UInt64 = 1) throws(SimilarityIndexError) -> [SizeReport] {
         var reports: [SizeReport] = []
         for n in codeCounts {
-            var rng = BenchmarkRNG(seed: seed &+ UInt64(n))
+            var rng = SplitMix64(seed: seed &+ UInt64(n))
             let entries = codes(count: n, rng: &rng)
             let started = threadCPUMicros()
             var index = SimilarityIndex(entries: entries)
@@ -87,7 +87,7 @@ public enum SimilarityBenchmark {
         return lines.joined(separator: "\n")
     }
 
-    static func codes(count: Int, rng: inout BenchmarkRNG) -> [SimilarityEntry] {
+    static func codes(count: Int, rng: inout SplitMix64) -> [SimilarityEntry] {
         var out: [SimilarityEntry] = []
         out.reserveCapacity(count)
         for _ in 0..<count {
@@ -100,13 +100,13 @@ public enum SimilarityBenchmark {
         return out
     }
 
-    static func query(_ entries: [SimilarityEntry], rng: inout BenchmarkRNG) -> UInt64 {
+    static func query(_ entries: [SimilarityEntry], rng: inout SplitMix64) -> UInt64 {
         guard !entries.isEmpty, rng.next() % 2 == 0 else { return rng.next() }
         return flip(entries[Int(rng.next() % UInt64(entries.count))].code, bits: Int(rng.next() % 7), rng: &rng)
     }
 
     /// `code` with `bits` distinct random bits flipped.
-    static func flip(_ code: UInt64, bits: Int, rng: inout BenchmarkRNG) -> UInt64 {
+    static func flip(_ code: UInt64, bits: Int, rng: inout SplitMix64) -> UInt64 {
         var mask: UInt64 = 0
         while mask.nonzeroBitCount < bits { mask |= 1 << (rng.next() % 64) }
         return code ^ mask
