@@ -1,6 +1,7 @@
 import ArgumentParser
 import Chain
 import Foundation
+import ImageDecoding
 import TotemCrypto
 
 /// `totemd tx <kind>`: build, sign and submit a transaction of each kind through the API.
@@ -80,25 +81,27 @@ struct RevokeIdentityCmd: AsyncParsableCommand {
 
 struct RegisterWorkCmd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "register-work", abstract: "Register a work: SHA-256 of the file (and its image code, if given).")
+        commandName: "register-work",
+        abstract: "Register an image: SHA-256 of the file and its ISCC Image-Code, computed here from the decoded image.",
+        discussion: "Warns, and asks for --force, when a registered work lies within Hamming distance 8 (the same picture).")
     @OptionGroup var signer: SignerOptions
-    @Option(help: "The image file.") var file: String
+    @Option(help: "The image file (JPEG, PNG, WebP or TIFF).") var file: String
     @Option(help: "Title.") var title: String
-    @Option(help: "Media type, e.g. image/jpeg.") var mediaType: String = "image/jpeg"
     @Option(help: "Licence statement.") var license: String = ""
-    @Option(help: "ISCC Image-Code body as 16 hex digits (computed from the image where supported).") var imageCode: String?
-    @Option(help: "Width in pixels.") var width: UInt32 = 0
-    @Option(help: "Height in pixels.") var height: UInt32 = 0
+    @Flag(help: "Submit even when a registered work looks the same.") var force = false
 
     func run() async throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-        var code: UInt64?
-        if let imageCode {
-            guard imageCode.count == 16, let b = Hex.decode(imageCode) else { throw ValidationError("--image-code: 16 hex digits") }
-            code = b.reduce(0) { $0 << 8 | UInt64($1) }
+        let fp = try Fingerprint.of(file)
+        print("contentHash \(fp.contentHash.hex)  imageCode \(ImageCode.hex(fp.imageCode))  \(fp.width)x\(fp.height) \(fp.mediaType)")
+        let similar = try await APIClient(base: signer.api)
+            .get("/v1/works/similar?imageCode=\(ImageCode.hex(fp.imageCode))&maxDistance=8&limit=5")
+        if case .array(let matches)? = similar["matches"], !matches.isEmpty {
+            print("warning: \(matches.count) registered work(s) within distance 8 (the same picture?):")
+            printJSON(.array(matches))
+            guard force else { throw ValidationError("not submitted; add --force to register anyway") }
         }
-        let work = Work(contentHash: SHA256.hash(Array(data)), imageCode: code, title: title, mediaType: mediaType,
-                        width: width, height: height, license: license)
+        let work = Work(contentHash: fp.contentHash, imageCode: fp.imageCode, title: title, mediaType: fp.mediaType,
+                        width: UInt32(clamping: fp.width), height: UInt32(clamping: fp.height), license: license)
         try await signer.submit(.registerWork(work))
     }
 }

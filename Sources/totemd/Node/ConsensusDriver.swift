@@ -25,6 +25,8 @@ final class ConsensusDriver: Sendable {
     let key: SigningKey
     let inbox = EventQueue<ReplicaEvent>(networkCapacity: NodeLimits.consensusEventQueue)
     let commits: CommitFeed
+    /// Called after each block is stored (index updates).
+    let onCommit: @Sendable (Block) -> Void
     /// Observer keys allowed by this node's config.
     let observers: Set<Bytes32>
     private let logger: Logger
@@ -41,7 +43,8 @@ final class ConsensusDriver: Sendable {
     }
 
     init(chain: ChainService, network: P2PNode, key: SigningKey, observers: Set<Bytes32>, commits: CommitFeed,
-         metrics: NodeMetrics, logger: Logger) {
+         metrics: NodeMetrics, logger: Logger, onCommit: @escaping @Sendable (Block) -> Void) {
+        self.onCommit = onCommit
         self.observers = observers
         self.chain = chain
         self.network = network
@@ -166,6 +169,7 @@ final class ConsensusDriver: Sendable {
         network.setLocalHeight(block.height)
         network.setAllowList(allowList())
         commits.publish(block)
+        onCommit(block)
         status.withLock { $0.catchingUp = false }
         logger.debug("committed", metadata: ["height": "\(block.height)", "view": "\(qc.view)", "txs": "\(block.txs.count)"])
         return .blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,

@@ -71,10 +71,11 @@ final class Node: Service {
         network = P2PNode(config: p2p,
                           allowList: AllowList(validatorsInForce: inForce, validatorsAdopted: adopted, observers: observers),
                           admission: GossipAdmission(chain: chain, onAdmitted: { pending.fire() }), log: p2pLogger)
+        let similarity = try SimilarityService(store: chain.store)
+        self.similarity = similarity
         driver = ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
-                                 metrics: metrics, logger: logger)
+                                 metrics: metrics, logger: logger, onCommit: { similarity.blockCommitted($0) })
         pending.set(driver)
-        similarity = SimilarityService(store: chain.store)
         if config.role == .validator, !inForce.contains(key.publicKey) {
             logger.warning("this node's key is not in the validator set in force; it follows the chain without voting",
                            metadata: ["key": "\(key.publicKey.hex)"])
