@@ -67,3 +67,82 @@ _ = rate("decode RegisterWork SignedTx (with hash)", batch: 1000) {
 _ = rate("txRoot of 1000 txs (blocks/s x1000)", batch: 1000) {
     _ = Block.txRoot(txs)
 }
+
+// MARK: Chain: build, validate and commit real 1000-tx blocks through the state machine and LMDB.
+
+func chainBenchmark(blocks: Int, txsPerBlock: Int) async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("totem-microbench-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let registrar = SigningKey(seed: SHA256.hash(Array("bench-registrar".utf8)))
+    let validator = SigningKey(seed: SHA256.hash(Array("bench-validator".utf8)))
+    let genesis = try Genesis.build(
+        chainId: "totem-bench", genesisTimeMs: 1_700_000_000_000, rootRegistrar: SHA256.hash(Array("root".utf8)),
+        registrars: [GenesisRegistrar(name: "bench", publicKey: registrar.publicKey)],
+        validators: [GenesisValidator(name: "v", publicKey: validator.publicKey, p2pAddress: "127.0.0.1:1")],
+        params: .standard)
+    let machine = StateMachine(config: ChainConfig(genesis: genesis))
+    let store = try ChainStore(directory: dir, genesisHash: genesis.genesisHash, genesisValidators: genesis.validatorSet)
+    let genesisChanges = machine.genesisChanges()
+    try store.environment.write { txn in
+        for c in genesisChanges.sorted {
+            if let v = c.value { try txn.put(store.databases.table(c.key.table), key: c.key.key, value: v) }
+        }
+    }
+    let identities = (0..<txsPerBlock).map { SigningKey(seed: SHA256.hash(Array("bench-id-\($0)".utf8))) }
+    var parent = machine.genesisParent
+    var time = genesis.genesisTimeMs
+    var buildSeconds = 0.0, applySeconds = 0.0, commitSeconds = 0.0, committedTxs = 0
+    for b in 0...blocks {
+        let txs: [SignedTx] = b == 0
+            ? identities.enumerated().map { i, k in
+                Tx(chainId: "totem-bench", sender: registrar.publicKey, nonce: UInt64(i + 1),
+                   payload: .registerIdentity(RegisterIdentity(subject: k.publicKey, displayName: "id \(i)", role: .photographer,
+                                                               kycDigest: .zero))).signed(by: registrar, genesisHash: genesis.genesisHash)
+            }
+            : identities.enumerated().map { i, k in
+                let work = Work(contentHash: SHA256.hash(Array("work-\(b)-\(i)".utf8)), imageCode: UInt64(b * 100_000 + i),
+                                title: "Frame \(b)/\(i)", mediaType: "image/jpeg", width: 6000, height: 4000, license: "")
+                return Tx(chainId: "totem-bench", sender: k.publicKey, nonce: UInt64(b), payload: .registerWork(work))
+                    .signed(by: k, genesisHash: genesis.genesisHash)
+            }
+        time += 1000
+        var t0 = DispatchTime.now().uptimeNanoseconds
+        let built = try store.withState { reader in
+            machine.buildBlock(candidates: txs, parent: parent, state: reader, timestampMs: time, view: 0,
+                               proposer: validator.publicKey)
+        }
+        precondition(built.rejected.isEmpty && built.block.txs.count == txs.count, "benchmark txs must apply")
+        var t1 = DispatchTime.now().uptimeNanoseconds
+        if b > 0 { buildSeconds += Double(t1 - t0) / 1e9 }
+        t0 = t1
+        let applied = try store.withState { machine.apply(built.block, parent: parent, state: $0, signatures: .alreadyVerified) }
+        guard case .success(let outcome) = applied else { fatalError("benchmark block does not validate") }
+        t1 = DispatchTime.now().uptimeNanoseconds
+        if b > 0 { applySeconds += Double(t1 - t0) / 1e9 }
+        t0 = t1
+        let cert = CommitCertificate(height: built.block.height, view: 0, signatures: [])
+        try await store.commit(built.block, certificate: cert, changes: outcome.changes)
+        t1 = DispatchTime.now().uptimeNanoseconds
+        if b > 0 {
+            commitSeconds += Double(t1 - t0) / 1e9
+            committedTxs += txs.count
+        }
+        parent = ParentInfo(header: built.block.header)
+    }
+    await store.shutdown()
+    print("chain: \(blocks) blocks of \(txsPerBlock) RegisterWork txs (signatures excluded)")
+    report("  build a block (state machine, leader)", Double(blocks) / buildSeconds, "blocks/s")
+    report("  validate a block (state machine, replica)", Double(blocks) / applySeconds, "blocks/s")
+    report("  LMDB commit of a 1000-tx block (synced)", Double(blocks) / commitSeconds, "blocks/s")
+    report("  LMDB commit throughput", Double(committedTxs) / commitSeconds, "txs/s")
+}
+
+try await chainBenchmark(blocks: 20, txsPerBlock: 1000)
+
+// MARK: Similarity index
+
+if CommandLine.arguments.contains("--similarity") {
+    print(SimilarityBenchmark.format(try SimilarityBenchmark.run(codeCounts: [1_000_000, 10_000_000])))
+} else {
+    print("(similarity index over 10^6 and 10^7 codes: run with --similarity; figures in docs/fingerprint.md)")
+}
