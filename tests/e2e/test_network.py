@@ -1,0 +1,372 @@
+"""End-to-end: 4 validators + 1 observer as real `totemd` processes on loopback, driven only through
+PROTOCOL.md's public HTTP API by the independent Python client (txs signed here).
+
+- test_status_and_genesis: every node serves the same chain and genesis file.
+- test_testnet_key_files: the key files written by `totemd testnet` have PROTOCOL.md's form.
+- test_registration_scenario: registrar, identities, works (single and batch), transfer, licence,
+  claim, a refused duplicate, and every answer of the public routes, then all nodes agree on every
+  block hash and stateRoot.
+- test_kill_one_validator_and_restart: kill -9 of a seeded choice of validator (the leader
+  included), the chain keeps committing with 3 of 4, the node restarts, catches up, and no tx
+  acknowledged as committed is lost on any node.
+"""
+
+import base64
+import json
+import os
+import random
+import re
+import stat
+import time
+
+import pytest
+
+import totem_client as tc
+from totem_net import Actor, scaled, submit_accepted, tx_committed, tx_final, wait_until
+
+ROLE_NAMES = {tc.ROLE_PHOTOGRAPHER: "photographer", tc.ROLE_AGENCY: "agency"}
+
+
+def content(label: str) -> bytes:
+    """A content hash: SHA-256 of a (made-up) file's bytes, unique per test session."""
+    return tc.sha256(f"{label}/{os.getpid()}/{time.time_ns()}".encode())
+
+
+def root_actor(network) -> Actor:
+    key = tc.read_key_file(network.root_registrar_path, strict=False)
+    root = Actor("root", key, network)
+    root.sync(network.nodes[0].client)
+    return root
+
+
+def check_block_answer(network, height: int, answer: dict) -> tc.Header:
+    """GET /v1/blocks/{h}: its keys, header bytes, hash, height and commit signatures."""
+    assert {"height", "blockHash", "header", "txHashes", "commit"} <= set(answer), answer
+    assert answer["height"] == height
+    assert tc.is_base64(answer["header"]), answer["header"]
+    raw = base64.b64decode(answer["header"])
+    header = tc.Header.decode(raw)
+    assert tc.is_hex(answer["blockHash"], 32) and answer["blockHash"] == tc.sha256(raw).hex()
+    assert header.height == height and header.chain_id == network.genesis["chainId"]
+    assert header.tx_count == len(answer["txHashes"]), answer
+    assert all(tc.is_hex(h, 32) for h in answer["txHashes"])
+    keys = network.validator_keys
+    assert header.validator_set_hash == tc.validator_set_hash(keys)
+    commit = answer["commit"]
+    assert commit["view"] >= header.view, (commit, header)
+    msg = tc.vote_message("commit", network.genesis_hash, height, commit["view"], header.block_hash)
+    signers = set()
+    for s in commit["signatures"]:
+        v = bytes.fromhex(s["validator"])
+        assert v in keys, f"block {height}: signature by a non-validator {s['validator']}"
+        assert tc.verify(v, msg, bytes.fromhex(s["signature"])), f"block {height}: bad commit signature"
+        signers.add(v)
+    assert len(signers) == len(commit["signatures"]) >= tc.quorum(len(keys)), commit
+    return header
+
+
+def test_status_and_genesis(network):
+    g = network.genesis
+    assert len(g["validators"]) == 4
+    assert re.fullmatch(r"[a-z0-9-]{1,64}", g["chainId"])
+    for node in network.nodes:
+        with open(os.path.join(node.home, "genesis.json"), "rb") as f:
+            assert f.read() == network.genesis_bytes, f"{node.name} has another genesis file"
+        s = node.client.status()
+        assert s["chainId"] == g["chainId"], (node.name, s)
+        assert s["genesisHash"] == network.genesis_hash.hex(), (node.name, s)
+        assert isinstance(s["height"], int) and s["height"] >= 1, (node.name, s)
+        assert tc.is_hex(s["latestBlockHash"], 32), (node.name, s)
+    # The validators' node keys are the genesis validators; the observer's is not one.
+    assert sorted(n.public_key for n in network.validators) == sorted(network.validator_keys)
+    assert network.nodes[-1].public_key not in network.validator_keys
+
+
+def test_testnet_key_files(network):
+    paths = [network.root_registrar_path] + [os.path.join(n.home, "node_key.json") for n in network.nodes]
+    for p in paths:
+        mode = stat.S_IMODE(os.stat(p).st_mode)
+        assert mode & 0o077 == 0, f"{p} has mode {oct(mode)}"
+        key = tc.read_key_file(p, strict=True)  # exactly algorithm, publicKey, seed
+        assert key.public_key
+    root = tc.read_key_file(network.root_registrar_path)
+    assert root.hex == network.genesis["rootRegistrar"]
+    assert root.public_key not in network.validator_keys
+
+
+def test_registration_scenario(network):
+    n0, n1, n2, n3, obs = (node.client for node in network.nodes)
+    chain_id = network.genesis["chainId"]
+    root = root_actor(network)
+    committed: dict[bytes, tuple[tc.SignedTx, dict]] = {}  # txHash -> (tx, status answer)
+
+    def commit_all(client, txs, submit_to=None):
+        submit_accepted(submit_to or client, txs)
+        for t in txs:
+            committed[t.tx_hash] = (t, tx_committed(client, t))
+
+    # --- The root registrar appoints a registrar (AddRegistrar).
+    registrar = Actor("registrar", tc.KeyPair.generate(), network)
+    acct = n0.account(registrar.public_key)
+    assert acct == {**acct, "publicKey": registrar.public_key.hex(), "nextNonce": 1, "identity": None}
+    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "Registro E2E — Ñandú"})
+    commit_all(n0, [add])
+
+    # --- The registrar registers a photographer and an agency (two txs in one POST, via node1).
+    photographer = Actor("photographer", tc.KeyPair.generate(), network)
+    agency = Actor("agency", tc.KeyPair.generate(), network)
+    reg_p = registrar.tx(tc.KIND_REGISTER_IDENTITY, {
+        "subject": photographer.public_key, "displayName": "Zoë Łukasiewicz 📷",
+        "role": tc.ROLE_PHOTOGRAPHER, "kycDigest": tc.sha256(b"kyc photographer")})
+    reg_a = registrar.tx(tc.KIND_REGISTER_IDENTITY, {
+        "subject": agency.public_key, "displayName": "Agence Photo Élan",
+        "role": tc.ROLE_AGENCY, "kycDigest": tc.sha256(b"kyc agency")})
+    commit_all(n1, [reg_p, reg_a])
+    for actor, role, name in [(photographer, "photographer", "Zoë Łukasiewicz 📷"),
+                              (agency, "agency", "Agence Photo Élan")]:
+        a = n2.account(actor.public_key)
+        assert a["publicKey"] == actor.public_key.hex() and a["nextNonce"] == 1, a
+        assert a["identity"] == {"displayName": name, "role": role,
+                                 "registrar": registrar.public_key.hex(), "revoked": False}, a
+
+    # --- The photographer registers a work and a batch of three (via node2).
+    w1_code = 0xF0E1D2C3B4A59687
+    w1 = tc.work(content("w1"), "Zoë im Schnee — ❄️ Série 1", image_code=w1_code,
+                 media_type="image/png", width=6000, height=4000, license="© 2026 Zoë, all rights reserved")
+    batch = [tc.work(content("w2"), "Harbour at dusk", image_code=w1_code ^ 0b111),  # distance 3
+             tc.work(content("w3"), "Sans code"),                                      # no imageCode
+             tc.work(content("w4"), "Far away", image_code=w1_code ^ 0xFFFF_FFFF),     # distance 32
+             tc.work(content("w5"), "Harbour at night", image_code=w1_code ^ 0b111000)]  # distance 3
+    reg_w1 = photographer.tx(tc.KIND_REGISTER_WORK, w1)
+    reg_batch = photographer.tx(tc.KIND_REGISTER_WORK_BATCH, {"works": batch})
+    commit_all(n2, [reg_w1, reg_batch])
+
+    def check_work(client, w, tx, owner, batch_index=None):
+        resp = client.work(w["contentHash"])
+        assert resp.status == 200, resp.describe()
+        ans = resp.json
+        st = committed[tx.tx_hash][1]
+        header = tc.Header.decode(base64.b64decode(client.block(st["height"]).json["header"]))
+        expected = {"contentHash": w["contentHash"].hex(), "registrant": photographer.public_key.hex(),
+                    "owner": owner.hex(), "title": w["title"],
+                    "imageCode": None if w["imageCode"] is None else f"{w['imageCode']:016x}",
+                    "registeredAtMs": header.timestamp_ms, "height": st["height"],
+                    "txHash": tx.tx_hash.hex()}
+        assert {k: ans.get(k) for k in expected} == expected, ans
+        if batch_index is not None and "batchIndex" in ans:  # OpenAPI's optional extra
+            assert ans["batchIndex"] == batch_index, ans
+
+    check_work(n3, w1, reg_w1, photographer.public_key)
+    for i, w in enumerate(batch):
+        check_work(obs, w, reg_batch, photographer.public_key, i)
+    missing = n0.work(content("never registered"))
+    assert missing.status == 404 and missing.error_code() == "work_not_found", missing.describe()
+    assert tc.check_error_body(missing) == []
+
+    # --- Similarity search: nearest first, ties by contentHash, within maxDistance.
+    sim = n0.similar(w1_code, max_distance=8)
+    ties = sorted([batch[0]["contentHash"].hex(), batch[3]["contentHash"].hex()])
+    assert [(m["contentHash"], m["distance"], m["owner"]) for m in sim["matches"]] == [
+        (w1["contentHash"].hex(), 0, photographer.public_key.hex()),
+        (ties[0], 3, photographer.public_key.hex()), (ties[1], 3, photographer.public_key.hex())], sim
+    assert [m["contentHash"] for m in n0.similar(w1_code, max_distance=0)["matches"]] == \
+        [w1["contentHash"].hex()]
+    assert len(n0.similar(w1_code, max_distance=16, limit=1)["matches"]) == 1
+    assert [m["distance"] for m in n0.similar(w1_code ^ 0xFFFF_FFFF, max_distance=2)["matches"]] == [0]
+
+    # --- Transfer of W2 to the agency, licence of W1 to the agency (via node3), then a claim by
+    # the agency on W1 (FileClaim: the owner or an agency).
+    transfer = photographer.tx(tc.KIND_TRANSFER_WORK, {"contentHash": batch[0]["contentHash"],
+                                                        "newOwner": agency.public_key})
+    licence = photographer.tx(tc.KIND_GRANT_LICENSE, {
+        "contentHash": w1["contentHash"], "licensee": agency.public_key,
+        "terms": "Editorial use, print and online — Lizenz für Ausgabe 3/2026", "validUntilMs": 0})
+    commit_all(n3, [transfer, licence])
+    claim = agency.tx(tc.KIND_FILE_CLAIM, {
+        "contentHash": w1["contentHash"], "infringingDigest": tc.sha256(b"infringing copy"),
+        "locator": "https://example.org/galerie/zoe-schnee.jpg", "note": "found without a licence"})
+    commit_all(n0, [claim])
+    check_work(n1, batch[0], reg_batch, agency.public_key, 0)  # registrant unchanged, owner moved
+    check_work(n1, w1, reg_w1, photographer.public_key)
+
+    # --- A second registration of W1's content is refused with work_already_registered, naming
+    # the registrant and the height, at submission or when the block is built.
+    w1_height = committed[reg_w1.tx_hash][1]["height"]
+    dup = agency.tx(tc.KIND_REGISTER_WORK, tc.work(w1["contentHash"], "Stolen title"))
+    [res] = n0.submit([dup])
+    assert res["txHash"] == dup.tx_hash.hex(), res
+    if res["accepted"]:
+        final = tx_final(n0, dup.tx_hash)
+        assert final["status"] == "rejected", f"duplicate registration was {final}"
+        err = final.get("error")
+    else:
+        err = res.get("error")
+    assert isinstance(err, dict) and err.get("code") == "work_already_registered", (res, err)
+    assert photographer.public_key.hex() in err["message"], f"registrant not named: {err}"
+    assert re.search(rf"\b{w1_height}\b", err["message"]), f"height {w1_height} not named: {err}"
+    # Rejected means without effect: the work is unchanged and the agency's nonce was not used.
+    check_work(n0, w1, reg_w1, photographer.public_key)
+    assert n0.account(agency.public_key)["nextNonce"] == 2
+    agency.next_nonce = 2
+
+    # --- Accounts: nextNonce from committed state.
+    assert (registrar.next_nonce, photographer.next_nonce, agency.next_nonce) == (3, 5, 2)
+    for actor in (root, registrar, photographer, agency):
+        for client in (n0, obs):
+            got = client.account(actor.public_key)["nextNonce"]
+            assert got == actor.next_nonce, f"{actor.name} nextNonce {got} on {client.base_url}"
+    assert n0.account(registrar.public_key)["identity"] is None  # a registrar, not an identity
+
+    # --- Tx status answers, blocks and the tx's place in them.
+    for h, (t, st) in committed.items():
+        assert st["txHash"] == h.hex() and isinstance(st["height"], int) and isinstance(st["index"], int), st
+        blk = n0.block(st["height"])
+        assert blk.status == 200, blk.describe()
+        header = check_block_answer(network, st["height"], blk.json)
+        assert blk.json["txHashes"][st["index"]] == h.hex(), (st, blk.json)
+        known = {x.hex(): committed[x][0] for x in committed}
+        if all(x in known for x in blk.json["txHashes"]):  # we know every tx of the block
+            assert tc.merkle_root([known[x].encode() for x in blk.json["txHashes"]]) == header.tx_root
+    unknown = n0.tx_status(tc.sha256(b"no such tx"))
+    assert unknown.status == 404 and unknown.error_code() == "tx_not_found", unknown.describe()
+    top = n0.status()["height"]
+    beyond = n0.block(top + 1000)
+    assert beyond.status == 404 and tc.check_error_body(beyond) == [], beyond.describe()
+
+    # --- Certificates: the documented keys; work for registrations (per batch item), not for a claim.
+    def cert(tx, item=None, *, with_work, batch_doc=False):
+        resp = obs.certificate(tx.tx_hash, item)
+        assert resp.status == 200, resp.describe()
+        doc = resp.json
+        assert tc.check_certificate_shape(doc, with_work=with_work, batch=batch_doc) == [], doc
+        assert base64.b64decode(doc["tx"]) == tx.encode()
+        assert doc["txHash"] == tx.tx_hash.hex() and doc["chainId"] == chain_id
+        assert doc["genesisHash"] == network.genesis_hash.hex()
+        st = committed[tx.tx_hash][1]
+        header = tc.Header.decode(base64.b64decode(doc["header"]))
+        assert header.height == st["height"] == doc["commit"]["height"] and doc["leafIndex"] == st["index"]
+        assert doc["treeSize"] == header.tx_count
+        assert doc["validatorSets"][0]["fromHeight"] == 1
+        assert sorted(doc["validatorSets"][0]["validators"]) == sorted(k.hex() for k in network.validator_keys)
+        return doc, header
+
+    doc, header = cert(reg_w1, with_work=True)
+    assert doc["work"] == {"contentHash": w1["contentHash"].hex(), "registrant": photographer.public_key.hex(),
+                           "title": w1["title"], "registeredAtMs": header.timestamp_ms}
+    doc, header = cert(reg_batch, 1, with_work=True, batch_doc=True)
+    assert doc["work"] == {"contentHash": batch[1]["contentHash"].hex(), "title": batch[1]["title"],
+                           "registrant": photographer.public_key.hex(),
+                           "registeredAtMs": header.timestamp_ms, "batchIndex": 1}
+    cert(claim, with_work=False)
+    cert(transfer, with_work=False)
+    for item in (None, len(batch)):
+        resp = obs.certificate(reg_batch.tx_hash, item)
+        assert resp.status == 400 and tc.check_error_body(resp) == [], (item, resp.describe())
+    resp = obs.certificate(tc.sha256(b"not a tx"))
+    assert resp.status == 404 and tc.check_error_body(resp) == [], resp.describe()
+
+    # --- Every node, the observer included, reports the same block hash and stateRoot at every height.
+    last = max(st["height"] for _, st in committed.values())
+    network.wait_height(last, timeout_s=30)
+    for h in range(1, last + 1):
+        seen = {}
+        for node in network.nodes:
+            b = node.client.block(h)
+            assert b.status == 200, f"{node.name} block {h}: {b.describe()}"
+            hdr = tc.Header.decode(base64.b64decode(b.json["header"]))
+            seen[node.name] = (b.json["blockHash"], hdr.state_root.hex(), tuple(b.json["txHashes"]))
+        assert len(set(seen.values())) == 1, f"nodes disagree at height {h}: {seen}"
+    # ... and every tx we saw committed is committed at the same place on every node.
+    for h, (t, st) in committed.items():
+        for node in network.nodes:
+            ans = node.client.tx_status(h).json
+            assert (ans.get("status"), ans.get("height"), ans.get("index")) == \
+                ("committed", st["height"], st["index"]), (node.name, ans)
+    # Chain linkage from genesis.
+    parent = network.genesis_hash
+    for h in range(1, last + 1):
+        hdr = tc.Header.decode(base64.b64decode(n0.block(h).json["header"]))
+        assert hdr.parent_hash == parent, f"block {h} does not extend {parent.hex()}"
+        parent = hdr.block_hash
+
+
+@pytest.mark.disruptive
+def test_kill_one_validator_and_restart(network):
+    seed = int(os.environ.get("TOTEM_E2E_SEED", random.randrange(2**32)))
+    print(f"\n[e2e] fault test seed {seed} (replay with TOTEM_E2E_SEED={seed})")
+    rng = random.Random(seed)
+    network.wait_healthy()
+    root = root_actor(network)
+    registrar = Actor("fault-registrar", tc.KeyPair(rng.randbytes(32)), network)
+    sender = Actor("fault-photographer", tc.KeyPair(rng.randbytes(32)), network)
+    c0 = network.nodes[0].client
+    setup = [root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "fault registrar"})]
+    submit_accepted(c0, setup)
+    tx_committed(c0, setup[0])
+    ident = registrar.tx(tc.KIND_REGISTER_IDENTITY, {
+        "subject": sender.public_key, "displayName": "Fault Photographer", "role": tc.ROLE_PHOTOGRAPHER,
+        "kycDigest": tc.sha256(b"kyc")})
+    submit_accepted(c0, [ident])
+    tx_committed(c0, ident)
+
+    acknowledged: dict[bytes, int] = {}  # txHash -> height, every tx a node said was committed
+
+    def register_round(clients, label, count=2):
+        """Submit `count` RegisterWork txs to a seeded choice of live node, follow them there."""
+        client = rng.choice(clients)
+        txs = [sender.tx(tc.KIND_REGISTER_WORK, tc.work(content(f"{label}-{i}"), f"{label} #{i}"))
+               for i in range(count)]
+        submit_accepted(client, txs)
+        for t in txs:
+            acknowledged[t.tx_hash] = tx_committed(client, t, timeout_s=60)["height"]
+
+    validators = network.validators
+    register_round([v.client for v in validators], "before")
+
+    # Choose the victim among all 4 validators; log whether it leads the height being decided.
+    status = c0.status()
+    pending_height, view = status["height"] + 1, status.get("view", 0)
+    leader_key = tc.leader(network.validator_keys, pending_height, view)
+    choice = os.environ.get("TOTEM_E2E_VICTIM")  # "leader" or a node index, to force a case
+    if choice == "leader":
+        victim = network.node_by_key(leader_key)
+    elif choice is not None:
+        victim = validators[int(choice)]
+    else:
+        victim = rng.choice(validators)
+    print(f"[e2e] killing {victim.name} (kill -9) at height {status['height']}, view {view}; leader of "
+          f"({pending_height}, {view}) is {network.node_by_key(leader_key).name}"
+          f"{' = the victim' if victim.public_key == leader_key else ''}")
+    network.kill(victim)
+    live = [v for v in validators if v is not victim]
+    live_clients = [v.client for v in live]
+    height_at_kill = max(v.client.status()["height"] for v in live)
+
+    # The chain keeps committing with 3 of 4 (the victim leads every 4th height: view changes).
+    for r in range(6):
+        register_round(live_clients, f"outage-{r}")
+    network.wait_height(height_at_kill + 4, nodes=live, timeout_s=60)
+    down_heights = network.heights(live)
+    print(f"[e2e] with {victim.name} down: heights {down_heights}")
+
+    # Restart with the same home; it must catch up and rejoin.
+    network.start(victim)
+    network.wait_healthy([victim], timeout_s=60)
+    target = max(v.client.status()["height"] for v in live)
+    network.wait_height(target, nodes=[victim], timeout_s=90)
+    for r in range(3):
+        register_round([v.client for v in validators], f"after-{r}")
+
+    # Everybody agrees: same height reached, same block hashes, every acknowledged tx committed.
+    final = max(acknowledged.values())
+    network.wait_height(final, timeout_s=60)
+    for h in range(1, final + 1):
+        hashes = {n.name: n.client.block(h).json.get("blockHash") for n in network.nodes}
+        assert len(set(hashes.values())) == 1, f"block {h} differs: {hashes}"
+    for txh, height in acknowledged.items():
+        for node in network.nodes:
+            ans = node.client.tx_status(txh)
+            assert ans.status == 200 and ans.json.get("status") == "committed" \
+                and ans.json.get("height") == height, f"{node.name} lost tx {txh.hex()}: {ans.describe()}"
+    print(f"[e2e] {len(acknowledged)} acknowledged txs committed on all {len(network.nodes)} nodes, "
+          f"final height {final}")
