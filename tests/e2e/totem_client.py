@@ -679,6 +679,20 @@ class Client:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict | None = None, timeout_s: float | None = None) -> Response:
+        """One request; a 429 `rate_limited` (documented in the OpenAPI file) is waited out and
+        retried for at most `rate_limit_wait_s`, so callers see the answer to their request."""
+        deadline = time.monotonic() + self.rate_limit_wait_s
+        while True:
+            resp = self._request_once(method, path, body, headers, timeout_s)
+            if resp.status != 429 or time.monotonic() > deadline:
+                return resp
+            try:
+                delay = float(resp.headers.get("Retry-After", "0.2"))
+            except ValueError:
+                delay = 0.2
+            time.sleep(min(max(delay, 0.05), 2.0))
+
+    def _request_once(self, method, path, body, headers, timeout_s) -> Response:
         hdrs = {"Accept": "application/json"}
         if body is not None:
             hdrs["Content-Type"] = "application/json"
@@ -698,20 +712,8 @@ class Client:
 
     def _call(self, method: str, path: str, body: bytes | None = None,
               ok: tuple[int, ...] = (200,)) -> Response:
-        # 429 rate_limited is documented (OpenAPI); wait and retry, boundedly.
-        deadline = time.monotonic() + self.rate_limit_wait_s
-        while True:
-            resp = self.request(method, path, body)
-            if resp.status != 429 or time.monotonic() > deadline:
-                break
-            try:
-                delay = float(resp.headers.get("Retry-After", "0.2"))
-            except ValueError:
-                delay = 0.2
-            time.sleep(min(max(delay, 0.05), 2.0))
-        if resp.status not in ok:
-            raise ApiError(method, path, resp)
-        if resp.json is None:
+        resp = self.request(method, path, body)
+        if resp.status not in ok or resp.json is None:
             raise ApiError(method, path, resp)
         return resp
 
