@@ -195,6 +195,7 @@ def test_registration_scenario(network):
     dup = agency.tx(tc.KIND_REGISTER_WORK, tc.work(w1["contentHash"], "Stolen title"))
     [res] = n0.submit([dup])
     assert res["txHash"] == dup.tx_hash.hex(), res
+    print(f"\n[e2e] duplicate registration: accepted={res['accepted']} at submission")
     if res["accepted"]:
         final = tx_final(n0, dup.tx_hash)
         assert final["status"] == "rejected", f"duplicate registration was {final}"
@@ -209,8 +210,30 @@ def test_registration_scenario(network):
     assert n0.account(agency.public_key)["nextNonce"] == 2
     agency.next_nonce = 2
 
+    # --- Two registrations of new content in one POST: the first wins, the second is refused at
+    # submission or dropped at block building, with work_already_registered either way.
+    w6 = tc.work(content("w6"), "Contested")
+    first = photographer.tx(tc.KIND_REGISTER_WORK, w6)
+    second = agency.tx(tc.KIND_REGISTER_WORK, tc.work(w6["contentHash"], "Contested, again"))
+    r_first, r_second = n1.submit([first, second])
+    assert r_first == {**r_first, "txHash": first.tx_hash.hex(), "accepted": True}, r_first
+    assert r_second["txHash"] == second.tx_hash.hex(), r_second
+    committed[first.tx_hash] = (first, tx_committed(n1, first))
+    print(f"[e2e] same content twice in one POST: second accepted={r_second['accepted']} at submission")
+    if r_second["accepted"]:
+        final = tx_final(n1, second.tx_hash)
+        assert final["status"] == "rejected", f"second registration of one content was {final}"
+        err = final.get("error")
+    else:
+        err = r_second.get("error")
+    assert isinstance(err, dict) and err.get("code") == "work_already_registered", (r_second, err)
+    w6_answer = n0.work(w6["contentHash"]).json
+    assert (w6_answer["registrant"], w6_answer["title"]) == (photographer.public_key.hex(), "Contested")
+    assert n0.account(agency.public_key)["nextNonce"] == 2
+    agency.next_nonce = 2
+
     # --- Accounts: nextNonce from committed state.
-    assert (registrar.next_nonce, photographer.next_nonce, agency.next_nonce) == (3, 5, 2)
+    assert (registrar.next_nonce, photographer.next_nonce, agency.next_nonce) == (3, 6, 2)
     for actor in (root, registrar, photographer, agency):
         for client in (n0, obs):
             got = client.account(actor.public_key)["nextNonce"]
@@ -337,10 +360,17 @@ def test_kill_one_validator_and_restart(network):
     print(f"[e2e] killing {victim.name} (kill -9) at height {status['height']}, view {view}; leader of "
           f"({pending_height}, {view}) is {network.node_by_key(leader_key).name}"
           f"{' = the victim' if victim.public_key == leader_key else ''}")
-    network.kill(victim)
     live = [v for v in validators if v is not victim]
     live_clients = [v.client for v in live]
+    # Kill while a round is in progress: txs just accepted by a live validator, not yet committed.
+    in_flight_client = rng.choice(live_clients)
+    in_flight = [sender.tx(tc.KIND_REGISTER_WORK, tc.work(content(f"in-flight-{i}"), f"in flight #{i}"))
+                 for i in range(4)]
+    submit_accepted(in_flight_client, in_flight)
+    assert network.kill(victim) == -9, f"{victim.name} was not ended by SIGKILL"
     height_at_kill = max(v.client.status()["height"] for v in live)
+    for t in in_flight:  # accepted by a live node: they must still commit
+        acknowledged[t.tx_hash] = tx_committed(in_flight_client, t, timeout_s=60)["height"]
 
     # The chain keeps committing with 3 of 4 (the victim leads every 4th height: view changes).
     for r in range(6):
