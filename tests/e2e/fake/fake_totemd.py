@@ -105,8 +105,12 @@ class State:
                     raise ApplyError("work_already_registered",
                                      f"work {ch.hex()} is already registered by {old['registrant'].hex()} "
                                      f"at height {old['height']}")
-                if ch in seen or ch in pending_works:
-                    raise ApplyError("work_already_registered", f"work {ch.hex()} is pending")
+                if ch in seen:
+                    raise ApplyError("work_already_registered", f"work {ch.hex()} twice in one batch")
+                if ch in pending_works:
+                    raise ApplyError("work_already_registered",
+                                     f"work {ch.hex()} is already registered by {pending_works[ch].hex()} "
+                                     f"at height {height}")
                 seen.add(ch)
         if tx.kind in (4, 5):
             w = self.works.get(p["contentHash"])
@@ -193,7 +197,7 @@ class Node:
             if not names and time.time() * 1000 - last_ms < 1000:
                 return
             height = len(s.blocks) + 1
-            chosen, pending_works, nonces = [], set(), {}
+            chosen, pending_works, nonces = [], {}, {}
             for name in names:
                 with open(os.path.join(mp, name)) as f:
                     hx = f.read()
@@ -212,7 +216,7 @@ class Node:
                     continue
                 if st.tx.kind in (3, 10):
                     items = [st.tx.payload] if st.tx.kind == 3 else st.tx.payload["works"]
-                    pending_works |= {w["contentHash"] for w in items}
+                    pending_works.update({w["contentHash"]: st.tx.sender for w in items})
                 nonces[st.tx.sender] = st.tx.nonce + 1
                 chosen.append((name, st))
             raw = [st.encode() for _, st in chosen]
@@ -279,7 +283,7 @@ class Node:
                 return refuse("nonce_too_low", "nonce already used")
             if st.tx.kind in (3, 10):
                 try:
-                    self.state.check(st, 0, set())
+                    self.state.check(st, 0, {})
                 except ApplyError as e:
                     if e.code == "work_already_registered":
                         return refuse(e.code, e.message)
