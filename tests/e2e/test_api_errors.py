@@ -83,27 +83,55 @@ def test_submit_1001_txs_is_400_and_1000_is_answered_per_tx(api):
                for r in results), results[:3]
 
 
-def test_oversize_body_is_413_body_too_large(api):
-    body = b'{"txs": ["' + b"00" * (8 * MiB + 1024) + b'"]}'  # just over 16 MiB
-    assert len(body) > 16 * MiB
+def raw_post(api, body: bytes, chunked: bool) -> tc.Response:
+    """POST /v1/txs with http.client, tolerating a server that answers and closes before reading
+    the whole body; either with Content-Length or with chunked transfer encoding."""
     u = urllib.parse.urlsplit(api.base_url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
     try:
         conn.putrequest("POST", "/v1/txs")
         conn.putheader("Content-Type", "application/json")
-        conn.putheader("Content-Length", str(len(body)))
+        if chunked:
+            conn.putheader("Transfer-Encoding", "chunked")
+        else:
+            conn.putheader("Content-Length", str(len(body)))
         conn.endheaders()
         try:
             for i in range(0, len(body), MiB):
-                conn.send(body[i:i + MiB])
+                piece = body[i:i + MiB]
+                conn.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            if chunked:
+                conn.send(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer and close before reading it all; read its answer
         r = conn.getresponse()
         resp = tc.Response(r.status, dict(r.getheaders()), r.read())
     finally:
         conn.close()
-    resp.json = json.loads(resp.body) if resp.body else None
-    expect_error(resp, status=413, code="body_too_large")
+    try:
+        resp.json = json.loads(resp.body) if resp.body else None
+    except ValueError as e:
+        resp.json_error = str(e)
+    return resp
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_oversize_body_is_413_body_too_large(api, chunked):
+    body = b'{"txs": ["' + b"00" * (8 * MiB + 1024) + b'"]}'  # just over 16 MiB
+    assert len(body) > 16 * MiB
+    expect_error(raw_post(api, body, chunked), status=413, code="body_too_large")
+
+
+def test_body_of_exactly_16_mib_is_not_too_large(api):
+    prefix, suffix = b'{"txs": [ "', b'"]}'
+    tx = b"\x00" * ((16 * MiB - len(prefix) - len(suffix)) // 2)
+    body = prefix + tx.hex().encode() + suffix
+    assert len(body) == 16 * MiB
+    resp = raw_post(api, body, chunked=False)
+    assert resp.status == 200, f"a 16 MiB body is within the limit: {resp.describe()}"
+    [r] = resp.json["results"]
+    assert r == {**r, "accepted": False, "txHash": tc.sha256(tx).hex()}, r
+    assert r["error"]["code"] == "malformed_tx", r
 
 
 # --- POST /v1/txs: per-tx results for strings that are not a decodable SignedTx

@@ -351,8 +351,28 @@ def test_kill_one_validator_and_restart(network):
     validators = network.validators
     register_round([v.client for v in validators], "before")
 
+    rounds = int(os.environ.get("TOTEM_E2E_FAULT_ROUNDS", "1"))
+    for round_no in range(rounds):
+        kill_one_and_restart(network, rng, sender, validators, register_round, acknowledged, round_no)
+
+    # Everybody agrees: same height reached, same block hashes, every acknowledged tx committed.
+    final = max(acknowledged.values())
+    network.wait_height(final, timeout_s=60)
+    for h in range(1, final + 1):
+        hashes = {n.name: n.client.block(h).json.get("blockHash") for n in network.nodes}
+        assert len(set(hashes.values())) == 1, f"block {h} differs: {hashes}"
+    for txh, height in acknowledged.items():
+        for node in network.nodes:
+            ans = node.client.tx_status(txh)
+            assert ans.status == 200 and ans.json.get("status") == "committed" \
+                and ans.json.get("height") == height, f"{node.name} lost tx {txh.hex()}: {ans.describe()}"
+    print(f"[e2e] {len(acknowledged)} acknowledged txs committed on all {len(network.nodes)} nodes, "
+          f"final height {final}")
+
+
+def kill_one_and_restart(network, rng, sender, validators, register_round, acknowledged, round_no):
     # Choose the victim among all 4 validators; log whether it leads the height being decided.
-    status = c0.status()
+    status = validators[0].client.status()
     pending_height, view = status["height"] + 1, status.get("view", 0)
     leader_key = tc.leader(network.validator_keys, pending_height, view)
     choice = os.environ.get("TOTEM_E2E_VICTIM")  # "leader" or a node index, to force a case
@@ -362,8 +382,8 @@ def test_kill_one_validator_and_restart(network):
         victim = validators[int(choice)]
     else:
         victim = rng.choice(validators)
-    print(f"[e2e] killing {victim.name} (kill -9) at height {status['height']}, view {view}; leader of "
-          f"({pending_height}, {view}) is {network.node_by_key(leader_key).name}"
+    print(f"[e2e] round {round_no}: killing {victim.name} (kill -9) at height {status['height']}, view {view}; "
+          f"leader of ({pending_height}, {view}) is {network.node_by_key(leader_key).name}"
           f"{' = the victim' if victim.public_key == leader_key else ''}")
     live = [v for v in validators if v is not victim]
     live_clients = [v.client for v in live]
@@ -379,29 +399,22 @@ def test_kill_one_validator_and_restart(network):
 
     # The chain keeps committing with 3 of 4 (the victim leads every 4th height: view changes).
     for r in range(6):
-        register_round(live_clients, f"outage-{r}")
+        register_round(live_clients, f"r{round_no}-outage-{r}")
     network.wait_height(height_at_kill + 4, nodes=live, timeout_s=60)
-    down_heights = network.heights(live)
-    print(f"[e2e] with {victim.name} down: heights {down_heights}")
+    print(f"[e2e] with {victim.name} down: heights {network.heights(live)}")
 
     # Restart with the same home; it must catch up and rejoin.
     network.start(victim)
     network.wait_healthy([victim], timeout_s=60)
     target = max(v.client.status()["height"] for v in live)
     network.wait_height(target, nodes=[victim], timeout_s=90)
+    restarted_at = victim.client.status()["height"]
     for r in range(3):
-        register_round([v.client for v in validators], f"after-{r}")
-
-    # Everybody agrees: same height reached, same block hashes, every acknowledged tx committed.
-    final = max(acknowledged.values())
-    network.wait_height(final, timeout_s=60)
-    for h in range(1, final + 1):
-        hashes = {n.name: n.client.block(h).json.get("blockHash") for n in network.nodes}
-        assert len(set(hashes.values())) == 1, f"block {h} differs: {hashes}"
-    for txh, height in acknowledged.items():
-        for node in network.nodes:
-            ans = node.client.tx_status(txh)
-            assert ans.status == 200 and ans.json.get("status") == "committed" \
-                and ans.json.get("height") == height, f"{node.name} lost tx {txh.hex()}: {ans.describe()}"
-    print(f"[e2e] {len(acknowledged)} acknowledged txs committed on all {len(network.nodes)} nodes, "
-          f"final height {final}")
+        register_round([v.client for v in validators], f"r{round_no}-after-{r}")
+    # Informational: whether its commit votes appear again in the certificates of later blocks.
+    top = validators[0].client.status()["height"]
+    signed = sum(1 for h in range(restarted_at + 1, top + 1)
+                 if victim.public_key.hex() in {s["validator"] for s in
+                                                 validators[0].client.block(h).json["commit"]["signatures"]})
+    print(f"[e2e] {victim.name} caught up to {target}; its commit vote is in {signed} of the "
+          f"{top - restarted_at} blocks since")

@@ -314,11 +314,25 @@ def make_handler(node: Node):
             self.send(status, {"error": {"code": code, "message": msg}})
 
         def do_POST(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            if n > MAX_BODY:
-                self.close_connection = True
-                return self.err(413, "body_too_large", "body over 16 MiB")
-            body = self.rfile.read(n)
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                parts, size = [], 0
+                while True:
+                    n = int(self.rfile.readline().split(b";")[0], 16)
+                    size += n
+                    if size > MAX_BODY:
+                        self.close_connection = True
+                        return self.err(413, "body_too_large", "body over 16 MiB")
+                    parts.append(self.rfile.read(n))
+                    self.rfile.readline()
+                    if n == 0:
+                        break
+                body = b"".join(parts)
+            else:
+                n = int(self.headers.get("Content-Length") or 0)
+                if n > MAX_BODY:
+                    self.close_connection = True
+                    return self.err(413, "body_too_large", "body over 16 MiB")
+                body = self.rfile.read(n)
             if self.path != "/v1/txs":
                 return self.err(404, "not_found", "no such route")
             try:
