@@ -318,6 +318,102 @@ def test_registration_scenario(network):
         parent = hdr.block_hash
 
 
+def refused(client, tx, what) -> dict:
+    """Submit `tx`, which must not take effect: refused at submission, or rejected after it.
+    Returns the error object."""
+    [r] = client.submit([tx])
+    assert r["txHash"] == tx.tx_hash.hex(), r
+    if r["accepted"]:
+        final = tx_final(client, tx.tx_hash)
+        assert final["status"] == "rejected", f"{what} was {final}"
+        err = final.get("error")
+    else:
+        err = r.get("error")
+    assert isinstance(err, dict) and isinstance(err.get("code"), str) and isinstance(err.get("message"), str), \
+        f"{what}: {r}"
+    print(f"[e2e] {what}: refused {'after' if r['accepted'] else 'at'} submission with {err['code']}")
+    return err
+
+
+def test_revocation_removal_validator_change_and_evidence(network):
+    """The kinds the scenario does not send: RevokeIdentity, RemoveRegistrar, ValidatorChange (one
+    vote, so no change) and SubmitEvidence, with their effects seen through the API."""
+    c0, c1, c2, c3, obs = (node.client for node in network.nodes)
+    root = root_actor(network)
+    registrar = Actor("registrar2", tc.KeyPair.generate(), network)
+    ident = Actor("to-revoke", tc.KeyPair.generate(), network)
+    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "short-lived registrar"})
+    submit_accepted(c0, [add])
+    tx_committed(c0, add)
+    reg = registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": ident.public_key, "displayName": "Q",
+                                                   "role": tc.ROLE_PHOTOGRAPHER, "kycDigest": bytes(32)})
+    submit_accepted(c1, [reg])
+    tx_committed(c1, reg)
+    # The identity can register a work until it is revoked.
+    ok_work = ident.tx(tc.KIND_REGISTER_WORK, tc.work(content("before revocation"), "before"))
+    submit_accepted(c1, [ok_work])
+    tx_committed(c1, ok_work)
+
+    revoke = registrar.tx(tc.KIND_REVOKE_IDENTITY, {"subject": ident.public_key, "reason": "on request — auf Antrag"})
+    submit_accepted(c2, [revoke])
+    tx_committed(c2, revoke)
+    assert obs.account(ident.public_key)["identity"] == {
+        "displayName": "Q", "role": "photographer", "registrar": registrar.public_key.hex(), "revoked": True}
+    late = ident.tx(tc.KIND_REGISTER_WORK, tc.work(content("after revocation"), "after"))
+    refused(c2, late, "RegisterWork by a revoked identity")
+    assert c2.work(late.tx.payload["contentHash"]).status == 404
+
+    remove = root.tx(tc.KIND_REMOVE_REGISTRAR, {"subject": registrar.public_key})
+    submit_accepted(c3, [remove])
+    tx_committed(c3, remove)
+    orphan = Actor("never-registered", tc.KeyPair.generate(), network)
+    late_reg = registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": orphan.public_key, "displayName": "R",
+                                                        "role": tc.ROLE_AGENCY, "kycDigest": bytes(32)})
+    refused(c3, late_reg, "RegisterIdentity by a removed registrar")
+    assert c3.account(orphan.public_key)["identity"] is None
+    bad_root = Actor("not-root", tc.KeyPair.generate(), network)
+    refused(c0, bad_root.tx(tc.KIND_ADD_REGISTRAR, {"subject": orphan.public_key, "name": "x"}),
+            "AddRegistrar not by the root")
+
+    # One validator's vote for adding a key: tallied, not adopted (q = 3 of 4).
+    v_keys = [tc.read_key_file(os.path.join(n.home, "node_key.json"), strict=False) for n in network.validators]
+    voter = Actor("node1", v_keys[1], network)
+    voter.sync(c1)
+    vote = voter.tx(tc.KIND_VALIDATOR_CHANGE, {"op": 1, "validator": tc.KeyPair.generate().public_key,
+                                                "name": "candidate", "p2pAddress": "127.0.0.1:1"})
+    submit_accepted(c1, [vote])
+    vote_height = tx_committed(c1, vote)["height"]
+    refused(c1, Actor("outsider", tc.KeyPair.generate(), network).tx(
+        tc.KIND_VALIDATOR_CHANGE, {"op": 2, "validator": network.validator_keys[0], "name": "", "p2pAddress": ""}),
+        "ValidatorChange by a non-validator")
+
+    # Equivocation evidence against node3: two prepares at one (height, view) for two block hashes.
+    accused = v_keys[3]
+    h, view = 1, 7
+    a, b = sorted([tc.sha256(b"block A"), tc.sha256(b"block B")])
+    sig = lambda bh: accused.sign(tc.vote_message("prepare", network.genesis_hash, h, view, bh))  # noqa: E731
+    evidence = {"phase": 1, "validator": accused.public_key, "height": h, "view": view,
+                "blockHashA": a, "signatureA": sig(a), "blockHashB": b, "signatureB": sig(b)}
+    reporter = Actor("node0", v_keys[0], network)
+    reporter.sync(c0)
+    ev = reporter.tx(tc.KIND_SUBMIT_EVIDENCE, evidence)
+    submit_accepted(c0, [ev])
+    tx_committed(c0, ev)
+    refused(c0, reporter.tx(tc.KIND_SUBMIT_EVIDENCE, evidence), "the same evidence twice")
+    reporter.sync(c0)
+    # Another (height, view), so only the signature is wrong: signature B is over block A.
+    sig8 = lambda bh: accused.sign(tc.vote_message("prepare", network.genesis_hash, h, view + 1, bh))  # noqa: E731
+    forged = dict(evidence, view=view + 1, signatureA=sig8(a), signatureB=sig8(a))
+    refused(c0, reporter.tx(tc.KIND_SUBMIT_EVIDENCE, forged), "evidence with a wrong signature")
+
+    # The set in force did not change: every later header names the genesis set, now and next.
+    top = c0.status()["height"]
+    set_hash = tc.validator_set_hash(network.validator_keys)
+    for height in range(vote_height, top + 1):
+        hdr = tc.Header.decode(base64.b64decode(c0.block(height).json["header"]))
+        assert (hdr.validator_set_hash, hdr.next_validator_set_hash) == (set_hash, set_hash), height
+
+
 @pytest.mark.disruptive
 def test_kill_one_validator_and_restart(network):
     seed = int(os.environ.get("TOTEM_E2E_SEED", random.randrange(2**32)))

@@ -81,6 +81,7 @@ class State:
         self.nonces = {}       # key -> next nonce
         self.blocks = []       # list of block dicts (index h-1)
         self.txs = {}          # txHash hex -> (height, index)
+        self.evidence = set()
 
     def next_nonce(self, k):
         return self.nonces.get(k, 1)
@@ -112,6 +113,17 @@ class State:
                                      f"work {ch.hex()} is already registered by {pending_works[ch].hex()} "
                                      f"at height {height}")
                 seen.add(ch)
+        vkeys = {bytes.fromhex(v["publicKey"]) for v in self.genesis["validators"]}
+        if tx.kind in (9, 11) and tx.sender not in vkeys:
+            raise ApplyError("not_validator", "sender is not a validator")
+        if tx.kind == 11:
+            dom = {1: "prepare", 2: "commit"}[p["phase"]]
+            for hk, sk in (("blockHashA", "signatureA"), ("blockHashB", "signatureB")):
+                m = tc.vote_message(dom, self.genesis_hash, p["height"], p["view"], p[hk])
+                if not tc.verify(p["validator"], m, p[sk]):
+                    raise ApplyError("invalid_evidence", "a signature does not verify")
+            if (p["validator"], p["height"], p["view"], p["phase"]) in self.evidence:
+                raise ApplyError("evidence_already_recorded", "recorded before")
         if tx.kind in (4, 5):
             w = self.works.get(p["contentHash"])
             if not w or w["owner"] != tx.sender:
@@ -144,6 +156,8 @@ class State:
                         "batchIndex": j if tx.kind == 10 else None}
             elif tx.kind == 4:
                 self.works[p["contentHash"]]["owner"] = p["newOwner"]
+            elif tx.kind == 11:
+                self.evidence.add((p["validator"], p["height"], p["view"], p["phase"]))
         self.blocks.append(block)
 
 
