@@ -274,6 +274,15 @@ def test_registration_scenario(network):
         header = tc.Header.decode(base64.b64decode(doc["header"]))
         assert header.height == st["height"] == doc["commit"]["height"] and doc["leafIndex"] == st["index"]
         assert doc["treeSize"] == header.tx_count
+        proof = [bytes.fromhex(x) for x in doc["inclusionProof"]]
+        assert tc.merkle_root_from_inclusion(tc.merkle_leaf_hash(tx.encode()), doc["leafIndex"],
+                                             doc["treeSize"], proof) == header.tx_root, "inclusion proof"
+        c = doc["commit"]
+        msg = tc.vote_message("commit", network.genesis_hash, header.height, c["view"], header.block_hash)
+        signers = {s["validator"] for s in c["signatures"]
+                   if tc.verify(bytes.fromhex(s["validator"]), msg, bytes.fromhex(s["signature"]))}
+        assert c["view"] >= header.view and len(signers) == len(c["signatures"]) >= tc.quorum(4), c
+        assert signers <= {k.hex() for k in network.validator_keys}, c
         assert doc["validatorSets"][0]["fromHeight"] == 1
         assert sorted(doc["validatorSets"][0]["validators"]) == sorted(k.hex() for k in network.validator_keys)
         return doc, header

@@ -146,6 +146,12 @@ def test_tx_root(r):
     assert tc.merkle_root(items).hex() == r["root"]
     for p in r.get("inclusionProofs", []):
         assert [x.hex() for x in tc.merkle_inclusion_proof(items, p["leafIndex"])] == p["proof"]
+        proof = [bytes.fromhex(x) for x in p["proof"]]
+        leaf = tc.merkle_leaf_hash(items[p["leafIndex"]])
+        assert tc.merkle_root_from_inclusion(leaf, p["leafIndex"], len(items), proof).hex() == r["root"]
+        if proof:  # a proof one hash short or long leads nowhere
+            assert tc.merkle_root_from_inclusion(leaf, p["leafIndex"], len(items), proof[:-1]) != tc.merkle_root(items)
+            assert tc.merkle_root_from_inclusion(leaf, p["leafIndex"], len(items), proof + proof[:1]) is None
 
 
 @pytest.mark.parametrize("b", V["boundaries"], ids=ids(V["boundaries"]))

@@ -533,6 +533,28 @@ def merkle_inclusion_proof(items: list[bytes], index: int) -> list[bytes]:
     return merkle_inclusion_proof(items[k:], index - k) + [merkle_root(items[:k])]
 
 
+def merkle_root_from_inclusion(leaf_hash: bytes, index: int, size: int, proof: list[bytes]) -> bytes | None:
+    """The root an RFC 6962 inclusion proof leads to (RFC 9162 2.1.3.2), or None if the proof's
+    length does not fit (index, size)."""
+    if not 0 <= index < size:
+        return None
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = sha256(b"\x01" + p + r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = sha256(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
 # --------------------------------------------------------------------------------------------
 # Signing and keys
 
