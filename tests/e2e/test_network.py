@@ -285,6 +285,9 @@ def test_registration_scenario(network):
         assert signers <= {k.hex() for k in network.validator_keys}, c
         assert doc["validatorSets"][0]["fromHeight"] == 1
         assert sorted(doc["validatorSets"][0]["validators"]) == sorted(k.hex() for k in network.validator_keys)
+        # The certificate, as served, verifies offline against the genesis file alone.
+        rc, out = network.verify_certificate(resp.body, f"cert-{tx.tx_hash.hex()[:16]}-{item}")
+        assert rc == 0 and "VALID" in out, f"totemd verify refused a served certificate:\n{out}"
         return doc, header
 
     doc, header = cert(reg_w1, with_work=True)
@@ -294,6 +297,9 @@ def test_registration_scenario(network):
     assert doc["work"] == {"contentHash": batch[1]["contentHash"].hex(), "title": batch[1]["title"],
                            "registrant": photographer.public_key.hex(),
                            "registeredAtMs": header.timestamp_ms, "batchIndex": 1}
+    tampered = dict(doc, work=dict(doc["work"], title=doc["work"]["title"] + "!"))
+    rc, out = network.verify_certificate(json.dumps(tampered).encode(), "cert-tampered-title")
+    assert rc != 0 and "FAIL" in out and "work" in out, f"a changed title was not caught:\n{out}"
     cert(claim, with_work=False)
     cert(transfer, with_work=False)
     for item in (None, len(batch)):

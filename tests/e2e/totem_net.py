@@ -281,6 +281,16 @@ class Network:
                 node.proc.wait()
             _LIVE.pop(node.proc.pid, None)
 
+    def verify_certificate(self, cert_bytes: bytes, name: str) -> tuple[int, str]:
+        """`totemd verify <file> --genesis <genesis.json>` on a certificate; (exit status, output)."""
+        path = os.path.join(os.path.dirname(self.dir.rstrip("/")), f"{name}.json")
+        with open(path, "wb") as f:
+            f.write(cert_bytes)
+        res = subprocess.run([self.totemd, "verify", path, "--genesis",
+                              os.path.join(self.nodes[-1].home, "genesis.json")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=scaled(60), check=False)
+        return res.returncode, res.stdout.decode("utf-8", "replace")
+
     # -- observation
 
     def check_alive(self, nodes=None) -> None:

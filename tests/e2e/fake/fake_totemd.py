@@ -488,6 +488,19 @@ def cmd_start(a):
     srv.serve_forever()
 
 
+def cmd_verify(a):
+    """Not a verifier: the fake only compares the certificate's work summary with its tx."""
+    doc = json.load(open(a.certificate))
+    st = tc.decode_signed_tx(base64.b64decode(doc["tx"]))
+    if "work" in doc:
+        p = st.tx.payload
+        w = p if st.tx.kind == 3 else p["works"][doc["work"].get("batchIndex", 0)]
+        if doc["work"]["title"] != w["title"] or doc["work"]["contentHash"] != w["contentHash"].hex():
+            print("FAIL  work: the summary is not the tx's work")
+            sys.exit(1)
+    print("VALID (fake check)")
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -500,8 +513,11 @@ def main():
     t.add_argument("--chain-id", default="totem-devnet")
     s = sub.add_parser("start")
     s.add_argument("--home", required=True)
+    v = sub.add_parser("verify")
+    v.add_argument("certificate")
+    v.add_argument("--genesis", required=True)
     a = p.parse_args()
-    {"testnet": cmd_testnet, "start": cmd_start}[a.cmd](a)
+    {"testnet": cmd_testnet, "start": cmd_start, "verify": cmd_verify}[a.cmd](a)
 
 
 if __name__ == "__main__":
