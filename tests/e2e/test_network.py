@@ -529,3 +529,49 @@ def kill_one_and_restart(network, rng, sender, validators, register_round, ackno
                                                  validators[0].client.block(h).json["commit"]["signatures"]})
     print(f"[e2e] {victim.name} caught up to {target}; its commit vote is in {signed} of the "
           f"{top - restarted_at} blocks since")
+
+
+@pytest.mark.disruptive
+def test_kill_all_validators_at_once_and_restart(network):
+    """A crash of the whole network right after commits: kill -9 every validator (and the observer)
+    at once, restart them from their homes; every tx acknowledged as committed is still committed
+    at the same height on every node, and the chain commits again."""
+    network.wait_healthy()
+    root = root_actor(network)
+    c = network.nodes[2].client
+    registrar = Actor("crash-registrar", tc.KeyPair.generate(), network)
+    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "before the crash"})
+    ident = Actor("crash-photographer", tc.KeyPair.generate(), network)
+    reg = registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": ident.public_key, "displayName": "C",
+                                                   "role": tc.ROLE_PHOTOGRAPHER, "kycDigest": bytes(32)})
+    submit_accepted(c, [add])
+    acknowledged = {add.tx_hash: tx_committed(c, add)["height"]}
+    submit_accepted(c, [reg])
+    acknowledged[reg.tx_hash] = tx_committed(c, reg)["height"]
+    works = [ident.tx(tc.KIND_REGISTER_WORK, tc.work(content(f"crash-{i}"), f"crash #{i}")) for i in range(3)]
+    submit_accepted(c, works)
+    for t in works:
+        acknowledged[t.tx_hash] = tx_committed(c, t)["height"]
+    # Kill everything the moment the last commit was acknowledged.
+    for node in network.nodes:
+        assert network.kill(node) == -9, f"{node.name} was not ended by SIGKILL"
+    top = max(acknowledged.values())
+    print(f"\n[e2e] killed all {len(network.nodes)} nodes right after height {top} was acknowledged")
+
+    network.start_all()
+    network.wait_healthy(timeout_s=60)
+    network.wait_height(top, timeout_s=60)
+    for txh, height in acknowledged.items():
+        for node in network.nodes:
+            ans = node.client.tx_status(txh)
+            assert ans.status == 200 and ans.json.get("status") == "committed" \
+                and ans.json.get("height") == height, f"{node.name} lost tx {txh.hex()}: {ans.describe()}"
+    # The chain goes on: a new tx commits and every node agrees on every block.
+    after = ident.tx(tc.KIND_REGISTER_WORK, tc.work(content("after-crash"), "after the crash"))
+    c0 = network.nodes[0].client
+    submit_accepted(c0, [after])
+    final = tx_committed(c0, after, timeout_s=60)["height"]
+    network.wait_height(final, timeout_s=60)
+    for h in range(1, final + 1):
+        hashes = {n.name: n.client.block(h).json.get("blockHash") for n in network.nodes}
+        assert len(set(hashes.values())) == 1, f"block {h} differs: {hashes}"
