@@ -22,7 +22,7 @@ import time
 import pytest
 
 import totem_client as tc
-from totem_net import Actor, scaled, submit_accepted, tx_committed, tx_final, wait_until
+from totem_net import Actor, submit_accepted, tx_committed, tx_final
 
 ROLE_NAMES = {tc.ROLE_PHOTOGRAPHER: "photographer", tc.ROLE_AGENCY: "agency"}
 
