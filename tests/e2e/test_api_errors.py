@@ -215,6 +215,23 @@ def test_invalid_signatures_are_refused_and_never_committed(api, network):
     print("[e2e] invalid signature codes:", sorted({r["error"]["code"] for r in results}))
 
 
+def test_results_are_one_per_tx_in_order(api, network):
+    """A batch mixing a valid tx with refused strings: one result per tx, in order, and the valid
+    one is accepted and commits."""
+    root = Actor("root", tc.read_key_file(network.root_registrar_path, strict=False), network)
+    root.sync(api)
+    good = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "mixed"})
+    resp = post_txs(api, json.dumps({"txs": ["zz", good.hex(), "00", good.hex()[:-2]]}).encode())
+    assert resp.status == 200, resp.describe()
+    r = resp.json["results"]
+    assert len(r) == 4, r
+    assert_refused(r[0], code="malformed_tx", tx_hash=None)
+    assert r[1] == {**r[1], "txHash": good.tx_hash.hex(), "accepted": True}, r[1]
+    assert_refused(r[2], code="malformed_tx", tx_hash=tc.sha256(b"\x00").hex())
+    assert_refused(r[3], code="malformed_tx", tx_hash=tc.sha256(good.encode()[:-1]).hex())
+    tx_committed(api, good)
+
+
 def test_tx_for_another_chain_is_refused(api, network):
     t = _signed(network, chain_id="totem-other-chain")
     assert_refused(submit_one(api, t.hex()), tx_hash=t.tx_hash.hex())
