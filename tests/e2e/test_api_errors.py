@@ -104,8 +104,12 @@ def raw_post(api, body: bytes, chunked: bool) -> tc.Response:
                 conn.send(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer and close before reading it all; read its answer
-        r = conn.getresponse()
-        resp = tc.Response(r.status, dict(r.getheaders()), r.read())
+        try:
+            r = conn.getresponse()
+            resp = tc.Response(r.status, dict(r.getheaders()), r.read())
+        except (ConnectionError, http.client.HTTPException) as e:
+            raise AssertionError(f"the server closed the connection without an answer we could read "
+                                 f"({e!r}); a 413 needs a lingering close (RFC 9112 9.6)") from None
     finally:
         conn.close()
     try:
