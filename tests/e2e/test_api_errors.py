@@ -26,6 +26,7 @@ def api(network):
 def committed_tx(network, api):
     """One committed tx (an AddRegistrar by the root registrar), to query in the wrong forms."""
     root = Actor("root", tc.read_key_file(network.root_registrar_path, strict=False), network)
+    network.settle()
     root.sync(api)
     t = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "api test"})
     submit_accepted(api, [t])
@@ -199,6 +200,7 @@ def test_tx_that_does_not_decode_is_malformed_with_its_hash(api, network, mutati
 
 def test_invalid_signatures_are_refused_and_never_committed(api, network):
     root = Actor("root", tc.read_key_file(network.root_registrar_path, strict=False), network)
+    network.settle()
     root.sync(api)
     # The root registrar's next AddRegistrar passes every cheap check; only the signature is wrong.
     good = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "sig"})
@@ -223,6 +225,7 @@ def test_results_are_one_per_tx_in_order(api, network):
     """A batch mixing a valid tx with refused strings: one result per tx, in order, and the valid
     one is accepted and commits."""
     root = Actor("root", tc.read_key_file(network.root_registrar_path, strict=False), network)
+    network.settle()
     root.sync(api)
     good = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "mixed"})
     resp = post_txs(api, json.dumps({"txs": ["zz", good.hex(), "00", good.hex()[:-2]]}).encode())
@@ -334,6 +337,7 @@ def test_nodes_stay_healthy_after_bad_input(network):
         assert node.client.healthz() == 200, node.name
     root = Actor("root", tc.read_key_file(network.root_registrar_path, strict=False), network)
     c = network.nodes[1].client
+    network.settle()
     root.sync(c)
     t = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "after"})
     submit_accepted(c, [t])

@@ -35,6 +35,7 @@ def content(label: str) -> bytes:
 def root_actor(network) -> Actor:
     key = tc.read_key_file(network.root_registrar_path, strict=False)
     root = Actor("root", key, network)
+    network.settle()  # the root's last tx may have been committed through another node
     root.sync(network.nodes[0].client)
     return root
 
@@ -100,10 +101,13 @@ def test_registration_scenario(network):
     root = root_actor(network)
     committed: dict[bytes, tuple[tc.SignedTx, dict]] = {}  # txHash -> (tx, status answer)
 
-    def commit_all(client, txs, submit_to=None):
-        submit_accepted(submit_to or client, txs)
+    def commit_all(client, txs):
+        """Submit to `client`, follow there until committed, then let every node reach that
+        height (the checks that follow read other nodes)."""
+        submit_accepted(client, txs)
         for t in txs:
             committed[t.tx_hash] = (t, tx_committed(client, t))
+        network.wait_height(max(committed[t.tx_hash][1]["height"] for t in txs), timeout_s=30)
 
     # --- The root registrar appoints a registrar (AddRegistrar).
     registrar = Actor("registrar", tc.KeyPair.generate(), network)
@@ -129,7 +133,7 @@ def test_registration_scenario(network):
         assert a["identity"] == {"displayName": name, "role": role,
                                  "registrar": registrar.public_key.hex(), "revoked": False}, a
 
-    # --- The photographer registers a work and a batch of three (via node2).
+    # --- The photographer registers a work and a batch of four (via node2).
     w1_code = 0xF0E1D2C3B4A59687
     w1 = tc.work(content("w1"), "Zoë im Schnee — ❄️ Série 1", image_code=w1_code,
                  media_type="image/png", width=6000, height=4000, license="© 2026 Zoë, all rights reserved")
@@ -171,7 +175,8 @@ def test_registration_scenario(network):
         (ties[0], 3, photographer.public_key.hex()), (ties[1], 3, photographer.public_key.hex())], sim
     assert [m["contentHash"] for m in n0.similar(w1_code, max_distance=0)["matches"]] == \
         [w1["contentHash"].hex()]
-    assert len(n0.similar(w1_code, max_distance=16, limit=1)["matches"]) == 1
+    assert [m["contentHash"] for m in n0.similar(w1_code, max_distance=16, limit=1)["matches"]] == \
+        [w1["contentHash"].hex()]
     assert [m["distance"] for m in n0.similar(w1_code ^ 0xFFFF_FFFF, max_distance=2)["matches"]] == [0]
 
     # --- Transfer of W2 to the agency, licence of W1 to the agency (via node3), then a claim by
@@ -221,6 +226,7 @@ def test_registration_scenario(network):
     assert r_second["txHash"] == second.tx_hash.hex(), r_second
     committed[first.tx_hash] = (first, tx_committed(n1, first))
     w6_height = committed[first.tx_hash][1]["height"]
+    network.wait_height(w6_height, timeout_s=30)
     print(f"[e2e] same content twice in one POST: second accepted={r_second['accepted']} at submission")
     if r_second["accepted"]:
         final = tx_final(n1, second.tx_hash)
@@ -236,6 +242,10 @@ def test_registration_scenario(network):
     assert (w6_answer["registrant"], w6_answer["title"]) == (photographer.public_key.hex(), "Contested")
     assert n0.account(agency.public_key)["nextNonce"] == 2
     agency.next_nonce = 2
+
+    # --- From here on, answers are compared across nodes: let every node reach the last commit.
+    last = max(st["height"] for _, st in committed.values())
+    network.wait_height(last, timeout_s=30)
 
     # --- Accounts: nextNonce from committed state.
     assert (registrar.next_nonce, photographer.next_nonce, agency.next_nonce) == (3, 6, 2)
@@ -309,8 +319,6 @@ def test_registration_scenario(network):
     assert resp.status == 404 and tc.check_error_body(resp) == [], resp.describe()
 
     # --- Every node, the observer included, reports the same block hash and stateRoot at every height.
-    last = max(st["height"] for _, st in committed.values())
-    network.wait_height(last, timeout_s=30)
     for h in range(1, last + 1):
         seen = {}
         for node in network.nodes:
@@ -371,7 +379,7 @@ def test_revocation_removal_validator_change_and_evidence(network):
 
     revoke = registrar.tx(tc.KIND_REVOKE_IDENTITY, {"subject": ident.public_key, "reason": "on request — auf Antrag"})
     submit_accepted(c2, [revoke])
-    tx_committed(c2, revoke)
+    network.wait_height(tx_committed(c2, revoke)["height"], timeout_s=30)
     assert obs.account(ident.public_key)["identity"] == {
         "displayName": "Q", "role": "photographer", "registrar": registrar.public_key.hex(), "revoked": True}
     late = ident.tx(tc.KIND_REGISTER_WORK, tc.work(content("after revocation"), "after"))

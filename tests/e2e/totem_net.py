@@ -331,6 +331,14 @@ class Network:
             tails = "\n".join(f"--- {n.name}:\n{n.log_tail(25)}" for n in nodes)
             raise WaitTimeout(f"{e}\n{tails}") from None
 
+    def settle(self, nodes=None, timeout_s: float = 30) -> int:
+        """Wait until every node (running ones, by default) has reached the highest height any of
+        them reports now; returns that height. Reads of committed state then agree across nodes."""
+        nodes = nodes or [n for n in self.nodes if n.running()]
+        top = max(n.client.status()["height"] for n in nodes)
+        self.wait_height(top, nodes=nodes, timeout_s=timeout_s)
+        return top
+
     def logs_summary(self, lines: int = 30) -> str:
         return "\n".join(f"----- {n.name} ({n.log_path}) -----\n{n.log_tail(lines)}" for n in self.nodes)
 
