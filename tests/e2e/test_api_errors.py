@@ -12,7 +12,7 @@ import urllib.parse
 import pytest
 
 import totem_client as tc
-from totem_net import Actor, submit_accepted, tx_committed
+from totem_net import Actor, submit_accepted, tx_committed, tx_final
 
 MiB = 1 << 20
 
@@ -237,6 +237,23 @@ def test_results_are_one_per_tx_in_order(api, network):
     assert_refused(r[2], code="malformed_tx", tx_hash=tc.sha256(b"\x00").hex())
     assert_refused(r[3], code="malformed_tx", tx_hash=tc.sha256(good.encode()[:-1]).hex())
     tx_committed(api, good)
+
+
+def test_a_used_nonce_never_commits(api, network, committed_tx):
+    """A different tx reusing a committed nonce of its sender is refused at submission or
+    rejected after it; it never commits."""
+    root = tc.read_key_file(network.root_registrar_path, strict=False)
+    reuse = tc.Tx(chain_id=network.genesis["chainId"], kind=tc.KIND_ADD_REGISTRAR, sender=root.public_key,
+                  nonce=committed_tx.tx.nonce,
+                  payload={"subject": tc.KeyPair.generate().public_key, "name": "replayed nonce"}
+                  ).sign(root, network.genesis_hash)
+    [r] = api.submit([reuse])
+    assert r["txHash"] == reuse.tx_hash.hex(), r
+    if r["accepted"]:
+        final = tx_final(api, reuse.tx_hash)
+        assert final["status"] == "rejected", f"a tx reusing nonce {reuse.tx.nonce} was {final}"
+    else:
+        assert_refused(r)
 
 
 def test_tx_for_another_chain_is_refused(api, network):
