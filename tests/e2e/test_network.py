@@ -16,13 +16,15 @@ import json
 import os
 import random
 import re
+import signal
 import stat
+import subprocess
 import time
 
 import pytest
 
 import totem_client as tc
-from totem_net import Actor, submit_accepted, tx_committed, tx_final
+from totem_net import Actor, scaled, submit_accepted, tx_committed, tx_final
 
 ROLE_NAMES = {tc.ROLE_PHOTOGRAPHER: "photographer", tc.ROLE_AGENCY: "agency"}
 
@@ -537,6 +539,31 @@ def kill_one_and_restart(network, rng, sender, validators, register_round, ackno
                                                  validators[0].client.block(h).json["commit"]["signatures"]})
     print(f"[e2e] {victim.name} caught up to {target}; its commit vote is in {signed} of the "
           f"{top - restarted_at} blocks since")
+
+
+@pytest.mark.disruptive
+def test_sigterm_stops_a_node_gracefully_and_it_rejoins(network):
+    """SIGTERM (graceful shutdown, issue 6): a validator and the observer exit by themselves with
+    status 0 within 15 s, restart from their homes, and catch up."""
+    network.wait_healthy()
+    nodes = [network.validators[-1], network.nodes[-1]]
+    for node in nodes:
+        node.proc.send_signal(signal.SIGTERM)
+    for node in nodes:
+        try:
+            rc = node.proc.wait(timeout=scaled(15))
+        except subprocess.TimeoutExpired:
+            rc = None
+        network.kill(node, signal.SIGTERM)  # reaps (SIGKILL after a while if still running)
+        assert rc == 0, f"{node.name} did not exit cleanly on SIGTERM (status {rc}):\n{node.log_tail()}"
+    target = network.settle()
+    for node in nodes:
+        network.start(node)
+    network.wait_healthy(nodes)
+    network.wait_height(target + 1, timeout_s=60)
+    for h in range(1, target + 1):
+        hashes = {n.name: n.client.block(h).json.get("blockHash") for n in network.nodes}
+        assert len(set(hashes.values())) == 1, f"block {h} differs: {hashes}"
 
 
 @pytest.mark.disruptive

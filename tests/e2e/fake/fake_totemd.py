@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -481,6 +482,7 @@ def make_handler(node: Node):
 
 
 def cmd_start(a):
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     node = Node(a.home)
     threading.Thread(target=node.loop, daemon=True).start()
     srv = ThreadingHTTPServer(("127.0.0.1", node.port), make_handler(node))
