@@ -216,6 +216,10 @@ class Network:
         self.genesis = json.loads(self.genesis_bytes)
         self.genesis_hash = tc.sha256(self.genesis_bytes)
         assert len(self.nodes) == total
+        # These tests use loopback addresses only.
+        for v in self.genesis["validators"]:
+            if not v["p2pAddress"].startswith("127.0.0.1:"):
+                raise RuntimeError(f"`totemd testnet` wrote a non-loopback address: {v}")
 
     @property
     def root_registrar_path(self) -> str:
