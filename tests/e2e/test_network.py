@@ -441,6 +441,7 @@ def test_revocation_removal_validator_change_and_evidence(network):
 
 @pytest.mark.disruptive
 def test_kill_one_validator_and_restart(network):
+    network.ensure_running()
     seed = int(os.environ.get("TOTEM_E2E_SEED", random.randrange(2**32)))
     print(f"\n[e2e] fault test seed {seed} (replay with TOTEM_E2E_SEED={seed})")
     rng = random.Random(seed)
@@ -545,21 +546,26 @@ def kill_one_and_restart(network, rng, sender, validators, register_round, ackno
 def test_sigterm_stops_a_node_gracefully_and_it_rejoins(network):
     """SIGTERM (graceful shutdown, issue 6): a validator and the observer exit by themselves with
     status 0 within 15 s, restart from their homes, and catch up."""
-    network.wait_healthy()
+    network.ensure_running()
     nodes = [network.validators[-1], network.nodes[-1]]
     for node in nodes:
         node.proc.send_signal(signal.SIGTERM)
+    statuses = {}
     for node in nodes:
         try:
-            rc = node.proc.wait(timeout=scaled(15))
+            statuses[node.name] = node.proc.wait(timeout=scaled(15))
         except subprocess.TimeoutExpired:
-            rc = None
+            statuses[node.name] = None
+        tail = node.log_tail(8)
         network.kill(node, signal.SIGTERM)  # reaps (SIGKILL after a while if still running)
-        assert rc == 0, f"{node.name} did not exit cleanly on SIGTERM (status {rc}):\n{node.log_tail()}"
+        statuses[node.name] = (statuses[node.name], tail)
     target = network.settle()
     for node in nodes:
         network.start(node)
     network.wait_healthy(nodes)
+    for name, (rc, tail) in statuses.items():
+        assert rc == 0, f"{name} did not exit by itself with status 0 within 15 s of SIGTERM " \
+                        f"(status {rc}; None = still running); its log ended:\n{tail}"
     network.wait_height(target + 1, timeout_s=60)
     for h in range(1, target + 1):
         hashes = {n.name: n.client.block(h).json.get("blockHash") for n in network.nodes}
@@ -571,7 +577,7 @@ def test_kill_all_validators_at_once_and_restart(network):
     """A crash of the whole network right after commits: kill -9 every validator (and the observer)
     at once, restart them from their homes; every tx acknowledged as committed is still committed
     at the same height on every node, and the chain commits again."""
-    network.wait_healthy()
+    network.ensure_running()
     root = root_actor(network)
     c = network.nodes[2].client
     registrar = Actor("crash-registrar", tc.KeyPair.generate(), network)

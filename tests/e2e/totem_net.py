@@ -335,6 +335,16 @@ class Network:
             tails = "\n".join(f"--- {n.name}:\n{n.log_tail(25)}" for n in nodes)
             raise WaitTimeout(f"{e}\n{tails}") from None
 
+    def ensure_running(self) -> None:
+        """Start any node a previous (failed) test left stopped, and wait until all serve, so one
+        failure does not cascade into the tests after it."""
+        for node in self.nodes:
+            if not node.running():
+                if node.proc is not None:
+                    self.kill(node)  # reap
+                self.start(node)
+        self.wait_healthy()
+
     def settle(self, nodes=None, timeout_s: float = 30) -> int:
         """Wait until every node (running ones, by default) has reached the highest height any of
         them reports now; returns that height. Reads of committed state then agree across nodes."""
