@@ -557,7 +557,7 @@ def test_sigterm_stops_a_node_gracefully_and_it_rejoins(network):
         except subprocess.TimeoutExpired:
             statuses[node.name] = None
         tail = node.log_tail(8)
-        network.kill(node, signal.SIGTERM)  # reaps (SIGKILL after a while if still running)
+        network.kill(node)  # reaps; SIGKILL if it is still running
         statuses[node.name] = (statuses[node.name], tail)
     target = network.settle()
     for node in nodes:

@@ -257,7 +257,8 @@ class Network:
         """Send `sig` to the node's process (by pid) and reap it; returns its exit status."""
         assert node.proc is not None
         proc = node.proc
-        if proc.poll() is None:
+        was_running = proc.poll() is None
+        if was_running:
             proc.send_signal(sig)
         try:
             rc = proc.wait(timeout=scaled(15))
@@ -266,7 +267,8 @@ class Network:
             rc = proc.wait()
         _LIVE.pop(proc.pid, None)
         with open(node.log_path, "ab") as log:
-            log.write(f"\n===== e2e: {node.name} stopped by signal {sig}, status {rc} =====\n".encode())
+            how = f"sent signal {sig}" if was_running else "had already exited"
+            log.write(f"\n===== e2e: {node.name} {how}; exit status {rc} =====\n".encode())
         return rc
 
     def stop(self) -> None:
