@@ -1,0 +1,73 @@
+"""Fixtures of the end-to-end suite: the `totemd` binary and one 4-validator + 1-observer network
+of real processes per session, shared by the API and network tests (the fault test, which kills
+and restarts a validator, runs last)."""
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import totem_net  # noqa: E402
+
+# The shared conformance vectors, read in place from <repo>/../shared/testdata/totem (as the Swift
+# tests do), or from TOTEM_VECTORS_DIR.
+VECTORS_DIR = os.environ.get("TOTEM_VECTORS_DIR",
+                             os.path.join(os.path.dirname(REPO_ROOT), "shared", "testdata", "totem"))
+if not os.path.isfile(os.path.join(VECTORS_DIR, "vectors.json")):
+    raise RuntimeError(f"vectors.json not found in {VECTORS_DIR}: keep ../shared next to the "
+                       "repository or set TOTEM_VECTORS_DIR")
+
+VALIDATORS = 4
+OBSERVERS = 1
+
+
+def pytest_collection_modifyitems(items):
+    # Tests that need the network run after the vector tests, API tests before the scenario,
+    # and the fault test (which kills a validator) last.
+    order = {"test_vectors.py": 0, "test_api_errors.py": 1, "test_network.py": 2}
+    items.sort(key=lambda it: (order.get(os.path.basename(str(it.fspath)), 1),
+                               1 if it.get_closest_marker("disruptive") else 0))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "disruptive: kills nodes; runs after the other network tests")
+
+
+@pytest.fixture(scope="session")
+def totemd():
+    try:
+        return totem_net.find_totemd(REPO_ROOT)
+    except FileNotFoundError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def network(totemd, tmp_path_factory):
+    base = tmp_path_factory.mktemp("totem-net")
+    net = totem_net.Network(totemd, str(base / "net"), VALIDATORS, OBSERVERS)
+    print(f"\n[e2e] network in {base} (p2p ports {net.p2p_base}.., api ports {net.api_base}..) "
+          f"with {totemd}")
+    net.create()
+    try:
+        net.start_all()
+        net.wait_healthy(timeout_s=60)
+        # An idle chain makes a heartbeat block every emptyBlockIntervalMs (30 s by default).
+        net.wait_height(1, timeout_s=90)
+    except BaseException:
+        net.stop()
+        raise
+    yield net
+    net.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    net = item.funcargs.get("network") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(net, totem_net.Network):
+        report.sections.append(("totemd log tails", net.logs_summary()))

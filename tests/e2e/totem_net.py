@@ -1,0 +1,423 @@
+"""A local Totem network of real `totemd` processes on loopback, for the end-to-end tests.
+
+`totemd testnet` writes the network (genesis, keys, configs); each node then runs as its own
+process, logging to a file. Every wait is bounded and says what it waited for; every process
+started here is killed and reaped by `Network.stop` (and, as a last resort, at interpreter exit
+or when the test process dies, through PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+import totem_client as tc
+
+TIMEOUT_SCALE = float(os.environ.get("TOTEM_E2E_TIMEOUT_SCALE", "1"))
+
+
+def scaled(seconds: float) -> float:
+    return seconds * TIMEOUT_SCALE
+
+
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_until(what: str, predicate, timeout_s: float, interval_s: float = 0.2, describe=None):
+    """Poll `predicate` until it returns a truthy value (returned), or fail after `timeout_s`
+    saying what was awaited and, if given, `describe()` of the last state seen."""
+    deadline = time.monotonic() + timeout_s
+    last_exc = None
+    while True:
+        try:
+            v = predicate()
+            if v:
+                return v
+        except (OSError, tc.ApiError) as e:  # a node not yet (or no longer) serving
+            last_exc = e
+        if time.monotonic() >= deadline:
+            detail = ""
+            if describe is not None:
+                try:
+                    detail = f"\nlast state: {describe()}"
+                except Exception as e:  # noqa: BLE001 - best effort diagnostics
+                    detail = f"\nlast state unavailable: {e!r}"
+            if last_exc is not None:
+                detail += f"\nlast error: {last_exc!r}"
+            raise WaitTimeout(f"timed out after {timeout_s:.0f}s waiting for {what}{detail}")
+        time.sleep(interval_s)
+
+
+# ------------------------------------------------------------------------------------------------
+# Ports
+
+
+def port_free(port: int) -> bool:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class PortAllocator:
+    """Hands out ranges of consecutive free loopback ports, never the same range twice in a
+    session. The start is TOTEM_E2E_PORT_BASE, else derived from the pid (so two sessions on one
+    machine are unlikely to collide; a collision is caught by the free-port check anyway)."""
+
+    def __init__(self) -> None:
+        base = os.environ.get("TOTEM_E2E_PORT_BASE")
+        self.next = int(base) if base else 20000 + (os.getpid() * 37) % 25000
+        self.limit = 65000
+
+    def take(self, count: int) -> int:
+        for _ in range(200):
+            start = self.next
+            if start + count > self.limit:
+                start = self.next = 20000
+            self.next = start + count
+            if all(port_free(p) for p in range(start, start + count)):
+                return start
+        raise RuntimeError(f"no range of {count} free loopback ports found")
+
+
+PORTS = PortAllocator()
+
+# ------------------------------------------------------------------------------------------------
+# Processes
+
+_LIVE: dict[int, subprocess.Popen] = {}
+
+
+def _kill_leftovers() -> None:
+    for proc in list(_LIVE.values()):
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    _LIVE.clear()
+
+
+atexit.register(_kill_leftovers)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def find_totemd(repo_root: str) -> str:
+    """TOTEMD, else <repo>/.build/release/totemd, else <repo>/.build/debug/totemd. Raises with
+    a message saying how to build when none is there."""
+    env = os.environ.get("TOTEMD")
+    if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise FileNotFoundError(f"TOTEMD={env} is not an executable file")
+        return env
+    tried = []
+    for conf in ("release", "debug"):
+        p = os.path.join(repo_root, ".build", conf, "totemd")
+        tried.append(p)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    raise FileNotFoundError(
+        "totemd binary not found (tried " + ", ".join(tried) + "). Build it first with "
+        "`swift build -c release` in the repository root, or point TOTEMD at a built binary.")
+
+
+@dataclass
+class Node:
+    index: int
+    name: str
+    home: str
+    api_url: str
+    validator: bool
+    public_key: bytes
+    log_path: str
+    client: tc.Client
+    proc: subprocess.Popen | None = None
+    starts: int = 0
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - 64 * 1024))
+                text = f.read().decode("utf-8", "replace")
+        except OSError as e:
+            return f"(no log: {e})"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Network:
+    def __init__(self, totemd: str, directory: str, validators: int = 4, observers: int = 1):
+        self.totemd = totemd
+        self.dir = directory
+        self.n_validators = validators
+        self.n_observers = observers
+        total = validators + observers
+        self.p2p_base = PORTS.take(2 * total)
+        self.api_base = self.p2p_base + total
+        self.nodes: list[Node] = []
+        self.genesis: dict = {}
+        self.genesis_bytes = b""
+        self.genesis_hash = b""
+
+    # -- creation
+
+    def create(self) -> None:
+        total = self.n_validators + self.n_observers
+        cmd = [self.totemd, "testnet", "--dir", self.dir, "--validators", str(self.n_validators),
+               "--observers", str(self.n_observers), "--p2p-base-port", str(self.p2p_base),
+               "--api-base-port", str(self.api_base)]
+        cmd += shlex.split(os.environ.get("TOTEM_E2E_TESTNET_ARGS", ""))
+        res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=scaled(60), check=False)
+        out = res.stdout.decode("utf-8", "replace")
+        with open(os.path.join(os.path.dirname(self.dir.rstrip("/")) or ".", "testnet.log"), "a") as f:
+            f.write(f"$ {shlex.join(cmd)}\n{out}\n")
+        if res.returncode != 0:
+            raise RuntimeError(f"`{shlex.join(cmd)}` exited with {res.returncode}:\n{out}")
+        names = [f"node{i}" for i in range(self.n_validators)] + \
+                [f"observer{i}" for i in range(self.n_observers)]
+        for i, name in enumerate(names):
+            home = os.path.join(self.dir, name)
+            for f in ("config.toml", "node_key.json", "genesis.json"):
+                if not os.path.isfile(os.path.join(home, f)):
+                    raise RuntimeError(f"`totemd testnet` did not write {home}/{f}:\n{out}")
+            with open(os.path.join(home, "node_key.json"), "rb") as f:
+                pk = bytes.fromhex(json.loads(f.read())["publicKey"])
+            url = f"http://127.0.0.1:{self.api_base + i}"
+            self.nodes.append(Node(index=i, name=name, home=home, api_url=url,
+                                   validator=i < self.n_validators, public_key=pk,
+                                   log_path=os.path.join(os.path.dirname(self.dir.rstrip("/")),
+                                                         f"{name}.log"),
+                                   client=tc.Client(url)))
+        with open(os.path.join(self.nodes[0].home, "genesis.json"), "rb") as f:
+            self.genesis_bytes = f.read()
+        self.genesis = json.loads(self.genesis_bytes)
+        self.genesis_hash = tc.sha256(self.genesis_bytes)
+        assert len(self.nodes) == total
+        # These tests use loopback addresses only.
+        for v in self.genesis["validators"]:
+            if not v["p2pAddress"].startswith("127.0.0.1:"):
+                raise RuntimeError(f"`totemd testnet` wrote a non-loopback address: {v}")
+
+    @property
+    def root_registrar_path(self) -> str:
+        return os.path.join(self.dir, "root_registrar.json")
+
+    @property
+    def validator_keys(self) -> list[bytes]:
+        return [bytes.fromhex(v["publicKey"]) for v in self.genesis["validators"]]
+
+    @property
+    def validators(self) -> list[Node]:
+        return [n for n in self.nodes if n.validator]
+
+    def node_by_key(self, key: bytes) -> Node:
+        return next(n for n in self.nodes if n.public_key == key)
+
+    # -- processes
+
+    def start(self, node: Node) -> None:
+        assert not node.running(), f"{node.name} is already running"
+        node.starts += 1
+        with open(node.log_path, "ab") as log:
+            log.write(f"\n===== e2e: start #{node.starts} of {node.name} at {time.time():.3f} =====\n".encode())
+            log.flush()
+            node.proc = subprocess.Popen([self.totemd, "start", "--home", node.home],
+                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        _LIVE[node.proc.pid] = node.proc
+
+    def start_all(self) -> None:
+        for node in self.nodes:
+            self.start(node)
+
+    def kill(self, node: Node, sig: int = signal.SIGKILL) -> int:
+        """Send `sig` to the node's process (by pid) and reap it; returns its exit status."""
+        assert node.proc is not None
+        proc = node.proc
+        was_running = proc.poll() is None
+        if was_running:
+            proc.send_signal(sig)
+        try:
+            rc = proc.wait(timeout=scaled(15))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        _LIVE.pop(proc.pid, None)
+        with open(node.log_path, "ab") as log:
+            how = f"sent signal {sig}" if was_running else "had already exited"
+            log.write(f"\n===== e2e: {node.name} {how}; exit status {rc} =====\n".encode())
+        return rc
+
+    def stop(self) -> None:
+        """Stop every node: SIGTERM, then SIGKILL after a grace period; always reaped."""
+        for node in self.nodes:
+            if node.running():
+                node.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + scaled(10)
+        for node in self.nodes:
+            if node.proc is None:
+                continue
+            try:
+                node.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                node.proc.kill()
+                node.proc.wait()
+            _LIVE.pop(node.proc.pid, None)
+
+    def verify_certificate(self, cert_bytes: bytes, name: str) -> tuple[int, str]:
+        """`totemd verify <file> --genesis <genesis.json>` on a certificate; (exit status, output)."""
+        path = os.path.join(os.path.dirname(self.dir.rstrip("/")), f"{name}.json")
+        with open(path, "wb") as f:
+            f.write(cert_bytes)
+        res = subprocess.run([self.totemd, "verify", path, "--genesis",
+                              os.path.join(self.nodes[-1].home, "genesis.json")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=scaled(60), check=False)
+        return res.returncode, res.stdout.decode("utf-8", "replace")
+
+    # -- observation
+
+    def check_alive(self, nodes=None) -> None:
+        for node in nodes or self.nodes:
+            if node.proc is not None and node.proc.poll() is not None:
+                raise AssertionError(f"{node.name} exited with status {node.proc.returncode}; "
+                                     f"log tail:\n{node.log_tail()}")
+
+    def heights(self, nodes=None) -> dict[str, object]:
+        out = {}
+        for node in nodes or self.nodes:
+            try:
+                out[node.name] = node.client.status()["height"]
+            except (OSError, tc.ApiError, KeyError) as e:
+                out[node.name] = f"error: {e}"
+        return out
+
+    def wait_healthy(self, nodes=None, timeout_s: float = 60) -> None:
+        for node in nodes or self.nodes:
+            def ok(node=node):
+                self.check_alive([node])
+                return node.client.healthz() == 200
+            try:
+                wait_until(f"{node.name} /healthz = 200 at {node.api_url}", ok, scaled(timeout_s))
+            except WaitTimeout as e:
+                raise WaitTimeout(f"{e}\n{node.name} log tail:\n{node.log_tail()}") from None
+
+    def wait_height(self, height: int, nodes=None, timeout_s: float = 90) -> None:
+        nodes = nodes or self.nodes
+
+        def reached():
+            self.check_alive(nodes)
+            return all(n.client.status()["height"] >= height for n in nodes)
+        try:
+            wait_until(f"height >= {height} on {[n.name for n in nodes]}", reached,
+                       scaled(timeout_s), interval_s=0.3, describe=lambda: self.heights(nodes))
+        except WaitTimeout as e:
+            tails = "\n".join(f"--- {n.name}:\n{n.log_tail(25)}" for n in nodes)
+            raise WaitTimeout(f"{e}\n{tails}") from None
+
+    def ensure_running(self) -> None:
+        """Start any node a previous (failed) test left stopped, and wait until all serve, so one
+        failure does not cascade into the tests after it."""
+        for node in self.nodes:
+            if not node.running():
+                if node.proc is not None:
+                    self.kill(node)  # reap
+                self.start(node)
+        self.wait_healthy()
+
+    def settle(self, nodes=None, timeout_s: float = 30) -> int:
+        """Wait until every node (running ones, by default) has reached the highest height any of
+        them reports now; returns that height. Reads of committed state then agree across nodes."""
+        nodes = nodes or [n for n in self.nodes if n.running()]
+        top = max(n.client.status()["height"] for n in nodes)
+        self.wait_height(top, nodes=nodes, timeout_s=timeout_s)
+        return top
+
+    def logs_summary(self, lines: int = 30) -> str:
+        return "\n".join(f"----- {n.name} ({n.log_path}) -----\n{n.log_tail(lines)}" for n in self.nodes)
+
+
+# ------------------------------------------------------------------------------------------------
+# Senders and transaction follow-up
+
+
+class Actor:
+    """A key that sends transactions, with its own nonce counter (PROTOCOL.md: first tx 1, +1)."""
+
+    def __init__(self, name: str, key: tc.KeyPair, net: Network, next_nonce: int = 1):
+        self.name = name
+        self.key = key
+        self.net = net
+        self.next_nonce = next_nonce
+
+    @property
+    def public_key(self) -> bytes:
+        return self.key.public_key
+
+    def sync(self, client: tc.Client) -> int:
+        """Take the next nonce from committed state (only right when none of ours is pending)."""
+        self.next_nonce = client.account(self.public_key)["nextNonce"]
+        return self.next_nonce
+
+    def tx(self, kind: int, payload: dict) -> tc.SignedTx:
+        t = tc.Tx(chain_id=self.net.genesis["chainId"], kind=kind, sender=self.public_key,
+                  nonce=self.next_nonce, payload=payload)
+        self.next_nonce += 1
+        return t.sign(self.key, self.net.genesis_hash)
+
+
+def submit_accepted(client: tc.Client, txs: list[tc.SignedTx]) -> None:
+    """POST /v1/txs and require one result per tx, in order, each accepted with our txHash."""
+    results = client.submit(txs)
+    assert isinstance(results, list) and len(results) == len(txs), results
+    for t, r in zip(txs, results):
+        assert r.get("txHash") == t.tx_hash.hex(), f"txHash of {tc.KIND_NAMES[t.tx.kind]}: {r}"
+        assert r.get("accepted") is True, f"{tc.KIND_NAMES[t.tx.kind]} nonce {t.tx.nonce} refused: {r}"
+
+
+def tx_final(client: tc.Client, tx_hash: bytes, timeout_s: float = 30, *,
+             allow_not_found: bool = False) -> dict:
+    """Follow GET /v1/txs/{hash} until it is committed or rejected; returns that answer."""
+    last: dict = {}
+
+    def done():
+        resp = client.tx_status(tx_hash)
+        if resp.status == 404:
+            last["answer"] = resp.json
+            if not allow_not_found:
+                raise AssertionError(f"tx {tx_hash.hex()} unknown to {client.base_url} "
+                                     f"after it was accepted: {resp.describe()}")
+            return None
+        last["answer"] = resp.json
+        return resp.json if resp.json.get("status") in ("committed", "rejected") else None
+    return wait_until(f"tx {tx_hash.hex()} to be committed or rejected at {client.base_url}",
+                      done, scaled(timeout_s), interval_s=0.1, describe=lambda: last.get("answer"))
+
+
+def tx_committed(client: tc.Client, tx: tc.SignedTx, timeout_s: float = 30, **kw) -> dict:
+    ans = tx_final(client, tx.tx_hash, timeout_s, **kw)
+    assert ans["status"] == "committed", \
+        f"{tc.KIND_NAMES[tx.tx.kind]} nonce {tx.tx.nonce} was not committed: {ans}"
+    return ans
