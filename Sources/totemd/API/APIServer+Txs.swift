@@ -5,7 +5,7 @@ import TotemCrypto
 extension APIServer {
     /// `POST /v1/txs`: `{"txs": ["<hex SignedTx>", …]}`, one result per tx in order.
     func submitHex(_ request: Request) async throws -> Response {
-        let txs = try txList(try await body(request))
+        let txs = try hexTxList(try await body(request))
         var results = [JSONValue?](repeating: nil, count: txs.count)
         var decoded: [SignedTx] = []
         var positions: [Int] = []
@@ -50,6 +50,17 @@ extension APIServer {
         }
         guard (1...NodeLimits.submitMaxTxs).contains(txs.count) else {
             throw APIError.badRequest("bad_tx_count", "txs must hold 1 to \(NodeLimits.submitMaxTxs) transactions, not \(txs.count)")
+        }
+        return txs
+    }
+
+    /// `POST /v1/txs` holds strings only; anything else in the list is a body of another shape.
+    private func hexTxList(_ body: JSONValue) throws -> [JSONValue] {
+        let txs = try txList(body)
+        for (i, item) in txs.enumerated() {
+            guard case .string = item else {
+                throw APIError.badRequest("malformed_request", "txs[\(i)] is a \(item.typeName), not a hex string")
+            }
         }
         return txs
     }

@@ -20,8 +20,10 @@ struct APIContext: RequestContext {
 /// Per-client rate limit before any other work.
 struct RateLimitMiddleware: RouterMiddleware {
     let limiter: RateLimiter
+    let metrics: NodeMetrics
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        metrics.apiRequests.increment()
         let now = DispatchTime.now().uptimeNanoseconds
         guard limiter.allow(context.remoteIP, nowNs: now) else {
             throw APIError(.tooManyRequests, "rate_limited", "too many requests from \(context.remoteIP); slow down")
@@ -39,7 +41,8 @@ struct APIServer {
         let router = Router(context: APIContext.self)
         router.middlewares.add(JSONErrorMiddleware<APIContext>())
         router.middlewares.add(RateLimitMiddleware(limiter: RateLimiter(ratePerSecond: node.config.apiRequestsPerSecond,
-                                                                        burst: node.config.apiBurst)))
+                                                                        burst: node.config.apiBurst),
+                                                        metrics: node.metrics))
         router.get("/healthz") { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -84,7 +87,12 @@ struct APIServer {
 
     func body(_ request: Request) async throws -> JSONValue {
         var request = request
-        let buffer = try await request.collectBody(upTo: node.config.apiMaxBodyBytes)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: node.config.apiMaxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "body_too_large", "request body is larger than \(node.config.apiMaxBodyBytes) bytes")
+        }
         let bytes = Array(buffer.readableBytesView)
         do {
             return try JSONParser.parse(bytes, maxInputBytes: node.config.apiMaxBodyBytes)

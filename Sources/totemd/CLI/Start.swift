@@ -38,5 +38,6 @@ struct Start: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: [.init(service: node)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        logger.info("service group finished")
     }
 }

@@ -114,18 +114,21 @@ final class Node: Service {
         logger.info("node starting", metadata: ["moniker": "\(config.moniker)", "key": "\(key.publicKey.hex)",
                                                 "chain": "\(genesis.chainId)", "genesis": "\(genesis.genesisHash.hex)",
                                                 "height": "\(height)"])
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await self.network.run() }
-                group.addTask { await self.pumpNetworkEvents() }
-                group.addTask { try await self.driver.run() }
-                group.addTask { try await api.runService() }
-                group.addTask { await self.sampleGauges() }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.network.run() }
+            group.addTask { await self.pumpNetworkEvents() }
+            group.addTask { try await api.runService() }  // stops accepting on graceful shutdown by itself
+            group.addTask { await self.sampleGauges() }
+            // The consensus loop ends when its inbox closes, after the step in progress (and its LMDB
+            // write) is done; only then are peers closed and the other tasks cancelled.
+            try await withGracefulShutdownHandler {
+                try await self.driver.run()
+            } onGracefulShutdown: {
+                self.logger.info("shutting down: finishing the write in progress, then closing peers")
+                self.driver.inbox.close()
             }
-        } onGracefulShutdown: {
-            self.logger.info("shutting down: finishing the write in progress, closing peers")
-            self.driver.inbox.close()
             self.network.shutdown()
+            group.cancelAll()
         }
         await chain.store.shutdown()
         logger.info("node stopped")
