@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit, conformance, simulator and end-to-end tests.
+# Runs the whole test suite: unit, conformance, simulator, crash and socket tests (swift test), then
+# the end-to-end suite with real totemd processes on loopback (pytest, tests/e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
 swift build --build-tests
 swift test --skip-build
+
+# The end-to-end suite drives the debug totemd just built, through its own Python client.
+if ! python3 -c "import pytest, cryptography" 2>/dev/null; then
+    python3 -m pip install --quiet pytest cryptography
+fi
+TOTEMD="$PWD/.build/debug/totemd" python3 -m pytest tests/e2e -q
