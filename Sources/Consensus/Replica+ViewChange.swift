@@ -39,6 +39,8 @@ extension Replica {
         signingDirty = true
         round.viewConfirmed = false
         round.votes.prune(currentView: w)
+        let window = VoteBook.window(around: w)
+        round.accepted = round.accepted.filter { window.contains($0.key) }
         round.viewChanges.moveWindow(to: w)
         if announce, let me = myIndex {
             let vc = makeViewChange()
