@@ -17,8 +17,8 @@ enum TestData {
         return try Data(contentsOf: url)
     }
 
-    static func json(_ path: String) throws -> JSONValue {
-        JSONValue(try JSONSerialization.jsonObject(with: data(path), options: [.fragmentsAllowed]))
+    static func json(_ path: String) throws -> VectorJSON {
+        VectorJSON(try JSONSerialization.jsonObject(with: data(path), options: [.fragmentsAllowed]))
     }
 
     /// vectors.json, parsed once.
@@ -34,15 +34,15 @@ enum TestData {
 }
 
 /// A Sendable copy of what JSONSerialization parsed (unsigned integers kept exact).
-enum JSONValue: Sendable {
+enum VectorJSON: Sendable {
     case null, bool(Bool), uint(UInt64), int(Int64), double(Double), string(String)
-    case array([JSONValue]), object([String: JSONValue])
+    case array([VectorJSON]), object([String: VectorJSON])
 
     init(_ any: Any) {
         switch any {
         case let s as String: self = .string(s)
-        case let a as [Any]: self = .array(a.map(JSONValue.init))
-        case let d as [String: Any]: self = .object(d.mapValues(JSONValue.init))
+        case let a as [Any]: self = .array(a.map(VectorJSON.init))
+        case let d as [String: Any]: self = .object(d.mapValues(VectorJSON.init))
         case let n as NSNumber:
             if String(cString: n.objCType) == "c" { self = .bool(n.boolValue) }
             else if n.doubleValue < 0 { self = .int(n.int64Value) }
@@ -61,10 +61,10 @@ struct TestDataMissing: Error, CustomStringConvertible {
 /// Small accessors for untyped JSON in tests; a missing or mistyped value gives a value that fails
 /// the comparison it is used in, loudly.
 struct JSONFields: Sendable, CustomTestStringConvertible {
-    let value: JSONValue
-    init(_ value: JSONValue) { self.value = value }
+    let value: VectorJSON
+    init(_ value: VectorJSON) { self.value = value }
 
-    var dict: [String: JSONValue] { if case .object(let d) = value { d } else { [:] } }
+    var dict: [String: VectorJSON] { if case .object(let d) = value { d } else { [:] } }
     var testDescription: String { string("name") }
 
     func string(_ k: String) -> String { if case .string(let s)? = dict[k] { s } else { "<missing \(k)>" } }

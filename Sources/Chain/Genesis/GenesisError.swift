@@ -12,6 +12,7 @@ public struct GenesisError: Error, Hashable, Sendable, CustomStringConvertible {
         case badKey = "genesis_bad_key"
         case badChainId = "genesis_bad_chain_id"
         case badString = "genesis_bad_string"
+        case tooLong = "genesis_too_long"
         case badValidators = "genesis_bad_validators"
         case duplicateValidator = "genesis_duplicate_validator"
         case badRegistrars = "genesis_bad_registrars"
@@ -41,6 +42,7 @@ public struct GenesisError: Error, Hashable, Sendable, CustomStringConvertible {
         case .badInteger: .badInteger
         case .badHex, .badBase64: .badKey
         case .badString: .badString
+        case .tooLong: .tooLong
         }
         self.init(code, field: e.path.description, e.message)
     }

@@ -25,6 +25,8 @@ public struct JSONError: Error, Hashable, Sendable, CustomStringConvertible {
         case badBase64 = "json_bad_base64"
         /// A string outside the field's allowed length or characters.
         case badString = "json_bad_string"
+        /// An array with more items than the field allows.
+        case tooLong = "json_too_long"
     }
 
     public let code: Code

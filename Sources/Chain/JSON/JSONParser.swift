@@ -129,21 +129,21 @@ public struct JSONParser {
         if peek == UInt8(ascii: "0") {
             offset += 1
         } else {
-            guard try digits() > 0 else { throw fail("expected a digit") }
+            guard digits() > 0 else { throw fail("expected a digit") }
         }
         if peek == UInt8(ascii: ".") {
             offset += 1
-            guard try digits() > 0 else { throw fail("expected a digit after '.'") }
+            guard digits() > 0 else { throw fail("expected a digit after '.'") }
         }
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
             offset += 1
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { offset += 1 }
-            guard try digits() > 0 else { throw fail("expected a digit in the exponent") }
+            guard digits() > 0 else { throw fail("expected a digit in the exponent") }
         }
         return String(decoding: input[start..<offset], as: UTF8.self)
     }
 
-    private mutating func digits() throws(JSONError) -> Int {
+    private mutating func digits() -> Int {
         var n = 0
         while let c = peek, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") { offset += 1; n += 1 }
         return n

@@ -10,7 +10,8 @@ public enum StateTable: UInt8, Sendable, CaseIterable, Comparable {
     case registrars = 2
     /// contentHash:bytes32 -> WorkRecord
     case works = 3
-    /// owner:bytes32 | height:u64 | contentHash:bytes32 -> empty (works by owner, in registration order)
+    /// owner:bytes32 | sinceHeight:u64 | contentHash:bytes32 -> empty (works by owner, in the order the
+    /// owner acquired them: registration or transfer height)
     case worksByOwner = 4
     /// contentHash:bytes32 | height:u64 | index:u32 -> LicenceRecord
     case licences = 5
@@ -20,7 +21,8 @@ public enum StateTable: UInt8, Sendable, CaseIterable, Comparable {
     case evidence = 7
     /// sender:bytes32 -> lastNonce:u64
     case nonces = 8
-    /// singleton key "set" -> ValidatorSetRecord (set in force, next set, adoption height)
+    /// "set" -> ValidatorSetRecord (set in force, adopted sets not yet in force with their heights);
+    /// "history" -> ValidatorHistory (every set with the height from which it is in force)
     case validators = 9
     /// singleton key "tallies" -> list of pending validator-change tallies
     case validatorTallies = 10

@@ -1,0 +1,19 @@
+/// Why the similarity index refused a query. `code` is part of the public API contract.
+public struct SimilarityIndexError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// `maxDistance` is outside 0...`SimilarityLimits.maxDistance`.
+        case maxDistanceOutOfRange = "max_distance_out_of_range"
+        /// `limit` is outside 1...`SimilarityLimits.maxResultCount`.
+        case limitOutOfRange = "limit_out_of_range"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

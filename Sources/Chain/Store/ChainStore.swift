@@ -1,0 +1,184 @@
+import TotemCrypto
+
+/// The node's chain store: committed blocks, their certificates, the tx index, the state tables and
+/// the meta record, in one LMDB environment (`StoreSchema`).
+///
+/// All writes go through one `StoreWriter` thread. A block is committed with its certificate, tx
+/// index entries, state changes, image-code index entries and meta record in **one** durable write
+/// transaction, so after a crash the store holds whole blocks only. Reads run on any thread.
+public final class ChainStore: Sendable {
+    /// The LMDB environment; read from it on any thread, write only through this store.
+    public let environment: LMDBEnvironment
+    /// Handles of the schema's databases.
+    public let databases: StoreDatabases
+    /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
+    public let genesisHash: Bytes32
+    private let writer: StoreWriter
+
+    /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
+    /// store records the genesis hash, the schema version and the genesis validator set (in force
+    /// from height 1); an existing one must match them.
+    public init(directory: String, genesisHash: Bytes32, genesisValidators: ValidatorSet,
+                options: LMDBEnvironment.Options = .init()) throws {
+        let environment = try LMDBEnvironment(directory: directory, databases: StoreSchema.all, options: options)
+        let dbs = try StoreDatabases(environment)
+        try environment.write { txn in
+            try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
+        }
+        self.environment = environment
+        self.databases = dbs
+        self.genesisHash = genesisHash
+        self.writer = StoreWriter(environment: environment)
+    }
+
+    private static func claim(_ txn: WriteTxn, _ dbs: StoreDatabases, genesisHash: Bytes32,
+                              genesisValidators: ValidatorSet) throws {
+        let versionBytes = StoreKey.u32Bytes(StoreSchema.version)
+        guard let stored = try txn.get(dbs.meta, key: StoreSchema.MetaKey.genesisHash) else {
+            try txn.put(dbs.meta, key: StoreSchema.MetaKey.genesisHash, value: genesisHash.bytes)
+            try txn.put(dbs.meta, key: StoreSchema.MetaKey.schemaVersion, value: versionBytes)
+            try txn.put(dbs.validatorHistory, key: StoreKey.u64(1), value: Self.encode(genesisValidators))
+            return
+        }
+        guard stored == genesisHash.bytes else {
+            throw StoreError(.wrongChain, "store belongs to genesis \(Hex.encode(stored)), not \(genesisHash)")
+        }
+        let version = try txn.get(dbs.meta, key: StoreSchema.MetaKey.schemaVersion)
+        guard version == versionBytes else {
+            throw StoreError(.unsupportedSchema, "store schema \(version.map(Hex.encode) ?? "absent"), "
+                             + "this build reads \(StoreSchema.version)")
+        }
+        let genesisSet = try txn.get(dbs.validatorHistory, key: StoreKey.u64(1))
+        guard genesisSet == Self.encode(genesisValidators) else {
+            throw StoreError(.wrongChain, "store's genesis validator set differs from the one given")
+        }
+    }
+
+    // MARK: Commit
+
+    /// Commits `block` with its certificate and state changes in one durable write transaction on
+    /// the writer thread, and returns the new tip. `adoptedValidatorSet` is the set a validator
+    /// change adopted in this block, in force from `height + 2`.
+    ///
+    /// Throws `.invalidCommit`, writing nothing, unless the block extends the stored tip (height
+    /// `tip + 1`, parent hash the tip's block hash), the certificate is for its height, the header's
+    /// tx count matches, and the header's `stateRoot` is the tip's state root chained with `changes`.
+    @discardableResult
+    public func commit(_ block: Block, certificate: CommitCertificate, changes: StateChanges,
+                       adoptedValidatorSet: ValidatorSet? = nil) async throws -> ChainTip {
+        let dbs = databases, genesisHash = genesisHash
+        return try await writer.write { txn in
+            try Self.write(block, certificate: certificate, changes: changes, adoptedValidatorSet: adoptedValidatorSet,
+                           into: txn, dbs, genesisHash: genesisHash)
+        }
+    }
+
+    /// The body of `commit`, for a caller already inside a write transaction of this store's
+    /// environment (batched catch-up, the crash-safety harness).
+    @discardableResult
+    public func write(_ block: Block, certificate: CommitCertificate, changes: StateChanges,
+                      adoptedValidatorSet: ValidatorSet? = nil, into txn: WriteTxn) throws -> ChainTip {
+        try Self.write(block, certificate: certificate, changes: changes, adoptedValidatorSet: adoptedValidatorSet,
+                       into: txn, databases, genesisHash: genesisHash)
+    }
+
+    private static func write(_ block: Block, certificate: CommitCertificate, changes: StateChanges,
+                              adoptedValidatorSet: ValidatorSet?, into txn: WriteTxn, _ dbs: StoreDatabases,
+                              genesisHash: Bytes32) throws -> ChainTip {
+        let tip = try Self.tip(txn, dbs, genesisHash: genesisHash)
+        try checkExtends(tip, block, certificate, changes)
+        let height = block.height
+        let heightKey = StoreKey.u64(height)
+        try txn.put(dbs.blocks, key: heightKey, value: block.encoded)
+        try txn.put(dbs.certificates, key: heightKey, value: certificate.encoded)
+        for (index, tx) in block.txs.enumerated() {
+            var location = StoreKey(capacity: 12)
+            location.append(height)
+            location.append(UInt32(index))
+            guard try txn.insert(dbs.txIndex, key: tx.hash.bytes, value: location.bytes) else {
+                throw StoreError(.invalidCommit, "block \(height) repeats committed transaction \(tx.hash)")
+            }
+            try indexImageCodes(of: tx, txn, dbs)
+        }
+        for change in changes.sorted {
+            let db = dbs.table(change.key.table)
+            if let value = change.value {
+                try txn.put(db, key: change.key.key, value: value)
+            } else {
+                try txn.delete(db, key: change.key.key)
+            }
+        }
+        if let adoptedValidatorSet {
+            try txn.put(dbs.validatorHistory, key: StoreKey.u64(height + 2), value: encode(adoptedValidatorSet))
+        }
+        try txn.put(dbs.meta, key: StoreSchema.MetaKey.height, value: heightKey)
+        try txn.put(dbs.meta, key: StoreSchema.MetaKey.lastBlockHash, value: block.hash.bytes)
+        try txn.put(dbs.meta, key: StoreSchema.MetaKey.stateRoot, value: block.header.stateRoot.bytes)
+        return ChainTip(height: height, lastBlockHash: block.hash, stateRoot: block.header.stateRoot)
+    }
+
+    private static func checkExtends(_ tip: ChainTip, _ block: Block, _ certificate: CommitCertificate,
+                                     _ changes: StateChanges) throws {
+        let header = block.header
+        guard header.height == tip.height + 1 else {
+            throw StoreError(.invalidCommit, "block \(header.height) does not follow stored height \(tip.height)")
+        }
+        guard header.parentHash == tip.lastBlockHash else {
+            throw StoreError(.invalidCommit, "block \(header.height) has parent \(header.parentHash), stored tip is \(tip.lastBlockHash)")
+        }
+        guard certificate.height == header.height else {
+            throw StoreError(.invalidCommit, "certificate for height \(certificate.height) with block \(header.height)")
+        }
+        guard Int(header.txCount) == block.txs.count else {
+            throw StoreError(.invalidCommit, "block \(header.height) header counts \(header.txCount) txs, carries \(block.txs.count)")
+        }
+        let expectedRoot = StateRoot.next(parent: tip.stateRoot, changesHash: changes.hash)
+        guard header.stateRoot == expectedRoot else {
+            throw StoreError(.invalidCommit, "block \(header.height) state root \(header.stateRoot) is not the stored root chained with its changes (\(expectedRoot))")
+        }
+    }
+
+    /// Adds `imageCode | contentHash` for each work with an image code that `tx` registers.
+    private static func indexImageCodes(of tx: SignedTx, _ txn: WriteTxn, _ dbs: StoreDatabases) throws {
+        let works: [Work]
+        switch tx.tx.payload {
+        case .registerWork(let work): works = [work]
+        case .registerWorkBatch(let batch): works = batch
+        default: return
+        }
+        for work in works {
+            guard let code = work.imageCode else { continue }
+            var key = StoreKey(capacity: 40)
+            key.append(code)
+            key.append(work.contentHash)
+            try txn.put(dbs.imageCodes, key: key.bytes, value: [])
+        }
+    }
+
+    static func encode(_ set: ValidatorSet) -> [UInt8] {
+        var w = TCEWriter(capacity: 4 + 32 * set.count)
+        w.list(set.keys) { $0.bytes32($1) }
+        return w.bytes
+    }
+
+    // MARK: Signing state
+
+    /// Durably stores the consensus signing state (its encoding is the consensus module's). Returns
+    /// after the fsync: only then may a vote it implies leave the node.
+    public func persistSigningState(_ encoded: [UInt8]) async throws {
+        let db = databases.signingState
+        try await writer.write { txn in
+            try txn.put(db, key: StoreSchema.MetaKey.signingState, value: encoded)
+        }
+    }
+
+    /// The last persisted signing state; nil for a validator that never signed.
+    public func signingState() throws -> [UInt8]? {
+        try environment.read { try $0.get(databases.signingState, key: StoreSchema.MetaKey.signingState) }
+    }
+
+    /// Finishes queued writes and stops the writer thread.
+    public func shutdown() async {
+        await writer.shutdown()
+    }
+}

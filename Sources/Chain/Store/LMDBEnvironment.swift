@@ -1,0 +1,241 @@
+import CLMDB
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A named database of an environment, opened once when the environment opens and valid for its
+/// whole life (LMDB's `MDB_dbi`).
+public struct Database: Sendable, Hashable, CustomStringConvertible {
+    /// The name the database was opened with.
+    public let name: String
+    let dbi: MDB_dbi
+    public var description: String { name }
+}
+
+/// The `MDB_env` pointer, shared by all threads.
+///
+/// Why `@unchecked Sendable` is sound: LMDB documents an `MDB_env` as usable from any thread. The
+/// environment is opened with `MDB_NOTLS`, so read transactions are not tied to the thread that
+/// began them; each write transaction is begun and committed or aborted inside one synchronous
+/// closure, on one thread. The two calls that are not thread-safe are guarded: `mdb_env_set_mapsize`
+/// runs only under `TransactionGate`'s exclusive pass (no transaction of this process open), and
+/// `mdb_env_close` runs only in `LMDBEnvironment.deinit`, when no other reference exists.
+struct EnvironmentPointer: @unchecked Sendable {
+    let raw: OpaquePointer
+}
+
+/// One LMDB environment: a directory holding named databases, opened with the default (durable)
+/// sync flags and `MDB_NOTLS`.
+///
+/// Transactions are synchronous closures: `read { txn in ... }` and `write { txn in ... }`. A write
+/// commits (and fsyncs) when its closure returns and aborts when it throws. When the map is full the
+/// write is aborted, the map grows and the whole closure runs again, so a write closure must not
+/// have side effects outside its transaction. Never `await` inside either closure, never start a
+/// write inside a read or another write on the same thread (LMDB would wait for itself).
+/// Opening one directory twice in a process is refused (`.alreadyOpen`).
+public final class LMDBEnvironment: Sendable {
+    /// How an environment is opened.
+    public struct Options: Sendable {
+        /// The map size to start with (rounded up to whole pages).
+        public var initialMapSizeBytes: Int
+        /// The map never grows beyond this.
+        public var maxMapSizeBytes: Int
+
+        public init(initialMapSizeBytes: Int = StoreLimits.defaultInitialMapSizeBytes,
+                    maxMapSizeBytes: Int = StoreLimits.maxMapSizeBytes) {
+            self.initialMapSizeBytes = initialMapSizeBytes
+            self.maxMapSizeBytes = maxMapSizeBytes
+        }
+    }
+
+    /// The directory holding `data.mdb` and `lock.mdb` (created if missing; its parent must exist).
+    public let directory: String
+    public let options: Options
+    let env: EnvironmentPointer
+    /// Longest key LMDB accepts in this build (`mdb_env_get_maxkeysize`).
+    let maxKeyBytes: Int
+    private let gate = TransactionGate()
+    private let databasesByName: [String: Database]
+    /// The current map size, changed only under the gate's exclusive pass.
+    private let mapSize: Atomic<Int>
+    private let growthCount = Atomic<Int>(0)
+    /// This environment's entry in `OpenDirectories`, released when it closes.
+    private let openClaim: String
+
+    /// Opens (creating if needed) the environment in `directory` with the named databases `names`,
+    /// creating any that do not exist yet.
+    public init(directory: String, databases names: [String], options: Options = Options()) throws {
+        precondition(names.count <= Int(StoreLimits.maxDatabases), "more databases than StoreLimits.maxDatabases")
+        precondition(Set(names).count == names.count, "database names repeat")
+        guard options.initialMapSizeBytes > 0, options.initialMapSizeBytes <= options.maxMapSizeBytes else {
+            throw StoreError(.invalidOptions, "initial map size \(options.initialMapSizeBytes) outside 1...\(options.maxMapSizeBytes)")
+        }
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw StoreError(.io, "create directory \(directory): \(String(cString: strerror(errno)))", status: errno)
+        }
+        let claim = try OpenDirectories.claim(directory)
+        var created: OpaquePointer?
+        let rc = mdb_env_create(&created)
+        guard rc == MDB_SUCCESS, let raw = created else {
+            OpenDirectories.release(claim)
+            throw StoreError.lmdb(rc, "mdb_env_create")
+        }
+        do {
+            try check(mdb_env_set_maxdbs(raw, StoreLimits.maxDatabases), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_maxreaders(raw, StoreLimits.maxReaders), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_mapsize(raw, Self.roundToPages(options.initialMapSizeBytes)), "mdb_env_set_mapsize")
+            try check(mdb_env_open(raw, directory, UInt32(MDB_NOTLS), mdb_mode_t(StoreLimits.fileMode)),
+                      "mdb_env_open \(directory)")
+            // Reader slots left by a process that was killed are freed here, not on first contention.
+            var dead: Int32 = 0
+            try check(mdb_reader_check(raw, &dead), "mdb_reader_check")
+            databasesByName = try Self.openDatabases(raw, names)
+        } catch {
+            mdb_env_close(raw)
+            OpenDirectories.release(claim)
+            throw error
+        }
+        openClaim = claim
+        env = EnvironmentPointer(raw: raw)
+        maxKeyBytes = Int(mdb_env_get_maxkeysize(raw))
+        mapSize = Atomic(Self.currentMapSize(raw))
+        self.directory = directory
+        self.options = options
+    }
+
+    deinit {
+        mdb_env_close(env.raw)
+        OpenDirectories.release(openClaim)
+    }
+
+    private static func openDatabases(_ raw: OpaquePointer, _ names: [String]) throws -> [String: Database] {
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(raw, nil, 0, &txn), "mdb_txn_begin (open databases)")
+        var result: [String: Database] = [:]
+        for name in names {
+            var dbi: MDB_dbi = 0
+            let rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
+            if rc != MDB_SUCCESS {
+                mdb_txn_abort(txn)
+                throw StoreError.lmdb(rc, "mdb_dbi_open \(name)")
+            }
+            result[name] = Database(name: name, dbi: dbi)
+        }
+        try check(mdb_txn_commit(txn), "mdb_txn_commit (open databases)")
+        return result
+    }
+
+    /// The handle of a database named when the environment was opened.
+    public func database(_ name: String) throws -> Database {
+        guard let db = databasesByName[name] else {
+            throw StoreError(.unknownDatabase, "no database named \(name) was opened")
+        }
+        return db
+    }
+
+    /// All databases opened with the environment, sorted by name.
+    public var databases: [Database] { databasesByName.values.sorted { $0.name < $1.name } }
+
+    /// The current map size in bytes.
+    public var mapSizeBytes: Int { mapSize.load(ordering: .acquiring) }
+
+    /// How many times this process grew the map.
+    public var mapGrowthCount: Int { growthCount.load(ordering: .relaxed) }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a read-only transaction (a consistent snapshot) on the calling thread.
+    public func read<T>(_ body: (ReadTxn) throws -> T) throws -> T {
+        let raw = try begin(flags: UInt32(MDB_RDONLY))
+        let txn = ReadTxn(raw, environment: self)
+        defer {
+            txn.invalidate()
+            mdb_txn_abort(raw)
+            gate.leaveShared()
+        }
+        return try body(txn)
+    }
+
+    /// Runs `body` in a write transaction on the calling thread and commits it durably (fsync)
+    /// when `body` returns; aborts it when `body` throws. On a full map, aborts, grows the map and
+    /// runs `body` again. Blocks while another thread's write transaction is open.
+    @discardableResult
+    public func write<T>(_ body: (WriteTxn) throws -> T) throws -> T {
+        var growths = 0
+        while true {
+            let sizeAtBegin = mapSizeBytes
+            let raw = try begin(flags: 0)
+            let txn = WriteTxn(raw, environment: self)
+            let outcome = Result { try body(txn) }
+            txn.invalidate()
+            var mapFull = txn.sawMapFull
+            if !mapFull, case .success(let value) = outcome {
+                let rc = mdb_txn_commit(raw)  // frees the transaction whatever it returns
+                gate.leaveShared()
+                if rc == MDB_SUCCESS { return value }
+                guard rc == MDB_MAP_FULL else { throw StoreError.lmdb(rc, "mdb_txn_commit") }
+                mapFull = true
+            } else {
+                mdb_txn_abort(raw)
+                gate.leaveShared()
+                if !mapFull, case .failure(let error) = outcome { throw error }
+            }
+            growths += 1
+            guard growths <= StoreLimits.maxMapGrowthRetries else {
+                throw StoreError(.mapFull, "write still did not fit after \(StoreLimits.maxMapGrowthRetries) map growths")
+            }
+            try growMap(seenSize: sizeAtBegin)
+        }
+    }
+
+    /// Begins a transaction holding a shared pass of the gate; the caller leaves the gate after
+    /// committing or aborting it.
+    private func begin(flags: UInt32) throws -> OpaquePointer {
+        while true {
+            gate.enterShared()
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env.raw, nil, flags, &txn)
+            if rc == MDB_SUCCESS, let txn { return txn }
+            gate.leaveShared()
+            guard rc == MDB_MAP_RESIZED else { throw StoreError.lmdb(rc, "mdb_txn_begin") }
+            // Another process grew the map: adopt its size (0 = the size recorded in the file).
+            try gate.withExclusive {
+                try check(mdb_env_set_mapsize(env.raw, 0), "mdb_env_set_mapsize (adopt)")
+                mapSize.store(Self.currentMapSize(env.raw), ordering: .releasing)
+            }
+        }
+    }
+
+    /// Doubles the map (by at most `StoreLimits.maxMapGrowthStepBytes`), unless another thread
+    /// already grew it past `seenSize`.
+    private func growMap(seenSize: Int) throws {
+        try gate.withExclusive {
+            let current = Self.currentMapSize(env.raw)
+            if current > seenSize {
+                mapSize.store(current, ordering: .releasing)
+                return
+            }
+            let grown = min(current + min(current, StoreLimits.maxMapGrowthStepBytes), options.maxMapSizeBytes)
+            guard grown > current else {
+                throw StoreError(.mapFull, "map is full at \(current) bytes, the configured maximum")
+            }
+            try check(mdb_env_set_mapsize(env.raw, Self.roundToPages(grown)), "mdb_env_set_mapsize")
+            mapSize.store(Self.currentMapSize(env.raw), ordering: .releasing)
+            growthCount.add(1, ordering: .relaxed)
+        }
+    }
+
+    private static func currentMapSize(_ raw: OpaquePointer) -> Int {
+        var info = MDB_envinfo()
+        _ = mdb_env_info(raw, &info)  // cannot fail on an open environment
+        return info.me_mapsize
+    }
+
+    private static func roundToPages(_ bytes: Int) -> Int {
+        let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
+        return (bytes + page - 1) / page * page
+    }
+}

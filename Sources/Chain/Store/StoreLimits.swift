@@ -1,0 +1,26 @@
+/// Every limit of the LMDB layer, with its unit in its name.
+public enum StoreLimits {
+    /// Map size a new environment starts with unless its options say otherwise. The map is
+    /// address space, not disk: the file grows with the data.
+    public static let defaultInitialMapSizeBytes = 256 << 20
+    /// The map never grows beyond this; a write that needs more fails with `.mapFull`.
+    public static let maxMapSizeBytes = 1 << 40
+    /// A full map doubles, but grows by at most this much at a time.
+    public static let maxMapGrowthStepBytes = 4 << 30
+    /// Named databases an environment may hold (`mdb_env_set_maxdbs`).
+    public static let maxDatabases: UInt32 = 32
+    /// Concurrent read transactions (`mdb_env_set_maxreaders`).
+    public static let maxReaders: UInt32 = 256
+    /// Write closures waiting for the dedicated writer thread; callers beyond it wait for room.
+    public static let writerQueueCapacity = 1_024
+    /// How many times one write is retried after growing the map before giving up.
+    public static let maxMapGrowthRetries = 40
+    /// Shortest and longest pause while waiting for transactions to drain before a map resize.
+    public static let resizeWaitMinMicroseconds: UInt32 = 20
+    public static let resizeWaitMaxMicroseconds: UInt32 = 2_000
+    /// File mode of the data and lock files.
+    public static let fileMode: UInt32 = 0o600
+    /// Transactions accepted when decoding a block this store wrote (genesis bounds proposals far
+    /// below it; the limit only keeps a damaged record from asking for unbounded memory).
+    public static let storedBlockMaxTxCount = 1_000_000
+}

@@ -1,0 +1,63 @@
+import Chain
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An API error: HTTP status, a stable snake_case code (public contract) and a message for people.
+/// Rendered as `{"error": {"code", "message"}}`.
+struct APIError: Error, Sendable {
+    let status: HTTPResponse.Status
+    let code: String
+    let message: String
+
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
+    static func notFound(_ code: String, _ message: String) -> APIError { APIError(.notFound, code, message) }
+
+    var body: JSONValue {
+        .object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
+    }
+
+    var response: Response { JSONResponse.make(body, status: status) }
+}
+
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var bytes = JSONWriter.write(value)
+        bytes.append(0x0A)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// Turns every error into the JSON error form: ours as they are, Hummingbird's by status (an
+/// unknown route, an oversize body), anything else as a 500 without internals.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as APIError {
+            return e.response
+        } catch let e as HTTPError {
+            switch e.status {
+            case .notFound:
+                return APIError(.notFound, "not_found", "no route \(request.method) \(request.uri.path)").response
+            case .contentTooLarge:
+                return APIError(.contentTooLarge, "body_too_large", "request body is larger than the limit").response
+            case .methodNotAllowed:
+                return APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here").response
+            default:
+                let code = e.status.code < 500 ? "bad_request" : "internal_error"
+                return APIError(e.status, code, e.body ?? e.status.reasonPhrase).response
+            }
+        } catch {
+            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return APIError(.internalServerError, "internal_error", "the node could not answer this request").response
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+@testable import Chain
+
+/// A fresh directory under the system temp directory, removed when the value is dropped.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init(_ label: String = "store") throws {
+        let base = FileManager.default.temporaryDirectory.path
+        path = "\(base)/totem-\(label)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    /// A path inside the directory.
+    func sub(_ name: String) -> String { "\(path)/\(name)" }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Opens an environment with databases `names` in `directory`.
+func openEnvironment(_ directory: String, _ names: [String] = ["a", "b"],
+                     initialMapSizeBytes: Int = 8 << 20,
+                     maxMapSizeBytes: Int = StoreLimits.maxMapSizeBytes) throws -> LMDBEnvironment {
+    try LMDBEnvironment(directory: directory, databases: names,
+                        options: .init(initialMapSizeBytes: initialMapSizeBytes, maxMapSizeBytes: maxMapSizeBytes))
+}
+
+func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
