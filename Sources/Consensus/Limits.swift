@@ -14,6 +14,8 @@ public enum ConsensusLimits {
     public static let evidenceMax = 64
     /// Blocks held from a catch-up answer that cannot be applied yet.
     public static let catchUpBlocksMax = 64
+    /// Peers remembered as holding the blocks catch-up needs (asked in turn).
+    public static let catchUpPeersMax = 8
     /// Laggards answered with a commit certificate per height for their votes (view changes and
     /// proposals are answered every time: they come at most once per timeout).
     public static let laggardVoteAnswersMax = 256

@@ -32,16 +32,20 @@ extension Replica {
     mutating func onCertificate(_ cert: QuorumCertificate, from: Bytes32) {
         guard cert.phase == .commit, cert.height >= height, round.decided == nil else { return }
         if cert.height == height {
-            guard round.certificateAwaitingBlock == nil, cert.verify(against: validators, verifier) else { return }
+            if let awaiting = round.certificateAwaitingBlock {
+                // Another holder of the block we wait for: one more peer to ask.
+                if cert.blockHash == awaiting.blockHash { catchUp.addPeer(from) }
+                return
+            }
+            guard cert.verify(against: validators, verifier) else { return }
             if let block = round.blocks[cert.blockHash] { return decide(block, cert) }
             awaitBlock(for: cert, from: from)
             return
         }
         // The set in force above height + 1 is not known yet; the latest known one is the best check.
-        // A later certificate as high as the target switches peers: the first one may never answer.
         guard cert.height >= catchUp.targetHeight, cert.verify(against: nextValidators, verifier) else { return }
         catchUp.targetHeight = cert.height
-        catchUp.peer = from
+        catchUp.addPeer(from)
         if catchUp.requestedAtHeight != height {
             catchUp.requestedAtHeight = height
             emit(.requestBlocks(fromHeight: height, peer: from))
@@ -53,8 +57,8 @@ extension Replica {
         guard round.certificateAwaitingBlock == nil else { return }
         round.certificateAwaitingBlock = cert
         catchUp.targetHeight = max(catchUp.targetHeight, cert.height)
-        if let peer { catchUp.peer = peer }
-        if let peer = catchUp.peer, catchUp.requestedAtHeight != height {
+        if let peer { catchUp.addPeer(peer) }
+        if catchUp.requestedAtHeight != height, let peer = catchUp.pickPeer() {
             catchUp.requestedAtHeight = height
             emit(.requestBlocks(fromHeight: height, peer: peer))
         }
@@ -80,7 +84,7 @@ extension Replica {
                   block.parentHash == parentHash, cert.verify(against: validators, verifier) else { continue }
             return decide(block, cert)
         }
-        if catchUp.targetHeight >= height, catchUp.requestedAtHeight != height, let peer = catchUp.peer {
+        if catchUp.targetHeight >= height, catchUp.requestedAtHeight != height, let peer = catchUp.pickPeer() {
             catchUp.requestedAtHeight = height
             emit(.requestBlocks(fromHeight: height, peer: peer))
         }
@@ -88,7 +92,7 @@ extension Replica {
 
     /// On a view timer expiry while behind: ask again (the answer may have been lost).
     mutating func retryCatchUp() {
-        guard catchUp.targetHeight >= height, let peer = catchUp.peer else { return }
+        guard catchUp.targetHeight >= height, let peer = catchUp.pickPeer() else { return }
         catchUp.requestedAtHeight = height
         emit(.requestBlocks(fromHeight: height, peer: peer))
     }

@@ -10,9 +10,13 @@ extension Replica {
         guard vote.phase == .prepare, vote.view == 0, vote.validator == validators.leader(height: height, view: 0),
               p.block.height == height, p.block.parentHash == parentHash, p.block.hash == vote.blockHash
         else { return }
-        guard let index = validators.index(of: vote.validator), !round.votes.contains(vote, index: index) else { return }
-        guard vote.verify(verifier) else { return }
-        guard record(vote, index: index) else { return }
+        guard let index = validators.index(of: vote.validator) else { return }
+        if round.votes.contains(vote, index: index) {
+            // The leader's vote is held (a duplicate, or the vote came alone): only its block may be new.
+            guard round.blocks[vote.blockHash] == nil else { return }
+        } else {
+            guard vote.verify(verifier), record(vote, index: index) else { return }
+        }
         round.remember(p.block, keep: signing.lock?.certificate.blockHash)
         if view == 0, round.accepted[0] == nil, validator.isValid(p.block, nowMs: nowMs, reproposal: false) {
             accept(p.block, view: 0)
@@ -49,6 +53,7 @@ extension Replica {
         guard myIndex == nil || signing.maySign(.prepare, view: v, hash: hash) else { return }
         round.accepted[v] = hash
         round.remember(block, keep: hash)
+        if v > 0 { round.viewConfirmed = true }  // accepted only from a valid NewView
         if !workPending {
             workPending = true
             if !round.viewTimerRunning { scheduleViewTimer() }
@@ -147,7 +152,8 @@ extension Replica {
             guard vcs.count >= validators.quorum else { return }
             let chosen = Array(vcs.prefix(validators.quorum))
             // A lock that arrived since the request takes precedence over the fresh block.
-            if let locked = Self.highestLocks(chosen).first, let lockedBlock = round.blocks[locked.blockHash] {
+            if let locked = Self.highestLocks(chosen).first {
+                guard let lockedBlock = round.blocks[locked.blockHash] else { return }
                 return proposeNewView(chosen, block: lockedBlock)
             }
             return proposeNewView(chosen, block: block)

@@ -2,9 +2,12 @@ import Chain
 /// Start, timers and pending work.
 extension Replica {
     /// After construction: a replica restored in a view above 0 re-announces its view change (with
-    /// its lock); otherwise it waits for work, with a heartbeat timer.
+    /// its lock) unless it had already prepared in that view (then its view is confirmed and its
+    /// next expiry moves on); otherwise it waits for work, with a heartbeat timer.
     mutating func onStart() {
-        if view > 0, let me = myIndex {
+        if view > 0, round.viewConfirmed {
+            scheduleViewTimer()
+        } else if view > 0, let me = myIndex {
             let vc = makeViewChange()
             _ = round.viewChanges.add(vc, index: me, currentView: view)
             broadcast(.viewChange(vc, lockedBlock: vc.lock == nil ? nil : signing.lock?.block))

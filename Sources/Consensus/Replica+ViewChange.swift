@@ -39,6 +39,8 @@ extension Replica {
         signingDirty = true
         round.viewConfirmed = false
         round.votes.prune(currentView: w)
+        let window = VoteBook.window(around: w)
+        round.accepted = round.accepted.filter { window.contains($0.key) }
         round.viewChanges.moveWindow(to: w)
         if announce, let me = myIndex {
             let vc = makeViewChange()
@@ -54,6 +56,9 @@ extension Replica {
     /// `ViewChange(height, view, lock)` for the current view, signed.
     func makeViewChange() -> ViewChange {
         let lock = bug == .forgetLock ? nil : signing.lock?.certificate
+        // A lock from the current view would make the view change invalid: a replica that locked in
+        // its view has accepted a NewView (or proposed) there, so its view is confirmed and moves on.
+        precondition((lock?.view).map { $0 < view } ?? true, "view change would carry a lock from its own view")
         let body = SigningBody.viewChange(height: height, view: view, lock: lock)
         return ViewChange(height: height, view: view, lock: lock, validator: publicKey,
                           signature: signer.sign(.consensus, body: body))

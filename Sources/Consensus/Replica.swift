@@ -53,6 +53,8 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         round = Round(validatorCount: position.validators.count)
         round.viewChanges.moveWindow(to: signing.view)
         if let lock = signing.lock { round.remember(lock.block, keep: lock.block.hash) }
+        // Having prepared in view v > 0 means a valid NewView for v was seen before the restart.
+        round.viewConfirmed = signing.view > 0 && signing.prepare?.view == signing.view
     }
 
     public var publicKey: Bytes32 { signer.publicKey }

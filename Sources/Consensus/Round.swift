@@ -48,10 +48,26 @@ struct Round<Block: ConsensusBlock>: Sendable {
 /// blocks received but not yet applicable.
 struct CatchUp<Block: ConsensusBlock>: Sendable {
     var targetHeight: UInt64 = 0
-    var peer: Bytes32?
+    /// Peers that showed a commit certificate at or above the target (so hold the blocks), most
+    /// recent last; requests rotate through them, since any one may be faulty.
+    var peers: [Bytes32] = []
+    var nextPeer = 0
     var requestedAtHeight: UInt64?
     /// Sorted by height, at most one per height, bounded by `catchUpBlocksMax`.
     var blocks: [CertifiedBlock<Block>] = []
+
+    mutating func addPeer(_ p: Bytes32) {
+        peers.removeAll { $0 == p }
+        if peers.count == ConsensusLimits.catchUpPeersMax { peers.removeFirst() }
+        peers.append(p)
+    }
+
+    /// The next peer to ask, round robin.
+    mutating func pickPeer() -> Bytes32? {
+        guard !peers.isEmpty else { return nil }
+        defer { nextPeer += 1 }
+        return peers[nextPeer % peers.count]
+    }
 
     mutating func insert(_ b: CertifiedBlock<Block>) {
         guard !blocks.contains(where: { $0.block.height == b.block.height }) else { return }

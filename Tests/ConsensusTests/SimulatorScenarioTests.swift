@@ -61,6 +61,37 @@ import Testing
         #expect(withoutRule.decidedMs == nil, "without the rule the replicas stay in different views")
     }
 
+    /// A validator-set change (a Byzantine validator removed, adopted at height 2) takes effect at
+    /// height 4: certificates from then on verify against the new set only, and replicas restarted
+    /// behind the change catch up across it.
+    @Test func validatorSetChangeCrossesHeightPlusTwo() throws {
+        var o = SimOptions()
+        o.n = 7
+        o.byzantine = 2
+        o.runMs = 15_000
+        o.setChangeAdoptedAt = 2
+        var sim = Simulator(seed: 11, options: o)
+        // One honest validator is down from height 1 until well after the change.
+        let down = try #require(sim.nodes.first(where: \.isHonest)?.index)
+        sim = Simulator(seed: 11, options: { var x = o; x.outages = [(down, 1, 6_000)]; return x }())
+        let r = sim.run()
+        #expect(r.violation == nil, "\(r.violation ?? "")")
+        let change = try #require(sim.setChange)
+        let removedKey = sim.everyone.keys[change.removed]
+        let honest = sim.nodes.filter(\.isHonest)
+        #expect(r.heightAllHonest >= 6)
+        for node in honest {
+            for cb in node.chain {
+                let signers = cb.certificate.signatures.map(\.validator)
+                let set = cb.block.height >= 4 ? change.after : sim.everyone
+                #expect(cb.certificate.verify(against: set, sim.verifier))
+                if cb.block.height >= 4 { #expect(!signers.contains(removedKey)) }
+            }
+        }
+        print("set change: heights \(honest.map(\.chain.count)), catch-up requests \(r.stats.catchUpRequests)")
+        #expect(r.stats.restarts == 1 && r.stats.catchUpRequests > 0)
+    }
+
     /// Commits per simulated second and messages per block on a healthy network (5-50 ms delays).
     @Test(arguments: [4, 7, 16])
     func throughput(n: Int) {

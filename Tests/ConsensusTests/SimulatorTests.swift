@@ -5,11 +5,13 @@ import Testing
 
 /// The seeded cluster simulator (STYLE.md §3). Replay one seed with its trace:
 ///   TOTEM_SIM_SEED=1234 swift test --filter ConsensusTests.SimulatorTests
-/// Run more seeds: TOTEM_SIM_SEEDS=20000 (default 2000).
+/// Run more seeds: TOTEM_SIM_SEEDS=20000 (default 2000), from TOTEM_SIM_FIRST_SEED (default 1).
 @Suite struct SimulatorTests {
     static let environment = ProcessInfo.processInfo.environment
     static let seedCount = environment["TOTEM_SIM_SEEDS"].flatMap { Int($0) } ?? 2_000
     static let replaySeed = environment["TOTEM_SIM_SEED"].flatMap { UInt64($0) }
+    /// Seeds run are `firstSeed ..< firstSeed + seedCount`, so other ranges can be explored.
+    static let firstSeed = environment["TOTEM_SIM_FIRST_SEED"].flatMap { Int($0) } ?? 1
     static let chunks = 16
 
     /// Runs `seed`; on a violation re-runs it with tracing and returns a readable report.
@@ -44,7 +46,7 @@ import Testing
         var heights = 0
         var stats = SimStats()
         for k in 0..<perChunk {
-            let seed = UInt64(chunk * perChunk + k + 1)
+            let seed = UInt64(Self.firstSeed + chunk * perChunk + k)
             let (report, result) = Self.check(seed: seed, options: SimOptions.random(seed: seed))
             if let report {
                 failures.append(report)

@@ -70,7 +70,7 @@ struct Byzantine: Sendable {
     }
 
     /// Messages of its own, sent every tick to chosen validators.
-    mutating func tick(height h: UInt64, view v: UInt32, head: Bytes32, set: ValidatorSet,
+    mutating func tick(height h: UInt64, view v: UInt32, head: Bytes32, set: ValidatorSet, everyone: ValidatorSet,
                        rng: inout PRNG) -> [(Message<TestBlock>, Int)] {
         var out = [Message<TestBlock>]()
         if kinds.contains(.unknownVotes) {
@@ -81,7 +81,7 @@ struct Byzantine: Sendable {
             out.append(.newView(nv))
         }
         if kinds.contains(.garbage) { out.append(garbage(h, v, head: head, set: set, rng: &rng)) }
-        return out.flatMap { m in set.keys.indices.filter { set.keys[$0] != signer.publicKey }.map { (m, $0) } }
+        return out.flatMap { m in everyone.keys.indices.filter { everyone.keys[$0] != signer.publicKey }.map { (m, $0) } }
     }
 
     /// A NewView for a view this replica leads, justified badly in one of several ways.

@@ -15,7 +15,7 @@ extension Simulator {
         } else if !block.valid {
             violation = "r\(i) committed an invalid block at h=\(h)"
         } else if cert.phase != .commit || cert.height != h || cert.blockHash != block.hash
-                    || !cert.verify(against: set, verifier) {
+                    || !cert.verify(against: validators(at: h), verifier) {
             violation = "r\(i) committed h=\(h) without a valid commit certificate"
         } else if let other = decided[h], other != block.hash {
             violation = "agreement: r\(i) committed \(short(block.hash)) at h=\(h), another honest replica \(short(other))"

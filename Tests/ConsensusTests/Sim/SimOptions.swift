@@ -19,6 +19,8 @@ struct SimOptions: Sendable, CustomStringConvertible {
     /// Stop after this much simulated time even without faults (statistics runs).
     var runMs: UInt64?
     var bug: InjectedBug = .none
+    /// A block that adopts removing one Byzantine validator (in force two heights later), if any.
+    var setChangeAdoptedAt: UInt64?
     /// Scripted outages on top of the random ones: node, crash time, restart time (nil: never).
     var outages: [(node: Int, crashMs: UInt64, restartMs: UInt64?)] = []
     /// Nodes that get no `workPending` at boot (they still start their timer on a proposal).
@@ -27,7 +29,8 @@ struct SimOptions: Sendable, CustomStringConvertible {
 
     var description: String {
         "n=\(n) byzantine=\(byzantine) faultPhase=\(faultPhaseMs)ms drop=\(dropPermille)‰ dup=\(duplicatePermille)‰ "
-            + "delay=\(delayMs.lowerBound)-\(delayMs.upperBound)ms partitions=\(partitions) crashes=\(crashes) bug=\(bug)"
+            + "delay=\(delayMs.lowerBound)-\(delayMs.upperBound)ms partitions=\(partitions) crashes=\(crashes) "
+            + "setChange=\(setChangeAdoptedAt.map { "at \($0)" } ?? "none") bug=\(bug)"
     }
 
     /// The fault mix of `seed`: n = 4 or 7 with f Byzantine replicas, and a random share of every
@@ -44,6 +47,7 @@ struct SimOptions: Sendable, CustomStringConvertible {
         o.delayMs = 1...maxDelay
         o.partitions = rng.chance(permille: 500)
         o.crashes = rng.chance(permille: 600)
+        if rng.chance(permille: 300) { o.setChangeAdoptedAt = rng.uint64(1...4) }
         return o
     }
 }

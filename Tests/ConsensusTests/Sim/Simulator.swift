@@ -59,7 +59,11 @@ struct Simulator {
     let options: SimOptions
     let tracing: Bool
     let keyring: FakeKeyring
-    let set: ValidatorSet
+    /// Every simulated node's key, in node order: addresses, not a validator set in force.
+    let everyone: ValidatorSet
+    /// A validator-set change adopted in block `adoptedAt` (in force from `adoptedAt + 2`) that
+    /// removes a Byzantine validator.
+    let setChange: (adoptedAt: UInt64, removed: Int, after: ValidatorSet)?
     let verifier: FakeVerifier
     var rng: PRNG
     var nodes: [SimNode] = []
@@ -84,12 +88,18 @@ struct Simulator {
         self.tracing = tracing
         traceLog = tracing ? TraceLog(linesMax: traceLinesMax) : nil
         keyring = FakeKeyring(seed: seed, count: options.n)
-        guard let set = ValidatorSet(keyring.publicKeys) else { preconditionFailure("simulator keys are distinct") }
-        self.set = set
+        guard let everyone = ValidatorSet(keyring.publicKeys) else { preconditionFailure("simulator keys are distinct") }
+        self.everyone = everyone
         verifier = keyring.verifier
         rng = PRNG(seed: seed)
         var byzantine = Set<Int>()
         while byzantine.count < options.byzantine { byzantine.insert(rng.int(0...(options.n - 1))) }
+        if let h = options.setChangeAdoptedAt, let removed = byzantine.min(),
+           let after = ValidatorSet(everyone.keys.filter { $0 != everyone.keys[removed] }) {
+            setChange = (h, removed, after)
+        } else {
+            setChange = nil
+        }
         for i in 0..<options.n {
             let signer = keyring.signer(i)
             var node = SimNode(index: i, signer: signer)
@@ -132,7 +142,13 @@ struct Simulator {
         traceLog.lines.append("t=\(now) " + line())
     }
 
-    func name(_ key: Bytes32) -> String { set.index(of: key).map { "r\($0)" } ?? "?" }
+    func name(_ key: Bytes32) -> String { everyone.index(of: key).map { "r\($0)" } ?? "?" }
+
+    /// The validator set in force at `height`.
+    func validators(at height: UInt64) -> ValidatorSet {
+        guard let c = setChange, height >= c.adoptedAt + 2 else { return everyone }
+        return c.after
+    }
 
     // MARK: faults
 
@@ -201,8 +217,9 @@ struct Simulator {
 
     func makeReplica(_ i: Int) -> Replica<TestBlock> {
         let node = nodes[i]
-        let position = ChainPosition(height: UInt64(node.chain.count + 1), parentHash: node.head,
-                                     parentCertificate: node.chain.last?.certificate, validators: set, nextValidators: set)
+        let h = UInt64(node.chain.count + 1)
+        let position = ChainPosition(height: h, parentHash: node.head, parentCertificate: node.chain.last?.certificate,
+                                     validators: validators(at: h), nextValidators: validators(at: h + 1))
         var r = Replica<TestBlock>(config: options.config, signer: node.signer, verifier: verifier,
                                    validator: TestProposalValidator(), position: position, restoring: node.persisted)
         if node.isHonest { r.bug = options.bug }
@@ -229,7 +246,7 @@ struct Simulator {
         case let .consensus(m):
             if nodes[to].byzantine != nil { nodes[to].byzantine?.observe(m) }
             log("r\(to) <- r\(from) \(render(m))")
-            step(to, .message(m, from: set.keys[from], nowMs: now))
+            step(to, .message(m, from: everyone.keys[from], nowMs: now))
         case let .blockRequest(h):
             let start = Int(h) - 1
             guard start >= 0, start < nodes[to].chain.count else { return }
@@ -241,7 +258,7 @@ struct Simulator {
             send(.blockResponse(blocks), from: to, to: from)
         case let .blockResponse(blocks):
             log("r\(to) <- r\(from) \(blocks.count) blocks from \(blocks.first?.block.height ?? 0)")
-            step(to, .blocksReceived(blocks, from: set.keys[from]))
+            step(to, .blocksReceived(blocks, from: everyone.keys[from]))
         }
     }
 
@@ -270,7 +287,7 @@ struct Simulator {
                 count(m, honest: nodes[i].isHonest)
                 checkOutgoing(i, m)
                 log("r\(i) -> \(name(to)) \(render(m))")
-                if let j = set.index(of: to) { sendConsensus(m, from: i, to: j) }
+                if let j = everyone.index(of: to) { sendConsensus(m, from: i, to: j) }
             case let .scheduleTimeout(t, after):
                 queue.push(.timer(node: i, t, incarnation: nodes[i].incarnation), at: now + after)
             case let .requestProposal(h, v, _):
@@ -279,14 +296,15 @@ struct Simulator {
                 checkCommit(i, block, cert)
                 nodes[i].chain.append(CertifiedBlock(block: block, certificate: cert))
                 followUps.append(.blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,
-                                                            validatorsAtHeightPlus2: set, workPending: true)))
+                                                            validatorsAtHeightPlus2: validators(at: block.height + 2),
+                                                            workPending: true)))
             case let .requestBlocks(h, peer):
                 log("r\(i) requests blocks from \(h) of \(name(peer))")
                 stats.catchUpRequests += 1
-                if let j = set.index(of: peer) { send(.blockRequest(fromHeight: h), from: i, to: j) }
+                if let j = everyone.index(of: peer) { send(.blockRequest(fromHeight: h), from: i, to: j) }
             case let .reportEvidence(e):
                 stats.evidence += 1
-                if nodes[i].isHonest, let j = set.index(of: e.validator), nodes[j].isHonest {
+                if nodes[i].isHonest, let j = everyone.index(of: e.validator), nodes[j].isHonest {
                     violation = "r\(i) reported evidence against honest r\(j): \(e)"
                 }
             }
@@ -306,6 +324,7 @@ struct Simulator {
 
     mutating func sendConsensus(_ m: Message<TestBlock>, from i: Int, to j: Int) {
         guard nodes[i].byzantine != nil else { return send(.consensus(m), from: i, to: j) }
+        let set = validators(at: nodes[i].replica?.height ?? 1)
         let out = nodes[i].byzantine?.transform(m, to: j, set: set, rng: &rng) ?? []
         for x in out { send(.consensus(x), from: i, to: j) }
     }
@@ -327,7 +346,8 @@ struct Simulator {
 
     mutating func byzantineTick(_ i: Int) {
         guard var b = nodes[i].byzantine, let r = nodes[i].replica else { return }
-        let out = b.tick(height: r.height, view: r.view, head: nodes[i].head, set: set, rng: &rng)
+        let out = b.tick(height: r.height, view: r.view, head: nodes[i].head, set: validators(at: r.height),
+                         everyone: everyone, rng: &rng)
         nodes[i].byzantine = b
         for (m, j) in out { send(.consensus(m), from: i, to: j) }
         queue.push(.byzantineTick(i), at: now + rng.uint64(50...400))
