@@ -67,6 +67,8 @@ let package = Package(
         .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Chain", "TotemCrypto"],
                     exclude: ["transcripts"]),
+        .testTarget(name: "totemdTests", dependencies: ["totemd", "Chain",
+                                                        .product(name: "TOMLKit", package: "TOMLKit")]),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "Chain"]),
         .testTarget(name: "P2PTests", dependencies: ["P2P", "Chain", "TotemCrypto",
                                                      .product(name: "NIOCore", package: "swift-nio"),

@@ -1,0 +1,55 @@
+import Chain
+import Foundation
+import TOMLKit
+import Testing
+@testable import totemd
+
+/// The repository's samples stay valid, and a wrong setting stops start-up with a message naming
+/// the setting and the file.
+@Suite("Node configuration")
+struct ConfigTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test func sampleNodeConfigParsesToTheDefaults() throws {
+        let c = try NodeConfig.load(path: Self.repo.appendingPathComponent("config/node.toml").path)
+        let d = NodeConfig()
+        #expect(c.moniker == d.moniker && c.role == d.role && c.p2pListenPort == d.p2pListenPort)
+        #expect(c.apiMaxBodyBytes == 16 << 20 && c.mempoolMaxTxs == d.mempoolMaxTxs && c.logLevel == "info")
+        #expect(c.dataDir.hasSuffix("config/data"))
+    }
+
+    @Test func sampleGenesisParses() throws {
+        let bytes = try Data(contentsOf: Self.repo.appendingPathComponent("config/genesis.sample.json"))
+        let g = try Genesis.parse(fileBytes: Array(bytes))
+        #expect(g.validators.count == 4 && g.registrars.count == 1 && g.chainId == "totem-devnet")
+    }
+
+    func error(_ toml: String) -> ConfigError? {
+        do {
+            _ = try NodeConfig.parse(try TOMLTable(string: toml), file: "x.toml", baseDir: "/tmp")
+            return nil
+        } catch let e as ConfigError {
+            return e
+        } catch {
+            return ConfigError(file: "?", setting: "?", message: "\(error)")
+        }
+    }
+
+    @Test(arguments: [
+        ("[node]\nrole = \"leader\"\n", "node.role"),
+        ("[node]\nmonikr = \"x\"\n", "node.monikr"),
+        ("[p2p]\nlisten = \"nowhere\"\n", "p2p.listen"),
+        ("[p2p]\npersistent_peers = [\"abc@127.0.0.1:1\"]\n", "p2p.persistent_peers"),
+        ("[api]\nmax_body_bytes = 10\n", "api.max_body_bytes"),
+        ("[mempool]\nmax_per_sender = 65\n", "mempool.max_per_sender"),
+        ("[log]\nlevel = \"loud\"\n", "log.level"),
+        ("colour = 1\n", "colour"),
+        ("node = 1\n", "node"),
+    ])
+    func wrongSettingIsNamed(_ toml: String, _ setting: String) {
+        let e = error(toml)
+        #expect(e?.setting == setting)
+        #expect(e?.description.contains("x.toml") == true)
+    }
+}
