@@ -28,7 +28,7 @@ OBSERVERS = 1
 def pytest_collection_modifyitems(items):
     # Tests that need the network run after the vector tests, API tests before the scenario,
     # and the fault test (which kills a validator) last.
-    order = {"test_vectors.py": 0, "test_api_errors.py": 1, "test_network.py": 2}
+    order = {"test_vectors.py": 0, "test_api_errors.py": 1, "test_demo.py": 2, "test_network.py": 2}
     items.sort(key=lambda it: (order.get(os.path.basename(str(it.fspath)), 1),
                                1 if it.get_closest_marker("disruptive") else 0))
 

@@ -22,7 +22,7 @@ struct Query: AsyncParsableCommand {
         discussion: "Examples: totemd query work <contentHash>; totemd query block 12; totemd query owner <key>")
 
     @OptionGroup var client: ClientOptions
-    @Argument(help: "account | work | owner | tx | block | certificate | validators | similar")
+    @Argument(help: "account | work | history | owner | tx | block | certificate | validators | similar")
     var what: String
     @Argument(help: "The key, hash, height or image code asked about.")
     var id: String = ""
@@ -38,6 +38,7 @@ struct Query: AsyncParsableCommand {
         switch what {
         case "account": path = "/v1/accounts/\(id)"
         case "work": path = "/v1/works/\(id)"
+        case "history": path = "/v1/works/\(id)/history"
         case "owner": path = "/v1/owners/\(id)/works"
         case "tx": path = "/v1/txs/\(id)"
         case "block": path = "/v1/blocks/\(id)"
