@@ -31,8 +31,11 @@ public struct StateChanges: Sendable, Equatable {
 
     /// Canonical encoding: `list<change>` sorted by (table, key), where
     /// `change = table:u8 | key:bytes | value:optional<bytes>` (absent = deleted).
-    public var encoded: [UInt8] {
-        var w = TCEWriter(capacity: 64 * writes.count + 4)
+    public var encoded: [UInt8] { Self.encode(sorted: sorted) }
+
+    /// The canonical encoding of changes already in `sorted` order (sort once, hash and write).
+    public static func encode(sorted: [(key: StateKey, value: [UInt8]?)]) -> [UInt8] {
+        var w = TCEWriter(capacity: 64 * sorted.count + 4)
         w.list(sorted) { w, change in
             w.u8(change.key.table.rawValue)
             w.varBytes(change.key.key)

@@ -86,7 +86,9 @@ public final class ChainStore: Sendable {
                               adoptedValidatorSet: ValidatorSet?, into txn: WriteTxn, _ dbs: StoreDatabases,
                               genesisHash: Bytes32) throws -> ChainTip {
         let tip = try Self.tip(txn, dbs, genesisHash: genesisHash)
-        try checkExtends(tip, block, certificate, changes)
+        // Sorted once: hashed for the state-root check and written in key order.
+        let sortedChanges = changes.sorted
+        try checkExtends(tip, block, certificate, changesHash: SHA256.hash(StateChanges.encode(sorted: sortedChanges)))
         let height = block.height
         let heightKey = StoreKey.u64(height)
         try txn.put(dbs.blocks, key: heightKey, value: block.encoded)
@@ -100,7 +102,7 @@ public final class ChainStore: Sendable {
             }
             try indexImageCodes(of: tx, txn, dbs)
         }
-        for change in changes.sorted {
+        for change in sortedChanges {
             let db = dbs.table(change.key.table)
             if let value = change.value {
                 try txn.put(db, key: change.key.key, value: value)
@@ -118,7 +120,7 @@ public final class ChainStore: Sendable {
     }
 
     private static func checkExtends(_ tip: ChainTip, _ block: Block, _ certificate: CommitCertificate,
-                                     _ changes: StateChanges) throws {
+                                     changesHash: Bytes32) throws {
         let header = block.header
         guard header.height == tip.height + 1 else {
             throw StoreError(.invalidCommit, "block \(header.height) does not follow stored height \(tip.height)")
@@ -132,7 +134,7 @@ public final class ChainStore: Sendable {
         guard Int(header.txCount) == block.txs.count else {
             throw StoreError(.invalidCommit, "block \(header.height) header counts \(header.txCount) txs, carries \(block.txs.count)")
         }
-        let expectedRoot = StateRoot.next(parent: tip.stateRoot, changesHash: changes.hash)
+        let expectedRoot = StateRoot.next(parent: tip.stateRoot, changesHash: changesHash)
         guard header.stateRoot == expectedRoot else {
             throw StoreError(.invalidCommit, "block \(header.height) state root \(header.stateRoot) is not the stored root chained with its changes (\(expectedRoot))")
         }

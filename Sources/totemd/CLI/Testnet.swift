@@ -27,7 +27,7 @@ struct Testnet: ParsableCommand {
     @Option(name: .long, help: "API port of node0; node i uses base + i.")
     var apiBasePort: Int = 26701
     @Option(name: .long, help: "Genesis proposalTimeoutMs.")
-    var proposalTimeoutMs: UInt64 = 1000
+    var proposalTimeoutMs: UInt64 = 3000
     @Option(name: .long, help: "Genesis emptyBlockIntervalMs (heartbeat blocks of an idle chain).")
     var emptyBlockIntervalMs: UInt64 = 5_000
 
