@@ -95,14 +95,14 @@ struct Bench: AsyncParsableCommand {
         do { root = try KeyFile.read(path: rootKey) } catch { throw ValidationError(error.message) }
         let chain: APIClient.ChainInfo
         do { chain = try await clients[0].status() } catch {
-            throw ValidationError("cannot reach \(urls[0]): \(error). Is the devnet up (scripts/devnet.sh up)?")
+            throw BenchError("cannot reach \(urls[0]): \(error). Is the devnet up (scripts/devnet.sh up)?")
         }
 
         let setup = BenchSetup(client: clients[0], chain: chain, log: Self.log)
         let keys = try await setup.run(root: root, identities: identities)
 
         let plan = BenchPlan(identityCount: identities, groupCount: clients.count, rate: rate, duration: duration,
-                             batch: batch, presignCap: presign, imageCode: imageCode)
+                             batch: batch, presignCap: presign, imageCode: imageCode, drain: drain)
         Self.log("pre-signing up to \(plan.presignPerGroup * clients.count) RegisterWork txs on all cores…")
         let signStart = ContinuousClock.now
         let presigned = await BenchSigner(keys: keys, chain: chain, plan: plan).presignAll()
@@ -114,7 +114,7 @@ struct Bench: AsyncParsableCommand {
                                          presigned: presigned.reduce(0) { $0 + $1.count })
         let startHeight = try await clients[0].status().height
         let outcome = try await load.run(clients: clients, concurrency: conditions.concurrency,
-                                         followFrom: startHeight + 1, pollMs: pollMs, drainSeconds: drain, log: Self.log)
+                                         followFrom: startHeight + 1, pollMs: pollMs, log: Self.log)
         BenchReport(conditions: conditions, outcome: outcome).print()
     }
 

@@ -36,8 +36,9 @@ final class BenchLoad: Sendable {
         return UInt64(max(0, c.seconds)) * 1_000_000_000 + UInt64(max(0, c.attoseconds) / 1_000_000_000)
     }
 
-    func run(clients: [APIClient], concurrency: Int, followFrom height: UInt64, pollMs: Int, drainSeconds: Double,
+    func run(clients: [APIClient], concurrency: Int, followFrom height: UInt64, pollMs: Int,
              log: @escaping @Sendable (String) -> Void) async throws -> BenchOutcome {
+        let drainSeconds = plan.drain
         let workers = max(concurrency, plan.groupCount)
         log("timed phase: \(plan.duration) s, \(workers) submitters over \(clients.count) node(s), following blocks from height \(height)")
         let drainEndNs = UInt64((plan.duration + drainSeconds) * 1e9)
@@ -86,13 +87,18 @@ final class BenchLoad: Sendable {
                 $0.sending(items, nowNs: nowNs())
             }
             var results: [APIClient.SubmitResult]?
+            var failure: String?
             do {
                 results = Self.parseResults(try await client.request("POST", "/v1/txs", body: body))
+                if results == nil { failure = "answer without results" }
             } catch {
-                results = nil
+                failure = "\(error)"
             }
-            let answered = results
-            state.withLock { $0.answered(group: g, items, results: answered, nowNs: nowNs()) }
+            let answered = results, why = failure
+            state.withLock {
+                $0.answered(group: g, items, results: answered, nowNs: nowNs())
+                if let why { $0.counters.lastPostError = String(why.prefix(300)) }
+            }
             if answered == nil { try? await Task.sleep(for: .milliseconds(50)) }
         }
     }
@@ -114,7 +120,10 @@ final class BenchLoad: Sendable {
             } catch let f as APIClient.Failure where f.status == 404 {
                 try? await Task.sleep(for: .milliseconds(pollMs))
             } catch {
-                state.withLock { $0.counters.blockPollErrors += 1 }
+                state.withLock {
+                    $0.counters.blockPollErrors += 1
+                    $0.counters.lastPollError = String("\(error)".prefix(300))
+                }
                 try? await Task.sleep(for: .milliseconds(50))
             }
         }
@@ -137,7 +146,7 @@ final class BenchLoad: Sendable {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(16 + items.reduce(0) { $0 + 2 * ($1.tx?.bytes.count ?? 0) + 3 })
-        out.append(contentsOf: Array(#"{"txs":["#.utf8))
+        out.append(contentsOf: Array(#"{"txs":[""#.utf8))
         for (i, item) in items.enumerated() {
             if i > 0 { out.append(contentsOf: [0x22, 0x2C, 0x22]) }  // ","
             for b in item.tx?.bytes ?? [] {

@@ -50,7 +50,10 @@ struct BenchReport {
         if c.windowFullWaits > 0 || c.maxBacklogTxs > k.batch * 2 {
             lines.append("  notes         the generator waited \(c.windowFullWaits) times on full nonce windows; largest backlog behind the target rate \(c.maxBacklogTxs) txs")
         }
-        if c.blockPollErrors > 0 { lines.append("  notes         \(c.blockPollErrors) block polls failed (not 404)") }
+        if c.blockPollErrors > 0 {
+            lines.append("  notes         \(c.blockPollErrors) block polls failed (not 404), the last: \(c.lastPollError ?? "?")")
+        }
+        if let e = c.lastPostError { lines.append("  notes         the last failed POST: \(e)") }
         Swift.print(lines.joined(separator: "\n"))
     }
 

@@ -43,16 +43,31 @@ struct BenchSetup: Sendable {
 
     /// Submits txs of one sender (consecutive nonces) and waits until the last is committed; since
     /// a block holds a sender's txs only in nonce order, the earlier ones are then committed too.
+    /// A refusal that may pass later (a full mempool, a rate limit) is retried, the whole batch
+    /// again: a tx the node already holds is answered as accepted.
     private func submitAndWait(_ txs: [SignedTx], what: String) async throws {
-        let results = try await client.submit(txs)
-        if let bad = results.first(where: { !$0.accepted }) {
-            throw ValidationError("\(what) refused: \(bad.errorCode ?? "?"): \(bad.errorMessage ?? "")")
+        var attempt = 0
+        while true {
+            attempt += 1
+            let results = try await client.submit(txs)
+            guard let bad = results.first(where: { !$0.accepted }) else { break }
+            let code = bad.errorCode ?? "?"
+            guard BenchState.retriableCodes.contains(code), attempt < BenchLimits.maxRetriesPerTx else {
+                throw BenchError("\(what) refused: \(code): \(bad.errorMessage ?? "")")
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
         guard let last = txs.last else { return }
         let final = try await client.waitForTx(last.hash.hex, timeout: .seconds(60))
         guard case .string("committed")? = final["status"] else {
             let error = String(decoding: JSONWriter.write(final), as: UTF8.self)
-            throw ValidationError("\(what) \(last.hash.hex) was not committed: \(error)")
+            throw BenchError("\(what) \(last.hash.hex) was not committed: \(error)")
         }
     }
+}
+
+/// A failure of a bench run (not of its options): printed as is, without the usage text.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -12,18 +12,21 @@ struct BenchPlan: Sendable {
     /// Target tx/s of each group; 0 = as fast as accepted.
     let ratePerGroup: Double
     let duration: Double
+    /// Most seconds after the timed phase spent waiting for (and retrying) txs in flight.
+    let drain: Double
     let batch: Int
     let presignPerGroup: Int
     let imageCode: Bool
     /// Identity indices of each group.
     let members: [[Int]]
 
-    init(identityCount: Int, groupCount: Int, rate: Double, duration: Double, batch: Int, presignCap: Int, imageCode: Bool) {
+    init(identityCount: Int, groupCount: Int, rate: Double, duration: Double, batch: Int, presignCap: Int, imageCode: Bool, drain: Double) {
         let groups = max(1, min(groupCount, identityCount))
         self.identityCount = identityCount
         self.groupCount = groups
         self.ratePerGroup = rate / Double(groups)
         self.duration = duration
+        self.drain = drain
         self.batch = batch
         self.imageCode = imageCode
         self.members = (0..<groups).map { g in Array(stride(from: g, to: identityCount, by: groups)) }

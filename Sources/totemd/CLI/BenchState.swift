@@ -52,8 +52,15 @@ struct BenchState: Sendable {
         case done
     }
 
+    /// Refusals that may pass later: a full pool, a per-sender quota, a nonce beyond the window
+    /// (its predecessor not yet in), a rate limit.
+    static let retriableCodes: Set<String> = [
+        "mempool_full", "sender_quota_exceeded", "nonce_too_high", "rate_limited", "too_many_requests", "overloaded",
+    ]
+
     let plan: BenchPlan
     let endNs: UInt64
+    let drainEndNs: UInt64
     var groups: [Group]
     var identities: [Identity]
     var inFlight: [Bytes32: InFlight] = [:]
@@ -63,6 +70,7 @@ struct BenchState: Sendable {
     init(plan: BenchPlan, presigned: [[PresignedTx]]) {
         self.plan = plan
         self.endNs = UInt64(plan.duration * 1e9)
+        self.drainEndNs = UInt64((plan.duration + plan.drain) * 1e9)
         self.groups = presigned.map { Group(presigned: $0.map { Optional($0) }) }
         self.identities = Array(repeating: Identity(), count: plan.identityCount)
     }
@@ -70,6 +78,7 @@ struct BenchState: Sendable {
     /// What worker of `group` should do at `nowNs`: send a batch (retries first, then new txs within
     /// the rate and each identity's nonce window), wait, or stop.
     mutating func take(group g: Int, nowNs: UInt64) -> Take {
+        if nowNs >= drainEndNs { return .done }
         var out: [Outgoing] = []
         takeDueRetries(group: g, nowNs: nowNs, into: &out)
         let members = plan.members[g].count
@@ -160,13 +169,11 @@ struct BenchState: Sendable {
             }
             let code = result.errorCode ?? "unknown"
             counters.countRejection(code)
-            switch code {
-            case "mempool_full", "sender_quota_exceeded", "nonce_too_high", "rate_limited", "too_many_requests", "overloaded":
+            if Self.retriableCodes.contains(code) {
                 retry(group: g, item, nowNs: nowNs, backoffNs: 20_000_000)
-            case "nonce_too_low":
+            } else if code == "nonce_too_low" {
                 // An earlier attempt of this very tx may have been committed: the blocks will say.
-                break
-            default:
+            } else {
                 giveUp(item.identity, tx: tx.hash)
             }
         }
@@ -236,6 +243,8 @@ struct BenchCounters: Sendable {
     var maxBacklogTxs = 0
     var signedDuringRun = 0
     var blockPollErrors = 0
+    var lastPostError: String?
+    var lastPollError: String?
 
     static let maxCodes = 32
 
