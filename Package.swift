@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
     name: "Totem",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "totemd", targets: ["totemd"]),
     ],
@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, found with pkg-config and installed from Debian packages.
@@ -37,7 +38,10 @@ let package = Package(
         // Pure PBFT replica, its simulator support and runtime.
         .target(name: "Consensus", dependencies: ["Chain", "TotemCrypto"]),
         // Transport, handshake, peers, gossip.
-        .target(name: "P2P", dependencies: ["Chain", "TotemCrypto", "CSodium"]),
+        .target(name: "P2P", dependencies: ["Chain", "TotemCrypto", "CSodium",
+                                            .product(name: "NIOCore", package: "swift-nio"),
+                                            .product(name: "NIOPosix", package: "swift-nio"),
+                                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The node daemon and client CLI.
         .executableTarget(name: "totemd", dependencies: [
             "Chain", "Consensus", "P2P", "TotemCrypto",
@@ -58,7 +62,10 @@ let package = Package(
         .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
         .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Chain", "TotemCrypto"]),
-        .testTarget(name: "P2PTests", dependencies: ["P2P", "Chain", "TotemCrypto"]),
+        .testTarget(name: "P2PTests", dependencies: ["P2P", "Chain", "TotemCrypto",
+                                                     .product(name: "NIOCore", package: "swift-nio"),
+                                                     .product(name: "NIOPosix", package: "swift-nio"),
+                                                     .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

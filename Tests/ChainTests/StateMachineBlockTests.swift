@@ -143,6 +143,22 @@ struct StateMachineBlockTests {
         #expect(h.sm.apply(signed, parent: h.parent, state: h.state, signatures: .alreadyVerified).failureValue == nil)
     }
 
+    @Test func parallelPreverificationStillRejectsForgedTxs() {
+        let h = chain()
+        let good = identityTx(h, Keys.agency)
+        let signed = h.block([good])
+        let check = SignatureCheck.verifiedInParallel(signed.txs, genesisHash: Harness.genesisHash)
+        #expect(h.sm.apply(signed, parent: h.parent, state: h.state, signatures: check).failureValue == nil)
+        let forged = Tx(chainId: "totem-test", sender: Keys.registrar.publicKey, nonce: 2,
+                        payload: .removeRegistrar(subject: Keys.registrar.publicKey)).signed(by: Keys.stranger, genesisHash: Harness.genesisHash)
+        var header = signed.header
+        header.txRoot = Block.txRoot([forged])
+        let bad = Block(header: header, txs: [forged])
+        let e = h.sm.apply(bad, parent: h.parent, state: h.state,
+                           signatures: .verifiedInParallel(bad.txs, genesisHash: Harness.genesisHash)).failureValue
+        #expect(e?.txError?.code == .badSignature)
+    }
+
     @Test func clockDrift() {
         let sm = Harness().sm  // maxClockDriftMs 2000
         let now: UInt64 = 1_764_000_100_000

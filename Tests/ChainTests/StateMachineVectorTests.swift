@@ -11,7 +11,7 @@ import TotemCrypto
 struct StateMachineVectorTests {
     static func config() throws -> ChainConfig {
         let bytes = [UInt8](try TestData.data("totem/certificates/genesis.json"))
-        let g = JSONFields(JSONValue(try JSONSerialization.jsonObject(with: Data(bytes))))
+        let g = JSONFields(VectorJSON(try JSONSerialization.jsonObject(with: Data(bytes))))
         let params = g.sub("params")
         return try ChainConfig(
             chainId: g.string("chainId"), genesisHash: SHA256.hash(bytes), genesisTimeMs: g.u64("genesisTimeMs"),
@@ -32,6 +32,17 @@ struct StateMachineVectorTests {
 
     @Test func genesisHashIsTheVectorsOne() throws {
         #expect(try Self.config().genesisHash == TestData.vectors.b32("genesisHash"))
+    }
+
+    @Test func configFromParsedGenesisIsTheSame() throws {
+        let genesis = try Genesis.parse(fileBytes: [UInt8](try TestData.data("totem/certificates/genesis.json")))
+        let a = ChainConfig(genesis: genesis), b = try Self.config()
+        #expect(a.genesisHash == b.genesisHash && a.chainId == b.chainId && a.rootRegistrar == b.rootRegistrar)
+        #expect(a.validators == b.validators && a.registrars == b.registrars)
+        #expect(a.maxBlockTxs == b.maxBlockTxs && a.maxBlockBytes == b.maxBlockBytes && a.maxTxBytes == b.maxTxBytes)
+        #expect(a.validatorChangeTtlBlocks == b.validatorChangeTtlBlocks && a.maxClockDriftMs == b.maxClockDriftMs)
+        #expect(a.genesisTimeMs == b.genesisTimeMs)
+        #expect(StateMachine(config: a).genesisChanges() == StateMachine(config: b).genesisChanges())
     }
 
     @Test func everyTxAppliesInBlockOrder() throws {

@@ -9,7 +9,7 @@ public protocol StateRecord: TCEEncodable {
 extension StateRecord {
     /// Decodes a whole value the state machine wrote. A failure is corrupted state, not bad input:
     /// the node stops rather than build on it.
-    static func decodeStored(_ bytes: [UInt8], _ table: StateTable) -> Self {
+    public static func decodeStored(_ bytes: [UInt8], _ table: StateTable) -> Self {
         var r = TCEReader(bytes)
         do {
             let v = try decode(from: &r)

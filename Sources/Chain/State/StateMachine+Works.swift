@@ -120,3 +120,21 @@ extension StateMachine {
         state.put(record, .claims, StateKeys.workEvent(contentHash: p.contentHash, height: ctx.height, txIndex: ctx.index))
     }
 }
+
+extension StateMachine {
+    /// The error a registration of `stx` meets in `state` because one of its works is already
+    /// registered, if any. The node checks it at submission, so a duplicate is refused at once;
+    /// block building checks it again through the same `priorRegistration`.
+    public func registrationConflict<S: StateReader>(_ stx: SignedTx, state: S) -> TxError? {
+        let works = stx.tx.payload.works
+        guard !works.isEmpty else { return nil }
+        let overlay = OverlayState(base: state)
+        let batch = stx.tx.kind == .registerWorkBatch
+        for (i, work) in works.enumerated() {
+            if let prior = priorRegistration(of: work.contentHash, overlay) {
+                return Self.alreadyRegistered(prior, item: batch ? i : nil)
+            }
+        }
+        return nil
+    }
+}

@@ -29,6 +29,14 @@ public enum SignatureCheck: Sendable {
     /// Verifies every tx whose hash is not in the set.
     case verifyUnlessIn(Set<Bytes32>)
 
+    /// Verifies `txs` on all cores first; those that fail are verified again, in order, when
+    /// applied, so a block reports its first failing tx with the usual error.
+    public static func verifiedInParallel(_ txs: [SignedTx], genesisHash: Bytes32) -> SignatureCheck {
+        let ok = ParallelVerifier.verify(txs, genesisHash: genesisHash)
+        if !ok.contains(false) { return .alreadyVerified }
+        return .verifyUnlessIn(Set(txs.indices.lazy.filter { ok[$0] }.map { txs[$0].hash }))
+    }
+
     func needsVerification(_ txHash: Bytes32) -> Bool {
         switch self {
         case .verify: true

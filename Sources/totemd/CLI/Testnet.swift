@@ -29,7 +29,7 @@ struct Testnet: ParsableCommand {
     @Option(name: .long, help: "Genesis proposalTimeoutMs.")
     var proposalTimeoutMs: UInt64 = 1000
     @Option(name: .long, help: "Genesis emptyBlockIntervalMs (heartbeat blocks of an idle chain).")
-    var emptyBlockIntervalMs: UInt64 = 30_000
+    var emptyBlockIntervalMs: UInt64 = 5_000
 
     func validate() throws {
         guard (1...64).contains(validators) else { throw ValidationError("--validators must be 1 to 64") }

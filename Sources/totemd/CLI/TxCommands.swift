@@ -28,7 +28,8 @@ struct SignerOptions: ParsableArguments {
         do { signer = try KeyFile.read(path: key) } catch { throw ValidationError(error.message) }
         let client = APIClient(base: api)
         let info = try await client.status()
-        let nonce = try await self.nonce ?? client.nextNonce(signer.publicKey)
+        let nonce: UInt64
+        if let given = self.nonce { nonce = given } else { nonce = try await client.nextNonce(signer.publicKey) }
         let tx = Tx(chainId: info.chainId, sender: signer.publicKey, nonce: nonce, payload: payload)
             .signed(by: signer, genesisHash: info.genesisHash)
         guard let result = try await client.submit([tx]).first else { throw ValidationError("no answer") }

@@ -1,1 +1,0 @@
-// The Consensus module; see DESIGN.md.

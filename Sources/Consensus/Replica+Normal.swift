@@ -1,0 +1,170 @@
+import Chain
+import TotemCrypto
+
+/// The normal case: proposal, prepare, commit, decide.
+extension Replica {
+    /// A view-0 proposal. In a later view a proposal is valid only inside a NewView; a view-0
+    /// proposal is still remembered after the replica moved on, since view-0 commits may decide it.
+    mutating func onProposal(_ p: Proposal<Block>, nowMs: UInt64) {
+        let vote = p.vote
+        guard vote.phase == .prepare, vote.view == 0, vote.validator == validators.leader(height: height, view: 0),
+              p.block.height == height, p.block.parentHash == parentHash, p.block.hash == vote.blockHash
+        else { return }
+        guard let index = validators.index(of: vote.validator), !round.votes.contains(vote, index: index) else { return }
+        guard vote.verify(verifier) else { return }
+        guard record(vote, index: index) else { return }
+        round.remember(p.block, keep: signing.lock?.certificate.blockHash)
+        if view == 0, round.accepted[0] == nil, validator.isValid(p.block, nowMs: nowMs, reproposal: false) {
+            accept(p.block, view: 0)
+        }
+        checkProgress()
+    }
+
+    mutating func onVote(_ vote: Vote) {
+        guard let index = validators.index(of: vote.validator), !round.votes.contains(vote, index: index),
+              VoteBook.window(around: view).contains(vote.view), vote.verify(verifier) else { return }
+        guard record(vote, index: index) else { return }
+        checkProgress()
+    }
+
+    /// Adds a verified vote to the book; reports equivocation. True if the vote was new.
+    mutating func record(_ vote: Vote, index: Int) -> Bool {
+        switch round.votes.add(vote, index: index, currentView: view) {
+        case .added: return true
+        case .duplicate, .outsideWindow: return false
+        case let .conflict(existing):
+            var other = vote
+            other.blockHash = existing.blockHash
+            other.signature = existing.signature
+            if let e = Evidence(vote, other), evidenceLog.record(e) { emit(.reportEvidence(e)) }
+            return false
+        }
+    }
+
+    /// The replica accepts `block` as the proposal of `view` (its current view) and prepares it.
+    mutating func accept(_ block: Block, view v: UInt32) {
+        precondition(v == view && round.accepted[v] == nil)
+        let hash = block.hash
+        // Signed another block here before a restart: this one can be neither prepared nor locked.
+        guard myIndex == nil || signing.maySign(.prepare, view: v, hash: hash) else { return }
+        round.accepted[v] = hash
+        round.remember(block, keep: hash)
+        if !workPending {
+            workPending = true
+            if !round.viewTimerRunning { scheduleViewTimer() }
+        }
+        guard myIndex != nil else { return }
+        let vote = signVote(.prepare, view: v, hash: hash)
+        _ = record(vote, index: myIndex ?? 0)
+        broadcast(.vote(vote))
+    }
+
+    /// After any new input: prepare/lock and commit, decide, and the leader's duties.
+    mutating func checkProgress() {
+        guard round.decided == nil else { return }
+        tryLockAndCommit()
+        if tryDecide() { return }
+        leaderDuties()
+    }
+
+    /// Prepared: q prepares (the proposal included) for the accepted block of the current view.
+    /// Lock it, persist, then broadcast the commit vote.
+    mutating func tryLockAndCommit() {
+        let v = view
+        guard let hash = round.accepted[v], let block = round.blocks[hash], signing.commit?.view != v,
+              (signing.lock?.certificate.view).map({ $0 < v }) ?? true,
+              round.votes.count(.prepare, view: v, hash: hash) >= threshold else { return }
+        let sigs = round.votes.signatures(.prepare, view: v, hash: hash, set: validators)
+        let cert = QuorumCertificate(phase: .prepare, height: height, view: v, blockHash: hash, signatures: sigs)
+        signing.lock = Lock(certificate: cert, block: block)
+        signingDirty = true
+        guard let me = myIndex, signing.maySign(.commit, view: v, hash: hash) else { return persistIfNeeded() }
+        let vote = signVote(.commit, view: v, hash: hash)
+        _ = record(vote, index: me)
+        broadcast(.vote(vote))
+    }
+
+    /// Decided: q commits for one `(height, view, hash)` (views never add up). Returns true if the
+    /// block was handed to the node.
+    mutating func tryDecide() -> Bool {
+        if let cert = round.certificateAwaitingBlock, let block = round.blocks[cert.blockHash] {
+            decide(block, cert)
+            return true
+        }
+        for (v, hashes) in round.votes.commitCandidates() {
+            for hash in hashes where round.votes.count(.commit, view: v, hash: hash) >= threshold {
+                let sigs = round.votes.signatures(.commit, view: v, hash: hash, set: validators)
+                let cert = QuorumCertificate(phase: .commit, height: height, view: v, blockHash: hash, signatures: sigs)
+                guard let block = round.blocks[hash] else {
+                    awaitBlock(for: cert, from: sigs.first { $0.validator != publicKey }?.validator)
+                    return false
+                }
+                decide(block, cert)
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Hands the decided block to the node; the replica waits for `blockApplied`.
+    mutating func decide(_ block: Block, _ cert: QuorumCertificate) {
+        precondition(round.decided == nil && block.hash == cert.blockHash && cert.height == height)
+        round.decided = cert
+        timerSequence += 1  // cancels the view timer
+        round.viewTimerRunning = false
+        emit(.commit(block, cert))
+    }
+
+    /// The leader of the current view proposes: in view 0 once work is pending, in a later view
+    /// once it holds q view changes for exactly that view.
+    mutating func leaderDuties() {
+        let v = view
+        guard validators.leader(height: height, view: v) == publicKey, round.proposedView != v else { return }
+        if v == 0 {
+            guard workPending, round.proposalRequestedView != 0 else { return }
+            round.proposalRequestedView = 0
+            emit(.requestProposal(height: height, view: 0, parentHash: parentHash))
+            return
+        }
+        let vcs = round.viewChanges.forView(v)
+        guard vcs.count >= validators.quorum else { return }
+        let chosen = Array(vcs.prefix(validators.quorum))
+        if let locked = Self.highestLocks(chosen).first {
+            guard let block = round.blocks[locked.blockHash] else { return }
+            proposeNewView(chosen, block: block)
+        } else if round.proposalRequestedView != v {
+            round.proposalRequestedView = v
+            emit(.requestProposal(height: height, view: v, parentHash: parentHash))
+        }
+    }
+
+    mutating func onProposalBuilt(_ block: Block, view v: UInt32) {
+        guard round.decided == nil, v == view, block.height == height, block.parentHash == parentHash,
+              validators.leader(height: height, view: v) == publicKey, round.proposedView != v,
+              signing.maySign(.prepare, view: v, hash: block.hash) else { return }
+        if v > 0 {
+            let vcs = round.viewChanges.forView(v)
+            guard vcs.count >= validators.quorum else { return }
+            let chosen = Array(vcs.prefix(validators.quorum))
+            // A lock that arrived since the request takes precedence over the fresh block.
+            if let locked = Self.highestLocks(chosen).first, let lockedBlock = round.blocks[locked.blockHash] {
+                return proposeNewView(chosen, block: lockedBlock)
+            }
+            return proposeNewView(chosen, block: block)
+        }
+        round.proposedView = 0
+        let vote = signVote(.prepare, view: 0, hash: block.hash)
+        _ = record(vote, index: myIndex ?? 0)
+        round.remember(block, keep: block.hash)
+        round.accepted[0] = block.hash
+        broadcast(.proposal(Proposal(block: block, vote: vote)))
+        checkProgress()
+    }
+}
+
+extension VoteBook {
+    /// True if exactly this vote is already held (cheap check before verifying a signature).
+    func contains(_ vote: Vote, index: Int) -> Bool {
+        entry(vote.phase, view: vote.view, index: index) == Entry(blockHash: vote.blockHash, signature: vote.signature)
+    }
+}

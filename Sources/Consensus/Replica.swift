@@ -1,0 +1,151 @@
+import Chain
+import TotemCrypto
+
+/// A PBFT replica (DESIGN.md, Consensus) as a deterministic value: `step(event)` changes its state and
+/// returns what the runtime must do, in order. No I/O, clock, randomness or concurrency inside, and
+/// no output that depends on Dictionary order (dictionaries are only looked up, never iterated
+/// into output).
+public struct Replica<Block: ConsensusBlock>: Sendable {
+    public let config: ReplicaConfig
+    let signer: any VoteSigner
+    let verifier: any SignatureVerifier
+    let validator: any ProposalValidator<Block>
+    /// Test-only fault injection (see `InjectedBug`).
+    var bug: InjectedBug = .none
+
+    /// The crash-safe part of the state; see `SigningState`.
+    public internal(set) var signing: SigningState<Block>
+    /// Whether `signing` changed since the last `persistSigningState` action.
+    var signingDirty = false
+    public internal(set) var parentHash: Bytes32
+    /// The sets in force at `height` and `height + 1`.
+    public internal(set) var validators: ValidatorSet
+    public internal(set) var nextValidators: ValidatorSet
+    var round: Round<Block>
+    var workPending = false
+    var timerSequence: UInt64 = 0
+    /// The commit certificate of `height - 1`, to answer replicas left behind.
+    public internal(set) var lastDecided: QuorumCertificate?
+    var future: [BufferedMessage<Block>] = []
+    var catchUp = CatchUp<Block>()
+    var evidenceLog = EvidenceLog()
+    /// Output of the step in progress.
+    var actions: [Action<Block>] = []
+
+    /// A replica at `position`, resuming from `restoring` if it is the signing state of that height
+    /// (a signing state of an earlier height is obsolete: that height was decided since).
+    public init(config: ReplicaConfig, signer: any VoteSigner, verifier: any SignatureVerifier,
+                validator: any ProposalValidator<Block>, position: ChainPosition, restoring: SigningState<Block>? = nil) {
+        precondition((restoring?.height ?? 0) <= position.height, "signing state is ahead of the chain")
+        self.config = config
+        self.signer = signer
+        self.verifier = verifier
+        self.validator = validator
+        self.parentHash = position.parentHash
+        self.lastDecided = position.parentCertificate
+        self.validators = position.validators
+        self.nextValidators = position.nextValidators
+        if let restoring, restoring.height == position.height {
+            signing = restoring
+        } else {
+            signing = SigningState(height: position.height)
+        }
+        round = Round(validatorCount: position.validators.count)
+        round.viewChanges.moveWindow(to: signing.view)
+        if let lock = signing.lock { round.remember(lock.block, keep: lock.block.hash) }
+    }
+
+    public var publicKey: Bytes32 { signer.publicKey }
+    public var height: UInt64 { signing.height }
+    public var view: UInt32 { signing.view }
+    public var lock: Lock<Block>? { signing.lock }
+    /// True between deciding the current height and `blockApplied`.
+    public var isDecided: Bool { round.decided != nil }
+    public var evidence: [Evidence] { evidenceLog.items }
+    var myIndex: Int? { validators.index(of: signer.publicKey) }
+
+    /// Feeds one event; returns the actions to perform in order.
+    public mutating func step(_ event: Event<Block>) -> [Action<Block>] {
+        precondition(actions.isEmpty, "step is not reentrant")
+        switch event {
+        case .start: onStart()
+        case let .message(m, from, nowMs): onMessage(m, from: from, nowMs: nowMs)
+        case let .timeout(t): onTimeout(t)
+        case .workPending: onWorkPending()
+        case let .proposalBuilt(block, view): onProposalBuilt(block, view: view)
+        case let .blockApplied(applied): onBlockApplied(applied)
+        case let .blocksReceived(blocks, from): onBlocksReceived(blocks, from: from)
+        }
+        defer { actions.removeAll() }
+        return actions
+    }
+
+    mutating func emit(_ action: Action<Block>) { actions.append(action) }
+
+    /// Emits the signing state if it changed: called before every message that depends on it.
+    mutating func persistIfNeeded() {
+        guard signingDirty else { return }
+        emit(.persistSigningState(signing))
+        signingDirty = false
+    }
+
+    mutating func broadcast(_ m: Message<Block>) {
+        persistIfNeeded()
+        emit(.broadcast(m))
+    }
+
+    /// Signs a vote after recording it in the signing state. Never signs two blocks at one
+    /// `(height, view, phase)` nor below the current view.
+    mutating func signVote(_ phase: VotePhase, view v: UInt32, hash: Bytes32) -> Vote {
+        precondition(signing.maySign(phase, view: v, hash: hash), "would sign a conflicting vote")
+        let slot = SignedSlot(view: v, blockHash: hash)
+        if phase == .prepare { signing.prepare = slot } else { signing.commit = slot }
+        signingDirty = true
+        let body = SigningBody.vote(height: height, view: v, blockHash: hash)
+        return Vote(phase: phase, height: height, view: v, blockHash: hash, validator: signer.publicKey,
+                    signature: signer.sign(phase.domain, body: body))
+    }
+
+    /// Votes needed to prepare and to decide: q (or f+1 with the injected bug).
+    var threshold: Int {
+        bug == .weakQuorum ? validators.maxFaulty + 1 : validators.quorum
+    }
+
+    mutating func onMessage(_ m: Message<Block>, from: Bytes32, nowMs: UInt64) {
+        if case let .certificate(cert) = m { return onCertificate(cert, from: from) }
+        let h = m.height
+        if h == height && round.decided == nil {
+            switch m {
+            case let .proposal(p): onProposal(p, nowMs: nowMs)
+            case let .vote(v): onVote(v)
+            case let .viewChange(vc, block): onViewChange(vc, lockedBlock: block)
+            case let .newView(nv): onNewView(nv, nowMs: nowMs)
+            case .certificate: break
+            }
+        } else if h <= height {
+            answerLaggard(m, from: from)
+        } else if h == height + 1 {
+            bufferFuture(m, from: from, nowMs: nowMs)
+        }
+    }
+}
+
+extension Message {
+    /// The height a message is about.
+    public var height: UInt64 {
+        switch self {
+        case let .proposal(p): p.vote.height
+        case let .vote(v): v.height
+        case let .viewChange(vc, _): vc.height
+        case let .newView(nv): nv.height
+        case let .certificate(c): c.height
+        }
+    }
+}
+
+/// A message for the next height, kept until the replica gets there.
+struct BufferedMessage<Block: ConsensusBlock>: Sendable {
+    var message: Message<Block>
+    var from: Bytes32
+    var nowMs: UInt64
+}

@@ -1,0 +1,63 @@
+import Chain
+import TotemCrypto
+
+/// The replica's working state for one height; replaced when the next height begins.
+struct Round<Block: ConsensusBlock>: Sendable {
+    var votes: VoteBook
+    var viewChanges: ViewChangeBook
+    /// Blocks seen at this height by hash (proposals, locked blocks), bounded; `blockOrder` is
+    /// insertion order for eviction.
+    var blocks: [Bytes32: Block] = [:]
+    var blockOrder: [Bytes32] = []
+    /// Per view, the block this replica accepted (checked and prepared, or proposed).
+    var accepted: [UInt32: Bytes32] = [:]
+    /// For `view > 0`: the replica has seen view changes for `view` or higher from q validators, or
+    /// a valid NewView for `view`; only then does a timer expiry move it on.
+    var viewConfirmed = false
+    var viewTimerRunning = false
+    /// Views in which this replica, as leader, asked for a block / proposed one.
+    var proposalRequestedView: UInt32?
+    var proposedView: UInt32?
+    /// The certificate of the decision, once the block is handed to the node for applying.
+    var decided: QuorumCertificate?
+    /// A verified commit certificate whose block is not known yet.
+    var certificateAwaitingBlock: QuorumCertificate?
+    /// Laggards already answered for a vote at this height.
+    var laggardsAnswered: [Bytes32] = []
+
+    init(validatorCount: Int) {
+        votes = VoteBook(validatorCount: validatorCount)
+        viewChanges = ViewChangeBook(validatorCount: validatorCount)
+    }
+
+    /// Remembers `block`, evicting the oldest one other than `keep` when full.
+    mutating func remember(_ block: Block, keep: Bytes32?) {
+        let hash = block.hash
+        guard blocks[hash] == nil else { return }
+        if blockOrder.count >= ConsensusLimits.blocksPerHeightMax,
+           let i = blockOrder.firstIndex(where: { $0 != keep && !accepted.values.contains($0) }) {
+            blocks[blockOrder.remove(at: i)] = nil
+        }
+        guard blockOrder.count < ConsensusLimits.blocksPerHeightMax else { return }
+        blocks[hash] = block
+        blockOrder.append(hash)
+    }
+}
+
+/// Catch-up progress: the highest verified commit certificate seen above the current height and
+/// blocks received but not yet applicable.
+struct CatchUp<Block: ConsensusBlock>: Sendable {
+    var targetHeight: UInt64 = 0
+    var peer: Bytes32?
+    var requestedAtHeight: UInt64?
+    /// Sorted by height, at most one per height, bounded by `catchUpBlocksMax`.
+    var blocks: [CertifiedBlock<Block>] = []
+
+    mutating func insert(_ b: CertifiedBlock<Block>) {
+        guard !blocks.contains(where: { $0.block.height == b.block.height }) else { return }
+        let i = blocks.firstIndex(where: { $0.block.height > b.block.height }) ?? blocks.count
+        guard i < ConsensusLimits.catchUpBlocksMax else { return }
+        blocks.insert(b, at: i)
+        if blocks.count > ConsensusLimits.catchUpBlocksMax { blocks.removeLast() }
+    }
+}

@@ -1,1 +1,0 @@
-// The P2P module; see DESIGN.md.

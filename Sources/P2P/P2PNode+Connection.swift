@@ -1,0 +1,230 @@
+import Chain
+import NIOCore
+import TotemCrypto
+
+extension P2PNode {
+    typealias Frames = NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    typealias Writer = NIOAsyncChannelOutboundWriter<ByteBuffer>
+
+    /// One connection from TCP connect to close, inside `executeThenClose` so the channel closes
+    /// whatever happens: handshake (bounded by the handshake timeout), status exchange, then the
+    /// reader here and the writer and pinger as child tasks. Returns whether it was established.
+    func runConnection(_ connection: Framing.Connection, direction: ConnectionDirection,
+                       expected: PeerAddress?) async -> Bool {
+        let channel = connection.channel
+        let id = nextConnectionID()
+        let remote = channel.channel.remoteAddress.map { "\($0)" } ?? expected?.description ?? "?"
+        var link: PeerLink?
+        var pendingCounted = direction == .inbound
+        defer { if pendingCounted { shared.withLockedValue { $0.pendingInbound -= 1 } } }
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                let ch = channel.channel
+                var frames = inbound.makeAsyncIterator()
+                let timeoutMs = config.handshakeTimeoutMs
+                let timeout = ch.eventLoop.scheduleTask(in: .milliseconds(timeoutMs)) {
+                    ch.pipeline.fireErrorCaught(P2PError(.handshakeTimeout, "no handshake and status within \(timeoutMs) ms"))
+                    ch.close(promise: nil)
+                }
+                var (session, height, role) = try await handshake(direction: direction, expected: expected?.key,
+                                                                  frames: &frames, outbound: outbound, channel: ch,
+                                                                  limit: connection.limit)
+                timeout.cancel()
+                if pendingCounted {
+                    shared.withLockedValue { $0.pendingInbound -= 1 }
+                    pendingCounted = false
+                }
+                let established = PeerLink(key: session.peerKey, id: id, direction: direction, remote: remote,
+                                           height: height, role: role, limits: config.outboundQueue)
+                established.heard(nowNs: nowNs(), byteCount: 0)
+                link = established
+                control.yield(.established(established))
+                try await serve(established, session: &session, frames: &frames, outbound: outbound, channel: ch)
+            }
+        } catch let error as P2PError {
+            report(error, remote: remote, peer: link?.key, id: id)
+        } catch is CancellationError {
+            // Shutdown.
+        } catch {
+            report(P2PError(.connectionClosed, "\(error)"), remote: remote, peer: link?.key, id: id)
+        }
+        if let link {
+            link.close(nil)
+            control.yield(.closed(link))
+            return true
+        }
+        return false
+    }
+
+    private func report(_ error: P2PError, remote: String, peer: Bytes32?, id: ConnectionID) {
+        let level: P2PLogger.Level = error.code == .connectionClosed ? .debug : .warning
+        log(level, peer == nil ? "connection refused" : "connection closed", ("remote", remote),
+            ("peer", peer?.hex ?? "-"), ("conn", "\(id)"), ("code", error.code.rawValue), ("reason", error.message))
+        if error.code != .connectionClosed { emit(.connectionFailed(remote: remote, peer: peer, error: error)) }
+    }
+
+    /// Hello, Auth, then Status each way (docs/p2p.md).
+    private func handshake(direction: ConnectionDirection, expected: Bytes32?, frames: inout Frames,
+                           outbound: Writer, channel: Channel, limit: FrameLimit)
+    async throws -> (Session, UInt64, PeerRole) {
+        var hs = Handshake(role: direction == .outbound ? .initiator : .responder, params: params)
+        try await outbound.write(Framing.plain(hs.hello, allocator: channel.allocator))
+        let hello = try await nextFrame(&frames, limit: P2PLimits.helloMaxBytes)
+        let allowList = shared.withLockedValue { $0.allowList }
+        let auth = try hs.receiveHello(hello, isAllowed: { allowList.contains($0) })
+        try await outbound.write(Framing.plain(auth, allocator: channel.allocator))
+        var session = try hs.receiveAuth(try await nextFrame(&frames, limit: P2PLimits.authFrameBytes))
+        if let expected, session.peerKey != expected {
+            throw P2PError(.peerNotAllowed, "dialled \(expected) but the peer proved \(session.peerKey)")
+        }
+        // Authenticated: frames may now be as large as the configuration allows.
+        limit.set(config.maxFrameBytes)
+        let (height, myRole) = shared.withLockedValue { ($0.localHeight, config.role) }
+        let status = Message.status(height: height, role: myRole)
+        try await outbound.write(Framing.sealed(status.encoded, cipher: &session.sender, allocator: channel.allocator))
+        let first = try open(try await nextFrame(&frames, limit: config.maxFrameBytes), &session.receiver)
+        guard case .status(let peerHeight, let peerRole) = first else {
+            throw P2PError(.protocolViolation, "first message is not status")
+        }
+        return (session, peerHeight, peerRole)
+    }
+
+    private func nextFrame(_ frames: inout Frames, limit: Int) async throws -> [UInt8] {
+        guard let buffer = try await frames.next() else {
+            throw P2PError(.connectionClosed, "peer closed the connection during the handshake")
+        }
+        guard buffer.readableBytes <= limit else {
+            throw P2PError(.malformedHandshake, "handshake frame of \(buffer.readableBytes) bytes over \(limit)")
+        }
+        return Array(buffer.readableBytesView)
+    }
+
+    private func open(_ frame: [UInt8], _ cipher: inout FrameCipher) throws(P2PError) -> Message {
+        let plain = try cipher.open(frame)
+        do { return try Message.decode(plain) } catch {
+            throw P2PError(.malformedMessage, "\(error)")
+        }
+    }
+
+    private func serve(_ link: PeerLink, session: inout Session, frames: inout Frames, outbound: Writer,
+                       channel: Channel) async throws {
+        let sender = session.sender
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.writeLoop(link, cipher: sender, outbound: outbound, channel: channel) }
+            group.addTask { await self.pingLoop(link, channel: channel) }
+            defer {
+                link.close(nil)
+                group.cancelAll()
+            }
+            try await readLoop(link, cipher: &session.receiver, frames: &frames)
+        }
+    }
+
+    /// Reads frames until the peer closes or says `disconnect`. Each frame is first charged to the
+    /// peer's token buckets: over its rate, the reader waits, so NIO stops reading this socket and
+    /// TCP flow control slows the peer down without costing us CPU or memory. Any frame that fails
+    /// authentication or decoding ends the connection (the error propagates).
+    private func readLoop(_ link: PeerLink, cipher: inout FrameCipher, frames: inout Frames) async throws {
+        var limiter = InboundLimiter(config.inboundRateLimit, nowNs: nowNs())
+        while let buffer = try await frames.next() {
+            let wait = limiter.charge(byteCount: buffer.readableBytes + 4, nowNs: nowNs())
+            if wait > 0 { try await Task.sleep(for: .nanoseconds(Int64(clamping: wait))) }
+            link.heard(nowNs: nowNs(), byteCount: buffer.readableBytes + 4)
+            let message = try open(Array(buffer.readableBytesView), &cipher)
+            guard try await handle(message, from: link) else { return }
+        }
+    }
+
+    /// Acts on one message; false when the peer said goodbye.
+    private func handle(_ message: Message, from link: PeerLink) async throws -> Bool {
+        switch message {
+        case .status(let height, let role):
+            link.updateStatus(height: height, role: role)
+            emit(.status(link.info))
+        case .txBatch(let raw):
+            try await receiveTxs(raw, from: link)
+        case .consensus(let payload):
+            emit(.consensus(from: link.key, payload: payload))
+        case .blockRequest(let from, let count):
+            emit(.blockRequest(from: link.key, fromHeight: from, count: count))
+        case .blockResponse(let from, let blocks):
+            emit(.blockResponse(from: link.key, fromHeight: from, blocks: blocks))
+        case .ping(let nonce):
+            guard enqueue(.pong(nonce), byteCount: 9, to: link) else { return false }
+        case .pong:
+            break
+        case .disconnect(let reason):
+            log(.info, "peer disconnects", ("peer", link.key.hex), ("conn", "\(link.id)"), ("reason", reason.description))
+            return false
+        }
+        return true
+    }
+
+    /// Gossip in: remember that the peer has these transactions, pass the ones this node has not
+    /// seen to the admission function, and forward what it admits to the other peers.
+    private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink) async throws {
+        var txs: [SignedTx] = []
+        txs.reserveCapacity(raw.count)
+        for (i, bytes) in raw.enumerated() {
+            do { txs.append(try SignedTx.decode(bytes)) } catch {
+                throw P2PError(.malformedMessage, "txBatch item \(i): \(error)")
+            }
+        }
+        link.markKnown(txs.map(\.hash))
+        let fresh = seen.withLockedValue { s in txs.filter { s.insert($0.hash) } }
+        guard !fresh.isEmpty else { return }
+        let admitted = await admission.admit(fresh, from: link.key)
+        guard !admitted.isEmpty else { return }
+        forward(admitted, except: link.key)
+        emit(.txBatch(from: link.key, txs: admitted))
+    }
+
+    /// Drains the peer's queue into the socket, up to `writeBatchMaxFrames` frames per write. On
+    /// close it sends `disconnect` (when there is a reason), gives the peer a grace period to close,
+    /// then closes the channel, which also ends the reader.
+    private func writeLoop(_ link: PeerLink, cipher: FrameCipher, outbound: Writer, channel: Channel) async {
+        var cipher = cipher
+        do {
+            while true {
+                switch await link.next() {
+                case .messages(let messages):
+                    var buffers: [ByteBuffer] = []
+                    buffers.reserveCapacity(messages.count)
+                    for m in messages {
+                        buffers.append(try Framing.sealed(m.encoded, cipher: &cipher, allocator: channel.allocator))
+                    }
+                    try await outbound.write(contentsOf: buffers)
+                case .close(let reason):
+                    if let reason {
+                        let bye = try Framing.sealed(Message.disconnect(reason).encoded, cipher: &cipher,
+                                                     allocator: channel.allocator)
+                        try await outbound.write(bye)
+                        try? await Task.sleep(for: .milliseconds(P2PLimits.disconnectGraceMs))
+                    }
+                    channel.close(promise: nil)
+                    return
+                }
+            }
+        } catch {
+            log(.debug, "writer ended", ("peer", link.key.hex), ("conn", "\(link.id)"), ("error", "\(error)"))
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Pings the peer every interval; a peer silent for `silentPingIntervalsMax` intervals is closed.
+    private func pingLoop(_ link: PeerLink, channel: Channel) async {
+        let interval = config.pingIntervalMs
+        var nonce: UInt64 = 0
+        while true {
+            do { try await Task.sleep(for: .milliseconds(interval)) } catch { return }
+            let silentNs = nowNs() &- link.lastHeardNs
+            if silentNs > UInt64(interval * P2PLimits.silentPingIntervalsMax) * 1_000_000 {
+                log(.warning, "peer silent; closing", ("peer", link.key.hex), ("conn", "\(link.id)"))
+                channel.close(promise: nil)
+                return
+            }
+            nonce += 1
+            guard enqueue(.ping(nonce), byteCount: 9, to: link) else { return }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import NIOCore
+import NIOPosix
+import TotemCrypto
+
+extension P2PNode {
+    /// Runs the node until `shutdown()` completes or the task is cancelled: binds the listener,
+    /// then drives the peer manager from one control loop (STYLE.md §1: receive an event, step the
+    /// state machine, perform its actions).
+    public func run() async throws {
+        do { try config.validate() } catch {
+            resolveBound(.failure(error))
+            throw error
+        }
+        let server: NIOAsyncChannel<Framing.Connection, Never>
+        do {
+            server = try await ServerBootstrap(group: config.eventLoopGroup)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: config.listenHost, port: config.listenPort) { channel in
+                    channel.eventLoop.makeCompletedFuture { try Framing.setUp(channel) }
+                }
+        } catch {
+            let e = P2PError(.invalidConfig, "cannot listen on \(config.listenHost):\(config.listenPort): \(error)")
+            resolveBound(.failure(e))
+            throw e
+        }
+        let port = server.channel.localAddress?.port ?? config.listenPort
+        resolveBound(.success(port))
+        log(.info, "listening", ("address", "\(config.listenHost):\(port)"), ("node", nodeKey.hex))
+
+        var manager = PeerManager(
+            config: .init(localKey: nodeKey, backoffBaseMs: config.dialBackoffBaseMs, backoffCapMs: config.dialBackoffCapMs),
+            peers: config.peers, rng: SplitMix64(seed: config.rngSeed))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.acceptLoop(server) }
+            group.addTask { await self.tickLoop() }
+            var links: [ConnectionID: PeerLink] = [:]
+            var stopDeadlineMs: Int64?
+            control.yield(.tick)
+            for await event in controlStream {
+                let actions: [PeerManager.Action]
+                switch event {
+                case .tick:
+                    shared.withLockedValue { $0.tickPending = false }
+                    actions = manager.step(.tick(nowMs: nowMs()))
+                case .dialFailed(let key):
+                    actions = manager.step(.dialFailed(key, nowMs: nowMs()))
+                case .established(let link):
+                    links[link.id] = link
+                    actions = manager.step(.established(link.key, link.id, link.direction, nowMs: nowMs()))
+                case .closed(let link):
+                    links[link.id] = nil
+                    shared.withLockedValue { s in
+                        if s.active[link.key] === link { s.active[link.key] = nil }
+                    }
+                    actions = manager.step(.closed(link.key, link.id, nowMs: nowMs()))
+                case .allowList(let allowed):
+                    actions = manager.step(.allowListChanged(allowed))
+                case .stop:
+                    actions = manager.step(.stop)
+                    if stopDeadlineMs == nil {
+                        stopDeadlineMs = nowMs() + P2PLimits.shutdownGraceMs
+                        server.channel.close(promise: nil)
+                        log(.info, "shutting down", ("peers", "\(links.count)"))
+                    }
+                }
+                for action in actions { perform(action, links: links, group: &group) }
+                if let deadline = stopDeadlineMs, links.isEmpty || nowMs() >= deadline { break }
+            }
+            // Stopped, or cancelled: whatever is still open closes with its task.
+            for link in links.values { link.close(nil) }
+            server.channel.close(promise: nil)
+            group.cancelAll()
+        }
+        log(.info, "stopped")
+    }
+
+    private func perform(_ action: PeerManager.Action, links: [ConnectionID: PeerLink],
+                         group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        switch action {
+        case .dial(let address):
+            log(.debug, "dialling", ("peer", address.key.hex), ("address", address.description))
+            group.addTask { await self.dial(address) }
+        case .activate(let key, let id):
+            guard let link = links[id] else { return }
+            let wasUp = shared.withLockedValue { s in
+                defer { s.active[key] = link }
+                return s.active[key] != nil
+            }
+            if !wasUp {
+                log(.info, "peer up", ("peer", key.hex), ("conn", "\(id)"), ("remote", link.remote))
+                emit(.peerUp(link.info))
+            }
+        case .close(let id, let reason):
+            guard let link = links[id] else { return }
+            log(.info, "closing connection", ("peer", link.key.hex), ("conn", "\(id)"), ("reason", reason.description))
+            shared.withLockedValue { s in
+                if s.active[link.key] === link { s.active[link.key] = nil }
+            }
+            link.close(reason)
+        case .peerDown(let key):
+            log(.info, "peer down", ("peer", key.hex))
+            emit(.peerDown(key))
+        }
+    }
+
+    /// Fires the peer manager's tick; never more than one pending, so a busy loop does not pile
+    /// ticks up.
+    private func tickLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .milliseconds(P2PLimits.managerTickMs)) } catch { return }
+            let due = shared.withLockedValue { s in
+                defer { s.tickPending = true }
+                return !s.tickPending
+            }
+            if due { control.yield(.tick) }
+        }
+    }
+
+    private func acceptLoop(_ server: NIOAsyncChannel<Framing.Connection, Never>) async {
+        do {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        let admitted = shared.withLockedValue { s in
+                            guard s.pendingInbound < P2PLimits.pendingInboundMaxCount else { return false }
+                            s.pendingInbound += 1
+                            return true
+                        }
+                        guard admitted else {
+                            log(.warning, "too many pending handshakes; closing new connection")
+                            connection.channel.channel.close(promise: nil)
+                            continue
+                        }
+                        group.addTask {
+                            _ = await self.runConnection(connection, direction: .inbound, expected: nil)
+                        }
+                    }
+                }
+            }
+        } catch {
+            log(.debug, "listener ended", ("error", "\(error)"))
+        }
+    }
+
+    private func dial(_ address: PeerAddress) async {
+        do {
+            let channel = try await ClientBootstrap(group: config.eventLoopGroup)
+                .connectTimeout(.milliseconds(config.connectTimeoutMs))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try Framing.setUp(channel) }
+                }
+            let established = await runConnection(channel, direction: .outbound, expected: address)
+            if !established { control.yield(.dialFailed(address.key)) }
+        } catch {
+            log(.debug, "dial failed", ("peer", address.key.hex), ("address", address.description), ("error", "\(error)"))
+            control.yield(.dialFailed(address.key))
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// A token bucket with injected time: `rate` tokens per second up to `burst`. Taking more tokens than
+/// are present leaves a debt, and `take` answers how long the caller must wait before acting, so a
+/// message larger than the burst is still served, just later.
+public struct TokenBucket: Sendable {
+    public let ratePerSecond: Double
+    public let burst: Double
+    private var tokens: Double
+    private var lastNs: UInt64
+
+    public init(ratePerSecond: Int, burst: Int, nowNs: UInt64) {
+        precondition(ratePerSecond > 0 && burst > 0, "rate and burst must be positive")
+        self.ratePerSecond = Double(ratePerSecond)
+        self.burst = Double(burst)
+        self.tokens = Double(burst)
+        self.lastNs = nowNs
+    }
+
+    /// Takes `count` tokens at `nowNs`; returns the nanoseconds to wait before the action they pay
+    /// for (0 when the bucket held enough).
+    public mutating func take(_ count: Int, nowNs: UInt64) -> UInt64 {
+        if nowNs > lastNs {
+            tokens = min(burst, tokens + Double(nowNs - lastNs) * ratePerSecond / 1e9)
+            lastNs = nowNs
+        }
+        tokens -= Double(count)
+        guard tokens < 0 else { return 0 }
+        return UInt64((-tokens / ratePerSecond * 1e9).rounded(.up))
+    }
+}
+
+/// Per-peer inbound limits: messages per second and bytes per second.
+public struct RateLimit: Sendable, Hashable {
+    public var messagesPerSecond: Int
+    public var messagesBurst: Int
+    public var bytesPerSecond: Int
+    public var bytesBurst: Int
+
+    public init(messagesPerSecond: Int = P2PLimits.inboundMessagesPerSecondDefault,
+                messagesBurst: Int = P2PLimits.inboundMessagesBurstDefault,
+                bytesPerSecond: Int = P2PLimits.inboundBytesPerSecondDefault,
+                bytesBurst: Int = P2PLimits.inboundBytesBurstDefault) {
+        self.messagesPerSecond = messagesPerSecond; self.messagesBurst = messagesBurst
+        self.bytesPerSecond = bytesPerSecond; self.bytesBurst = bytesBurst
+    }
+}
+
+/// The two buckets of one peer's inbound traffic.
+struct InboundLimiter: Sendable {
+    private var messages: TokenBucket
+    private var bytes: TokenBucket
+
+    init(_ limit: RateLimit, nowNs: UInt64) {
+        messages = TokenBucket(ratePerSecond: limit.messagesPerSecond, burst: limit.messagesBurst, nowNs: nowNs)
+        bytes = TokenBucket(ratePerSecond: limit.bytesPerSecond, burst: limit.bytesBurst, nowNs: nowNs)
+    }
+
+    /// Charges one frame of `byteCount` bytes; returns the nanoseconds to wait before reading on.
+    mutating func charge(byteCount: Int, nowNs: UInt64) -> UInt64 {
+        max(messages.take(1, nowNs: nowNs), bytes.take(byteCount, nowNs: nowNs))
+    }
+}

@@ -1,0 +1,97 @@
+import Chain
+import Hummingbird
+import TotemCrypto
+
+extension APIServer {
+    /// `POST /v1/txs`: `{"txs": ["<hex SignedTx>", …]}`, one result per tx in order.
+    func submitHex(_ request: Request) async throws -> Response {
+        let txs = try txList(try await body(request))
+        var results = [JSONValue?](repeating: nil, count: txs.count)
+        var decoded: [SignedTx] = []
+        var positions: [Int] = []
+        for (i, item) in txs.enumerated() {
+            guard case .string(let text) = item, let bytes = Hex.decode(text) else {
+                results[i] = refused(nil, "malformed_tx", "tx \(i) is not a string of lowercase hex digits")
+                continue
+            }
+            do {
+                decoded.append(try SignedTx.decode(bytes))
+                positions.append(i)
+            } catch {
+                results[i] = refused(SHA256.hash(bytes).hex, "malformed_tx", "tx \(i): \(error.description)")
+            }
+        }
+        try admit(decoded, positions, into: &results)
+        return JSONResponse.make(.object([("results", .array(results.map { $0 ?? .null }))]))
+    }
+
+    /// `POST /v1/txs/json`: the same, with transactions in their JSON form.
+    func submitJSON(_ request: Request) async throws -> Response {
+        let txs = try txList(try await body(request))
+        var results = [JSONValue?](repeating: nil, count: txs.count)
+        var decoded: [SignedTx] = []
+        var positions: [Int] = []
+        for (i, item) in txs.enumerated() {
+            do {
+                decoded.append(try TxJSON.decodeSigned(item, at: JSONPath.root.appending("txs").appending(index: i)))
+                positions.append(i)
+            } catch {
+                results[i] = refused(nil, error.code, error.message)
+            }
+        }
+        try admit(decoded, positions, into: &results)
+        return JSONResponse.make(.object([("results", .array(results.map { $0 ?? .null }))]))
+    }
+
+    private func txList(_ body: JSONValue) throws -> [JSONValue] {
+        guard case .object(let members) = body, members.count == 1, members[0].key == "txs",
+              case .array(let txs) = members[0].value else {
+            throw APIError.badRequest("malformed_request", "the body must be {\"txs\": [...]}")
+        }
+        guard (1...NodeLimits.submitMaxTxs).contains(txs.count) else {
+            throw APIError.badRequest("bad_tx_count", "txs must hold 1 to \(NodeLimits.submitMaxTxs) transactions, not \(txs.count)")
+        }
+        return txs
+    }
+
+    private func refused(_ hash: String?, _ code: String, _ message: String) -> JSONValue {
+        .object([("txHash", hash.map(JSONValue.string) ?? .null), ("accepted", .bool(false)),
+                 ("error", .object([("code", .string(code)), ("message", .string(message))]))])
+    }
+
+    private func admit(_ txs: [SignedTx], _ positions: [Int], into results: inout [JSONValue?]) throws {
+        guard !txs.isEmpty else { return }
+        for (k, outcome) in try node.submit(txs).enumerated() {
+            let hash = txs[k].hash.hex
+            switch outcome {
+            case .accepted, .duplicate:
+                results[positions[k]] = .object([("txHash", .string(hash)), ("accepted", .bool(true))])
+            case .rejected(let code, let message):
+                node.metrics.txsRejected.increment()
+                results[positions[k]] = refused(hash, code, message)
+            }
+        }
+    }
+
+    /// `GET /v1/txs/{txHash}`.
+    func txStatus(_ hash: Bytes32) throws -> Response {
+        switch try chain.txStatus(hash) {
+        case .committed(let location):
+            var members: [(key: String, value: JSONValue)] = [("txHash", Self.h(hash)), ("status", .string("committed")),
+                                                              ("height", Self.u(location.height)),
+                                                              ("index", Self.u(UInt64(location.index)))]
+            if let block = try chain.store.block(at: location.height), Int(location.index) < block.txs.count {
+                members.append(("tx", TxJSON.encode(block.txs[Int(location.index)])))
+            }
+            return JSONResponse.make(.object(members))
+        case .pending(let tx):
+            return JSONResponse.make(.object([("txHash", Self.h(hash)), ("status", .string("pending")), ("tx", TxJSON.encode(tx))]))
+        case .rejected(let error):
+            return JSONResponse.make(.object([("txHash", Self.h(hash)), ("status", .string("rejected")),
+                                              ("error", .object([("code", .string(error.code.rawValue)),
+                                                                 ("message", .string(error.message))]))]))
+        case .unknown:
+            throw APIError.notFound("tx_not_found", "no transaction \(hash) is pending, committed or recently rejected here")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Chain
+import Consensus
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import TotemCrypto
+
+/// The request context: the remote address, for per-client rate limits.
+struct APIContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteIP: String
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteIP = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+/// Per-client rate limit before any other work.
+struct RateLimitMiddleware: RouterMiddleware {
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard limiter.allow(context.remoteIP, nowNs: now) else {
+            throw APIError(.tooManyRequests, "rate_limited", "too many requests from \(context.remoteIP); slow down")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// The node's HTTP API (docs/openapi.yaml): the public routes of PROTOCOL.md and the project's own.
+struct APIServer {
+    let node: Node
+    var chain: ChainService { node.chain }
+
+    func application() throws -> some ApplicationProtocol {
+        let router = Router(context: APIContext.self)
+        router.middlewares.add(JSONErrorMiddleware<APIContext>())
+        router.middlewares.add(RateLimitMiddleware(limiter: RateLimiter(ratePerSecond: node.config.apiRequestsPerSecond,
+                                                                        burst: node.config.apiBurst)))
+        router.get("/healthz") { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: node.metrics.render())))
+        }
+        router.get("/v1/status") { _, _ in try status() }
+        router.post("/v1/txs") { request, _ in try await submitHex(request) }
+        router.post("/v1/txs/json") { request, _ in try await submitJSON(request) }
+        router.get("/v1/txs/:txHash") { _, context in try txStatus(try hash(context, "txHash")) }
+        router.get("/v1/accounts/:publicKey") { _, context in try account(try hash(context, "publicKey")) }
+        router.get("/v1/works/similar") { request, _ in try similar(request) }
+        router.get("/v1/works/:contentHash") { _, context in try work(try hash(context, "contentHash")) }
+        router.get("/v1/works/:contentHash/history") { _, context in try history(try hash(context, "contentHash")) }
+        router.get("/v1/owners/:publicKey/works") { request, context in try worksByOwner(try hash(context, "publicKey"), request) }
+        router.get("/v1/certificates/:txHash") { request, context in try certificate(try hash(context, "txHash"), request) }
+        router.get("/v1/blocks/latest") { request, _ in try latestBlocks(request) }
+        router.get("/v1/blocks/:height") { _, context in try block(context) }
+        router.get("/v1/validators") { _, _ in try validators() }
+        return Application(router: router,
+                           configuration: .init(address: .hostname(node.config.apiListenHost, port: node.config.apiListenPort),
+                                                serverName: "totemd"),
+                           logger: node.logger)
+    }
+
+    // MARK: Helpers
+
+    func hash(_ context: APIContext, _ name: String) throws -> Bytes32 {
+        let text = context.parameters.get(name) ?? ""
+        guard let v = Bytes32(hex: text) else {
+            throw APIError.badRequest("bad_hex", "\(name) must be 64 lowercase hex digits")
+        }
+        return v
+    }
+
+    func query(_ request: Request, _ name: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return d }
+        guard let v = Int(text), range.contains(v) else {
+            throw APIError.badRequest("bad_parameter", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    func body(_ request: Request) async throws -> JSONValue {
+        var request = request
+        let buffer = try await request.collectBody(upTo: node.config.apiMaxBodyBytes)
+        let bytes = Array(buffer.readableBytesView)
+        do {
+            return try JSONParser.parse(bytes, maxInputBytes: node.config.apiMaxBodyBytes)
+        } catch {
+            throw APIError.badRequest("malformed_json", error.description)
+        }
+    }
+
+    static func u(_ v: UInt64) -> JSONValue { .integer(v) }
+    static func s(_ v: String) -> JSONValue { .string(v) }
+    static func h(_ v: Bytes32) -> JSONValue { .string(v.hex) }
+}

@@ -1,0 +1,246 @@
+import Chain
+import Logging
+import Synchronization
+import TotemCrypto
+
+/// The chain side of a node: the store, the pure state machine and the mempool, and the rules that
+/// join them (admission against committed state, building and checking proposals, committing).
+/// Consensus and the API call it; it never calls them.
+final class ChainService: Sendable {
+    let genesis: Genesis
+    let machine: StateMachine
+    let store: ChainStore
+    let mempool: SharedMempool
+    private let logger: Logger
+
+    /// Outcomes of blocks checked or built on the current tip, so committing one does not apply it
+    /// again. Keyed by block hash; cleared on every commit.
+    private let outcomes = Mutex(BoundedCache<Bytes32, BlockOutcome>(capacity: NodeLimits.outcomeCacheEntries))
+    /// Transactions accepted and later dropped (at block building or as stale), for tx status.
+    private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntries))
+    /// Validators of the set in force and of adopted sets not yet in force (the peers P2P admits),
+    /// refreshed on each commit.
+    private let allowedKeys: Mutex<Set<Bytes32>>
+
+    init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, logger: Logger) throws {
+        self.genesis = genesis
+        self.logger = logger
+        let config = ChainConfig(genesis: genesis)
+        machine = StateMachine(config: config)
+        store = try ChainStore(directory: dataDir, genesisHash: genesis.genesisHash,
+                               genesisValidators: genesis.validatorSet,
+                               options: .init(initialMapSizeBytes: initialMapBytes))
+        mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
+        allowedKeys = Mutex(Set(genesis.validatorSet.keys))
+        try writeGenesisStateIfNew()
+        refreshValidatorKeys()
+    }
+
+    /// A new store gets the genesis state (registrars, validator set) before block 1.
+    private func writeGenesisStateIfNew() throws {
+        let hasState = try store.withState { $0.get(.validators, StateKeys.validatorSet) != nil }
+        guard !hasState else { return }
+        let changes = machine.genesisChanges()
+        let dbs = store.databases
+        try store.environment.write { txn in
+            for change in changes.sorted {
+                if let value = change.value { try txn.put(dbs.table(change.key.table), key: change.key.key, value: value) }
+            }
+        }
+    }
+
+    private func refreshValidatorKeys() {
+        let record = try? store.withState { $0.validatorSetRecord() }
+        let keys = Set(record?.epochs.flatMap { $0.set.keys } ?? genesis.validatorSet.keys)
+        allowedKeys.withLock { $0 = keys }
+    }
+
+    var allowedValidatorKeys: Set<Bytes32> { allowedKeys.withLock { $0 } }
+
+    /// Validators of the set in force at the next height, and of adopted sets after it.
+    func validatorKeys() -> (inForce: Set<Bytes32>, adopted: Set<Bytes32>) {
+        guard let height = try? store.tip().height,
+              let record = try? store.withState({ $0.validatorSetRecord() }) else {
+            return (Set(genesis.validatorSet.keys), [])
+        }
+        let inForce = record.inForce(at: height + 1)
+        let later = record.epochs.filter { $0.fromHeight > height + 1 }.flatMap { $0.set.keys }
+        return (Set(inForce.set.keys), Set(later))
+    }
+
+    /// Runs `body` with the mempool's view of committed state (one read transaction).
+    func withAccounts<T>(_ body: (CommittedAccounts<StoreStateReader>) throws -> T) throws -> T {
+        let height = try store.tip().height
+        return try store.withState { reader in
+            try body(CommittedAccounts(state: reader, config: machine.config, committedHeight: height))
+        }
+    }
+
+    // MARK: Admission
+
+    enum SubmitOutcome: Sendable, Equatable {
+        case accepted
+        /// Already pending or committed: nothing changed.
+        case duplicate
+        case rejected(code: String, message: String)
+    }
+
+    /// Offers transactions to the mempool: cheap checks (a registration of content already
+    /// registered is refused here), then signatures on all cores, then insert.
+    func submit(_ txs: [SignedTx]) throws -> [SubmitOutcome] {
+        try withAccounts { accounts in
+            var outcomes = [SubmitOutcome?](repeating: nil, count: txs.count)
+            var offered: [SignedTx] = []
+            var offeredIndex: [Int] = []
+            for (i, tx) in txs.enumerated() {
+                if (try? store.location(ofTx: tx.hash)) ?? nil != nil {
+                    outcomes[i] = .duplicate
+                } else if let conflict = machine.registrationConflict(tx, state: accounts.state) {
+                    outcomes[i] = .rejected(code: conflict.code.rawValue, message: conflict.message)
+                } else {
+                    offered.append(tx)
+                    offeredIndex.append(i)
+                }
+            }
+            for (k, admission) in mempool.admit(offered, accounts: accounts).enumerated() {
+                switch admission {
+                case .accepted: outcomes[offeredIndex[k]] = .accepted
+                case .duplicate: outcomes[offeredIndex[k]] = .duplicate
+                case .rejected(let e): outcomes[offeredIndex[k]] = .rejected(code: e.code.rawValue, message: e.message)
+                }
+            }
+            return outcomes.map { $0 ?? .rejected(code: "internal_error", message: "no outcome") }
+        }
+    }
+
+    // MARK: Tip
+
+    func tip() throws -> ChainTip { try store.tip() }
+
+    /// The parent of the next block: the stored tip's header, or the genesis parent.
+    func parent() throws -> ParentInfo {
+        let tip = try store.tip()
+        guard tip.height > 0 else { return machine.genesisParent }
+        guard let block = try store.block(at: tip.height) else {
+            throw NodeError("store tip \(tip.height) has no block")
+        }
+        return ParentInfo(header: block.header)
+    }
+
+    // MARK: Proposals
+
+    /// Builds the child of the tip from the mempool, in arrival order; transactions that no longer
+    /// apply leave the mempool and are reported as rejected.
+    func buildProposal(view: UInt32, proposer: Bytes32, nowMs: UInt64) throws -> Block {
+        let parent = try parent()
+        let params = genesis.params
+        let built = try withAccounts { accounts in
+            let candidates = mempool.withPool {
+                $0.select(maxTxs: params.maxBlockTxs, maxBytes: params.maxBlockBytes, accounts: accounts)
+            }
+            return machine.buildBlock(candidates: candidates, parent: parent, state: accounts.state,
+                                      timestampMs: nowMs, view: view, proposer: proposer, signatures: .alreadyVerified)
+        }
+        if !built.rejected.isEmpty {
+            mempool.withPool { $0.remove(built.rejected.map(\.txHash)) }
+            rejected.withLock { cache in for r in built.rejected { cache.insert(r.error, for: r.txHash) } }
+            logger.debug("left transactions out of a proposal", metadata: ["count": "\(built.rejected.count)"])
+        }
+        outcomes.withLock { $0.insert(built.outcome, for: built.block.hash) }
+        return built.block
+    }
+
+    /// Checks a proposed child of the tip: header, every transaction applies (signatures of
+    /// transactions this node has not seen are verified on all cores), state root, validator sets,
+    /// and (for a fresh proposal) the clock-drift bound.
+    func validateProposal(_ block: Block, nowMs: UInt64, reproposal: Bool) -> Bool {
+        if !reproposal {
+            do { try machine.checkClockDrift(timestampMs: block.header.timestampMs, nowMs: nowMs) } catch {
+                logger.info("refused proposal", metadata: ["height": "\(block.height)", "reason": "\(error)"])
+                return false
+            }
+        }
+        if outcomes.withLock({ $0[block.hash] }) != nil { return true }
+        do {
+            let outcome = try apply(block)
+            outcomes.withLock { $0.insert(outcome, for: block.hash) }
+            return true
+        } catch {
+            logger.info("refused proposal", metadata: ["height": "\(block.height)", "reason": "\(error)"])
+            return false
+        }
+    }
+
+    /// Applies `block` to the state at the tip, verifying the signatures of transactions the
+    /// mempool has not already verified.
+    private func apply(_ block: Block) throws -> BlockOutcome {
+        let parent = try parent()
+        let unseen = mempool.withPool { pool in block.txs.filter { !pool.contains($0.hash) } }
+        let ok = ParallelVerifier.verify(unseen, genesisHash: genesis.genesisHash)
+        if let bad = ok.firstIndex(of: false) {
+            throw NodeError("transaction \(unseen[bad].hash) has an invalid signature")
+        }
+        let result = try store.withState { reader in
+            machine.apply(block, parent: parent, state: reader, signatures: .alreadyVerified)
+        }
+        switch result {
+        case .success(let outcome): return outcome
+        case .failure(let error): throw error
+        }
+    }
+
+    // MARK: Commit
+
+    struct Committed: Sendable {
+        let tip: ChainTip
+        /// The set in force at `height + 2`.
+        let validatorsAtHeightPlus2: ValidatorSet
+        let stale: Int
+    }
+
+    /// Stores a decided block with its commit certificate in one synced transaction, then lets
+    /// its transactions (and those they made stale) leave the mempool.
+    func commit(_ block: Block, certificate: CommitCertificate) async throws -> Committed {
+        let cached = outcomes.withLock { $0[block.hash] }
+        let outcome = try cached ?? apply(block)
+        let record = try decodedValidatorRecord(outcome.changes)
+        let h = block.height
+        let adopted = record.flatMap { r in r.epochs.first { $0.fromHeight == h + 2 }?.set }
+        let tip = try await store.commit(block, certificate: certificate, changes: outcome.changes,
+                                         adoptedValidatorSet: adopted)
+        outcomes.withLock { $0.removeAll() }
+        if record != nil { refreshValidatorKeys() }
+        let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
+        let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
+        return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count)
+    }
+
+    private func decodedValidatorRecord(_ changes: StateChanges) throws -> ValidatorSetRecord? {
+        guard case .some(.some(let bytes)) = changes.writes[StateKey(.validators, StateKeys.validatorSet)] else {
+            return nil
+        }
+        var r = TCEReader(bytes)
+        return try ValidatorSetRecord.decode(from: &r)
+    }
+
+    // MARK: Queries
+
+    enum TxStatus: Sendable {
+        case pending(SignedTx)
+        case committed(TxLocation)
+        case rejected(TxError)
+        case unknown
+    }
+
+    func txStatus(_ hash: Bytes32) throws -> TxStatus {
+        if let location = try store.location(ofTx: hash) { return .committed(location) }
+        if let tx = mempool.withPool({ $0.tx(hash) }) { return .pending(tx) }
+        if let error = rejected.withLock({ $0[hash] }) { return .rejected(error) }
+        return .unknown
+    }
+}
+
+struct NodeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

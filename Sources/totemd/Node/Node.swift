@@ -1,0 +1,175 @@
+import Chain
+import Consensus
+import Foundation
+import Logging
+import P2P
+import ServiceLifecycle
+import Synchronization
+import TotemCrypto
+
+/// Transactions received from peers enter the mempool through the same admission as the API's.
+struct GossipAdmission: TxAdmission {
+    let chain: ChainService
+    let onAdmitted: @Sendable () -> Void
+
+    func admit(_ txs: [SignedTx], from peer: Bytes32) async -> [SignedTx] {
+        guard let results = try? chain.submit(txs) else { return [] }
+        let admitted = zip(txs, results).filter { $0.1 == .accepted }.map(\.0)
+        if !admitted.isEmpty { onAdmitted() }
+        return admitted
+    }
+}
+
+/// A running node: store, mempool, P2P, consensus runtime and HTTP API, as one service with a
+/// graceful shutdown (stop the API, let the consensus step in progress finish its LMDB write,
+/// close peers, drain the store's writer).
+final class Node: Service {
+    let config: NodeConfig
+    let genesis: Genesis
+    let key: SigningKey
+    let chain: ChainService
+    let network: P2PNode
+    let driver: ConsensusDriver
+    let similarity: SimilarityService
+    let commits = CommitFeed()
+    let metrics = NodeMetrics()
+    let logger: Logger
+    let startedAt = Date()
+
+    init(config: NodeConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        guard let genesisBytes = FileManager.default.contents(atPath: config.genesisFile) else {
+            throw ConfigError(file: config.genesisFile, setting: "node.genesis_file", message: "cannot read the genesis file")
+        }
+        do {
+            genesis = try Genesis.parse(fileBytes: Array(genesisBytes))
+        } catch {
+            throw ConfigError(file: config.genesisFile, setting: error.field, message: error.message)
+        }
+        do {
+            key = try KeyFile.read(path: config.keyFile)
+        } catch {
+            throw ConfigError(file: config.keyFile, setting: "node.key_file", message: error.message)
+        }
+        try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
+        chain = try ChainService(genesis: genesis, dataDir: config.dataDir,
+                                 mempoolLimits: MempoolLimits(maxTxCount: config.mempoolMaxTxs, maxBytes: config.mempoolMaxBytes,
+                                                              maxPerSender: config.mempoolMaxPerSender,
+                                                              maxTxBytes: genesis.params.maxTxBytes),
+                                 initialMapBytes: config.storeInitialMapMiB << 20, logger: logger)
+        var p2p = P2PConfig(listenHost: config.p2pListenHost, listenPort: config.p2pListenPort,
+                            peers: config.persistentPeers.map { PeerAddress(key: $0.publicKey, host: $0.host, port: $0.port) },
+                            nodeKey: key, chainId: genesis.chainId, genesisHash: genesis.genesisHash,
+                            role: config.role == .validator ? .validator : .observer)
+        p2p.maxFrameBytes = config.maxFrameBytes
+        p2p.rngSeed = key.publicKey.w0
+        let p2pLogger = Self.p2pLogger(logger)
+        let pending = PendingSignal()
+        let (inForce, adopted) = chain.validatorKeys()
+        let observers = Set(config.allowedObservers)
+        network = P2PNode(config: p2p,
+                          allowList: AllowList(validatorsInForce: inForce, validatorsAdopted: adopted, observers: observers),
+                          admission: GossipAdmission(chain: chain, onAdmitted: { pending.fire() }), log: p2pLogger)
+        driver = ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
+                                 metrics: metrics, logger: logger)
+        pending.set(driver)
+        similarity = SimilarityService(store: chain.store)
+        if config.role == .validator, !inForce.contains(key.publicKey) {
+            logger.warning("this node's key is not in the validator set in force; it follows the chain without voting",
+                           metadata: ["key": "\(key.publicKey.hex)"])
+        }
+    }
+
+    private static func p2pLogger(_ logger: Logger) -> P2PLogger {
+        P2PLogger { level, message, fields in
+            var metadata: Logger.Metadata = [:]
+            for (k, v) in fields { metadata[k] = "\(v)" }
+            let l: Logger.Level = switch level {
+            case .debug: .debug
+            case .info: .info
+            case .warning: .warning
+            case .error: .error
+            }
+            logger.log(level: l, "\(message)", metadata: metadata)
+        }
+    }
+
+    /// Admits transactions from a client (the API), gossips the accepted ones and wakes consensus.
+    func submit(_ txs: [SignedTx]) throws -> [ChainService.SubmitOutcome] {
+        let results = try chain.submit(txs)
+        let accepted = zip(txs, results).filter { $0.1 == .accepted }.map(\.0)
+        metrics.txsSubmitted.increment(by: txs.count)
+        if !accepted.isEmpty {
+            network.gossip(accepted)
+            driver.workPending()
+        }
+        return results
+    }
+
+    func run() async throws {
+        let api = try APIServer(node: self).application()
+        let height = try chain.tip().height
+        logger.info("node starting", metadata: ["moniker": "\(config.moniker)", "key": "\(key.publicKey.hex)",
+                                                "chain": "\(genesis.chainId)", "genesis": "\(genesis.genesisHash.hex)",
+                                                "height": "\(height)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.network.run() }
+                group.addTask { await self.pumpNetworkEvents() }
+                group.addTask { try await self.driver.run() }
+                group.addTask { try await api.runService() }
+                group.addTask { await self.sampleGauges() }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("shutting down: finishing the write in progress, closing peers")
+            self.driver.inbox.close()
+            self.network.shutdown()
+        }
+        await chain.store.shutdown()
+        logger.info("node stopped")
+    }
+
+    private func pumpNetworkEvents() async {
+        for await event in network.events {
+            switch event {
+            case .consensus(let from, let payload):
+                driver.received(payload, from: from)
+            case .txBatch:
+                break  // admitted (and consensus woken) by GossipAdmission
+            case .blockRequest(let from, let fromHeight, let count):
+                driver.serveBlocks(to: from, fromHeight: fromHeight, count: count)
+            case .blockResponse(let from, _, let blocks):
+                driver.receivedBlocks(blocks, from: from)
+            case .status(let info), .peerUp(let info):
+                driver.peerHeight(info.height, peer: info.key)
+            case .peerDown(let key):
+                logger.info("peer down", metadata: ["peer": "\(key.hex.prefix(16))"])
+            case .connectionFailed(let remote, let peer, let error):
+                logger.info("connection refused or closed", metadata: ["remote": "\(remote)",
+                                                                       "peer": "\(peer.map { String($0.hex.prefix(16)) } ?? "-")",
+                                                                       "reason": "\(error)"])
+            }
+        }
+    }
+
+    private func sampleGauges() async {
+        while !Task.isCancelled {
+            metrics.mempoolTxs.record(chain.mempool.count)
+            metrics.mempoolBytes.record(chain.mempool.byteCount)
+            let peers = network.peers()
+            metrics.peers.record(peers.count)
+            metrics.p2pBytesReceived.record(peers.reduce(0) { $0 + $1.bytesReceived })
+            metrics.lmdbMapBytes.record(chain.store.environment.mapSizeBytes)
+            try? await Task.sleep(for: .seconds(1))
+            if driver.inbox.isClosed { return }
+        }
+    }
+}
+
+/// Wakes consensus when gossip admits transactions (the driver is set once it exists).
+final class PendingSignal: Sendable {
+    private let driver = Mutex<ConsensusDriver?>(nil)
+    func set(_ d: ConsensusDriver) { driver.withLock { $0 = d } }
+    func fire() { driver.withLock { $0 }?.workPending() }
+}

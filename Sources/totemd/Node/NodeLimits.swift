@@ -1,0 +1,28 @@
+/// Bounds of the node's own caches and queues (the chain's and the network's are in their modules).
+enum NodeLimits {
+    /// Checked or built proposals whose outcome is kept until the next commit.
+    static let outcomeCacheEntries = 16
+    /// Rejected-after-acceptance transactions remembered for `GET /v1/txs/{hash}`.
+    static let rejectedTxCacheEntries = 100_000
+    /// Consensus events waiting for the replica (network messages beyond it are dropped).
+    static let consensusEventQueue = 10_000
+    /// Transactions in one `POST /v1/txs`.
+    static let submitMaxTxs = 1000
+    /// Blocks sent in one catch-up answer.
+    static let catchUpBlocksPerResponse = 32
+}
+
+extension NodeLimits {
+    /// Bytes of blocks in one catch-up answer (at least one block is always sent).
+    static let catchUpResponseMaxBytes = 8 << 20
+}
+
+extension NodeLimits {
+    /// Least time between two block requests prompted by peers' status heights.
+    static let catchUpRetryMs: UInt64 = 1000
+}
+
+extension NodeLimits {
+    /// Transfers, licences or claims listed for one work.
+    static let historyEntriesMax = 1000
+}

@@ -1,0 +1,54 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// The node's Prometheus metrics (`GET /metrics`).
+struct NodeMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let height: CoreMetrics.Gauge
+    let view: CoreMetrics.Gauge
+    let viewChanges: CoreMetrics.Counter
+    let committedTxs: CoreMetrics.Counter
+    let mempoolTxs: CoreMetrics.Gauge
+    let mempoolBytes: CoreMetrics.Gauge
+    let peers: CoreMetrics.Gauge
+    let commitLatency: CoreMetrics.Timer
+    let signingPersist: CoreMetrics.Timer
+    let p2pBytesReceived: CoreMetrics.Gauge
+    let lmdbMapBytes: CoreMetrics.Gauge
+    let apiRequests: CoreMetrics.Counter
+    let txsSubmitted: CoreMetrics.Counter
+    let txsRejected: CoreMetrics.Counter
+
+    init() {
+        registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        height = CoreMetrics.Gauge(label: "totem_height", factory: factory)
+        view = CoreMetrics.Gauge(label: "totem_view", factory: factory)
+        viewChanges = CoreMetrics.Counter(label: "totem_view_changes_total", factory: factory)
+        committedTxs = CoreMetrics.Counter(label: "totem_committed_txs_total", factory: factory)
+        mempoolTxs = CoreMetrics.Gauge(label: "totem_mempool_txs", factory: factory)
+        mempoolBytes = CoreMetrics.Gauge(label: "totem_mempool_bytes", factory: factory)
+        peers = CoreMetrics.Gauge(label: "totem_peers", factory: factory)
+        commitLatency = CoreMetrics.Timer(label: "totem_block_commit_seconds", factory: factory)
+        signingPersist = CoreMetrics.Timer(label: "totem_signing_state_persist_seconds", factory: factory)
+        p2pBytesReceived = CoreMetrics.Gauge(label: "totem_p2p_bytes_received", factory: factory)
+        lmdbMapBytes = CoreMetrics.Gauge(label: "totem_lmdb_map_bytes", factory: factory)
+        apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
+        txsSubmitted = CoreMetrics.Counter(label: "totem_txs_submitted_total", factory: factory)
+        txsRejected = CoreMetrics.Counter(label: "totem_txs_rejected_total", factory: factory)
+    }
+
+    func render() -> [UInt8] {
+        var out: [UInt8] = []
+        registry.emit(into: &out)
+        return out
+    }
+}
+
+extension CoreMetrics.Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let d = ContinuousClock.now - start
+        recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import Consensus
-
-@Test func moduleLinks() { #expect(Bool(true)) }

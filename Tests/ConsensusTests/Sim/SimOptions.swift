@@ -1,0 +1,49 @@
+import Chain
+@testable import Consensus
+
+/// Everything a seed decides about one simulated run.
+struct SimOptions: Sendable, CustomStringConvertible {
+    var n = 4
+    var byzantine = 1
+    /// Faults are on during `[0, faultPhaseMs)`; then the network heals and is synchronous.
+    var faultPhaseMs: UInt64 = 4_000
+    /// After healing, every honest replica must commit `newBlocksAfterHeal` more blocks within this.
+    var healBoundMs: UInt64 = 20_000
+    var newBlocksAfterHeal = 2
+    var dropPermille = 0
+    var duplicatePermille = 0
+    var delayMs: ClosedRange<UInt64> = 5...50
+    var healDelayMs: ClosedRange<UInt64> = 5...30
+    var partitions = false
+    var crashes = false
+    /// Stop after this much simulated time even without faults (statistics runs).
+    var runMs: UInt64?
+    var bug: InjectedBug = .none
+    /// Scripted outages on top of the random ones: node, crash time, restart time (nil: never).
+    var outages: [(node: Int, crashMs: UInt64, restartMs: UInt64?)] = []
+    /// Nodes that get no `workPending` at boot (they still start their timer on a proposal).
+    var idle: Set<Int> = []
+    var config = ReplicaConfig(proposalTimeoutMs: 200, maxProposalTimeoutMs: 1600, emptyBlockIntervalMs: 1000)
+
+    var description: String {
+        "n=\(n) byzantine=\(byzantine) faultPhase=\(faultPhaseMs)ms drop=\(dropPermille)‰ dup=\(duplicatePermille)‰ "
+            + "delay=\(delayMs.lowerBound)-\(delayMs.upperBound)ms partitions=\(partitions) crashes=\(crashes) bug=\(bug)"
+    }
+
+    /// The fault mix of `seed`: n = 4 or 7 with f Byzantine replicas, and a random share of every
+    /// network and crash fault.
+    static func random(seed: UInt64) -> SimOptions {
+        var rng = PRNG(seed: seed ^ 0x5151_5151)
+        var o = SimOptions()
+        o.n = rng.chance(permille: 500) ? 4 : 7
+        o.byzantine = (o.n - 1) / 3
+        o.faultPhaseMs = rng.uint64(2_000...5_000)
+        o.dropPermille = rng.int(0...250)
+        o.duplicatePermille = rng.int(0...150)
+        let maxDelay = rng.uint64(10...400)
+        o.delayMs = 1...maxDelay
+        o.partitions = rng.chance(permille: 500)
+        o.crashes = rng.chance(permille: 600)
+        return o
+    }
+}

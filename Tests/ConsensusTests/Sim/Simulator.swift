@@ -1,0 +1,360 @@
+import Chain
+import TotemCrypto
+@testable import Consensus
+
+/// What travels between simulated nodes: consensus messages and the node-level block transfer of
+/// catch-up.
+enum Packet: Sendable {
+    case consensus(Message<TestBlock>)
+    case blockRequest(fromHeight: UInt64)
+    case blockResponse([CertifiedBlock<TestBlock>])
+}
+
+enum SimEvent: Sendable {
+    case deliver(Packet, from: Int, to: Int)
+    case timer(node: Int, Timeout, incarnation: Int)
+    case build(node: Int, height: UInt64, view: UInt32, incarnation: Int)
+    case crash(Int)
+    case restart(Int)
+    case partition([Int])
+    case unpartition
+    case heal
+    case byzantineTick(Int)
+}
+
+struct SimNode: Sendable {
+    let index: Int
+    let signer: FakeSigner
+    var replica: Replica<TestBlock>?
+    var persisted: SigningState<TestBlock>?
+    var chain: [CertifiedBlock<TestBlock>] = []
+    var incarnation = 0
+    var byzantine: Byzantine?
+
+    var isHonest: Bool { byzantine == nil }
+    var head: Bytes32 { chain.last?.block.hash ?? Simulator.genesisHash }
+}
+
+struct SimResult: Sendable {
+    var seed: UInt64
+    var options: SimOptions
+    var violation: String?
+    var trace: [String]
+    /// Lowest height committed by every honest replica at the end.
+    var heightAllHonest: Int
+    var stats: SimStats
+    var messages: Int
+    var simulatedMs: UInt64
+}
+
+/// Runs real `Replica` values in one process on a virtual clock (STYLE.md §3). The seed decides
+/// message delays, drops, duplicates, reordering, partitions, crashes and restarts (from the
+/// persisted signing state and committed blocks only) and Byzantine behaviour. Safety invariants
+/// are checked after every step; after the faults heal, liveness within a bound.
+struct Simulator {
+    static let genesisHash = SHA256.hash(Array("totem simulator genesis".utf8))
+    static let traceLinesMax = 400
+
+    let seed: UInt64
+    let options: SimOptions
+    let tracing: Bool
+    let keyring: FakeKeyring
+    let set: ValidatorSet
+    let verifier: FakeVerifier
+    var rng: PRNG
+    var nodes: [SimNode] = []
+    var queue = EventQueue<SimEvent>()
+    var now: UInt64 = 0
+    var healed = false
+    var group: [Int]?
+    var decided: [UInt64: Bytes32] = [:]
+    var signedVotes: [SlotKey: Bytes32] = [:]
+    var messages = 0
+    var violation: String?
+    let traceLog: TraceLog?
+    var stats = SimStats()
+    var livenessTarget = 0
+    var deadline: UInt64 = 0
+
+    struct SlotKey: Hashable { let validator: Int; let height: UInt64; let view: UInt32; let phase: VotePhase }
+
+    init(seed: UInt64, options: SimOptions, tracing: Bool = false, traceLinesMax: Int = Simulator.traceLinesMax) {
+        self.seed = seed
+        self.options = options
+        self.tracing = tracing
+        traceLog = tracing ? TraceLog(linesMax: traceLinesMax) : nil
+        keyring = FakeKeyring(seed: seed, count: options.n)
+        guard let set = ValidatorSet(keyring.publicKeys) else { preconditionFailure("simulator keys are distinct") }
+        self.set = set
+        verifier = keyring.verifier
+        rng = PRNG(seed: seed)
+        var byzantine = Set<Int>()
+        while byzantine.count < options.byzantine { byzantine.insert(rng.int(0...(options.n - 1))) }
+        for i in 0..<options.n {
+            let signer = keyring.signer(i)
+            var node = SimNode(index: i, signer: signer)
+            if byzantine.contains(i) { node.byzantine = Byzantine(signer: signer, rng: &rng) }
+            nodes.append(node)
+        }
+    }
+
+    /// Runs the seed to the end; the result names the first violation, if any.
+    mutating func run() -> SimResult {
+        start()
+        let end = options.runMs ?? (options.faultPhaseMs + options.healBoundMs)
+        while violation == nil, let (t, e) = queue.pop(), t <= end {
+            now = t
+            handle(e)
+            if healed, options.runMs == nil, honestHeights.min() ?? 0 >= livenessTarget { break }
+        }
+        if violation == nil, options.runMs == nil, (honestHeights.min() ?? 0) < livenessTarget {
+            violation = "liveness: after healing at \(options.faultPhaseMs)ms honest heights are \(honestHeights), "
+                + "wanted \(livenessTarget) by \(deadline)ms"
+        }
+        return SimResult(seed: seed, options: options, violation: violation, trace: traceLog?.lines ?? [],
+                         heightAllHonest: honestHeights.min() ?? 0, stats: stats, messages: messages, simulatedMs: now)
+    }
+
+    /// Boots every node and schedules the faults and the heal.
+    mutating func start() {
+        for i in nodes.indices { boot(i) }
+        scheduleFaults()
+        let end = options.runMs ?? (options.faultPhaseMs + options.healBoundMs)
+        queue.push(.heal, at: options.runMs == nil ? options.faultPhaseMs : end + 1)
+    }
+
+    var honestHeights: [Int] { nodes.filter(\.isHonest).map(\.chain.count) }
+
+    /// Records a trace line (only when tracing: a failing seed is re-run with tracing on).
+    func log(_ line: @autoclosure () -> String) {
+        guard let traceLog else { return }
+        if traceLog.lines.count == traceLog.linesMax { traceLog.lines.removeFirst(traceLog.linesMax / 4) }
+        traceLog.lines.append("t=\(now) " + line())
+    }
+
+    func name(_ key: Bytes32) -> String { set.index(of: key).map { "r\($0)" } ?? "?" }
+
+    // MARK: faults
+
+    mutating func scheduleFaults() {
+        let phase = options.faultPhaseMs
+        if options.partitions {
+            for _ in 0..<rng.int(1...3) {
+                let start = rng.uint64(0...phase)
+                let groups = nodes.map { _ in rng.int(0...1) }
+                queue.push(.partition(groups), at: start)
+                queue.push(.unpartition, at: min(phase, start + rng.uint64(200...2_000)))
+            }
+        }
+        if options.crashes {
+            for _ in 0..<rng.int(1...options.n) {
+                let i = rng.int(0...(options.n - 1))
+                guard nodes[i].isHonest else { continue }
+                let at = rng.uint64(0...phase)
+                queue.push(.crash(i), at: at)
+                if rng.chance(permille: 700) { queue.push(.restart(i), at: min(phase, at + rng.uint64(50...2_000))) }
+            }
+        }
+        for i in nodes.indices where !nodes[i].isHonest { queue.push(.byzantineTick(i), at: rng.uint64(0...300)) }
+        for o in options.outages {
+            queue.push(.crash(o.node), at: o.crashMs)
+            if let r = o.restartMs { queue.push(.restart(o.node), at: r) }
+        }
+    }
+
+    mutating func handle(_ e: SimEvent) {
+        switch e {
+        case let .deliver(p, from, to): deliver(p, from: from, to: to)
+        case let .timer(i, t, inc):
+            guard nodes[i].incarnation == inc else { return }
+            step(i, .timeout(t))
+        case let .build(i, h, v, inc):
+            guard nodes[i].incarnation == inc, nodes[i].replica != nil else { return }
+            var block = TestBlock(height: h, parentHash: nodes[i].head, label: rng.next())
+            if !nodes[i].isHonest, rng.chance(permille: 200) {
+                block = TestBlock(height: h, parentHash: nodes[i].head, label: block.label, valid: false)
+            }
+            step(i, .proposalBuilt(block, view: v))
+        case let .crash(i):
+            guard !healed, nodes[i].replica != nil else { return }
+            log("r\(i) CRASH")
+            nodes[i].replica = nil
+            nodes[i].incarnation += 1
+        case let .restart(i): restart(i)
+        case let .partition(g): group = g; log("PARTITION \(g)")
+        case .unpartition: group = nil; log("PARTITION healed")
+        case .heal: heal()
+        case let .byzantineTick(i): byzantineTick(i)
+        }
+    }
+
+    mutating func heal() {
+        healed = true
+        group = nil
+        for i in nodes.indices where nodes[i].replica == nil { restart(i) }
+        livenessTarget = (honestHeights.max() ?? 0) + options.newBlocksAfterHeal
+        deadline = now + options.healBoundMs
+        log("HEAL: honest heights \(honestHeights), target \(livenessTarget)")
+    }
+
+    // MARK: nodes
+
+    func makeReplica(_ i: Int) -> Replica<TestBlock> {
+        let node = nodes[i]
+        let position = ChainPosition(height: UInt64(node.chain.count + 1), parentHash: node.head,
+                                     parentCertificate: node.chain.last?.certificate, validators: set, nextValidators: set)
+        var r = Replica<TestBlock>(config: options.config, signer: node.signer, verifier: verifier,
+                                   validator: TestProposalValidator(), position: position, restoring: node.persisted)
+        if node.isHonest { r.bug = options.bug }
+        return r
+    }
+
+    mutating func boot(_ i: Int) {
+        nodes[i].replica = makeReplica(i)
+        step(i, .start)
+        if !options.idle.contains(i) { step(i, .workPending) }
+    }
+
+    mutating func restart(_ i: Int) {
+        guard nodes[i].replica == nil else { return }
+        nodes[i].incarnation += 1
+        stats.restarts += 1
+        log("r\(i) RESTART at height \(nodes[i].chain.count + 1) from \(nodes[i].persisted.map { "h=\($0.height) v=\($0.view)" } ?? "nothing")")
+        boot(i)
+    }
+
+    mutating func deliver(_ p: Packet, from: Int, to: Int) {
+        guard nodes[to].replica != nil else { return }
+        switch p {
+        case let .consensus(m):
+            if nodes[to].byzantine != nil { nodes[to].byzantine?.observe(m) }
+            log("r\(to) <- r\(from) \(render(m))")
+            step(to, .message(m, from: set.keys[from], nowMs: now))
+        case let .blockRequest(h):
+            let start = Int(h) - 1
+            guard start >= 0, start < nodes[to].chain.count else { return }
+            var blocks = Array(nodes[to].chain[start..<min(nodes[to].chain.count, start + 8)])
+            if let b = nodes[to].byzantine {
+                guard !b.kinds.contains(.silent) else { return }
+                if b.kinds.contains(.garbage) { blocks = blocks.map { b.corrupt($0, rng: &rng) } }
+            }
+            send(.blockResponse(blocks), from: to, to: from)
+        case let .blockResponse(blocks):
+            log("r\(to) <- r\(from) \(blocks.count) blocks from \(blocks.first?.block.height ?? 0)")
+            step(to, .blocksReceived(blocks, from: set.keys[from]))
+        }
+    }
+
+    /// Steps node `i` and performs its actions, then any event they cause at once (blockApplied).
+    mutating func step(_ i: Int, _ event: Event<TestBlock>) {
+        var pending = [event]
+        while !pending.isEmpty, violation == nil {
+            guard var r = nodes[i].replica else { return }
+            let actions = r.step(pending.removeFirst())
+            nodes[i].replica = r
+            pending += perform(i, actions)
+        }
+    }
+
+    mutating func perform(_ i: Int, _ actions: [Action<TestBlock>]) -> [Event<TestBlock>] {
+        var followUps = [Event<TestBlock>]()
+        for a in actions where violation == nil {
+            switch a {
+            case let .persistSigningState(s): nodes[i].persisted = s
+            case let .broadcast(m):
+                count(m, honest: nodes[i].isHonest)
+                checkOutgoing(i, m)
+                log("r\(i) -> all \(render(m))")
+                for j in nodes.indices where j != i { sendConsensus(m, from: i, to: j) }
+            case let .send(m, to):
+                count(m, honest: nodes[i].isHonest)
+                checkOutgoing(i, m)
+                log("r\(i) -> \(name(to)) \(render(m))")
+                if let j = set.index(of: to) { sendConsensus(m, from: i, to: j) }
+            case let .scheduleTimeout(t, after):
+                queue.push(.timer(node: i, t, incarnation: nodes[i].incarnation), at: now + after)
+            case let .requestProposal(h, v, _):
+                queue.push(.build(node: i, height: h, view: v, incarnation: nodes[i].incarnation), at: now + 1)
+            case let .commit(block, cert):
+                checkCommit(i, block, cert)
+                nodes[i].chain.append(CertifiedBlock(block: block, certificate: cert))
+                followUps.append(.blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,
+                                                            validatorsAtHeightPlus2: set, workPending: true)))
+            case let .requestBlocks(h, peer):
+                log("r\(i) requests blocks from \(h) of \(name(peer))")
+                stats.catchUpRequests += 1
+                if let j = set.index(of: peer) { send(.blockRequest(fromHeight: h), from: i, to: j) }
+            case let .reportEvidence(e):
+                stats.evidence += 1
+                if nodes[i].isHonest, let j = set.index(of: e.validator), nodes[j].isHonest {
+                    violation = "r\(i) reported evidence against honest r\(j): \(e)"
+                }
+            }
+        }
+        return followUps
+    }
+
+    mutating func count(_ m: Message<TestBlock>, honest: Bool) {
+        guard honest else { return }
+        switch m {
+        case let .viewChange(vc, _): stats.viewChanges += 1; stats.maxView = max(stats.maxView, vc.view)
+        case .newView: stats.newViews += 1
+        case .certificate: stats.certificatesAnswered += 1
+        default: break
+        }
+    }
+
+    mutating func sendConsensus(_ m: Message<TestBlock>, from i: Int, to j: Int) {
+        guard nodes[i].byzantine != nil else { return send(.consensus(m), from: i, to: j) }
+        let out = nodes[i].byzantine?.transform(m, to: j, set: set, rng: &rng) ?? []
+        for x in out { send(.consensus(x), from: i, to: j) }
+    }
+
+    /// The network: partitions, drops, duplicates and random delays (which reorder) while faults
+    /// are on; bounded delays and nothing lost once healed.
+    mutating func send(_ p: Packet, from i: Int, to j: Int) {
+        messages += 1
+        if !healed {
+            if let g = group, g[i] != g[j] { return }
+            if rng.chance(permille: options.dropPermille) { return }
+            if rng.chance(permille: options.duplicatePermille) {
+                queue.push(.deliver(p, from: i, to: j), at: now + rng.uint64(options.delayMs))
+            }
+        }
+        let delay = rng.uint64(healed ? options.healDelayMs : options.delayMs)
+        queue.push(.deliver(p, from: i, to: j), at: now + delay)
+    }
+
+    mutating func byzantineTick(_ i: Int) {
+        guard var b = nodes[i].byzantine, let r = nodes[i].replica else { return }
+        let out = b.tick(height: r.height, view: r.view, head: nodes[i].head, set: set, rng: &rng)
+        nodes[i].byzantine = b
+        for (m, j) in out { send(.consensus(m), from: i, to: j) }
+        queue.push(.byzantineTick(i), at: now + rng.uint64(50...400))
+    }
+}
+
+/// The trace of one run, appended to from non-mutating code. Confined to the simulator's task.
+final class TraceLog {
+    let linesMax: Int
+    var lines: [String] = []
+    init(linesMax: Int) { self.linesMax = linesMax }
+}
+
+/// What a run exercised, summed over seeds to show the fault mix reaches every path.
+struct SimStats: Sendable {
+    var viewChanges = 0
+    var newViews = 0
+    var maxView: UInt32 = 0
+    var restarts = 0
+    var catchUpRequests = 0
+    var evidence = 0
+    var certificatesAnswered = 0
+
+    static func + (a: SimStats, b: SimStats) -> SimStats {
+        SimStats(viewChanges: a.viewChanges + b.viewChanges, newViews: a.newViews + b.newViews,
+                 maxView: max(a.maxView, b.maxView), restarts: a.restarts + b.restarts,
+                 catchUpRequests: a.catchUpRequests + b.catchUpRequests, evidence: a.evidence + b.evidence,
+                 certificatesAnswered: a.certificatesAnswered + b.certificatesAnswered)
+    }
+}

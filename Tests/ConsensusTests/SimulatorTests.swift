@@ -1,0 +1,65 @@
+import Chain
+import Foundation
+import Testing
+@testable import Consensus
+
+/// The seeded cluster simulator (STYLE.md §3). Replay one seed with its trace:
+///   TOTEM_SIM_SEED=1234 swift test --filter ConsensusTests.SimulatorTests
+/// Run more seeds: TOTEM_SIM_SEEDS=20000 (default 2000).
+@Suite struct SimulatorTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static let seedCount = environment["TOTEM_SIM_SEEDS"].flatMap { Int($0) } ?? 2_000
+    static let replaySeed = environment["TOTEM_SIM_SEED"].flatMap { UInt64($0) }
+    static let chunks = 16
+
+    /// Runs `seed`; on a violation re-runs it with tracing and returns a readable report.
+    static func check(seed: UInt64, options: SimOptions) -> (String?, SimResult) {
+        var sim = Simulator(seed: seed, options: options)
+        let result = sim.run()
+        guard let violation = result.violation else { return (nil, result) }
+        var traced = Simulator(seed: seed, options: options, tracing: true)
+        let replay = traced.run()
+        return ("""
+            seed \(seed) (\(options)): \(violation)
+            replay: TOTEM_SIM_SEED=\(seed) swift test --filter ConsensusTests.SimulatorTests
+            last trace lines:
+            \(replay.trace.suffix(120).joined(separator: "\n"))
+            """, result)
+    }
+
+    @Test(arguments: 0..<chunks)
+    func seeds(chunk: Int) {
+        if let seed = Self.replaySeed {
+            guard chunk == 0 else { return }
+            var sim = Simulator(seed: seed, options: SimOptions.random(seed: seed), tracing: true, traceLinesMax: .max)
+            let result = sim.run()
+            print("seed \(seed) (\(result.options)): heights \(result.heightAllHonest), messages \(result.messages)")
+            print(result.trace.joined(separator: "\n"))
+            #expect(result.violation == nil, "\(result.violation ?? "")")
+            return
+        }
+        let perChunk = (Self.seedCount + Self.chunks - 1) / Self.chunks
+        var failures = [String]()
+        var passed = 0
+        var heights = 0
+        var stats = SimStats()
+        for k in 0..<perChunk {
+            let seed = UInt64(chunk * perChunk + k + 1)
+            let (report, result) = Self.check(seed: seed, options: SimOptions.random(seed: seed))
+            if let report {
+                failures.append(report)
+                break
+            }
+            passed += 1
+            heights += result.heightAllHonest
+            stats = stats + result.stats
+        }
+        print("chunk \(chunk): \(passed) seeds, \(heights) heights decided, \(stats.viewChanges) view changes, "
+              + "\(stats.newViews) new views, max view \(stats.maxView), \(stats.restarts) restarts, "
+              + "\(stats.catchUpRequests) catch-up requests, \(stats.certificatesAnswered) laggard answers, "
+              + "\(stats.evidence) evidence reports")
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n\n"))")
+        #expect(passed == perChunk)
+        #expect(heights > passed, "seeds decide blocks")
+    }
+}

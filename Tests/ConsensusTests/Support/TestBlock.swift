@@ -1,0 +1,33 @@
+import Chain
+import TotemCrypto
+@testable import Consensus
+
+/// A block for tests: a label, a height, a parent and a validity bit the fake validator reads.
+/// The hash is computed once at construction.
+struct TestBlock: ConsensusBlock, Hashable {
+    let height: UInt64
+    let parentHash: Bytes32
+    let label: UInt64
+    let valid: Bool
+    let hash: Bytes32
+
+    init(height: UInt64, parentHash: Bytes32, label: UInt64, valid: Bool = true) {
+        self.height = height
+        self.parentHash = parentHash
+        self.label = label
+        self.valid = valid
+        var h = Hasher256()
+        var body = [UInt8]()
+        SigningBody.append(height, to: &body)
+        SigningBody.append(label, to: &body)
+        body.append(valid ? 1 : 0)
+        h.update(body)
+        h.update(parentHash)
+        self.hash = h.finalize()
+    }
+}
+
+/// Accepts blocks whose validity bit is set: stands in for the chain state machine.
+struct TestProposalValidator: ProposalValidator {
+    func isValid(_ block: TestBlock, nowMs: UInt64, reproposal: Bool) -> Bool { block.valid }
+}

@@ -1,0 +1,234 @@
+import Chain
+import NIOCore
+import NIOPosix
+import Testing
+import TotemCrypto
+@testable import P2P
+
+/// Free loopback ports: bound on port 0 and released, so nodes can be configured with each other's
+/// addresses before they start.
+func freePorts(_ n: Int) async throws -> [Int] {
+    var channels: [Channel] = []
+    for _ in 0..<n {
+        channels.append(try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get())
+    }
+    let ports = channels.compactMap { $0.localAddress?.port }
+    for c in channels { try await c.close() }
+    return ports
+}
+
+/// Starts nodes with the given keys, each configured to dial all the others.
+func startMesh(_ keys: [SigningKey], allow: AllowList, configure: (inout P2PConfig) -> Void = { _ in })
+async throws -> [RunningNode] {
+    let ports = try await freePorts(keys.count)
+    let addresses = zip(keys, ports).map { PeerAddress(key: $0.publicKey, host: "127.0.0.1", port: $1) }
+    var nodes: [RunningNode] = []
+    for (i, key) in keys.enumerated() {
+        var c = T.config(key, peers: addresses, port: ports[i])
+        c.rngSeed = UInt64(i)
+        configure(&c)
+        nodes.append(try await RunningNode.start(c, allow: allow))
+    }
+    for n in nodes {
+        try await n.waitForPeers(Set(nodes.map(\.key)).subtracting([n.key]))
+    }
+    return nodes
+}
+
+/// Every suite that opens sockets runs inside this one, one test at a time, so timing-sensitive
+/// tests (flood, benchmark) do not share the machine with other socket tests.
+@Suite(.serialized) enum SocketTests {}
+
+extension SocketTests {
+@Suite struct NetworkTests {
+    @Test func fourNodesFormAFullMeshAndATxReachesAll() async throws {
+        let keys = (1...4).map { T.key(UInt64($0)) }
+        let allow = AllowList(validatorsInForce: Set(keys.map(\.publicKey)))
+        let nodes = try await startMesh(keys, allow: allow)
+        defer { Task { for n in nodes { await n.kill() } } }
+
+        for n in nodes {
+            let peers = n.node.peers()
+            #expect(peers.count == 3, "one connection per peer")
+            #expect(Set(peers.map(\.key)) == Set(keys.map(\.publicKey)).subtracting([n.key]))
+        }
+        // Every node dials every other, so a pair may have had two connections: both sides must
+        // keep the same one (opposite directions), whichever it is. (A replaced duplicate raises no
+        // event: polled, bounded.)
+        try await eventually("both sides of each pair keep the same connection") {
+            nodes.allSatisfy { n in
+                n.node.peers().allSatisfy { p in
+                    guard let other = nodes.first(where: { $0.key == p.key }),
+                          let back = other.node.peers().first(where: { $0.key == n.key }) else { return false }
+                    return back.direction != p.direction
+                }
+            }
+        }
+
+        let txs = T.txs(300)
+        nodes[0].node.gossip(Array(txs[0..<100]))
+        nodes[0].node.gossip(Array(txs[100..<300]))
+        for n in nodes.dropFirst() {
+            let got = try await n.admission.seen.wait("all txs at a peer") { $0.count >= txs.count }
+            // The seen-cache hands each tx to admission once per node.
+            #expect(Set(got.map(\.hash)) == Set(txs.map(\.hash)))
+            #expect(got.count == txs.count)
+        }
+        // Nobody sends the origin's own txs back into its admission.
+        #expect(nodes[0].admission.seen.items.isEmpty)
+        for n in nodes { await n.kill() }
+    }
+
+    @Test func refusesUnknownKeyWrongChainAndTamperedHandshakes() async throws {
+        let a = T.key(1), b = T.key(2), presented = T.key(5)
+        let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey], observers: [presented.publicKey])
+        let node = try await RunningNode.start(T.config(a), allow: allow)
+
+        // An unknown key.
+        let unknown = try await RunningNode.start(T.config(T.key(77), peers: [node.address]),
+                                                  allow: AllowList(validatorsInForce: [a.publicKey]))
+        try await node.events.wait("unknown key refused") { $0.contains { $0.failure?.code == .peerNotAllowed } }
+        await unknown.kill()
+
+        // A known key on another chain: both sides refuse.
+        let other = try await RunningNode.start(T.config(b, peers: [node.address], chainId: "other-chain"), allow: allow)
+        try await node.events.wait("wrong chain refused") { $0.contains { $0.failure?.code == .chainIdMismatch } }
+        try await other.events.wait("wrong chain refused there") { $0.contains { $0.failure?.code == .chainIdMismatch } }
+        await other.kill()
+
+        // An impostor presenting an allowed key it cannot sign for.
+        try await withTimeout(.seconds(10), "impostor closed") {
+            let ch = try await RawPeer.connect(port: node.port)
+            try await ch.executeThenClose { inbound, outbound in
+                var it = inbound.makeAsyncIterator()
+                _ = try? await RawPeer.handshake(key: T.key(66), presenting: presented.publicKey, inbound: &it,
+                                                 outbound: outbound)
+                do { while try await it.next() != nil {} } catch {}
+            }
+        }
+        try await node.events.wait("impostor refused") { $0.contains { $0.failure?.code == .badSignature } }
+
+        // An Auth frame altered in flight.
+        try await withTimeout(.seconds(10), "tampered auth closed") {
+            let ch = try await RawPeer.connect(port: node.port)
+            try await ch.executeThenClose { inbound, outbound in
+                var it = inbound.makeAsyncIterator()
+                var hs = Handshake(role: .initiator, params: T.params(presented))
+                try await outbound.write(Framing.plain(hs.hello, allocator: ByteBufferAllocator()))
+                guard let hello = try await it.next() else { return }
+                var auth = try hs.receiveHello(Array(hello.readableBytesView), isAllowed: { _ in true })
+                auth[3] ^= 0x40
+                try await outbound.write(Framing.plain(auth, allocator: ByteBufferAllocator()))
+                do { while try await it.next() != nil {} } catch {}
+            }
+        }
+        try await node.events.wait("tampered auth refused") {
+            $0.contains { $0.failure?.code == .authenticationFailed }
+        }
+        #expect(node.node.peers().isEmpty)
+
+        // The node still accepts a correct peer.
+        let good = try await RunningNode.start(T.config(b, peers: [node.address]), allow: allow)
+        try await node.waitForPeers([b.publicKey])
+        await good.kill()
+        await node.kill()
+    }
+
+    /// A raw peer connects as `key`, runs `misbehave`, and must see the node close its connection;
+    /// the node's other peer stays connected on the same connection and keeps working.
+    func expectOnlyThatConnectionCloses(code: P2PError.Code, handshake: Bool = true,
+                                        _ misbehave: @escaping @Sendable (inout Session, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Void)
+    async throws {
+        let a = T.key(1), b = T.key(2), raw = T.key(3)
+        let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey], observers: [raw.publicKey])
+        let nodeA = try await RunningNode.start(T.config(a), allow: allow)
+        let nodeB = try await RunningNode.start(T.config(b, peers: [nodeA.address]), allow: allow)
+        try await nodeA.waitForPeers([b.publicKey])
+        let before = nodeA.node.peers()
+
+        try await withTimeout(.seconds(10), "connection closed by the node") {
+            let ch = try await RawPeer.connect(port: nodeA.port)
+            try await ch.executeThenClose { inbound, outbound in
+                var it = inbound.makeAsyncIterator()
+                var session = Session(peerKey: a.publicKey, sender: FrameCipher(key: Array(repeating: 0, count: 32)),
+                                      receiver: FrameCipher(key: Array(repeating: 0, count: 32)))
+                if handshake {
+                    session = try await RawPeer.handshake(key: raw, inbound: &it, outbound: outbound)
+                }
+                try await misbehave(&session, outbound)
+                do { while try await it.next() != nil {} } catch {}
+            }
+        }
+        try await nodeA.events.wait("failure \(code)") { $0.contains { $0.failure?.code == code } }
+        if handshake {
+            try await nodeA.events.wait("raw peer down") {
+                $0.contains { if case .peerDown(raw.publicKey) = $0 { true } else { false } }
+            }
+        }
+        // Nothing else closed: B is on the very same connection, and it still carries messages.
+        #expect(nodeA.node.peers().map(\.connection) == before.map(\.connection))
+        try nodeB.node.send(.consensus([1, 2, 3]), to: a.publicKey)
+        try await nodeA.events.wait("consensus from B") {
+            $0.contains { if case .consensus(let from, let p) = $0 { return from == b.publicKey && p == [1, 2, 3] }; return false }
+        }
+        await nodeB.kill()
+        await nodeA.kill()
+    }
+
+    @Test func frameOverTheLimitClosesThatConnectionOnly() async throws {
+        try await expectOnlyThatConnectionCloses(code: .frameTooLarge) { _, outbound in
+            var header = ByteBuffer()
+            header.writeInteger(UInt32(P2PLimits.maxFrameBytesMinimum + 1))
+            header.writeBytes([UInt8](repeating: 0, count: 1024))
+            try await outbound.write(header)
+        }
+    }
+
+    @Test func frameFailingAuthenticationClosesThatConnectionOnly() async throws {
+        try await expectOnlyThatConnectionCloses(code: .authenticationFailed) { session, outbound in
+            var frame = try session.sender.seal(Message.ping(1).encoded)
+            frame[frame.count - 1] ^= 1
+            try await outbound.write(Framing.plain(frame, allocator: ByteBufferAllocator()))
+        }
+    }
+
+    @Test func undecodableMessageClosesThatConnectionOnly() async throws {
+        try await expectOnlyThatConnectionCloses(code: .malformedMessage) { session, outbound in
+            try await outbound.write(Framing.sealed([0xee, 1, 2], cipher: &session.sender, allocator: ByteBufferAllocator()))
+        }
+    }
+
+    @Test func randomBytesCloseThatConnectionOnly() async throws {
+        try await expectOnlyThatConnectionCloses(code: .malformedHandshake, handshake: false) { _, outbound in
+            var rng = SplitMix64(seed: 42)
+            // A plausible length first, so the garbage reaches the handshake rather than the length check.
+            var bytes: [UInt8] = [0, 0, 0, 100]
+            bytes += (0..<2000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var buffer = ByteBuffer()
+            buffer.writeBytes(bytes)
+            try await outbound.write(buffer)
+        }
+    }
+
+    @Test func killedPeerIsRedialledAfterItRestarts() async throws {
+        let a = T.key(1), b = T.key(2)
+        let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey])
+        let port = try await freePorts(1)[0]
+        let nodeB = try await RunningNode.start(T.config(b, port: port), allow: allow)
+        let nodeA = try await RunningNode.start(T.config(a, peers: [nodeB.address]), allow: allow)
+        try await nodeA.waitForPeers([b.publicKey])
+
+        await nodeB.kill()
+        try await nodeA.events.wait("peer down") { $0.contains { if case .peerDown(b.publicKey) = $0 { true } else { false } } }
+        #expect(nodeA.node.peers().isEmpty)
+
+        let restarted = try await RunningNode.start(T.config(b, port: port), allow: allow)
+        try await nodeA.waitForPeers([b.publicKey])
+        try await restarted.waitForPeers([a.publicKey])
+        #expect(nodeA.node.peers().first?.direction == .outbound, "A dialled B again")
+        await restarted.kill()
+        await nodeA.kill()
+    }
+}
+}
