@@ -197,13 +197,18 @@ cmd_down() {
 
 cmd_status() {
   [[ -n "$(nodes)" ]] || die "no network in $DIR (scripts/devnet.sh up creates it)"
-  local d pid url h v p
-  printf '%-10s %-8s %-26s %8s %6s %6s\n' node pid api height view peers
+  local d pid url h v p rss cpu
+  printf '%-10s %-8s %-26s %8s %6s %6s %9s %11s\n' node pid api height view peers rss_mib cpu_time
   for d in $(nodes); do
     pid="$(live_pid "$d")"
     url="$(api_url "$d")"
     read -r h v p <<< "$(node_status "$url")"
-    printf '%-10s %-8s %-26s %8s %6s %6s\n' "$(basename "$d")" "${pid:-down}" "$url" "$h" "$v" "$p"
+    rss=-; cpu=-
+    if [[ -n "$pid" ]]; then
+      read -r rss cpu <<< "$(ps -o rss=,time= -p "$pid" 2>/dev/null || echo "- -")"
+      [[ "$rss" =~ ^[0-9]+$ ]] && rss=$((rss / 1024))
+    fi
+    printf '%-10s %-8s %-26s %8s %6s %6s %9s %11s\n' "$(basename "$d")" "${pid:-down}" "$url" "$h" "$v" "$p" "$rss" "$cpu"
   done
 }
 

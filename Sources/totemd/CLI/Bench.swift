@@ -113,14 +113,30 @@ struct Bench: AsyncParsableCommand {
                                          concurrency: max(concurrency, clients.count), pollMs: pollMs, imageCode: imageCode,
                                          presigned: presigned.reduce(0) { $0 + $1.count })
         let startHeight = try await clients[0].status().height
-        let outcome = try await load.run(clients: clients, concurrency: conditions.concurrency,
+        let cpuBefore = Self.cpuSeconds()
+        var outcome = try await load.run(clients: clients, concurrency: conditions.concurrency,
                                          followFrom: startHeight + 1, pollMs: pollMs, log: Self.log)
+        outcome.generatorCPUSeconds = Self.cpuSeconds() - cpuBefore
         BenchReport(conditions: conditions, outcome: outcome).print()
     }
 
     /// Progress goes to stderr, so stdout holds only the report.
     @Sendable static func log(_ line: String) {
         FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
+    }
+
+    #if os(Linux)
+    private static let rusageSelf = RUSAGE_SELF.rawValue
+    #else
+    private static let rusageSelf = RUSAGE_SELF
+    #endif
+
+    /// User + system CPU time of this process so far, in seconds.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(rusageSelf, &usage) == 0 else { return 0 }
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     static func seconds(_ d: Duration) -> String {

@@ -13,6 +13,8 @@ struct BenchOutcome: Sendable {
     let elapsedSeconds: Double
     let notCommitted: Int
     let followedURL: String
+    /// CPU time the bench itself used in the timed phase and drain (it shares the cores with the nodes).
+    var generatorCPUSeconds = 0.0
 }
 
 /// The timed phase: submit workers (one or more per node), one block follower, a progress line

@@ -38,6 +38,9 @@ struct BenchReport {
             "  total         \(c.committed) committed by the end of the drain (\(fmt(outcome.elapsedSeconds)) s after the start), \(outcome.notCommitted) never seen committed",
             "  blocks        \(c.blocks) (\(c.blocksInWindow) within the timed phase), \(c.blocks > 0 ? c.txsInBlocks / c.blocks : 0) txs per block on average",
         ]
+        lines.append(String(format: "  generator     %.1f s of CPU (%.0f%% of one core over %.1f s), load average at the end %@",
+                            outcome.generatorCPUSeconds, 100 * outcome.generatorCPUSeconds / max(outcome.elapsedSeconds, 0.001),
+                            outcome.elapsedSeconds, loadAverage()))
         let h = outcome.latencyUs
         if h.totalCount > 0 {
             lines.append("  latency (ms)  submit to seen in a committed block, \(h.totalCount) txs:")
@@ -55,6 +58,12 @@ struct BenchReport {
         }
         if let e = c.lastPostError { lines.append("  notes         the last failed POST: \(e)") }
         Swift.print(lines.joined(separator: "\n"))
+    }
+
+    /// The 1, 5 and 15 minute load averages: a busy machine makes every figure worse, so say so.
+    private func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     private func ms(_ us: UInt64) -> Double { Double(us) / 1000 }
