@@ -15,7 +15,7 @@
 #   TOTEM_P2P_BASE_PORT   P2P port of node0, node i uses base + i (default 26601; used when generating)
 #   TOTEM_API_BASE_PORT   API port of node0 (default 26701; used when generating)
 #   TOTEM_UP_TIMEOUT      seconds `up` waits for height >= 1 on every node (default 90)
-#   TOTEM_STOP_TIMEOUT    seconds `down` waits after SIGTERM before SIGKILL (default 15)
+#   TOTEM_STOP_TIMEOUT    seconds `down` waits after SIGTERM before SIGKILL (default 30)
 #   TOTEM_SKIP_BUILD=1    use the existing release binary
 #   TOTEM_LOG_LEVEL       passed to `totemd start --log-level` when set
 set -euo pipefail
@@ -29,7 +29,7 @@ OBSERVERS=1
 P2P_BASE_PORT="${TOTEM_P2P_BASE_PORT:-26601}"
 API_BASE_PORT="${TOTEM_API_BASE_PORT:-26701}"
 UP_TIMEOUT="${TOTEM_UP_TIMEOUT:-90}"
-STOP_TIMEOUT="${TOTEM_STOP_TIMEOUT:-15}"
+STOP_TIMEOUT="${TOTEM_STOP_TIMEOUT:-30}"
 PACKAGES=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev)
 
 say() { printf 'devnet: %s\n' "$*"; }
@@ -176,23 +176,31 @@ cmd_up() {
 }
 
 cmd_down() {
-  local d pid name stopped=0 deadline
+  local d pid pids=() names=() i deadline alive
   for d in $(nodes); do
-    name="$(basename "$d")"
     pid="$(live_pid "$d")"
     if [[ -z "$pid" ]]; then rm -f "$d/node.pid"; continue; fi
     kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-      say "$name did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$d/node.pid"
-    say "stopped $name (pid $pid)"
-    stopped=$((stopped + 1))
+    pids+=("$pid"); names+=("$(basename "$d")")
   done
-  [[ $stopped -gt 0 ]] || say "no node was running"
+  if [[ ${#pids[@]} -eq 0 ]]; then say "no node was running"; return 0; fi
+  say "sent SIGTERM to ${names[*]}; waiting up to ${STOP_TIMEOUT}s"
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while :; do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    if [[ $alive -eq 0 ]] || (( SECONDS >= deadline )); then break; fi
+    sleep 0.2
+  done
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      say "${names[$i]} did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    else
+      say "stopped ${names[$i]} (pid ${pids[$i]})"
+    fi
+  done
+  for d in $(nodes); do rm -f "$d/node.pid"; done
 }
 
 cmd_status() {
