@@ -113,11 +113,22 @@ struct Bench: AsyncParsableCommand {
                                          concurrency: max(concurrency, clients.count), pollMs: pollMs, imageCode: imageCode,
                                          presigned: presigned.reduce(0) { $0 + $1.count })
         let startHeight = try await clients[0].status().height
+        let metricsBefore = await Self.scrapeAll(clients)
         let cpuBefore = Self.cpuSeconds()
         var outcome = try await load.run(clients: clients, concurrency: conditions.concurrency,
                                          followFrom: startHeight + 1, pollMs: pollMs, log: Self.log)
         outcome.generatorCPUSeconds = Self.cpuSeconds() - cpuBefore
+        let metricsAfter = await Self.scrapeAll(clients)
+        outcome.nodeLines = zip(urls, zip(metricsBefore, metricsAfter)).map { url, m in
+            "\(url): " + BenchNodeMetrics.describe(before: m.0, after: m.1)
+        }
         BenchReport(conditions: conditions, outcome: outcome).print()
+    }
+
+    static func scrapeAll(_ clients: [APIClient]) async -> [BenchNodeMetrics?] {
+        var out: [BenchNodeMetrics?] = []
+        for c in clients { out.append(await BenchNodeMetrics.scrape(c)) }
+        return out
     }
 
     /// Progress goes to stderr, so stdout holds only the report.

@@ -15,6 +15,8 @@ struct BenchOutcome: Sendable {
     let followedURL: String
     /// CPU time the bench itself used in the timed phase and drain (it shares the cores with the nodes).
     var generatorCPUSeconds = 0.0
+    /// Per node, what its /metrics say happened during the run.
+    var nodeLines: [String] = []
 }
 
 /// The timed phase: submit workers (one or more per node), one block follower, a progress line

@@ -50,6 +50,10 @@ struct BenchReport {
         } else {
             lines.append("  latency       no bench tx was seen committed")
         }
+        if !outcome.nodeLines.isEmpty {
+            lines.append("  nodes (/metrics deltas over the run, means):")
+            for l in outcome.nodeLines { lines.append("                \(l)") }
+        }
         if c.windowFullWaits > 0 || c.maxBacklogTxs > k.batch * 2 {
             lines.append("  notes         the generator waited \(c.windowFullWaits) times on full nonce windows; largest backlog behind the target rate \(c.maxBacklogTxs) txs")
         }
