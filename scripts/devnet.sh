@@ -16,6 +16,8 @@
 #   TOTEM_API_BASE_PORT   API port of node0 (default 26701; used when generating)
 #   TOTEM_UP_TIMEOUT      seconds `up` waits for height >= 1 on every node (default 90)
 #   TOTEM_STOP_TIMEOUT    seconds `down` waits after SIGTERM before SIGKILL (default 30)
+#   TOTEM_TESTNET_ARGS    extra arguments for `totemd testnet` when generating, e.g.
+#                         "--proposal-timeout-ms 3000 --empty-block-interval-ms 5000"
 #   TOTEM_SKIP_BUILD=1    use the existing release binary
 #   TOTEM_LOG_LEVEL       passed to `totemd start --log-level` when set
 set -euo pipefail
@@ -115,9 +117,10 @@ generate() {
     die "$DIR exists without genesis.json (an interrupted generation?); remove it and run up again"
   fi
   say "generating $VALIDATORS validators + $OBSERVERS observer in $DIR"
-  local out
+  local out extra=()
+  read -r -a extra <<< "${TOTEM_TESTNET_ARGS:-}"
   out="$("$BIN" testnet --dir "$DIR" --validators "$VALIDATORS" --observers "$OBSERVERS" \
-    --p2p-base-port "$P2P_BASE_PORT" --api-base-port "$API_BASE_PORT")" || die "totemd testnet failed"
+    --p2p-base-port "$P2P_BASE_PORT" --api-base-port "$API_BASE_PORT" "${extra[@]}")" || die "totemd testnet failed"
   printf '%s\n' "$out" > "$DIR/testnet.txt"
 }
 
