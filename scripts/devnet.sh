@@ -46,15 +46,29 @@ nodes() {
   return 0
 }
 
-# "host:port" of a node's API, read from the [api] section of its config.toml.
-api_listen() {
-  awk '
+# "host:port" of `listen` in section $2 (api or p2p) of a node's config.toml.
+listen_of() {
+  awk -v want="$2" '
     /^[[:space:]]*\[/ { section = $0; gsub(/[[:space:]\[\]]/, "", section); next }
-    section == "api" && $1 == "listen" { v = $0; sub(/^[^=]*=[[:space:]]*"/, "", v); sub(/".*$/, "", v); print v; exit }
+    section == want && $1 == "listen" { v = $0; sub(/^[^=]*=[[:space:]]*"/, "", v); sub(/".*$/, "", v); print v; exit }
   ' "$1/config.toml"
 }
 
-api_url() { printf 'http://%s\n' "$(api_listen "$1")"; }
+api_url() { printf 'http://%s\n' "$(listen_of "$1" api)"; }
+
+# Whether something already accepts TCP connections on "host:port".
+port_busy() {
+  python3 - "$1" <<'PY'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.socket()
+s.settimeout(1)
+sys.exit(0 if s.connect_ex((host, int(port))) == 0 else 1)
+PY
+}
+
+# SHA-256 of the network's genesis file: what each of our nodes reports as genesisHash.
+genesis_hash() { sha256sum "$DIR/genesis.json" | cut -d' ' -f1; }
 
 # The pid of a node we started, if that process is still a totemd; nothing otherwise.
 live_pid() {
@@ -67,17 +81,16 @@ live_pid() {
   fi
 }
 
-# One status field of a node's /v1/status as text ("-" when unreachable or absent).
-# Prints "height view peers" on one line.
+# A node's /v1/status as "height view peers genesisHash" on one line ("-" for what is missing).
 node_status() {
-  python3 - "$1" <<'PY' 2>/dev/null || echo "- - -"
+  python3 - "$1" <<'PY' 2>/dev/null || echo "- - - -"
 import json, sys, urllib.request
 try:
     with urllib.request.urlopen(sys.argv[1] + "/v1/status", timeout=2) as r:
         s = json.load(r)
-    print(*(s.get(k, "-") for k in ("height", "view", "peers")))
+    print(*(s.get(k, "-") for k in ("height", "view", "peers", "genesisHash")))
 except Exception:
-    print("- - -")
+    print("- - - -")
 PY
 }
 
@@ -125,11 +138,16 @@ generate() {
 }
 
 start_nodes() {
-  local d pid name args
+  local d pid name args addr
   for d in $(nodes); do
     name="$(basename "$d")"
     pid="$(live_pid "$d")"
     if [[ -n "$pid" ]]; then say "$name already running (pid $pid)"; continue; fi
+    for addr in "$(listen_of "$d" api)" "$(listen_of "$d" p2p)"; do
+      if port_busy "$addr"; then
+        die "$addr ($name) is already in use by another process (another devnet? set TOTEM_DEVNET_DIR, or TOTEM_API_BASE_PORT and TOTEM_P2P_BASE_PORT for a new one)"
+      fi
+    done
     args=(start --home "$d")
     [[ -n "${TOTEM_LOG_LEVEL:-}" ]] && args+=(--log-level "$TOTEM_LOG_LEVEL")
     printf '\n==== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >> "$d/node.log"
@@ -141,7 +159,8 @@ start_nodes() {
 
 # Fails with the log tails unless every node reports height >= 1 within UP_TIMEOUT seconds.
 wait_for_height() {
-  local deadline=$((SECONDS + UP_TIMEOUT)) d ready height
+  local deadline=$((SECONDS + UP_TIMEOUT)) d ready height genesis ours
+  ours="$(genesis_hash)"
   while :; do
     ready=1
     for d in $(nodes); do
@@ -150,13 +169,16 @@ wait_for_height() {
         tail -n 30 "$d/node.log" >&2
         die "$(basename "$d") is not running"
       fi
-      read -r height _ _ <<< "$(node_status "$(api_url "$d")")"
+      read -r height _ _ genesis <<< "$(node_status "$(api_url "$d")")"
+      if [[ "$genesis" != "-" && "$genesis" != "$ours" ]]; then
+        die "$(api_url "$d") answers for another network (genesis $genesis, ours $ours)"
+      fi
       [[ "$height" =~ ^[0-9]+$ && "$height" -ge 1 ]] || ready=0
     done
     [[ $ready -eq 1 ]] && return 0
     if (( SECONDS >= deadline )); then
       for d in $(nodes); do
-        printf '\n---- %s (%s): last lines of %s\n' "$(basename "$d")" "$(node_status "$(api_url "$d")")" "$d/node.log" >&2
+        printf '\n---- %s (height view peers genesis: %s): last lines of %s\n' "$(basename "$d")" "$(node_status "$(api_url "$d")")" "$d/node.log" >&2
         tail -n 15 "$d/node.log" >&2
       done
       die "not every node reached height 1 within ${UP_TIMEOUT}s (see the logs above; scripts/devnet.sh down stops them)"
@@ -213,7 +235,7 @@ cmd_status() {
   for d in $(nodes); do
     pid="$(live_pid "$d")"
     url="$(api_url "$d")"
-    read -r h v p <<< "$(node_status "$url")"
+    read -r h v p _ <<< "$(node_status "$url")"
     rss=-; cpu=-
     if [[ -n "$pid" ]]; then
       read -r rss cpu <<< "$(ps -o rss=,time= -p "$pid" 2>/dev/null || echo "- -")"
