@@ -130,8 +130,13 @@ struct BenchState: Sendable {
             groups[g].retryHead += 1
             if !identities[r.item.identity].dead { out.append(r.item) }
         }
+        // Drop the consumed prefix: at once when all are taken, else when it is most of the array,
+        // so a run with steady retries keeps the queue at the size of what is pending.
         if groups[g].retryHead == groups[g].retries.count {
             groups[g].retries.removeAll(keepingCapacity: true)
+            groups[g].retryHead = 0
+        } else if groups[g].retryHead > 1024, groups[g].retryHead * 2 > groups[g].retries.count {
+            groups[g].retries.removeFirst(groups[g].retryHead)
             groups[g].retryHead = 0
         }
     }
