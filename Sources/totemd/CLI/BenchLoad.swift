@@ -8,6 +8,8 @@ import TotemCrypto
 struct BenchOutcome: Sendable {
     let counters: BenchCounters
     let latencyUs: Histogram<UInt64>
+    let toProposalUs: Histogram<UInt64>
+    let proposalToSeenUs: Histogram<UInt64>
     let durationSeconds: Double
     /// From the start of the timed phase to the end of the drain.
     let elapsedSeconds: Double
@@ -27,6 +29,8 @@ final class BenchLoad: Sendable {
     private let state: Mutex<BenchState>
     private let stop = Atomic<Bool>(false)
     private let start = ContinuousClock.now
+    /// Wall-clock time of `start`, to place block header times on the monotonic clock.
+    private let startWallMs = UInt64(Date().timeIntervalSince1970 * 1000)
 
     init(plan: BenchPlan, keys: [SigningKey], chain: APIClient.ChainInfo, presigned: [[PresignedTx]]) {
         self.plan = plan
@@ -63,7 +67,8 @@ final class BenchLoad: Sendable {
         }
         let elapsed = Double(nowNs()) / 1e9
         return state.withLock { s in
-            BenchOutcome(counters: s.counters, latencyUs: s.latencyUs, durationSeconds: plan.duration,
+            BenchOutcome(counters: s.counters, latencyUs: s.latencyUs, toProposalUs: s.toProposalUs,
+                         proposalToSeenUs: s.proposalToSeenUs, durationSeconds: plan.duration,
                          elapsedSeconds: elapsed, notCommitted: s.inFlight.count, followedURL: clients[0].base)
         }
     }
@@ -119,7 +124,10 @@ final class BenchLoad: Sendable {
                     hashes.reserveCapacity(list.count)
                     for case .string(let h) in list { if let b = Bytes32(hex: h) { hashes.append(b) } }
                 }
-                state.withLock { $0.committed(hashes, nowNs: seenNs) }
+                let proposedNs = Self.headerTimeMs(block).flatMap { ms in
+                    ms >= startWallMs ? (ms - startWallMs) * 1_000_000 : nil
+                }
+                state.withLock { $0.committed(hashes, nowNs: seenNs, proposedNs: proposedNs) }
                 height += 1
             } catch let f as APIClient.Failure where f.status == 404 {
                 try? await Task.sleep(for: .milliseconds(pollMs))
@@ -143,6 +151,13 @@ final class BenchLoad: Sendable {
                        Double(nowNs()) / 1e9, c.sent, c.accepted, c.rejected, c.committed, c.committed - last, inFlight, c.blocks))
             last = c.committed
         }
+    }
+
+    /// The `timestampMs` of a block answer's base64 header; nil if absent or undecodable.
+    static func headerTimeMs(_ block: JSONValue) -> UInt64? {
+        guard case .string(let b64)? = block["header"], let bytes = Base64.decode(b64),
+              let header = try? Header.decode(bytes) else { return nil }
+        return header.timestampMs
     }
 
     /// `{"txs":["<hex>",…]}` written directly: the hex of every tx is the bulk of the bytes.

@@ -44,9 +44,12 @@ struct BenchReport {
         let h = outcome.latencyUs
         if h.totalCount > 0 {
             lines.append("  latency (ms)  submit to seen in a committed block, \(h.totalCount) txs:")
-            lines.append(String(format: "                p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  mean %.1f",
-                                ms(h.valueAtPercentile(50)), ms(h.valueAtPercentile(90)), ms(h.valueAtPercentile(99)),
-                                ms(h.max), h.mean / 1000))
+            lines.append(percentiles(h, ""))
+            if outcome.toProposalUs.totalCount > 0 {
+                lines.append("                split at the block header's time (when the leader built the proposal):")
+                lines.append(percentiles(outcome.toProposalUs, "submit to proposed    "))
+                lines.append(percentiles(outcome.proposalToSeenUs, "proposed to seen      "))
+            }
         } else {
             lines.append("  latency       no bench tx was seen committed")
         }
@@ -68,6 +71,11 @@ struct BenchReport {
     private func loadAverage() -> String {
         guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
         return text.split(separator: " ").prefix(3).joined(separator: " ")
+    }
+
+    private func percentiles(_ h: Histogram<UInt64>, _ label: String) -> String {
+        String(format: "                %@p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  mean %.1f", label,
+               ms(h.valueAtPercentile(50)), ms(h.valueAtPercentile(90)), ms(h.valueAtPercentile(99)), ms(h.max), h.mean / 1000)
     }
 
     private func ms(_ us: UInt64) -> Double { Double(us) / 1000 }

@@ -66,6 +66,10 @@ struct BenchState: Sendable {
     var inFlight: [Bytes32: InFlight] = [:]
     var counters = BenchCounters()
     var latencyUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.maxLatencyUs, numberOfSignificantValueDigits: .three)
+    /// The same latency split at the block header's `timestampMs` (when the leader built the
+    /// proposal; same host, same clock): waiting to be proposed, then consensus, commit and polling.
+    var toProposalUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.maxLatencyUs, numberOfSignificantValueDigits: .three)
+    var proposalToSeenUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.maxLatencyUs, numberOfSignificantValueDigits: .three)
 
     init(plan: BenchPlan, presigned: [[PresignedTx]]) {
         self.plan = plan
@@ -204,8 +208,9 @@ struct BenchState: Sendable {
         groups[id % plan.groupCount].deadIdentities += 1  // BenchPlan: identity i is in group i mod G
     }
 
-    /// A committed block seen at `nowNs` with these tx hashes.
-    mutating func committed(_ hashes: [Bytes32], nowNs: UInt64) {
+    /// A committed block seen at `nowNs` with these tx hashes, proposed at `proposedNs` (its header
+    /// time on this process's clock; nil when unknown).
+    mutating func committed(_ hashes: [Bytes32], nowNs: UInt64, proposedNs: UInt64?) {
         counters.blocks += 1
         counters.txsInBlocks += hashes.count
         if nowNs <= endNs { counters.blocksInWindow += 1 }
@@ -213,6 +218,13 @@ struct BenchState: Sendable {
             guard let e = inFlight.removeValue(forKey: h) else { continue }
             let us = (nowNs &- e.firstSubmitNs) / 1000
             _ = latencyUs.record(min(us, BenchLimits.maxLatencyUs))
+            if let proposedNs {
+                // The header has ms resolution: a tx sent in the proposal's millisecond counts as 0.
+                let waitUs = proposedNs > e.firstSubmitNs ? (proposedNs - e.firstSubmitNs) / 1000 : 0
+                let restUs = nowNs > proposedNs ? (nowNs - proposedNs) / 1000 : 0
+                _ = toProposalUs.record(min(waitUs, BenchLimits.maxLatencyUs))
+                _ = proposalToSeenUs.record(min(restUs, BenchLimits.maxLatencyUs))
+            }
             counters.committed += 1
             if nowNs <= endNs { counters.committedInWindow += 1 }
             counters.lastCommitNs = nowNs
