@@ -201,7 +201,7 @@ extension SocketTests {
 
     @Test func randomBytesCloseThatConnectionOnly() async throws {
         try await expectOnlyThatConnectionCloses(code: .malformedHandshake, handshake: false) { _, outbound in
-            var rng = SplitMix64(seed: 42)
+            var rng = P2P.SplitMix64(seed: 42)
             // A plausible length first, so the garbage reaches the handshake rather than the length check.
             var bytes: [UInt8] = [0, 0, 0, 100]
             bytes += (0..<2000).map { _ in UInt8.random(in: 0...255, using: &rng) }
