@@ -23,7 +23,7 @@ struct Bench: AsyncParsableCommand {
         """)
 
     @Option(name: .long, parsing: .singleValue,
-            help: "Base URL of a node's HTTP API; repeat (or separate by commas) to spread load. Blocks are followed on the first.")
+            help: "Base URL of a node's HTTP API; repeat (or separate by commas) to spread load; blocks are followed on the first (default: http://127.0.0.1:26701).")
     var api: [String] = []
     @Option(name: .long, help: "The root registrar's key file (appoints the bench's registrar).")
     var rootKey: String = "devnet/root_registrar.json"
