@@ -37,11 +37,13 @@ PACKAGES=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev)
 say() { printf 'devnet: %s\n' "$*"; }
 die() { printf 'devnet: error: %s\n' "$*" >&2; exit 1; }
 
-# The node folders of the network, validators first.
-nodes() {
+# NODES: the node folders of the network, validators first (folder names may hold spaces).
+NODES=()
+load_nodes() {
   local d
+  NODES=()
   for d in "$DIR"/node* "$DIR"/observer*; do
-    [[ -f "$d/config.toml" ]] && printf '%s\n' "$d"
+    [[ -f "$d/config.toml" ]] && NODES+=("$d")
   done
   return 0
 }
@@ -123,7 +125,7 @@ build() {
 
 generate() {
   if [[ -f "$DIR/genesis.json" ]]; then
-    [[ -n "$(nodes)" ]] || die "$DIR/genesis.json exists but no node folder has a config.toml; remove $DIR to regenerate"
+    [[ ${#NODES[@]} -gt 0 ]] || die "$DIR/genesis.json exists but no node folder has a config.toml; remove $DIR to regenerate"
     return 0
   fi
   if [[ -d "$DIR" && -n "$(ls -A "$DIR")" ]]; then
@@ -135,11 +137,12 @@ generate() {
   out="$("$BIN" testnet --dir "$DIR" --validators "$VALIDATORS" --observers "$OBSERVERS" \
     --p2p-base-port "$P2P_BASE_PORT" --api-base-port "$API_BASE_PORT" "${extra[@]}")" || die "totemd testnet failed"
   printf '%s\n' "$out" > "$DIR/testnet.txt"
+  load_nodes
 }
 
 start_nodes() {
   local d pid name args addr
-  for d in $(nodes); do
+  for d in "${NODES[@]}"; do
     name="$(basename "$d")"
     pid="$(live_pid "$d")"
     if [[ -n "$pid" ]]; then say "$name already running (pid $pid)"; continue; fi
@@ -163,7 +166,7 @@ wait_for_height() {
   ours="$(genesis_hash)"
   while :; do
     ready=1
-    for d in $(nodes); do
+    for d in "${NODES[@]}"; do
       if [[ -z "$(live_pid "$d")" ]]; then
         say "$(basename "$d") exited; last lines of $d/node.log:" >&2
         tail -n 30 "$d/node.log" >&2
@@ -177,7 +180,7 @@ wait_for_height() {
     done
     [[ $ready -eq 1 ]] && return 0
     if (( SECONDS >= deadline )); then
-      for d in $(nodes); do
+      for d in "${NODES[@]}"; do
         printf '\n---- %s (height view peers genesis: %s): last lines of %s\n' "$(basename "$d")" "$(node_status "$(api_url "$d")")" "$d/node.log" >&2
         tail -n 15 "$d/node.log" >&2
       done
@@ -196,13 +199,13 @@ cmd_up() {
   wait_for_height
   say "devnet is up:"
   local d
-  for d in $(nodes); do printf '  %-10s %s\n' "$(basename "$d")" "$(api_url "$d")"; done
+  for d in "${NODES[@]}"; do printf '  %-10s %s\n' "$(basename "$d")" "$(api_url "$d")"; done
   say "root registrar key: $DIR/root_registrar.json"
 }
 
 cmd_down() {
   local d pid pids=() names=() i deadline alive
-  for d in $(nodes); do
+  for d in "${NODES[@]}"; do
     pid="$(live_pid "$d")"
     if [[ -z "$pid" ]]; then rm -f "$d/node.pid"; continue; fi
     kill -TERM "$pid" 2>/dev/null || true
@@ -225,14 +228,14 @@ cmd_down() {
       say "stopped ${names[$i]} (pid ${pids[$i]})"
     fi
   done
-  for d in $(nodes); do rm -f "$d/node.pid"; done
+  for d in "${NODES[@]}"; do rm -f "$d/node.pid"; done
 }
 
 cmd_status() {
-  [[ -n "$(nodes)" ]] || die "no network in $DIR (scripts/devnet.sh up creates it)"
+  [[ ${#NODES[@]} -gt 0 ]] || die "no network in $DIR (scripts/devnet.sh up creates it)"
   local d pid url h v p rss cpu
   printf '%-10s %-8s %-26s %8s %6s %6s %9s %11s\n' node pid api height view peers rss_mib cpu_time
-  for d in $(nodes); do
+  for d in "${NODES[@]}"; do
     pid="$(live_pid "$d")"
     url="$(api_url "$d")"
     read -r h v p _ <<< "$(node_status "$url")"
@@ -247,7 +250,7 @@ cmd_status() {
 
 cmd_logs() {
   local files=() d
-  for d in $(nodes); do
+  for d in "${NODES[@]}"; do
     if [[ -z "${1:-}" || "$(basename "$d")" == "$1" ]]; then
       [[ -f "$d/node.log" ]] && files+=("$d/node.log")
     fi
@@ -261,6 +264,7 @@ cmd_demo() {
   say "meanwhile: see the client commands in README.md (totemd tx ..., totemd query ...)."
 }
 
+load_nodes
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
