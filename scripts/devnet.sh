@@ -6,7 +6,7 @@
 #   scripts/devnet.sh down     stop the nodes (SIGTERM, then SIGKILL after a timeout)
 #   scripts/devnet.sh status   height, view and peer count of every node
 #   scripts/devnet.sh logs     follow the nodes' logs (logs node2: one node only)
-#   scripts/devnet.sh demo     (not yet)
+#   scripts/devnet.sh demo     register sample data and write a certificate (scripts/demo.sh)
 #
 # Every command is idempotent: `up` twice leaves the running nodes alone, `down` twice is harmless.
 #
@@ -32,7 +32,7 @@ P2P_BASE_PORT="${TOTEM_P2P_BASE_PORT:-26601}"
 API_BASE_PORT="${TOTEM_API_BASE_PORT:-26701}"
 UP_TIMEOUT="${TOTEM_UP_TIMEOUT:-90}"
 STOP_TIMEOUT="${TOTEM_STOP_TIMEOUT:-30}"
-PACKAGES=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev)
+PACKAGES=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools)
 
 say() { printf 'devnet: %s\n' "$*"; }
 die() { printf 'devnet: error: %s\n' "$*" >&2; exit 1; }
@@ -260,8 +260,9 @@ cmd_logs() {
 }
 
 cmd_demo() {
-  say "demo: not yet. It will register a registrar, an identity and an image, then fetch and verify its certificate."
-  say "meanwhile: see the client commands in README.md (totemd tx ..., totemd query ...)."
+  # Sample data on the running devnet: an agency and a photographer, generated pictures, a transfer,
+  # a licence, a claim, and a certificate file with the command that checks it (scripts/demo.sh).
+  TOTEM_DEVNET_DIR="$DIR" TOTEMD="${TOTEMD:-$BIN}" exec bash "$ROOT/scripts/demo.sh"
 }
 
 load_nodes

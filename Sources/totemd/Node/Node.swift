@@ -115,9 +115,10 @@ final class Node: Service {
                                                 "chain": "\(genesis.chainId)", "genesis": "\(genesis.genesisHash.hex)",
                                                 "height": "\(height)"])
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await self.network.run() }
+            group.addTask { try await self.essential("p2p") { try await self.network.run() } }
             group.addTask { await self.pumpNetworkEvents() }
-            group.addTask { try await api.runService() }  // stops accepting on graceful shutdown by itself
+            // Stops accepting on graceful shutdown by itself.
+            group.addTask { try await self.essential("api") { try await api.runService() } }
             group.addTask { await self.sampleGauges() }
             // The consensus loop ends when its inbox closes, after the step in progress (and its LMDB
             // write) is done; only then are peers closed and the other tasks cancelled.
@@ -132,6 +133,18 @@ final class Node: Service {
         }
         await chain.store.shutdown()
         logger.info("node stopped")
+    }
+
+    /// Runs a part the node cannot work without; if it fails (e.g. its port is taken), the node
+    /// says why and stops instead of running half.
+    private func essential(_ name: String, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            logger.critical("\(name) failed; stopping the node", metadata: ["error": "\(error)"])
+            driver.inbox.close()
+            throw error
+        }
     }
 
     private func pumpNetworkEvents() async {
