@@ -61,7 +61,7 @@ let package = Package(
         // Decodes image files with libvips and normalises them to the 32x32 pixels of an Image-Code.
         .target(name: "ImageDecoding", dependencies: ["CVips", "Chain"]),
         // Prints measured figures of the primitives (run in release: see README).
-        .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto"]),
+        .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto", "P2P"]),
 
         .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
         .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),

@@ -4,6 +4,7 @@
 import Chain
 import Dispatch
 import Foundation
+import P2P
 import TotemCrypto
 
 /// Runs `body` repeatedly for about `seconds` and returns operations per second.
@@ -137,7 +138,39 @@ func chainBenchmark(blocks: Int, txsPerBlock: Int) async throws {
     report("  LMDB commit throughput", Double(committedTxs) / commitSeconds, "txs/s")
 }
 
+// MARK: Mempool admission: cheap checks, then signatures on all cores, then insert.
+
+struct BenchAccounts: MempoolAccounts {
+    func nextNonce(of sender: Bytes32) -> UInt64 { 1 }
+    func isKnownSender(_ sender: Bytes32) -> Bool { true }
+}
+
+func admissionBenchmark(txCount: Int) {
+    let senders = (0..<txCount).map { SigningKey(seed: SHA256.hash(Array("adm-\($0)".utf8))) }
+    let txs = senders.map { sampleTx($0, genesis: genesis, nonce: 1) }
+    let pool = SharedMempool(Mempool(chainId: "totem-bench", limits: MempoolLimits(maxTxCount: txCount * 2)),
+                             genesisHash: genesis)
+    let start = DispatchTime.now().uptimeNanoseconds
+    var admitted = 0
+    for batch in stride(from: 0, to: txs.count, by: 1000) {
+        admitted += pool.admit(Array(txs[batch..<min(batch + 1000, txs.count)]), accounts: BenchAccounts())
+            .filter { $0 == .accepted }.count
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    precondition(admitted == txCount, "every benchmark tx must be admitted")
+    report("mempool admission, signature-checked (batches of 1000)", Double(admitted) / seconds, "txs/s")
+}
+
+admissionBenchmark(txCount: 20_000)
 try await chainBenchmark(blocks: 20, txsPerBlock: 1000)
+
+// MARK: Gossip: 4 P2P nodes in this process on loopback, each checking every signature.
+
+for verify in [false, true] {
+    let r = try await GossipBenchmark.run(nodeCount: 4, txCount: 20_000, batchSize: 500, verifySignatures: verify)
+    report("gossip to all of 4 nodes\(verify ? ", signatures checked" : ", transport only")", r.txsPerSecond, "txs/s")
+    report("  per CPU-second", r.txsPerCpuSecond, "txs/cpu-s")
+}
 
 // MARK: Similarity index
 
