@@ -14,7 +14,18 @@ import Testing
     static let firstSeed = environment["TOTEM_SIM_FIRST_SEED"].flatMap { Int($0) } ?? 1
     /// TOTEM_SIM_HARSH=1: fault phases up to 12 s and drop rates up to 45% (for exploring).
     static let harsh = environment["TOTEM_SIM_HARSH"] == "1"
-    static func options(_ seed: UInt64) -> SimOptions { SimOptions.random(seed: seed, harsh: harsh) }
+    /// TOTEM_SIM_BUG=weakQuorum|forgetLock|noViewTimerRule: replay a seed of the broken-replica tests.
+    static let bug: InjectedBug = switch environment["TOTEM_SIM_BUG"] {
+    case "weakQuorum": .weakQuorum
+    case "forgetLock": .forgetLock
+    case "noViewTimerRule": .noViewTimerRule
+    default: .none
+    }
+    static func options(_ seed: UInt64) -> SimOptions {
+        var o = SimOptions.random(seed: seed, harsh: harsh)
+        o.bug = bug
+        return o
+    }
     static let chunks = 16
 
     /// Runs `seed`; on a violation re-runs it with tracing and returns a readable report.
