@@ -98,10 +98,13 @@ extension Replica {
     }
 
     /// A message about a height this replica decided: answer with the commit certificate, so the
-    /// sender can finish it or catch up. Votes are answered once per sender and height.
+    /// sender can finish it or catch up. A late commit vote is not answered: its sender has
+    /// prepared and gets the same commits this replica got (if some were lost, its timer expires and
+    /// its view change is answered). Prepare votes are answered once per sender and height.
     mutating func answerLaggard(_ m: Message<Block>, from: Bytes32) {
         guard let cert = round.decided ?? lastDecided, from != publicKey else { return }
-        if case .vote = m {
+        if case let .vote(v) = m {
+            guard v.phase == .prepare else { return }
             guard !round.laggardsAnswered.contains(from),
                   round.laggardsAnswered.count < ConsensusLimits.laggardVoteAnswersMax else { return }
             round.laggardsAnswered.append(from)

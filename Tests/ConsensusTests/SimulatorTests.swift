@@ -12,6 +12,20 @@ import Testing
     static let replaySeed = environment["TOTEM_SIM_SEED"].flatMap { UInt64($0) }
     /// Seeds run are `firstSeed ..< firstSeed + seedCount`, so other ranges can be explored.
     static let firstSeed = environment["TOTEM_SIM_FIRST_SEED"].flatMap { Int($0) } ?? 1
+    /// TOTEM_SIM_HARSH=1: fault phases up to 12 s and drop rates up to 45% (for exploring).
+    static let harsh = environment["TOTEM_SIM_HARSH"] == "1"
+    /// TOTEM_SIM_BUG=weakQuorum|forgetLock|noViewTimerRule: replay a seed of the broken-replica tests.
+    static let bug: InjectedBug = switch environment["TOTEM_SIM_BUG"] {
+    case "weakQuorum": .weakQuorum
+    case "forgetLock": .forgetLock
+    case "noViewTimerRule": .noViewTimerRule
+    default: .none
+    }
+    static func options(_ seed: UInt64) -> SimOptions {
+        var o = SimOptions.random(seed: seed, harsh: harsh)
+        o.bug = bug
+        return o
+    }
     static let chunks = 16
 
     /// Runs `seed`; on a violation re-runs it with tracing and returns a readable report.
@@ -33,7 +47,7 @@ import Testing
     func seeds(chunk: Int) {
         if let seed = Self.replaySeed {
             guard chunk == 0 else { return }
-            var sim = Simulator(seed: seed, options: SimOptions.random(seed: seed), tracing: true, traceLinesMax: .max)
+            var sim = Simulator(seed: seed, options: Self.options(seed), tracing: true, traceLinesMax: .max)
             let result = sim.run()
             print("seed \(seed) (\(result.options)): heights \(result.heightAllHonest), messages \(result.messages)")
             print(result.trace.joined(separator: "\n"))
@@ -47,7 +61,7 @@ import Testing
         var stats = SimStats()
         for k in 0..<perChunk {
             let seed = UInt64(Self.firstSeed + chunk * perChunk + k)
-            let (report, result) = Self.check(seed: seed, options: SimOptions.random(seed: seed))
+            let (report, result) = Self.check(seed: seed, options: Self.options(seed))
             if let report {
                 failures.append(report)
                 break

@@ -35,13 +35,13 @@ struct SimOptions: Sendable, CustomStringConvertible {
 
     /// The fault mix of `seed`: n = 4 or 7 with f Byzantine replicas, and a random share of every
     /// network and crash fault.
-    static func random(seed: UInt64) -> SimOptions {
+    static func random(seed: UInt64, harsh: Bool = false) -> SimOptions {
         var rng = PRNG(seed: seed ^ 0x5151_5151)
         var o = SimOptions()
         o.n = rng.chance(permille: 500) ? 4 : 7
         o.byzantine = (o.n - 1) / 3
-        o.faultPhaseMs = rng.uint64(2_000...5_000)
-        o.dropPermille = rng.int(0...250)
+        o.faultPhaseMs = rng.uint64(2_000...(harsh ? 12_000 : 5_000))
+        o.dropPermille = rng.int(0...(harsh ? 450 : 250))
         o.duplicatePermille = rng.int(0...150)
         let maxDelay = rng.uint64(10...400)
         o.delayMs = 1...maxDelay
