@@ -19,8 +19,8 @@ func freePorts(_ n: Int) async throws -> [Int] {
 }
 
 /// Starts nodes with the given keys, each configured to dial all the others.
-func startMesh(_ keys: [SigningKey], allow: AllowList, configure: (inout P2PConfig) -> Void = { _ in })
-async throws -> [RunningNode] {
+func startMesh(_ keys: [SigningKey], allow: AllowList, admissions: [RecordingAdmission]? = nil,
+               configure: (inout P2PConfig) -> Void = { _ in }) async throws -> [RunningNode] {
     let ports = try await freePorts(keys.count)
     let addresses = zip(keys, ports).map { PeerAddress(key: $0.publicKey, host: "127.0.0.1", port: $1) }
     var nodes: [RunningNode] = []
@@ -28,7 +28,7 @@ async throws -> [RunningNode] {
         var c = T.config(key, peers: addresses, port: ports[i])
         c.rngSeed = UInt64(i)
         configure(&c)
-        nodes.append(try await RunningNode.start(c, allow: allow))
+        nodes.append(try await RunningNode.start(c, allow: allow, admission: admissions?[i] ?? RecordingAdmission()))
     }
     for n in nodes {
         try await n.waitForPeers(Set(nodes.map(\.key)).subtracting([n.key]))
@@ -83,6 +83,35 @@ extension SocketTests {
                 #expect(p.txsReceived <= txs.count, "\(p.key) sent \(n.key) \(p.txsReceived) txs")
             }
         }
+        for n in nodes { await n.kill() }
+    }
+
+    /// The real path: a client's txs enter node 0's mempool, are gossiped, and every other node's
+    /// mempool admits them through its own checks (signatures included), each exactly once.
+    @Test func txsSubmittedToOneNodeReachEveryMempool() async throws {
+        let keys = (10..<14).map { T.key($0) }
+        let mempools = keys.map { _ in
+            SharedMempool(Mempool(chainId: T.chainId), genesisHash: T.genesisHash)
+        }
+        let admissions = mempools.map { RecordingAdmission(mempool: $0) }
+        let nodes = try await startMesh(keys, allow: AllowList(validatorsInForce: Set(keys.map(\.publicKey))),
+                                        admissions: admissions)
+        // 60 txs from each of 5 senders: within the mempool's nonce window and per-sender bound.
+        let txs = (0..<5).flatMap { T.txs(60, sender: T.key(400 + $0)) }
+        let local = mempools[0].admit(txs, accounts: RecordingAdmission.AllKnown())
+        #expect(local.allSatisfy { $0 == .accepted })
+        nodes[0].node.gossip(txs)
+        for (i, pool) in mempools.enumerated().dropFirst() {
+            try await eventually("all txs in mempool \(i)") { pool.count == txs.count }
+            #expect(pool.withPool { p in txs.allSatisfy { p.contains($0.hash) } })
+            #expect(admissions[i].seen.items.count == txs.count)
+        }
+        // A tx with a forged signature gossiped from node 0 is refused by every other mempool.
+        let good = T.txs(1, sender: T.key(500))[0]
+        let forged = try SignedTx.decode(Array(good.txBytes) + txs[0].signature.bytes)
+        nodes[0].node.gossip([forged])
+        try await Task.sleep(for: .milliseconds(300))
+        for pool in mempools.dropFirst() { #expect(!pool.withPool { $0.contains(forged.hash) }) }
         for n in nodes { await n.kill() }
     }
 

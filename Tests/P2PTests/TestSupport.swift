@@ -133,16 +133,34 @@ final class Recorder<Item: Sendable>: Sendable {
     }
 }
 
-/// A stand-in for the mempool (which lives in Chain and is written separately): admits every
-/// transaction (optionally only those whose signature verifies) and records what it saw.
+/// Admission for the socket tests, recording what it admitted. With a `mempool` it is the node's
+/// real admission (`SharedMempool`: cheap checks, signatures on all cores, nonce window); without
+/// one it admits everything (optionally only valid signatures), so transport tests can push
+/// traffic the mempool's per-sender bounds would refuse.
 final class RecordingAdmission: TxAdmission {
+    /// Every sender is known and new: the mempool's view of an empty committed state.
+    struct AllKnown: MempoolAccounts {
+        func nextNonce(of sender: Bytes32) -> UInt64 { 1 }
+        func isKnownSender(_ sender: Bytes32) -> Bool { true }
+    }
+
     let seen = Recorder<SignedTx>()
     let verify: Bool
+    let mempool: SharedMempool?
 
-    init(verify: Bool = false) { self.verify = verify }
+    init(verify: Bool = false, mempool: SharedMempool? = nil) {
+        self.verify = verify
+        self.mempool = mempool
+    }
 
     func admit(_ txs: [SignedTx], from peer: Bytes32) async -> [SignedTx] {
-        let admitted = verify ? txs.filter { $0.verifySignature(genesisHash: T.genesisHash) } : txs
+        let admitted: [SignedTx]
+        if let mempool {
+            let results = mempool.admit(txs, accounts: AllKnown())
+            admitted = zip(txs, results).filter { $0.1 == .accepted }.map(\.0)
+        } else {
+            admitted = verify ? txs.filter { $0.verifySignature(genesisHash: T.genesisHash) } : txs
+        }
         seen.append(contentsOf: admitted)
         return admitted
     }

@@ -57,3 +57,22 @@ struct SimilarCmd: AsyncParsableCommand {
         printJSON(answer)
     }
 }
+
+/// `totemd certificate TXHASH --out FILE`: exports a committed transaction's `totem-certificate/1`.
+struct CertificateCmd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certificate",
+        abstract: "Export the registration certificate (totem-certificate/1) of a committed transaction.",
+        discussion: "Check it offline with: totemd verify FILE --genesis genesis.json")
+    @OptionGroup var client: ClientOptions
+    @Argument(help: "The transaction hash.") var txHash: String
+    @Option(help: "Item of a RegisterWorkBatch (0-based).") var item: Int?
+    @Option(help: "Where to write the certificate.") var out: String
+
+    func run() async throws {
+        let path = "/v1/certificates/\(txHash)" + (item.map { "?item=\($0)" } ?? "")
+        let answer = try await APIClient(base: client.api).get(path)
+        try Data(JSONWriter.write(answer, style: .pretty(indent: 2))).write(to: URL(fileURLWithPath: out))
+        print("wrote \(out); check it with: totemd verify \(out) --genesis <the chain's genesis.json>")
+    }
+}

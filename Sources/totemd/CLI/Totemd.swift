@@ -7,7 +7,7 @@ struct Totemd: AsyncParsableCommand {
         abstract: "Totem node daemon and client: register image copyrights on a permissioned BFT chain.",
         subcommands: [
             Keygen.self, Init.self, Testnet.self, Start.self, Status.self,
-            TxCommand.self, Query.self, Verify.self, FingerprintCmd.self, SimilarCmd.self, Bench.self,
+            TxCommand.self, Query.self, Verify.self, FingerprintCmd.self, SimilarCmd.self, CertificateCmd.self, Bench.self,
         ])
 }
 
