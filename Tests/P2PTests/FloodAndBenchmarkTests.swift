@@ -22,7 +22,7 @@ extension SocketTests {
             try await Task.sleep(until: start + .milliseconds(100 * (i + 1)))  // the pace of the honest load
         }
         let wanted = Set((txsB + txsC).map(\.hash))
-        try await n.admission.seen.wait("honest txs at N", timeout: .seconds(30)) { seen in
+        try await n.admission.seen.wait("honest txs at N", timeout: .seconds(90)) { seen in
             wanted.isSubset(of: Set(seen.map(\.hash)))
         }
         let (s, atto) = (ContinuousClock.now - start).components
