@@ -69,6 +69,23 @@ import TotemCrypto
         await store.shutdown()
     }
 
+    /// Header-only and single-tx reads give what the whole block gives, without decoding the rest.
+    @Test func headerAndSingleTxReadsMatchTheBlock() async throws {
+        let dir = try TemporaryDirectory("chainstore-reads")
+        let store = try Self.open(dir)
+        let (block, certificate, changes) = Self.nextBlock(on: try store.tip(), works: (1...7).map { Self.work($0) })
+        try await store.commit(block, certificate: certificate, changes: changes)
+        #expect(try store.header(at: 1) == block.header)
+        #expect(try store.header(at: 2) == nil)
+        for (i, tx) in block.txs.enumerated() {
+            let location = try #require(try store.location(ofTx: tx.hash))
+            #expect(try store.tx(at: location) == tx, "tx \(i)")
+        }
+        #expect(try store.tx(at: TxLocation(height: 1, index: 7)) == nil)
+        #expect(try store.tx(at: TxLocation(height: 2, index: 0)) == nil)
+        await store.shutdown()
+    }
+
     @Test func theStateMachineReadsThroughAnOverlay() async throws {
         let dir = try TemporaryDirectory("chainstore-overlay")
         let store = try Self.open(dir)

@@ -34,6 +34,39 @@ extension ChainStore {
         }
     }
 
+    /// The header of the committed block at `height`, read without decoding its transactions (the
+    /// stored block begins with its header); nil above the tip (or for 0).
+    public func header(at height: UInt64) throws -> Header? {
+        guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(height)) }) else {
+            return nil
+        }
+        do {
+            var reader = TCEReader(bytes)
+            return try Header.decode(from: &reader)
+        } catch {
+            throw StoreError(.malformedRecord, "stored block \(height): \(error)")
+        }
+    }
+
+    /// The committed transaction at `location`, decoding only that one from its stored block.
+    public func tx(at location: TxLocation) throws -> SignedTx? {
+        guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(location.height)) }) else {
+            return nil
+        }
+        do {
+            var reader = TCEReader(bytes)
+            _ = try Header.decode(from: &reader)
+            let count = try reader.u32("txs")
+            guard location.index < count else { return nil }
+            for _ in 0..<location.index {
+                _ = try reader.raw(Int(try reader.u32("txs")), "txs")
+            }
+            return try SignedTx.decode(try reader.varBytes(maxBytes: Limits.signedTxMaxBytes, "txs"))
+        } catch {
+            throw StoreError(.malformedRecord, "stored block \(location.height): \(error)")
+        }
+    }
+
     /// The commit certificate stored with the block at `height`; nil above the tip.
     public func certificate(at height: UInt64) throws -> CommitCertificate? {
         guard let bytes = try environment.read({ try $0.get(databases.certificates, key: StoreKey.u64(height)) }) else {

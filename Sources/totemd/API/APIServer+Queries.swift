@@ -8,7 +8,7 @@ extension APIServer {
     func status() throws -> Response {
         let tip = try chain.tip()
         let d = node.driver.current
-        let timeMs: UInt64 = tip.height > 0 ? (try chain.store.block(at: tip.height)?.header.timestampMs ?? 0) : 0
+        let timeMs: UInt64 = tip.height > 0 ? (try chain.store.header(at: tip.height)?.timestampMs ?? 0) : 0
         return JSONResponse.make(.object([
             ("chainId", .string(node.genesis.chainId)), ("genesisHash", Self.h(node.genesis.genesisHash)),
             ("height", Self.u(tip.height)), ("latestBlockHash", Self.h(tip.lastBlockHash)),
@@ -233,11 +233,11 @@ extension APIServer {
                 sets.append(CertifiedValidatorSet(fromHeight: 1, validators: e.set, certifiedBy: nil))
                 continue
             }
-            guard let b = try chain.store.block(at: e.fromHeight - 1), let c = try chain.store.certificate(at: e.fromHeight - 1) else {
+            guard let h = try chain.store.header(at: e.fromHeight - 1), let c = try chain.store.certificate(at: e.fromHeight - 1) else {
                 throw APIError(.internalServerError, "store_inconsistent", "certifying block \(e.fromHeight - 1) is missing")
             }
             sets.append(CertifiedValidatorSet(fromHeight: e.fromHeight, validators: e.set,
-                                              certifiedBy: CertifiedHeader(header: b.header, commit: c)))
+                                              certifiedBy: CertifiedHeader(header: h, commit: c)))
         }
         return sets
     }

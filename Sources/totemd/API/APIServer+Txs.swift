@@ -91,9 +91,7 @@ extension APIServer {
             var members: [(key: String, value: JSONValue)] = [("txHash", Self.h(hash)), ("status", .string("committed")),
                                                               ("height", Self.u(location.height)),
                                                               ("index", Self.u(UInt64(location.index)))]
-            if let block = try chain.store.block(at: location.height), Int(location.index) < block.txs.count {
-                members.append(("tx", TxJSON.encode(block.txs[Int(location.index)])))
-            }
+            if let tx = try chain.store.tx(at: location) { members.append(("tx", TxJSON.encode(tx))) }
             return JSONResponse.make(.object(members))
         case .pending(let tx):
             return JSONResponse.make(.object([("txHash", Self.h(hash)), ("status", .string("pending")), ("tx", TxJSON.encode(tx))]))

@@ -121,10 +121,10 @@ final class ChainService: Sendable {
     func parent() throws -> ParentInfo {
         let tip = try store.tip()
         guard tip.height > 0 else { return machine.genesisParent }
-        guard let block = try store.block(at: tip.height) else {
+        guard let header = try store.header(at: tip.height) else {
             throw NodeError("store tip \(tip.height) has no block")
         }
-        return ParentInfo(header: block.header)
+        return ParentInfo(header: header)
     }
 
     // MARK: Proposals
