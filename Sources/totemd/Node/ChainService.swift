@@ -196,6 +196,10 @@ final class ChainService: Sendable {
         /// The set in force at `height + 2`.
         let validatorsAtHeightPlus2: ValidatorSet
         let stale: Int
+        /// The LMDB write transaction (block, certificate, state, indexes) including its fsyncs.
+        let storeWrite: Duration
+        /// Whether the block had to be applied here (not checked or built before).
+        let applied: Bool
     }
 
     /// Stores a decided block with its commit certificate in one synced transaction, then lets
@@ -206,13 +210,16 @@ final class ChainService: Sendable {
         let record = try decodedValidatorRecord(outcome.changes)
         let h = block.height
         let adopted = record.flatMap { r in r.epochs.first { $0.fromHeight == h + 2 }?.set }
+        let writeStarted = ContinuousClock.now
         let tip = try await store.commit(block, certificate: certificate, changes: outcome.changes,
                                          adoptedValidatorSet: adopted)
+        let storeWrite = ContinuousClock.now - writeStarted
         outcomes.withLock { $0.removeAll() }
         if record != nil { refreshValidatorKeys() }
         let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
         let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
-        return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count)
+        return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count, storeWrite: storeWrite,
+                         applied: cached == nil)
     }
 
     private func decodedValidatorRecord(_ changes: StateChanges) throws -> ValidatorSetRecord? {

@@ -164,6 +164,9 @@ final class ConsensusDriver: Sendable {
         let started = ContinuousClock.now
         let committed = try await chain.commit(block, certificate: qc.commitCertificate)
         metrics.commitLatency.recordInterval(since: started)
+        metrics.lmdbBlockWrite.recordNanoseconds(Int64(committed.storeWrite.components.seconds) * 1_000_000_000
+                                                 + committed.storeWrite.components.attoseconds / 1_000_000_000)
+        if committed.applied { metrics.blocksAppliedAtCommit.increment() }
         metrics.height.record(Int(block.height))
         metrics.committedTxs.increment(by: block.txs.count)
         network.setLocalHeight(block.height)

@@ -14,6 +14,10 @@ struct NodeMetrics: Sendable {
     let peers: CoreMetrics.Gauge
     let commitLatency: CoreMetrics.Timer
     let signingPersist: CoreMetrics.Timer
+    /// The synced LMDB write of a block alone (part of `commitLatency`).
+    let lmdbBlockWrite: CoreMetrics.Timer
+    /// Blocks applied at commit because no earlier check cached their outcome (catch-up).
+    let blocksAppliedAtCommit: CoreMetrics.Counter
     let p2pBytesReceived: CoreMetrics.Gauge
     let lmdbMapBytes: CoreMetrics.Gauge
     let apiRequests: CoreMetrics.Counter
@@ -32,6 +36,8 @@ struct NodeMetrics: Sendable {
         peers = CoreMetrics.Gauge(label: "totem_peers", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "totem_block_commit_seconds", factory: factory)
         signingPersist = CoreMetrics.Timer(label: "totem_signing_state_persist_seconds", factory: factory)
+        lmdbBlockWrite = CoreMetrics.Timer(label: "totem_lmdb_block_write_seconds", factory: factory)
+        blocksAppliedAtCommit = CoreMetrics.Counter(label: "totem_blocks_applied_at_commit_total", factory: factory)
         p2pBytesReceived = CoreMetrics.Gauge(label: "totem_p2p_bytes_received", factory: factory)
         lmdbMapBytes = CoreMetrics.Gauge(label: "totem_lmdb_map_bytes", factory: factory)
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
