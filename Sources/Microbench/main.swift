@@ -83,12 +83,7 @@ func chainBenchmark(blocks: Int, txsPerBlock: Int) async throws {
         params: .standard)
     let machine = StateMachine(config: ChainConfig(genesis: genesis))
     let store = try ChainStore(directory: dir, genesisHash: genesis.genesisHash, genesisValidators: genesis.validatorSet)
-    let genesisChanges = machine.genesisChanges()
-    try store.environment.write { txn in
-        for c in genesisChanges.sorted {
-            if let v = c.value { try txn.put(store.databases.table(c.key.table), key: c.key.key, value: v) }
-        }
-    }
+    try store.writeGenesisStateIfNew(machine.genesisChanges())
     let identities = (0..<txsPerBlock).map { SigningKey(seed: SHA256.hash(Array("bench-id-\($0)".utf8))) }
     var parent = machine.genesisParent
     var time = genesis.genesisTimeMs

@@ -54,6 +54,20 @@ public final class ChainStore: Sendable {
         }
     }
 
+    /// Writes the genesis state (the state machine's `genesisChanges`) into a store that has no
+    /// state yet; a store that already has it is left alone. Returns whether it wrote.
+    @discardableResult
+    public func writeGenesisStateIfNew(_ changes: StateChanges) throws -> Bool {
+        let dbs = databases
+        return try environment.write { txn in
+            guard try txn.get(dbs.table(.validators), key: StateKeys.validatorSet) == nil else { return false }
+            for change in changes.sorted {
+                if let value = change.value { try txn.put(dbs.table(change.key.table), key: change.key.key, value: value) }
+            }
+            return true
+        }
+    }
+
     // MARK: Commit
 
     /// Commits `block` with its certificate and state changes in one durable write transaction on

@@ -18,9 +18,6 @@ final class ChainService: Sendable {
     private let outcomes = Mutex(BoundedCache<Bytes32, BlockOutcome>(capacity: NodeLimits.outcomeCacheEntries))
     /// Transactions accepted and later dropped (at block building or as stale), for tx status.
     private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntries))
-    /// Validators of the set in force and of adopted sets not yet in force (the peers P2P admits),
-    /// refreshed on each commit.
-    private let allowedKeys: Mutex<Set<Bytes32>>
 
     init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, logger: Logger) throws {
         self.genesis = genesis
@@ -31,31 +28,8 @@ final class ChainService: Sendable {
                                genesisValidators: genesis.validatorSet,
                                options: .init(initialMapSizeBytes: initialMapBytes))
         mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
-        allowedKeys = Mutex(Set(genesis.validatorSet.keys))
-        try writeGenesisStateIfNew()
-        refreshValidatorKeys()
+        try store.writeGenesisStateIfNew(machine.genesisChanges())
     }
-
-    /// A new store gets the genesis state (registrars, validator set) before block 1.
-    private func writeGenesisStateIfNew() throws {
-        let hasState = try store.withState { $0.get(.validators, StateKeys.validatorSet) != nil }
-        guard !hasState else { return }
-        let changes = machine.genesisChanges()
-        let dbs = store.databases
-        try store.environment.write { txn in
-            for change in changes.sorted {
-                if let value = change.value { try txn.put(dbs.table(change.key.table), key: change.key.key, value: value) }
-            }
-        }
-    }
-
-    private func refreshValidatorKeys() {
-        let record = try? store.withState { $0.validatorSetRecord() }
-        let keys = Set(record?.epochs.flatMap { $0.set.keys } ?? genesis.validatorSet.keys)
-        allowedKeys.withLock { $0 = keys }
-    }
-
-    var allowedValidatorKeys: Set<Bytes32> { allowedKeys.withLock { $0 } }
 
     /// Validators of the set in force at the next height, and of adopted sets after it.
     func validatorKeys() -> (inForce: Set<Bytes32>, adopted: Set<Bytes32>) {
@@ -215,7 +189,6 @@ final class ChainService: Sendable {
                                          adoptedValidatorSet: adopted)
         let storeWrite = ContinuousClock.now - writeStarted
         outcomes.withLock { $0.removeAll() }
-        if record != nil { refreshValidatorKeys() }
         let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
         let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
         return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count, storeWrite: storeWrite,
