@@ -101,6 +101,28 @@ import Darwin
         }
     }
 
+    @Test func withDeferredMetaSyncsEveryWriteIsKeptAcrossReopen() async throws {
+        let dir = try TemporaryDirectory("writer-deferred")
+        do {
+            let env = try LMDBEnvironment(directory: dir.sub("env"), databases: ["a"],
+                                          options: .init(initialMapSizeBytes: 8 << 20, syncsMetaPage: false))
+            let a = try env.database("a")
+            let writer = StoreWriter(environment: env)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { _ = try await writer.write { try Self.increment($0, a) } }
+                }
+                try await group.waitForAll()
+            }
+            try await writer.barrier()
+            #expect(try env.read { try $0.get(a, key: Self.counterKey) } == StoreKey.u64(50))
+            await writer.shutdown()
+            await #expect(throws: StoreError.self) { try await writer.barrier() }
+        }
+        let env = try openEnvironment(dir.sub("env"), ["a"])
+        #expect(try env.read { try $0.get(env.database("a"), key: Self.counterKey) } == StoreKey.u64(50))
+    }
+
     @Test func aStoreCanBeReopenedAsSoonAsItsLastWriteReturns() async throws {
         let dir = try TemporaryDirectory("writer-reopen")
         for round in 0..<20 {

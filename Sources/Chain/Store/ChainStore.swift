@@ -4,8 +4,17 @@ import TotemCrypto
 /// the meta record, in one LMDB environment (`StoreSchema`).
 ///
 /// All writes go through one `StoreWriter` thread. A block is committed with its certificate, tx
-/// index entries, state changes, image-code index entries and meta record in **one** durable write
+/// index entries, state changes, image-code index entries and meta record in **one** write
 /// transaction, so after a crash the store holds whole blocks only. Reads run on any thread.
+///
+/// Durability, and why the environment defers meta-page syncs (`MDB_NOMETASYNC`): a block commit
+/// syncs its data pages and returns; the writer thread then syncs the meta page while consensus
+/// goes on (one fsync fewer on every height's critical path, see docs/state.md). A process crash
+/// loses nothing either way; a power loss in that window can undo the last block only, which the
+/// signing state still holds as its lock (or peers hold with its certificate). The signing state
+/// is not in LMDB: it lives in `SigningStateFile` (one fsync per write) and `persistSigningState`
+/// first waits for every earlier block to be synced, so a signing state on disk is never ahead of
+/// the block before its height.
 public final class ChainStore: Sendable {
     /// The LMDB environment; read from it on any thread, write only through this store.
     public let environment: LMDBEnvironment
@@ -14,17 +23,25 @@ public final class ChainStore: Sendable {
     /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
     public let genesisHash: Bytes32
     private let writer: StoreWriter
+    private let signingFile: SigningStateFile
+    /// Runs the signing-state writes (each ends in an fsync), off the cooperative pool.
+    private let signingThread = SerialThread(name: "totem-signing-state", queueCapacity: 16)
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
     /// store records the genesis hash, the schema version and the genesis validator set (in force
-    /// from height 1); an existing one must match them.
+    /// from height 1); an existing one must match them. `options.syncsMetaPage` is ignored: the
+    /// store always defers meta-page syncs (see the type's comment).
     public init(directory: String, genesisHash: Bytes32, genesisValidators: ValidatorSet,
                 options: LMDBEnvironment.Options = .init()) throws {
+        var options = options
+        options.syncsMetaPage = false
         let environment = try LMDBEnvironment(directory: directory, databases: StoreSchema.all, options: options)
         let dbs = try StoreDatabases(environment)
         try environment.write { txn in
             try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
         }
+        try environment.sync()
+        signingFile = try SigningStateFile(directory: directory, maxPayloadBytes: StoreLimits.maxSigningStateBytes)
         self.environment = environment
         self.databases = dbs
         self.genesisHash = genesisHash
@@ -59,13 +76,15 @@ public final class ChainStore: Sendable {
     @discardableResult
     public func writeGenesisStateIfNew(_ changes: StateChanges) throws -> Bool {
         let dbs = databases
-        return try environment.write { txn in
+        let wrote = try environment.write { txn in
             guard try txn.get(dbs.table(.validators), key: StateKeys.validatorSet) == nil else { return false }
             for change in changes.sorted {
                 if let value = change.value { try txn.put(dbs.table(change.key.table), key: change.key.key, value: value) }
             }
             return true
         }
+        if wrote { try environment.sync() }
+        return wrote
     }
 
     // MARK: Commit
@@ -179,22 +198,26 @@ public final class ChainStore: Sendable {
 
     // MARK: Signing state
 
-    /// Durably stores the consensus signing state (its encoding is the consensus module's). Returns
-    /// after the fsync: only then may a vote it implies leave the node.
+    /// Durably stores the consensus signing state (its encoding is the consensus module's), after
+    /// every block committed before the call is synced. Returns after the fsync: only then may a
+    /// vote it implies leave the node.
     public func persistSigningState(_ encoded: [UInt8]) async throws {
-        let db = databases.signingState
-        try await writer.write { txn in
-            try txn.put(db, key: StoreSchema.MetaKey.signingState, value: encoded)
-        }
+        try await writer.barrier()
+        let file = signingFile
+        try await signingThread.run { try file.write(encoded) }
     }
 
-    /// The last persisted signing state; nil for a validator that never signed.
+    /// The last persisted signing state; nil for a validator that never signed. A store written by
+    /// an earlier build kept it in the `signingState` database; that record counts until the first
+    /// write here.
     public func signingState() throws -> [UInt8]? {
-        try environment.read { try $0.get(databases.signingState, key: StoreSchema.MetaKey.signingState) }
+        if let current = signingFile.current { return current }
+        return try environment.read { try $0.get(databases.signingState, key: StoreSchema.MetaKey.signingState) }
     }
 
-    /// Finishes queued writes and stops the writer thread.
+    /// Finishes queued writes (syncing them) and stops the writer threads.
     public func shutdown() async {
         await writer.shutdown()
+        await signingThread.shutdown()
     }
 }

@@ -27,8 +27,8 @@ struct EnvironmentPointer: @unchecked Sendable {
     let raw: OpaquePointer
 }
 
-/// One LMDB environment: a directory holding named databases, opened with the default (durable)
-/// sync flags and `MDB_NOTLS`.
+/// One LMDB environment: a directory holding named databases, opened with `MDB_NOTLS` and the
+/// default (durable) sync flags, or `MDB_NOMETASYNC` when `Options.syncsMetaPage` is false.
 ///
 /// Transactions are synchronous closures: `read { txn in ... }` and `write { txn in ... }`. A write
 /// commits (and fsyncs) when its closure returns and aborts when it throws. When the map is full the
@@ -43,11 +43,19 @@ public final class LMDBEnvironment: Sendable {
         public var initialMapSizeBytes: Int
         /// The map never grows beyond this.
         public var maxMapSizeBytes: Int
+        /// Whether a commit also syncs the meta page (LMDB's default). When false the environment
+        /// is opened with `MDB_NOMETASYNC`: a commit syncs its data pages and writes, but does not
+        /// sync, the meta page that makes them current. The database stays consistent at any
+        /// crash; a power loss (not a process crash) can undo the last commit until `sync()` or the
+        /// next commit's sync. Only `StoreWriter`, which calls `sync()` after every such commit,
+        /// should open an environment this way.
+        public var syncsMetaPage: Bool
 
         public init(initialMapSizeBytes: Int = StoreLimits.defaultInitialMapSizeBytes,
-                    maxMapSizeBytes: Int = StoreLimits.maxMapSizeBytes) {
+                    maxMapSizeBytes: Int = StoreLimits.maxMapSizeBytes, syncsMetaPage: Bool = true) {
             self.initialMapSizeBytes = initialMapSizeBytes
             self.maxMapSizeBytes = maxMapSizeBytes
+            self.syncsMetaPage = syncsMetaPage
         }
     }
 
@@ -87,7 +95,8 @@ public final class LMDBEnvironment: Sendable {
             try check(mdb_env_set_maxdbs(raw, StoreLimits.maxDatabases), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(raw, StoreLimits.maxReaders), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(raw, Self.roundToPages(options.initialMapSizeBytes)), "mdb_env_set_mapsize")
-            try check(mdb_env_open(raw, directory, UInt32(MDB_NOTLS), mdb_mode_t(StoreLimits.fileMode)),
+            let flags = UInt32(MDB_NOTLS) | (options.syncsMetaPage ? 0 : UInt32(MDB_NOMETASYNC))
+            try check(mdb_env_open(raw, directory, flags, mdb_mode_t(StoreLimits.fileMode)),
                       "mdb_env_open \(directory)")
             // Reader slots left by a process that was killed are freed here, not on first contention.
             var dead: Int32 = 0
@@ -189,6 +198,12 @@ public final class LMDBEnvironment: Sendable {
             }
             try growMap(seenSize: sizeAtBegin)
         }
+    }
+
+    /// Flushes everything committed so far to disk (`mdb_env_sync` with force): after it returns, a
+    /// power loss cannot undo those commits, whatever the sync flags. Safe on any thread.
+    public func sync() throws {
+        try check(mdb_env_sync(env.raw, 1), "mdb_env_sync")
     }
 
     /// Begins a transaction holding a shared pass of the gate; the caller leaves the gate after

@@ -18,7 +18,9 @@ public enum StoreLimits {
     /// Shortest and longest pause while waiting for transactions to drain before a map resize.
     public static let resizeWaitMinMicroseconds: UInt32 = 20
     public static let resizeWaitMaxMicroseconds: UInt32 = 2_000
-    /// File mode of the data and lock files.
+    /// Largest signing state record (its lock carries a whole block, at most 64 MiB by genesis rules).
+    public static let maxSigningStateBytes = 65 << 20
+    /// File mode of the data, lock and signing-state files.
     public static let fileMode: UInt32 = 0o600
     /// Transactions accepted when decoding a block this store wrote (genesis bounds proposals far
     /// below it; the limit only keeps a damaged record from asking for unbounded memory).

@@ -51,9 +51,8 @@ public enum StoreSchema {
     /// since genesis, keyed by the first height it is in force, for certificates. The set in force
     /// at height `h` is the entry with the greatest key `<= h` (`ReadTxn.floor`).
     public static let validatorHistory = "validatorHistory"
-    /// `MetaKey.signingState` → `TCE(SigningState)`: current (height, view), last signed
-    /// (height, view, phase, blockHash) and the lock. Written and synced before any vote it implies
-    /// leaves the node.
+    /// `MetaKey.signingState` → `TCE(SigningState)`: where stores written before the signing state
+    /// moved to its own files (`SigningStateFile`) kept it. Read only, until the first new write.
     public static let signingState = "signingState"
     /// ASCII name (see `MetaKey`) → value as listed there. Rewritten by every block commit.
     public static let meta = "meta"

@@ -9,19 +9,66 @@ import Synchronization
 /// order they were queued. The queue is bounded (`StoreLimits.writerQueueCapacity`): when it is
 /// full, callers wait for room. Reads do not go through the writer; use
 /// `environment.read` on any thread.
+///
+/// An environment opened without meta-page syncs (`Options.syncsMetaPage` false) has each write
+/// synced in two steps: the commit syncs the data pages and the caller resumes; then, before the
+/// next queued job, the writer thread syncs the environment (`LMDBEnvironment.sync`). A caller
+/// that needs every earlier write safe from a power loss awaits `barrier()`.
 public final class StoreWriter: Sendable {
     /// The environment the writer commits to.
     public let environment: LMDBEnvironment
-    private let queue: WriterQueue
+    private let thread: SerialThread
+    /// The first failure of a deferred sync; every later `barrier()` reports it.
+    private let syncFailure = Mutex<StoreError?>(nil)
 
     /// Starts the writer thread for `environment`.
     public init(environment: LMDBEnvironment, queueCapacity: Int = StoreLimits.writerQueueCapacity) {
-        precondition(queueCapacity > 0, "writer queue capacity must be positive")
         self.environment = environment
+        thread = SerialThread(name: "totem-store-writer", queueCapacity: queueCapacity)
+    }
+
+    /// Runs `body` in one write transaction on the writer thread and returns its result once the
+    /// transaction is committed (durably, unless the environment defers meta-page syncs; see the
+    /// type's comment); rethrows what `body` throws (the transaction is then aborted). `body` may
+    /// run more than once if the map has to grow, so it must not have effects outside the
+    /// transaction. A write that was queued runs even if the calling task is cancelled.
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (WriteTxn) throws -> T) async throws -> T {
+        let environment = self.environment
+        guard !environment.options.syncsMetaPage else {
+            return try await thread.run { try environment.write(body) }
+        }
+        return try await thread.run({ try environment.write(body) }, afterResuming: { [self] in
+            do {
+                try environment.sync()
+            } catch {
+                syncFailure.withLock { if $0 == nil { $0 = error as? StoreError ?? StoreError(.io, "\(error)") } }
+            }
+        })
+    }
+
+    /// Returns once every write queued before it is synced to disk; throws if a deferred sync failed.
+    public func barrier() async throws {
+        try await thread.run { [self] in if let failure = syncFailure.withLock({ $0 }) { throw failure } }
+    }
+
+    /// Stops accepting writes, lets the queued ones finish, and returns when the thread has exited.
+    public func shutdown() async {
+        await thread.shutdown()
+    }
+}
+
+/// A dedicated thread that runs blocking jobs (disk writes and syncs) one at a time, in the order
+/// they were queued, for async callers. Its queue is bounded; callers beyond it wait for room.
+public final class SerialThread: Sendable {
+    private let queue: WriterQueue
+
+    public init(name: String, queueCapacity: Int) {
+        precondition(queueCapacity > 0, "queue capacity must be positive")
         let queue = WriterQueue(capacity: queueCapacity)
         self.queue = queue
         let thread = Thread { queue.runUntilClosed() }
-        thread.name = "totem-store-writer"
+        thread.name = name
         thread.start()
     }
 
@@ -29,23 +76,24 @@ public final class StoreWriter: Sendable {
         queue.close()
     }
 
-    /// Runs `body` in one write transaction on the writer thread and returns its result once the
-    /// transaction is durably committed; rethrows what `body` throws (the transaction is then
-    /// aborted). `body` may run more than once if the map has to grow, so it must not have effects
-    /// outside the transaction. A write that was queued runs even if the calling task is cancelled.
-    @discardableResult
-    public func write<T: Sendable>(_ body: @escaping @Sendable (WriteTxn) throws -> T) async throws -> T {
+    /// Runs `body` on the thread and returns its result. `afterResuming`, if given, runs on the
+    /// thread right after the caller is resumed and before the next job. Throws `.closed` after
+    /// `shutdown`.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T,
+                                 afterResuming: (@Sendable () -> Void)? = nil) async throws -> T {
         try await queue.reserveSlot()
-        let environment = self.environment
         return try await withCheckedThrowingContinuation { continuation in
             queue.enqueueReserved {
-                let result = Result { try environment.write(body) }
-                return { continuation.resume(with: result) }
+                let result = Result { try body() }
+                return {
+                    continuation.resume(with: result)
+                    afterResuming?()
+                }
             }
         }
     }
 
-    /// Stops accepting writes, lets the queued ones finish, and returns when the thread has exited.
+    /// Stops accepting jobs, lets the queued ones finish, and returns when the thread has exited.
     public func shutdown() async {
         queue.close()
         await queue.waitUntilFinished()
@@ -56,7 +104,8 @@ public final class StoreWriter: Sendable {
 final class WriterQueue: Sendable {
     /// Runs a write and returns how to report its result. The writer thread drops the job (and
     /// with it everything the write captured, such as the environment) before reporting, so a
-    /// caller that resumes and closes the store does not race the writer thread's last reference.
+    /// caller that resumes and closes the store does not race the writer thread's last reference
+    /// (a report that syncs afterwards holds the environment until then: `shutdown` waits for it).
     typealias Job = @Sendable () -> @Sendable () -> Void
 
     private struct State {

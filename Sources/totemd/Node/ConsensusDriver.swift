@@ -111,6 +111,12 @@ final class ConsensusDriver: Sendable {
         var restoring: SigningState<Block>?
         if let bytes = try chain.store.signingState() {
             let s = try ConsensusCodec.decodeSigningState(bytes, maxBlockTxs: params.maxBlockTxs)
+            // The store syncs every block before a signing state of a later height (ChainStore),
+            // so one ahead of the chain means lost blocks: voting from here could equivocate.
+            guard s.height <= height else {
+                throw NodeError("the signing state is at height \(s.height) but the store ends at \(tip.height): "
+                                     + "blocks this validator saw decided are missing; restore the data directory")
+            }
             if s.height == height { restoring = s }
         }
         logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring != nil)",

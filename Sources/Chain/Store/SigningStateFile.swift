@@ -1,0 +1,182 @@
+import Synchronization
+import TotemCrypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The validator's signing state on disk: one record, replaced with a single `fdatasync`.
+///
+/// Two slot files, `signing-state.a` and `signing-state.b`, take turns: record number n goes to
+/// slot n % 2 as one `pwrite` of a header and the payload, then `fdatasync`. A record is
+/// `magic(8) | sequence u64 | length u32 | SHA-256(sequence | length | payload) | payload` (big
+/// endian). Reading picks the valid record with the highest sequence. A write torn by a crash
+/// fails its checksum and leaves the other slot, the previous record, in force, which is exact:
+/// the caller sends nothing the torn record implies before `write` returns.
+///
+/// Both slots are created holding a valid empty record (sequence 0) before either is used, so
+/// from then on at least one slot is always valid; finding none is damage, reported, never read
+/// as "nothing signed". Creation is itself crash-safe: `.b` is written and synced first, then `.a`
+/// appears by an atomic rename; a directory without `.a` is (re)initialised from scratch.
+///
+/// `write` blocks on the disk: `ChainStore` calls it from a dedicated thread.
+final class SigningStateFile: Sendable {
+    static let magic = Array("TOTEMSS1".utf8)
+    static let headerBytes = 8 + 8 + 4 + 32
+    static let slotNames = ["signing-state.a", "signing-state.b"]
+
+    private struct State {
+        var sequence: UInt64
+        /// The payload of the newest record (empty for sequence 0).
+        var current: [UInt8]
+    }
+
+    private let directory: String
+    private let maxPayloadBytes: Int
+    /// The slot files, open for the object's life.
+    private let descriptors: [Int32]
+    private let state: Mutex<State>
+
+    /// Opens (creating if needed) the slot files in `directory`, which must exist.
+    init(directory: String, maxPayloadBytes: Int) throws {
+        let paths = Self.slotNames.map { directory + "/" + $0 }
+        if access(paths[0], F_OK) != 0 { try Self.initialise(directory, paths) }
+        var descriptors: [Int32] = []
+        for path in paths {
+            let fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else {
+                let error = Self.ioError("open \(path)")
+                descriptors.forEach { close($0) }
+                throw error
+            }
+            descriptors.append(fd)
+        }
+        var newest: (sequence: UInt64, payload: [UInt8])?
+        do {
+            for fd in descriptors {
+                guard let record = try Self.readRecord(fd, maxPayloadBytes: maxPayloadBytes) else { continue }
+                if newest.map({ record.sequence > $0.sequence }) ?? true { newest = record }
+            }
+        } catch {
+            descriptors.forEach { close($0) }
+            throw error
+        }
+        guard let newest else {
+            descriptors.forEach { close($0) }
+            throw StoreError(.corrupted, "neither \(Self.slotNames[0]) nor \(Self.slotNames[1]) in \(directory) holds a valid "
+                             + "signing state; starting without it could sign conflicting votes: restore the data directory")
+        }
+        self.directory = directory
+        self.maxPayloadBytes = maxPayloadBytes
+        self.descriptors = descriptors
+        state = Mutex(State(sequence: newest.sequence, current: newest.payload))
+    }
+
+    deinit {
+        for fd in descriptors { close(fd) }
+    }
+
+    /// The newest record's payload, or nil if none was ever written (the sequence-0 record only
+    /// marks the files as created).
+    var current: [UInt8]? {
+        state.withLock { $0.sequence > 0 ? $0.current : nil }
+    }
+
+    /// Replaces the record with `payload`; returns after `fdatasync`.
+    func write(_ payload: [UInt8]) throws {
+        guard payload.count <= maxPayloadBytes else {
+            throw StoreError(.invalidValue, "signing state of \(payload.count) bytes exceeds \(maxPayloadBytes)")
+        }
+        try state.withLock { s in
+            let next = s.sequence + 1
+            let slot = Int(next % 2)
+            try Self.writeRecord(Self.record(sequence: next, payload: payload), to: descriptors[slot],
+                                 name: directory + "/" + Self.slotNames[slot])
+            s.sequence = next
+            s.current = payload
+        }
+    }
+
+    // MARK: Format
+
+    static func record(sequence: UInt64, payload: [UInt8]) -> [UInt8] {
+        var covered = StoreKey(capacity: 12 + payload.count)
+        covered.append(sequence)
+        covered.append(UInt32(payload.count))
+        var bytes = magic
+        bytes.reserveCapacity(headerBytes + payload.count)
+        bytes += covered.bytes
+        bytes += SHA256.hash(covered.bytes + payload).bytes
+        bytes += payload
+        return bytes
+    }
+
+    /// The record in `fd`, or nil if it is torn or not a record.
+    private static func readRecord(_ fd: Int32, maxPayloadBytes: Int) throws -> (sequence: UInt64, payload: [UInt8])? {
+        let header = try read(fd, offset: 0, count: headerBytes)
+        guard header.count == headerBytes, Array(header[0..<8]) == magic else { return nil }
+        let sequence = header[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let length = Int(header[16..<20].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        guard length <= maxPayloadBytes else { return nil }
+        let payload = try read(fd, offset: headerBytes, count: length)
+        guard payload.count == length,
+              SHA256.hash(Array(header[8..<20]) + payload).bytes == Array(header[20..<52]) else { return nil }
+        return (sequence, payload)
+    }
+
+    // MARK: Files
+
+    private static func initialise(_ directory: String, _ paths: [String]) throws {
+        let empty = record(sequence: 0, payload: [])
+        let temporary = paths[0] + ".tmp"
+        try create(paths[1], with: empty)
+        try syncDirectory(directory)
+        try create(temporary, with: empty)
+        guard rename(temporary, paths[0]) == 0 else { throw ioError("rename \(temporary)") }
+        try syncDirectory(directory)
+    }
+
+    private static func create(_ path: String, with bytes: [UInt8]) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(StoreLimits.fileMode))
+        guard fd >= 0 else { throw ioError("create \(path)") }
+        defer { close(fd) }
+        try writeRecord(bytes, to: fd, name: path)
+    }
+
+    private static func writeRecord(_ bytes: [UInt8], to fd: Int32, name: String) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw ioError("write \(name)") }
+            done += n
+        }
+        guard fdatasync(fd) == 0 else { throw ioError("fdatasync \(name)") }
+    }
+
+    private static func read(_ fd: Int32, offset: Int, count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ioError("read signing state") }
+            if n == 0 { break }
+            done += n
+        }
+        return Array(bytes[0..<done])
+    }
+
+    private static func syncDirectory(_ directory: String) throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw ioError("open \(directory)") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw ioError("fsync \(directory)") }
+    }
+
+    private static func ioError(_ what: String) -> StoreError {
+        let code = errno
+        return StoreError(.io, "\(what): \(String(cString: strerror(code)))", status: code)
+    }
+}
