@@ -61,6 +61,9 @@ public enum P2PLimits {
     public static let dialBackoffMaxDoublings = 20
     /// The peer manager's tick, which fires due dials.
     public static let managerTickMs: Int64 = 50
+    /// Status (this node's height) goes to the peers at most this often; at one block every
+    /// ~10 ms a status per block was a quarter of all frames.
+    public static let statusMinIntervalMs: Int64 = 100
 
     // MARK: Gossip and queues
 

@@ -73,6 +73,7 @@ extension P2PNode {
         switch event {
         case .tick:
             shared.withLockedValue { $0.tickPending = false }
+            flushPendingStatus()
             return loop.manager.step(.tick(nowMs: nowMs()))
         case .dialFailed(let key):
             return loop.manager.step(.dialFailed(key, nowMs: nowMs()))

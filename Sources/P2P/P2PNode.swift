@@ -30,6 +30,9 @@ public final class P2PNode: Sendable {
     struct Shared: Sendable {
         var allowList: AllowList
         var localHeight: UInt64 = 0
+        /// When status was last sent to the peers, and whether a newer height still waits for it.
+        var statusSentMs: Int64 = -(1 << 40)
+        var statusPending = false
         /// The one connection per peer that sends go to; written only by the control loop.
         var active: [Bytes32: PeerLink] = [:]
         var nextConnection: UInt64 = 1
@@ -132,9 +135,37 @@ public final class P2PNode: Sendable {
         control.yield(.allowList(list.all))
     }
 
-    /// Sets this node's committed height and tells every peer (Status).
+    /// Sets this node's committed height and tells every peer (Status), at most once per
+    /// `P2PLimits.statusMinIntervalMs`: a height set sooner goes out with the manager's next tick
+    /// after the interval. (Peers use it to notice they fell behind; consensus does not wait for it.)
     public func setLocalHeight(_ height: UInt64) {
-        shared.withLockedValue { $0.localHeight = height }
+        let now = nowMs()
+        let sendNow = shared.withLockedValue { s -> Bool in
+            s.localHeight = height
+            guard now - s.statusSentMs >= P2PLimits.statusMinIntervalMs else {
+                s.statusPending = true
+                return false
+            }
+            s.statusSentMs = now
+            s.statusPending = false
+            return true
+        }
+        if sendNow { broadcastStatus(height) }
+    }
+
+    /// Sends a status held back by `setLocalHeight` once its interval has passed (from the tick).
+    func flushPendingStatus() {
+        let now = nowMs()
+        let height = shared.withLockedValue { s -> UInt64? in
+            guard s.statusPending, now - s.statusSentMs >= P2PLimits.statusMinIntervalMs else { return nil }
+            s.statusSentMs = now
+            s.statusPending = false
+            return s.localHeight
+        }
+        if let height { broadcastStatus(height) }
+    }
+
+    private func broadcastStatus(_ height: UInt64) {
         for link in activeLinks() { enqueue(.status(height: height, role: config.role), byteCount: 9, to: link) }
     }
 

@@ -56,6 +56,25 @@ extension SocketTests {
         await nodeA.kill()
     }
 
+    @Test func heightsSetInABurstReachThePeerAsFewStatusesEndingWithTheLast() async throws {
+        let a = T.key(1), b = T.key(2)
+        let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey])
+        let nodeA = try await RunningNode.start(T.config(a), allow: allow)
+        let nodeB = try await RunningNode.start(T.config(b, peers: [nodeA.address]), allow: allow)
+        try await nodeA.waitForPeers([b.publicKey])
+        try await nodeB.waitForPeers([a.publicKey])
+        for height in 1...200 as ClosedRange<UInt64> { nodeB.node.setLocalHeight(height) }
+        let seen = try await nodeA.events.wait("status 200") {
+            $0.contains { if case .status(let p) = $0 { p.key == b.publicKey && p.height == 200 } else { false } }
+        }
+        let statuses = seen.filter { if case .status(let p) = $0 { p.key == b.publicKey && p.height > 0 } else { false } }
+        // The first height goes out at once, the rest wait for the interval: not one frame per height.
+        #expect(statuses.count <= 3, "\(statuses.count) statuses for 200 heights set within one interval")
+        #expect(nodeA.node.peers().first?.height == 200)
+        await nodeB.kill()
+        await nodeA.kill()
+    }
+
     @Test func gracefulShutdownDisconnectsCleanly() async throws {
         let a = T.key(1), b = T.key(2)
         let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey])

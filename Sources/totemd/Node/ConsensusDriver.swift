@@ -40,6 +40,9 @@ final class ConsensusDriver: Sendable {
         var evidenceNonce: UInt64 = 0
         var catchingUp = false
         var lastCatchUpRequestMs: UInt64 = 0
+        /// The set at `height + 2` when the allow list was last set (nil: not yet set here).
+        var allowListSet: ValidatorSet?
+        var allowListChangedLastCommit = false
     }
 
     init(chain: ChainService, network: P2PNode, key: SigningKey, observers: Set<Bytes32>, commits: CommitFeed,
@@ -176,7 +179,14 @@ final class ConsensusDriver: Sendable {
         metrics.height.record(Int(block.height))
         metrics.committedTxs.increment(by: block.txs.count)
         network.setLocalHeight(block.height)
-        network.setAllowList(allowList())
+        // The allow list is the set in force at the next height and any adopted after it: it can
+        // change only when the set two heights ahead changed at this commit or the one before.
+        let setChanged = status.withLock { s in
+            let changed = s.allowListSet != committed.validatorsAtHeightPlus2
+            defer { s.allowListSet = committed.validatorsAtHeightPlus2; s.allowListChangedLastCommit = changed }
+            return changed || s.allowListChangedLastCommit
+        }
+        if setChanged { network.setAllowList(allowList()) }
         commits.publish(block)
         onCommit(block)
         status.withLock { $0.catchingUp = false }
