@@ -359,3 +359,45 @@ def test_nodes_stay_healthy_after_bad_input(network):
     t = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "after"})
     submit_accepted(c, [t])
     tx_committed(c, t)
+
+
+# --- GET /v1/blocks/{height}?waitMs=: waits for a block not committed yet (a project extension)
+
+@pytest.mark.parametrize("wait", ["-1", "10001", "x", "1.5"])
+def test_bad_block_wait_is_a_4xx_json_error(api, wait):
+    height = api.status()["height"]
+    expect_error(api.request("GET", f"/v1/blocks/{height}?waitMs={wait}"), status=400, code="bad_parameter")
+
+
+def test_a_block_request_with_waitms_returns_when_the_block_is_committed(network, api):
+    import threading
+    import time
+    root = Actor("root", tc.read_key_file(network.root_registrar_path, strict=False), network)
+    network.settle()
+    root.sync(api)
+    # A height far ahead is not reached: the wait ends at its timeout with the usual 404.
+    far = api.status()["height"] + 1_000_000
+    started = time.monotonic()
+    expect_error(api.request("GET", f"/v1/blocks/{far}?waitMs=300"), status=404, code="block_not_found")
+    assert time.monotonic() - started >= 0.25
+    # The next block: a tx submitted while the request waits makes it, and the answer is that block.
+    next_height = api.status()["height"] + 1
+    answer = {}
+
+    def wait_for_block():
+        answer["resp"] = api.request("GET", f"/v1/blocks/{next_height}?waitMs=10000", timeout_s=15)
+        answer["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=wait_for_block)
+    waiter.start()
+    time.sleep(0.2)
+    t = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "wait test"})
+    submit_accepted(api, [t])
+    tx_committed(api, t)
+    committed_at = time.monotonic()
+    waiter.join(15)
+    resp = answer["resp"]
+    assert resp.status == 200, resp.describe()
+    assert resp.json["height"] == next_height
+    # Answered when the block was committed, not at the end of the 10 s wait.
+    assert answer["at"] - committed_at < 5

@@ -136,10 +136,15 @@ extension APIServer {
         return JSONResponse.make(.object([("matches", .array(items))]))
     }
 
-    /// `GET /v1/blocks/{height}`.
-    func block(_ context: APIContext) throws -> Response {
+    /// `GET /v1/blocks/{height}?waitMs=`: with `waitMs`, a block not committed yet is waited for
+    /// up to that long (an extension of PROTOCOL.md's route: followers need not poll).
+    func block(_ request: Request, _ context: APIContext) async throws -> Response {
         guard let text = context.parameters.get("height"), let height = UInt64(text), height >= 1 else {
             throw APIError.badRequest("bad_parameter", "height must be a positive integer")
+        }
+        let waitMs = try query(request, "waitMs", default: 0, in: 0...NodeLimits.heightWaitMaxMs)
+        if waitMs > 0, try chain.tip().height < height {
+            _ = await node.commits.wait(forHeight: height, timeout: .milliseconds(waitMs))
         }
         guard let b = try chain.store.block(at: height), let cert = try chain.store.certificate(at: height) else {
             throw APIError.notFound("block_not_found", "no block at height \(height) yet")

@@ -59,7 +59,7 @@ struct APIServer {
         router.get("/v1/owners/:publicKey/works") { request, context in try worksByOwner(try hash(context, "publicKey"), request) }
         router.get("/v1/certificates/:txHash") { request, context in try certificate(try hash(context, "txHash"), request) }
         router.get("/v1/blocks/latest") { request, _ in try latestBlocks(request) }
-        router.get("/v1/blocks/:height") { _, context in try block(context) }
+        router.get("/v1/blocks/:height") { request, context in try await block(request, context) }
         router.get("/v1/validators") { _, _ in try validators() }
         return Application(router: router,
                            configuration: .init(address: .hostname(node.config.apiListenHost, port: node.config.apiListenPort),

@@ -39,7 +39,7 @@ struct Bench: AsyncParsableCommand {
     var concurrency: Int = 4
     @Option(name: .long, help: "Most txs signed before the timed phase (bounds memory; more are signed on the fly).")
     var presign: Int = 250_000
-    @Option(name: .long, help: "Milliseconds between polls for the next block.")
+    @Option(name: .long, help: "Milliseconds to pause after a 404 for the next block (the node waits up to 1 s for it first).")
     var pollMs: Int = 5
     @Option(name: .long, help: "Most seconds to wait after the timed phase for txs still in flight.")
     var drain: Double = 30

@@ -117,7 +117,8 @@ final class BenchLoad: Sendable {
         var height = first
         while !stop.load(ordering: .acquiring) {
             do {
-                let block = try await client.get("/v1/blocks/\(height)")
+                // The node answers as soon as the block is committed (or 404 after the wait).
+                let block = try await client.get("/v1/blocks/\(height)?waitMs=\(Self.blockWaitMs)")
                 let seenNs = nowNs()
                 var hashes: [Bytes32] = []
                 if case .array(let list)? = block["txHashes"] {
@@ -130,7 +131,7 @@ final class BenchLoad: Sendable {
                 state.withLock { $0.committed(hashes, nowNs: seenNs, proposedNs: proposedNs) }
                 height += 1
             } catch let f as APIClient.Failure where f.status == 404 {
-                try? await Task.sleep(for: .milliseconds(pollMs))
+                try? await Task.sleep(for: .milliseconds(pollMs))  // a node without waitMs answers at once
             } catch {
                 state.withLock {
                     $0.counters.blockPollErrors += 1
@@ -152,6 +153,9 @@ final class BenchLoad: Sendable {
             last = c.committed
         }
     }
+
+    /// How long one block request may wait at the node for the block to be committed.
+    static let blockWaitMs = 1000
 
     /// The `timestampMs` of a block answer's base64 header; nil if absent or undecodable.
     static func headerTimeMs(_ block: JSONValue) -> UInt64? {

@@ -111,6 +111,7 @@ final class Node: Service {
     func run() async throws {
         let api = try APIServer(node: self).application()
         let height = try chain.tip().height
+        commits.start(at: height)
         logger.info("node starting", metadata: ["moniker": "\(config.moniker)", "key": "\(key.publicKey.hex)",
                                                 "chain": "\(genesis.chainId)", "genesis": "\(genesis.genesisHash.hex)",
                                                 "height": "\(height)"])

@@ -25,4 +25,7 @@ extension NodeLimits {
 extension NodeLimits {
     /// Transfers, licences or claims listed for one work.
     static let historyEntriesMax = 1000
+    /// API requests waiting at once for a height (`waitMs`), and the longest wait one may ask for.
+    static let heightWaitersMax = 256
+    static let heightWaitMaxMs = 10_000
 }
