@@ -24,8 +24,6 @@ public final class ChainStore: Sendable {
     public let genesisHash: Bytes32
     private let writer: StoreWriter
     private let signingFile: SigningStateFile
-    /// Runs the signing-state writes (each ends in an fsync), off the cooperative pool.
-    private let signingThread = SerialThread(name: "totem-signing-state", queueCapacity: 16)
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
     /// store records the genesis hash, the schema version and the genesis validator set (in force
@@ -202,9 +200,9 @@ public final class ChainStore: Sendable {
     /// every block committed before the call is synced. Returns after the fsync: only then may a
     /// vote it implies leave the node.
     public func persistSigningState(_ encoded: [UInt8]) async throws {
-        try await writer.barrier()
         let file = signingFile
-        try await signingThread.run { try file.write(encoded) }
+        // On the writer thread, after every queued block write and its sync: one thread hop.
+        try await writer.afterQueuedWrites { try file.write(encoded) }
     }
 
     /// The last persisted signing state; nil for a validator that never signed. A store written by
@@ -215,9 +213,8 @@ public final class ChainStore: Sendable {
         return try environment.read { try $0.get(databases.signingState, key: StoreSchema.MetaKey.signingState) }
     }
 
-    /// Finishes queued writes (syncing them) and stops the writer threads.
+    /// Finishes queued writes (syncing them) and stops the writer thread.
     public func shutdown() async {
         await writer.shutdown()
-        await signingThread.shutdown()
     }
 }

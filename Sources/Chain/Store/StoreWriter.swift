@@ -49,7 +49,17 @@ public final class StoreWriter: Sendable {
 
     /// Returns once every write queued before it is synced to disk; throws if a deferred sync failed.
     public func barrier() async throws {
-        try await thread.run { [self] in if let failure = syncFailure.withLock({ $0 }) { throw failure } }
+        try await afterQueuedWrites {}
+    }
+
+    /// Runs `body` (blocking I/O outside LMDB) on the writer thread once every write queued before
+    /// it is synced to disk, and returns its result; throws, without running it, if a deferred
+    /// sync failed.
+    public func afterQueuedWrites<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await thread.run { [self] in
+            if let failure = syncFailure.withLock({ $0 }) { throw failure }
+            return try body()
+        }
     }
 
     /// Stops accepting writes, lets the queued ones finish, and returns when the thread has exited.
@@ -60,7 +70,7 @@ public final class StoreWriter: Sendable {
 
 /// A dedicated thread that runs blocking jobs (disk writes and syncs) one at a time, in the order
 /// they were queued, for async callers. Its queue is bounded; callers beyond it wait for room.
-public final class SerialThread: Sendable {
+final class SerialThread: Sendable {
     private let queue: WriterQueue
 
     public init(name: String, queueCapacity: Int) {
