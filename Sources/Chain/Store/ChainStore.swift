@@ -12,7 +12,7 @@ import TotemCrypto
 /// goes on (one fsync fewer on every height's critical path, see docs/state.md). A process crash
 /// loses nothing either way; a power loss in that window can undo the last block only, which the
 /// signing state still holds as its lock (or peers hold with its certificate). The signing state
-/// is not in LMDB: it lives in `SigningStateFile` (one fsync per write) and `persistSigningState`
+/// is not in LMDB: it lives in a `SlotFile` (one fsync per write) and `persistSigningState`
 /// first waits for every earlier block to be synced, so a signing state on disk is never ahead of
 /// the block before its height.
 public final class ChainStore: Sendable {
@@ -23,7 +23,7 @@ public final class ChainStore: Sendable {
     /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
     public let genesisHash: Bytes32
     private let writer: StoreWriter
-    private let signingFile: SigningStateFile
+    private let signingFile: SlotFile
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
     /// store records the genesis hash, the schema version and the genesis validator set (in force
@@ -39,7 +39,7 @@ public final class ChainStore: Sendable {
             try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
         }
         try environment.sync()
-        signingFile = try SigningStateFile(directory: directory, maxPayloadBytes: StoreLimits.maxSigningStateBytes)
+        signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.maxSigningStateBytes)
         self.environment = environment
         self.databases = dbs
         self.genesisHash = genesisHash

@@ -52,7 +52,7 @@ public enum StoreSchema {
     /// at height `h` is the entry with the greatest key `<= h` (`ReadTxn.floor`).
     public static let validatorHistory = "validatorHistory"
     /// `MetaKey.signingState` → `TCE(SigningState)`: where stores written before the signing state
-    /// moved to its own files (`SigningStateFile`) kept it. Read only, until the first new write.
+    /// moved to its own files (`SlotFile`) kept it. Read only, until the first new write.
     public static let signingState = "signingState"
     /// ASCII name (see `MetaKey`) → value as listed there. Rewritten by every block commit.
     public static let meta = "meta"

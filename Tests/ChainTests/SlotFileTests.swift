@@ -3,16 +3,18 @@ import Testing
 import TotemCrypto
 @testable import Chain
 
-@Suite struct SigningStateFileTests {
+@Suite struct SlotFileTests {
     static let limit = 1 << 16
 
-    static func open(_ dir: TemporaryDirectory) throws -> SigningStateFile {
-        try SigningStateFile(directory: dir.path, maxPayloadBytes: limit)
+    static let slotNames = ["test-slot.a", "test-slot.b"]
+
+    static func open(_ dir: TemporaryDirectory) throws -> SlotFile {
+        try SlotFile(directory: dir.path, name: "test-slot", maxPayloadBytes: limit)
     }
 
     /// Overwrites `count` bytes of a slot file at `offset` (a write the disk tore or damaged).
     static func damage(_ dir: TemporaryDirectory, slot: Int, offset: UInt64, count: Int = 4) throws {
-        let handle = try #require(FileHandle(forWritingAtPath: dir.sub(SigningStateFile.slotNames[slot])))
+        let handle = try #require(FileHandle(forWritingAtPath: dir.sub(Self.slotNames[slot])))
         try handle.seek(toOffset: offset)
         try handle.write(contentsOf: Data(repeating: 0xEE, count: count))
         try handle.close()
@@ -30,7 +32,7 @@ import TotemCrypto
         }
         let file = try Self.open(dir)
         #expect(file.current == [4, 5], "a shorter record over a longer one reads back exactly")
-        for name in SigningStateFile.slotNames {
+        for name in Self.slotNames {
             let mode = try FileManager.default.attributesOfItem(atPath: dir.sub(name))[.posixPermissions] as? Int
             #expect(mode == 0o600, "\(name) is a secret-bearing file")
         }
@@ -44,7 +46,7 @@ import TotemCrypto
             try file.write([2, 2, 2])  // record 2, slot a
         }
         // Damage the payload of record 2: its checksum fails, record 1 is the last complete write.
-        try Self.damage(dir, slot: 0, offset: UInt64(SigningStateFile.headerBytes))
+        try Self.damage(dir, slot: 0, offset: UInt64(SlotFile.headerBytes))
         let file = try Self.open(dir)
         #expect(file.current == [1, 1, 1])
         // The next write goes after the surviving record and wins on reopen.
@@ -71,8 +73,8 @@ import TotemCrypto
     @Test func aCrashDuringCreationIsStartedOver() throws {
         let dir = try TemporaryDirectory("signing-file-creation")
         // What a crash between writing slot b and renaming slot a into place leaves behind.
-        FileManager.default.createFile(atPath: dir.sub(SigningStateFile.slotNames[1]), contents: Data([1, 2]))
-        FileManager.default.createFile(atPath: dir.sub(SigningStateFile.slotNames[0] + ".tmp"), contents: Data())
+        FileManager.default.createFile(atPath: dir.sub(Self.slotNames[1]), contents: Data([1, 2]))
+        FileManager.default.createFile(atPath: dir.sub(Self.slotNames[0] + ".tmp"), contents: Data())
         let file = try Self.open(dir)
         #expect(file.current == nil)
         try file.write([7])

@@ -6,25 +6,25 @@ import Glibc
 import Darwin
 #endif
 
-/// The validator's signing state on disk: one record, replaced with a single `fdatasync`.
+/// One small record on disk, replaced with a single `fdatasync`: the validator's signing state
+/// (`signing-state.a|b`) and the last decided block (`decided-block.a|b`, see `ChainStore`).
 ///
-/// Two slot files, `signing-state.a` and `signing-state.b`, take turns: record number n goes to
-/// slot n % 2 as one `pwrite` of a header and the payload, then `fdatasync`. A record is
+/// Two slot files, `<name>.a` and `<name>.b`, take turns: record number n goes to slot n % 2 as
+/// one `pwrite` of a header and the payload, then `fdatasync`. A record is
 /// `magic(8) | sequence u64 | length u32 | SHA-256(sequence | length | payload) | payload` (big
 /// endian). Reading picks the valid record with the highest sequence. A write torn by a crash
 /// fails its checksum and leaves the other slot, the previous record, in force, which is exact:
-/// the caller sends nothing the torn record implies before `write` returns.
+/// the caller acts on nothing the torn record implies before `write` returns.
 ///
 /// Both slots are created holding a valid empty record (sequence 0) before either is used, so
 /// from then on at least one slot is always valid; finding none is damage, reported, never read
-/// as "nothing signed". Creation is itself crash-safe: `.b` is written and synced first, then `.a`
+/// as "no record". Creation is itself crash-safe: `.b` is written and synced first, then `.a`
 /// appears by an atomic rename; a directory without `.a` is (re)initialised from scratch.
 ///
 /// `write` blocks on the disk: `ChainStore` calls it on its writer thread.
-final class SigningStateFile: Sendable {
+final class SlotFile: Sendable {
     static let magic = Array("TOTEMSS1".utf8)
     static let headerBytes = 8 + 8 + 4 + 32
-    static let slotNames = ["signing-state.a", "signing-state.b"]
 
     private struct State {
         var sequence: UInt64
@@ -33,14 +33,19 @@ final class SigningStateFile: Sendable {
     }
 
     private let directory: String
+    /// `<name>.a` and `<name>.b`.
+    let slotNames: [String]
     private let maxPayloadBytes: Int
+    /// The payloads of the valid records found at open (sequence 0 excluded), oldest first.
+    let recordsAtOpen: [[UInt8]]
     /// The slot files, open for the object's life.
     private let descriptors: [Int32]
     private let state: Mutex<State>
 
     /// Opens (creating if needed) the slot files in `directory`, which must exist.
-    init(directory: String, maxPayloadBytes: Int) throws {
-        let paths = Self.slotNames.map { directory + "/" + $0 }
+    init(directory: String, name: String, maxPayloadBytes: Int) throws {
+        let slotNames = [name + ".a", name + ".b"]
+        let paths = slotNames.map { directory + "/" + $0 }
         if access(paths[0], F_OK) != 0 { try Self.initialise(directory, paths) }
         var descriptors: [Int32] = []
         for path in paths {
@@ -52,22 +57,25 @@ final class SigningStateFile: Sendable {
             }
             descriptors.append(fd)
         }
-        var newest: (sequence: UInt64, payload: [UInt8])?
+        var records: [(sequence: UInt64, payload: [UInt8])] = []
         do {
             for fd in descriptors {
-                guard let record = try Self.readRecord(fd, maxPayloadBytes: maxPayloadBytes) else { continue }
-                if newest.map({ record.sequence > $0.sequence }) ?? true { newest = record }
+                if let record = try Self.readRecord(fd, maxPayloadBytes: maxPayloadBytes) { records.append(record) }
             }
         } catch {
             descriptors.forEach { close($0) }
             throw error
         }
-        guard let newest else {
+        records.sort { $0.sequence < $1.sequence }
+        guard let newest = records.last else {
             descriptors.forEach { close($0) }
-            throw StoreError(.corrupted, "neither \(Self.slotNames[0]) nor \(Self.slotNames[1]) in \(directory) holds a valid "
-                             + "signing state; starting without it could sign conflicting votes: restore the data directory")
+            throw StoreError(.corrupted, "neither \(slotNames[0]) nor \(slotNames[1]) in \(directory) holds a valid record; "
+                             + "starting without it could lose what it protects (a signing state: conflicting votes): "
+                             + "restore the data directory")
         }
         self.directory = directory
+        self.slotNames = slotNames
+        recordsAtOpen = records.filter { $0.sequence > 0 }.map(\.payload)
         self.maxPayloadBytes = maxPayloadBytes
         self.descriptors = descriptors
         state = Mutex(State(sequence: newest.sequence, current: newest.payload))
@@ -92,7 +100,7 @@ final class SigningStateFile: Sendable {
             let next = s.sequence + 1
             let slot = Int(next % 2)
             try Self.writeRecord(Self.record(sequence: next, payload: payload), to: descriptors[slot],
-                                 name: directory + "/" + Self.slotNames[slot])
+                                 name: directory + "/" + slotNames[slot])
             s.sequence = next
             s.current = payload
         }
