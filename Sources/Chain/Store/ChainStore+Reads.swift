@@ -22,8 +22,14 @@ extension ChainStore {
                         stateRoot: try bytes32(txn, dbs.meta, StoreSchema.MetaKey.stateRoot))
     }
 
-    /// The committed block at `height`; nil above the tip (or for 0).
+    /// The logged block at `height` if it is not in LMDB yet.
+    private func pendingBlock(at height: UInt64) -> PendingBlock? {
+        pending.withLock { $0?.block.height == height ? $0 : nil }
+    }
+
+    /// The committed block at `height` (a logged block included); nil above the tip (or for 0).
     public func block(at height: UInt64) throws -> Block? {
+        if let pending = pendingBlock(at: height) { return pending.block }
         guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(height)) }) else {
             return nil
         }
@@ -37,6 +43,7 @@ extension ChainStore {
     /// The header of the committed block at `height`, read without decoding its transactions (the
     /// stored block begins with its header); nil above the tip (or for 0).
     public func header(at height: UInt64) throws -> Header? {
+        if let pending = pendingBlock(at: height) { return pending.block.header }
         guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(height)) }) else {
             return nil
         }
@@ -50,6 +57,9 @@ extension ChainStore {
 
     /// The committed transaction at `location`, decoding only that one from its stored block.
     public func tx(at location: TxLocation) throws -> SignedTx? {
+        if let pending = pendingBlock(at: location.height) {
+            return location.index < pending.block.txs.count ? pending.block.txs[Int(location.index)] : nil
+        }
         guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(location.height)) }) else {
             return nil
         }
@@ -69,6 +79,7 @@ extension ChainStore {
 
     /// The commit certificate stored with the block at `height`; nil above the tip.
     public func certificate(at height: UInt64) throws -> CommitCertificate? {
+        if let pending = pendingBlock(at: height) { return pending.certificate }
         guard let bytes = try environment.read({ try $0.get(databases.certificates, key: StoreKey.u64(height)) }) else {
             return nil
         }
@@ -84,6 +95,9 @@ extension ChainStore {
 
     /// Where the committed transaction `txHash` is; nil if it is not committed.
     public func location(ofTx txHash: Bytes32) throws -> TxLocation? {
+        if let pending = pending.withLock({ $0 }), let index = pending.txIndex[txHash] {
+            return TxLocation(height: pending.block.height, index: index)
+        }
         let found = try environment.read { txn in
             try txn.withValue(databases.txIndex, key: txHash.bytes) { raw -> TxLocation? in
                 guard raw.count == 12, let height = StoreKey.readU64(raw), let index = StoreKey.readU32(raw, at: 8) else {

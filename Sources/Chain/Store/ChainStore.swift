@@ -1,3 +1,4 @@
+import Synchronization
 import TotemCrypto
 
 /// The node's chain store: committed blocks, their certificates, the tx index, the state tables and
@@ -24,6 +25,11 @@ public final class ChainStore: Sendable {
     public let genesisHash: Bytes32
     private let writer: StoreWriter
     private let signingFile: SlotFile
+    /// The last decided blocks with their certificates, each synced before its LMDB write.
+    private let decidedLog: SlotFile
+    /// A decided block that is logged but not yet in LMDB, readable through the block, header,
+    /// tx and certificate reads (see `logDecided`).
+    let pending = Mutex<PendingBlock?>(nil)
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
     /// store records the genesis hash, the schema version and the genesis validator set (in force
@@ -40,6 +46,7 @@ public final class ChainStore: Sendable {
         }
         try environment.sync()
         signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.maxSigningStateBytes)
+        decidedLog = try SlotFile(directory: directory, name: "decided-block", maxPayloadBytes: StoreLimits.maxDecidedRecordBytes)
         self.environment = environment
         self.databases = dbs
         self.genesisHash = genesisHash
@@ -98,10 +105,80 @@ public final class ChainStore: Sendable {
     public func commit(_ block: Block, certificate: CommitCertificate, changes: StateChanges,
                        adoptedValidatorSet: ValidatorSet? = nil) async throws -> ChainTip {
         let dbs = databases, genesisHash = genesisHash
-        return try await writer.write { txn in
+        let tip = try await writer.write { txn in
             try Self.write(block, certificate: certificate, changes: changes, adoptedValidatorSet: adoptedValidatorSet,
                            into: txn, dbs, genesisHash: genesisHash)
         }
+        pending.withLock { if $0?.block.height ?? 0 <= tip.height { $0 = nil } }
+        return tip
+    }
+
+    /// Runs `body` with the committed state, a logged block's writes included, and the height
+    /// it is at. (The logged block is read first: once it leaves, LMDB holds it.)
+    public func withCommittedState<R>(_ body: (OverlayStateReader<StoreStateReader>, UInt64) throws -> R) throws -> R {
+        let logged = pending.withLock { $0 }
+        let storedHeight = try tip().height
+        return try withState { reader in
+            let height = max(storedHeight, logged?.block.height ?? 0)
+            return try body(OverlayStateReader(base: reader, writes: logged?.writes ?? [:]), height)
+        }
+    }
+
+    /// The height of a logged block whose LMDB write has not finished, if any.
+    public var pendingHeight: UInt64? { pending.withLock { $0?.block.height } }
+
+    /// Returns once the block at `height` is in LMDB (a logged block's write is under way), or
+    /// throws after `StoreLimits.pendingWriteWaitMs`.
+    public func waitUntilStored(height: UInt64) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(StoreLimits.pendingWriteWaitMs)
+        while try tip().height < height {
+            guard ContinuousClock.now < deadline else {
+                throw StoreError(.closed, "block \(height) was not stored within \(StoreLimits.pendingWriteWaitMs) ms")
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    // MARK: Decided-block log
+
+    /// Durably records a decided block with its commit certificate, ahead of its LMDB write, and
+    /// makes it readable (block, header, tx, tx location, certificate) until `commit` has written
+    /// it. Returns after the fsync: from then on the block survives any crash, and the node may
+    /// report its txs as committed. Runs on the writer thread after every queued write and its
+    /// sync, so the record it overwrites (two blocks back) is already safe in LMDB.
+    public func logDecided(_ block: Block, certificate: CommitCertificate, changes: StateChanges) async throws {
+        var w = TCEWriter(capacity: block.encoded.count + 512)
+        w.varBytes(block.encoded)
+        certificate.encode(to: &w)
+        let file = decidedLog, payload = w.bytes
+        try await writer.afterQueuedWrites { try file.write(payload) }
+        pending.withLock { $0 = PendingBlock(block: block, certificate: certificate, writes: changes.writes) }
+    }
+
+    /// The logged decided blocks above the stored tip, in height order from `tip + 1` (at most
+    /// two): what a crash left between the log and LMDB. `ChainService` applies them at start.
+    public func loggedBlocksAboveTip() throws -> [(block: Block, certificate: CommitCertificate)] {
+        let tip = try self.tip()
+        var found: [(block: Block, certificate: CommitCertificate)] = []
+        for payload in decidedLog.recordsAtOpen {
+            do {
+                var r = TCEReader(payload)
+                let block = try Block.decode(try r.varBytes(maxBytes: payload.count, "block"),
+                                             maxTxs: StoreLimits.storedBlockMaxTxCount)
+                let certificate = try CommitCertificate.decode(from: &r)
+                try r.finish()
+                found.append((block, certificate))
+            } catch {
+                throw StoreError(.malformedRecord, "decided-block log: \(error)")
+            }
+        }
+        var next = tip.height + 1
+        var chain: [(block: Block, certificate: CommitCertificate)] = []
+        for entry in found.sorted(by: { $0.block.height < $1.block.height }) where entry.block.height == next {
+            chain.append(entry)
+            next += 1
+        }
+        return chain
     }
 
     /// The body of `commit`, for a caller already inside a write transaction of this store's
@@ -216,5 +293,25 @@ public final class ChainStore: Sendable {
     /// Finishes queued writes (syncing them) and stops the writer thread.
     public func shutdown() async {
         await writer.shutdown()
+    }
+}
+
+/// A decided block between its log record and its LMDB write.
+struct PendingBlock: Sendable {
+    let block: Block
+    let certificate: CommitCertificate
+    /// Its state changes.
+    let writes: [StateKey: [UInt8]?]
+    /// Where each of its txs is (the tx index entries its write will add).
+    let txIndex: [Bytes32: UInt32]
+
+    init(block: Block, certificate: CommitCertificate, writes: [StateKey: [UInt8]?]) {
+        self.block = block
+        self.certificate = certificate
+        self.writes = writes
+        var index: [Bytes32: UInt32] = [:]
+        index.reserveCapacity(block.txs.count)
+        for (i, tx) in block.txs.enumerated() { index[tx.hash] = UInt32(i) }
+        txIndex = index
     }
 }

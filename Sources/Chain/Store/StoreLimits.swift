@@ -20,6 +20,10 @@ public enum StoreLimits {
     public static let resizeWaitMaxMicroseconds: UInt32 = 2_000
     /// Largest signing state record (its lock carries a whole block, at most 64 MiB by genesis rules).
     public static let maxSigningStateBytes = 65 << 20
+    /// Largest decided-block log record: a block (at most 64 MiB by genesis rules) and its certificate.
+    public static let maxDecidedRecordBytes = 65 << 20
+    /// Longest a read waits for a logged block's LMDB write before giving up.
+    public static let pendingWriteWaitMs = 5_000
     /// File mode of the data, lock and signing-state files.
     public static let fileMode: UInt32 = 0o600
     /// Transactions accepted when decoding a block this store wrote (genesis bounds proposals far

@@ -48,19 +48,25 @@ struct APIServer {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: node.metrics.render())))
         }
-        router.get("/v1/status") { _, _ in try status() }
+        router.get("/v1/status") { _, _ in try await settled(); return try status() }
         router.post("/v1/txs") { request, _ in try await submitHex(request) }
         router.post("/v1/txs/json") { request, _ in try await submitJSON(request) }
         router.get("/v1/txs/:txHash") { _, context in try txStatus(try hash(context, "txHash")) }
-        router.get("/v1/accounts/:publicKey") { _, context in try account(try hash(context, "publicKey")) }
-        router.get("/v1/works/similar") { request, _ in try similar(request) }
-        router.get("/v1/works/:contentHash") { _, context in try work(try hash(context, "contentHash")) }
-        router.get("/v1/works/:contentHash/history") { _, context in try history(try hash(context, "contentHash")) }
-        router.get("/v1/owners/:publicKey/works") { request, context in try worksByOwner(try hash(context, "publicKey"), request) }
-        router.get("/v1/certificates/:txHash") { request, context in try certificate(try hash(context, "txHash"), request) }
+        router.get("/v1/accounts/:publicKey") { _, context in try await settled(); return try account(try hash(context, "publicKey")) }
+        router.get("/v1/works/similar") { request, _ in try await settled(); return try similar(request) }
+        router.get("/v1/works/:contentHash") { _, context in try await settled(); return try work(try hash(context, "contentHash")) }
+        router.get("/v1/works/:contentHash/history") { _, context in try await settled(); return try history(try hash(context, "contentHash")) }
+        router.get("/v1/owners/:publicKey/works") { request, context in
+            try await settled()
+            return try worksByOwner(try hash(context, "publicKey"), request)
+        }
+        router.get("/v1/certificates/:txHash") { request, context in
+            try await settled()
+            return try certificate(try hash(context, "txHash"), request)
+        }
         router.get("/v1/blocks/latest") { request, _ in try latestBlocks(request) }
         router.get("/v1/blocks/:height") { request, context in try await block(request, context) }
-        router.get("/v1/validators") { _, _ in try validators() }
+        router.get("/v1/validators") { _, _ in try await settled(); return try validators() }
         return Application(router: router,
                            configuration: .init(address: .hostname(node.config.apiListenHost, port: node.config.apiListenPort),
                                                 serverName: "totemd"),
@@ -75,6 +81,18 @@ struct APIServer {
             throw APIError.badRequest("bad_hex", "\(name) must be 64 lowercase hex digits")
         }
         return v
+    }
+
+    /// Waits for the LMDB write of a block already reported committed (logged, see
+    /// `ChainStore.logDecided`), so state read next includes it: a client that saw its tx committed
+    /// then reads its work, certificate or account sees the change.
+    func settled() async throws {
+        guard let height = chain.store.pendingHeight else { return }
+        do {
+            try await chain.store.waitUntilStored(height: height)
+        } catch {
+            throw APIError(.serviceUnavailable, "store_busy", "block \(height) is not stored yet; retry")
+        }
     }
 
     func query(_ request: Request, _ name: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -29,6 +29,26 @@ final class ChainService: Sendable {
                                options: .init(initialMapSizeBytes: initialMapBytes))
         mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
         try store.writeGenesisStateIfNew(machine.genesisChanges())
+        try applyLoggedBlocks()
+    }
+
+    /// Writes the decided blocks a crash left in the log but not in LMDB (`ChainStore.logDecided`).
+    private func applyLoggedBlocks() throws {
+        for logged in try store.loggedBlocksAboveTip() {
+            let block = logged.block, parent = try parent()
+            let result = try store.withState { reader in
+                machine.apply(block, parent: parent, state: reader, signatures: .alreadyVerified)
+            }
+            guard case .success(let outcome) = result else {
+                throw NodeError("the logged decided block \(block.height) does not apply to the stored state: restore the data directory")
+            }
+            let adopted = try adoptedSet(outcome.changes, height: block.height)
+            try store.environment.write { txn in
+                try store.write(block, certificate: logged.certificate, changes: outcome.changes, adoptedValidatorSet: adopted, into: txn)
+            }
+            try store.environment.sync()
+            logger.notice("stored a decided block from the log", metadata: ["height": "\(block.height)"])
+        }
     }
 
     /// Validators of the set in force at the next height, and of adopted sets after it.
@@ -43,9 +63,9 @@ final class ChainService: Sendable {
     }
 
     /// Runs `body` with the mempool's view of committed state (one read transaction).
-    func withAccounts<T>(_ body: (CommittedAccounts<StoreStateReader>) throws -> T) throws -> T {
-        let height = try store.tip().height
-        return try store.withState { reader in
+    /// (A decided block that is logged but not yet in LMDB counts: see `ChainStore.logDecided`.)
+    func withAccounts<T>(_ body: (CommittedAccounts<OverlayStateReader<StoreStateReader>>) throws -> T) throws -> T {
+        try store.withCommittedState { reader, height in
             try body(CommittedAccounts(state: reader, config: machine.config, committedHeight: height))
         }
     }
@@ -176,23 +196,32 @@ final class ChainService: Sendable {
         let applied: Bool
     }
 
-    /// Stores a decided block with its commit certificate in one synced transaction, then lets
-    /// its transactions (and those they made stale) leave the mempool.
-    func commit(_ block: Block, certificate: CommitCertificate) async throws -> Committed {
+    /// Logs a decided block with its commit certificate (synced: from `onLogged` on, the node may
+    /// report it committed), stores it in one LMDB transaction, then lets its transactions (and
+    /// those they made stale) leave the mempool.
+    func commit(_ block: Block, certificate: CommitCertificate,
+                onLogged: @Sendable () -> Void = {}) async throws -> Committed {
         let cached = outcomes.withLock { $0[block.hash] }
         let outcome = try cached ?? apply(block)
-        let record = try decodedValidatorRecord(outcome.changes)
         let h = block.height
-        let adopted = record.flatMap { r in r.epochs.first { $0.fromHeight == h + 2 }?.set }
+        let adopted = try adoptedSet(outcome.changes, height: h)
+        try await store.logDecided(block, certificate: certificate, changes: outcome.changes)
+        onLogged()
+        // Admission already sees the logged block: its txs (and those it made stale) leave now.
+        let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
         let writeStarted = ContinuousClock.now
         let tip = try await store.commit(block, certificate: certificate, changes: outcome.changes,
                                          adoptedValidatorSet: adopted)
         let storeWrite = ContinuousClock.now - writeStarted
         outcomes.withLock { $0.removeAll() }
-        let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
         let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
         return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count, storeWrite: storeWrite,
                          applied: cached == nil)
+    }
+
+    /// The validator set a block with `changes` at `height` adopted (in force from `height + 2`).
+    private func adoptedSet(_ changes: StateChanges, height h: UInt64) throws -> ValidatorSet? {
+        try decodedValidatorRecord(changes).flatMap { r in r.epochs.first { $0.fromHeight == h + 2 }?.set }
     }
 
     private func decodedValidatorRecord(_ changes: StateChanges) throws -> ValidatorSetRecord? {

@@ -171,7 +171,10 @@ final class ConsensusDriver: Sendable {
 
     private func commit(_ block: Block, _ qc: QuorumCertificate) async throws -> ReplicaEvent {
         let started = ContinuousClock.now
-        let committed = try await chain.commit(block, certificate: qc.commitCertificate)
+        let commits = self.commits
+        // Logged and synced: the block is final and readable, so clients waiting for it are answered
+        // now, not after its LMDB write.
+        let committed = try await chain.commit(block, certificate: qc.commitCertificate) { commits.publish(block) }
         metrics.commitLatency.recordInterval(since: started)
         metrics.lmdbBlockWrite.recordNanoseconds(Int64(committed.storeWrite.components.seconds) * 1_000_000_000
                                                  + committed.storeWrite.components.attoseconds / 1_000_000_000)
@@ -187,7 +190,6 @@ final class ConsensusDriver: Sendable {
             return changed || s.allowListChangedLastCommit
         }
         if setChanged { network.setAllowList(allowList()) }
-        commits.publish(block)
         onCommit(block)
         status.withLock { $0.catchingUp = false }
         logger.debug("committed", metadata: ["height": "\(block.height)", "view": "\(qc.view)", "txs": "\(block.txs.count)"])
