@@ -133,7 +133,7 @@ public final class ChainStore: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(StoreLimits.pendingWriteWaitMs)
         while try tip().height < height {
             guard ContinuousClock.now < deadline else {
-                throw StoreError(.closed, "block \(height) was not stored within \(StoreLimits.pendingWriteWaitMs) ms")
+                throw StoreError(.io, "block \(height) was not stored within \(StoreLimits.pendingWriteWaitMs) ms")
             }
             try await Task.sleep(for: .milliseconds(1))
         }
