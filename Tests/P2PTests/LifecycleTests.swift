@@ -22,13 +22,19 @@ extension SocketTests {
         await node.kill()
     }
 
-    @Test func statusAndBlockMessagesReachThePeer() async throws {
-        let a = T.key(1), b = T.key(2)
+    /// Two validators, b dialling a, once each lists the other as its peer.
+    static func connectedPair(_ a: SigningKey, _ b: SigningKey) async throws -> (RunningNode, RunningNode) {
         let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey])
         let nodeA = try await RunningNode.start(T.config(a), allow: allow)
         let nodeB = try await RunningNode.start(T.config(b, peers: [nodeA.address]), allow: allow)
         try await nodeA.waitForPeers([b.publicKey])
         try await nodeB.waitForPeers([a.publicKey])
+        return (nodeA, nodeB)
+    }
+
+    @Test func statusAndBlockMessagesReachThePeer() async throws {
+        let (a, b) = (T.key(1), T.key(2))
+        let (nodeA, nodeB) = try await Self.connectedPair(a, b)
         #expect(nodeA.node.peers().first?.role == .validator)
 
         nodeB.node.setLocalHeight(17)
@@ -57,12 +63,8 @@ extension SocketTests {
     }
 
     @Test func heightsSetInABurstReachThePeerAsFewStatusesEndingWithTheLast() async throws {
-        let a = T.key(1), b = T.key(2)
-        let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey])
-        let nodeA = try await RunningNode.start(T.config(a), allow: allow)
-        let nodeB = try await RunningNode.start(T.config(b, peers: [nodeA.address]), allow: allow)
-        try await nodeA.waitForPeers([b.publicKey])
-        try await nodeB.waitForPeers([a.publicKey])
+        let (a, b) = (T.key(1), T.key(2))
+        let (nodeA, nodeB) = try await Self.connectedPair(a, b)
         for height in 1...200 as ClosedRange<UInt64> { nodeB.node.setLocalHeight(height) }
         let seen = try await nodeA.events.wait("status 200") {
             $0.contains { if case .status(let p) = $0 { p.key == b.publicKey && p.height == 200 } else { false } }
