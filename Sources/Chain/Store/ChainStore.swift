@@ -8,14 +8,15 @@ import TotemCrypto
 /// index entries, state changes, image-code index entries and meta record in **one** write
 /// transaction, so after a crash the store holds whole blocks only. Reads run on any thread.
 ///
-/// Durability, and why the environment defers meta-page syncs (`MDB_NOMETASYNC`): a block commit
-/// syncs its data pages and returns; the writer thread then syncs the meta page while consensus
-/// goes on (one fsync fewer on every height's critical path, see docs/state.md). A process crash
-/// loses nothing either way; a power loss in that window can undo the last block only, which the
-/// signing state still holds as its lock (or peers hold with its certificate). The signing state
-/// is not in LMDB: it lives in a `SlotFile` (one fsync per write) and `persistSigningState`
-/// first waits for every earlier block to be synced, so a signing state on disk is never ahead of
-/// the block before its height.
+/// Durability (docs/consensus.md, "Durability"). A decided block is first synced, with its
+/// certificate, to the decided-block log (`logDecided`, a two-slot `SlotFile`: one fsync); from
+/// then on it is final on this node, readable here, and its state counts in `withCommittedState`.
+/// Its LMDB write follows (`commit`): the environment is opened with `MDB_NOMETASYNC`, so the
+/// commit syncs the data pages and the writer thread syncs the meta page right after. Whatever a
+/// crash interrupts, the log still holds the block and the next start stores it
+/// (`loggedBlocksAboveTip`). The signing state lives in its own slot file (one fsync per write),
+/// written, like the log, after every queued block write and its sync: a signing state on disk is
+/// never ahead of the blocks before its height.
 public final class ChainStore: Sendable {
     /// The LMDB environment; read from it on any thread, write only through this store.
     public let environment: LMDBEnvironment

@@ -197,8 +197,8 @@ final class ChainService: Sendable {
     }
 
     /// Logs a decided block with its commit certificate (synced: from `onLogged` on, the node may
-    /// report it committed), stores it in one LMDB transaction, then lets its transactions (and
-    /// those they made stale) leave the mempool.
+    /// report it committed and admission counts its state), lets its transactions (and those they
+    /// made stale) leave the mempool, then stores it in one LMDB transaction.
     func commit(_ block: Block, certificate: CommitCertificate,
                 onLogged: @Sendable () -> Void = {}) async throws -> Committed {
         let cached = outcomes.withLock { $0[block.hash] }
