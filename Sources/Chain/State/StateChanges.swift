@@ -55,6 +55,13 @@ public struct OverlayState<Base: StateReader>: StateReader {
 
     public init(base: Base) { self.base = base }
 
+    /// `changes` laid over `base` (shared, not copied). Changes are whole values or deletes, so
+    /// laying them over a base that already holds them reads the same.
+    public init(base: Base, changes: StateChanges) {
+        self.base = base
+        self.changes = changes
+    }
+
     public func get(_ table: StateTable, _ key: [UInt8]) -> [UInt8]? {
         if let v = changes.writes[StateKey(table, key)] { return v }
         return base.get(table, key)

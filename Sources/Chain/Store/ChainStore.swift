@@ -116,12 +116,12 @@ public final class ChainStore: Sendable {
 
     /// Runs `body` with the committed state, a logged block's writes included, and the height
     /// it is at. (The logged block is read first: once it leaves, LMDB holds it.)
-    public func withCommittedState<R>(_ body: (OverlayStateReader<StoreStateReader>, UInt64) throws -> R) throws -> R {
+    public func withCommittedState<R>(_ body: (OverlayState<StoreStateReader>, UInt64) throws -> R) throws -> R {
         let logged = pending.withLock { $0 }
         let storedHeight = try tip().height
         return try withState { reader in
             let height = max(storedHeight, logged?.block.height ?? 0)
-            return try body(OverlayStateReader(base: reader, writes: logged?.writes ?? [:]), height)
+            return try body(OverlayState(base: reader, changes: logged?.changes ?? StateChanges()), height)
         }
     }
 
@@ -153,7 +153,7 @@ public final class ChainStore: Sendable {
         certificate.encode(to: &w)
         let file = decidedLog, payload = w.bytes
         try await writer.afterQueuedWrites { try file.write(payload) }
-        pending.withLock { $0 = PendingBlock(block: block, certificate: certificate, writes: changes.writes) }
+        pending.withLock { $0 = PendingBlock(block: block, certificate: certificate, changes: changes) }
     }
 
     /// The logged decided blocks above the stored tip, in height order from `tip + 1` (at most
@@ -302,14 +302,14 @@ struct PendingBlock: Sendable {
     let block: Block
     let certificate: CommitCertificate
     /// Its state changes.
-    let writes: [StateKey: [UInt8]?]
+    let changes: StateChanges
     /// Where each of its txs is (the tx index entries its write will add).
     let txIndex: [Bytes32: UInt32]
 
-    init(block: Block, certificate: CommitCertificate, writes: [StateKey: [UInt8]?]) {
+    init(block: Block, certificate: CommitCertificate, changes: StateChanges) {
         self.block = block
         self.certificate = certificate
-        self.writes = writes
+        self.changes = changes
         var index: [Bytes32: UInt32] = [:]
         index.reserveCapacity(block.txs.count)
         for (i, tx) in block.txs.enumerated() { index[tx.hash] = UInt32(i) }

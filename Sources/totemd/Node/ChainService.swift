@@ -64,7 +64,7 @@ final class ChainService: Sendable {
 
     /// Runs `body` with the mempool's view of committed state (one read transaction).
     /// (A decided block that is logged but not yet in LMDB counts: see `ChainStore.logDecided`.)
-    func withAccounts<T>(_ body: (CommittedAccounts<OverlayStateReader<StoreStateReader>>) throws -> T) throws -> T {
+    func withAccounts<T>(_ body: (CommittedAccounts<OverlayState<StoreStateReader>>) throws -> T) throws -> T {
         try store.withCommittedState { reader, height in
             try body(CommittedAccounts(state: reader, config: machine.config, committedHeight: height))
         }
