@@ -240,6 +240,22 @@ struct StateMachineEvidenceTests {
         #expect(h.error(h.tx(Keys.validators[0], .submitEvidence(e)))?.code == .evidenceBadSignature)
     }
 
+    @Test func evidenceThatWouldNotApplyIsFoundBeforeBlockBuilding() {
+        var h = Harness()
+        h.commit([])
+        let good = h.tx(Keys.validators[0], evidence(Keys.validators[1], height: 1))
+        #expect(h.sm.evidenceProblem(good, state: h.state, height: h.height + 1) == nil)
+        let forged = h.tx(Keys.validators[0], evidence(Keys.validators[1], height: 1, phase: .prepare, signPhase: .commit))
+        #expect(h.sm.evidenceProblem(forged, state: h.state, height: h.height + 1)?.code == .evidenceBadSignature)
+        let byStranger = h.tx(Keys.stranger, evidence(Keys.validators[1], height: 1))
+        #expect(h.sm.evidenceProblem(byStranger, state: h.state, height: h.height + 1)?.code == .notValidator)
+        h.commit([good])
+        let again = h.tx(Keys.validators[2], evidence(Keys.validators[1], height: 1))
+        #expect(h.sm.evidenceProblem(again, state: h.state, height: h.height + 1)?.code == .evidenceDuplicate)
+        #expect(h.sm.evidenceProblem(h.tx(Keys.root, .registerWork(work(1))), state: h.state, height: h.height + 1) == nil,
+                "other kinds are not its business")
+    }
+
     @Test func accusedMustBeInTheSetAtThatHeight() {
         var h = Harness()
         h.commit(votes(h, add(4), by: [0, 1, 2]))  // validator 4 in force from 3

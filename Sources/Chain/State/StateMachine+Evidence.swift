@@ -33,3 +33,20 @@ extension StateMachine {
         state.put(record, .evidence, key)
     }
 }
+
+extension StateMachine {
+    /// The error a SubmitEvidence `stx` would meet in the block at `height` on `state` (sender not
+    /// a validator, height out of range, already recorded, accused not in the set, a signature
+    /// that does not verify), if any; nil for any other kind of tx. The node checks it at
+    /// submission, so bad evidence is refused at once rather than at block building.
+    public func evidenceProblem<S: StateReader>(_ stx: SignedTx, state: S, height: UInt64) -> TxError? {
+        guard case .submitEvidence(let e) = stx.tx.payload else { return nil }
+        var scratch = OverlayState(base: state)
+        do {
+            try submitEvidence(e, stx, TxContext(height: height, timestampMs: 0, index: 0), &scratch)
+            return nil
+        } catch {
+            return error
+        }
+    }
+}

@@ -80,7 +80,8 @@ final class ChainService: Sendable {
     }
 
     /// Offers transactions to the mempool: cheap checks (a registration of content already
-    /// registered is refused here), then signatures on all cores, then insert.
+    /// registered, and evidence that would not apply, are refused here), then signatures on all
+    /// cores, then insert.
     func submit(_ txs: [SignedTx]) throws -> [SubmitOutcome] {
         try withAccounts { accounts in
             var outcomes = [SubmitOutcome?](repeating: nil, count: txs.count)
@@ -89,7 +90,8 @@ final class ChainService: Sendable {
             for (i, tx) in txs.enumerated() {
                 if (try? store.location(ofTx: tx.hash)) ?? nil != nil {
                     outcomes[i] = .duplicate
-                } else if let conflict = machine.registrationConflict(tx, state: accounts.state) {
+                } else if let conflict = machine.registrationConflict(tx, state: accounts.state)
+                            ?? machine.evidenceProblem(tx, state: accounts.state, height: accounts.nextHeight) {
                     outcomes[i] = .rejected(code: conflict.code.rawValue, message: conflict.message)
                 } else {
                     offered.append(tx)
