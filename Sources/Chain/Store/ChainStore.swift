@@ -118,9 +118,10 @@ public final class ChainStore: Sendable {
     /// it is at. (The logged block is read first: once it leaves, LMDB holds it.)
     public func withCommittedState<R>(_ body: (OverlayState<StoreStateReader>, UInt64) throws -> R) throws -> R {
         let logged = pending.withLock { $0 }
-        let storedHeight = try tip().height
-        return try withState { reader in
-            let height = max(storedHeight, logged?.block.height ?? 0)
+        let dbs = databases, genesisHash = genesisHash
+        return try environment.read { txn in
+            let height = max(try Self.tip(txn, dbs, genesisHash: genesisHash).height, logged?.block.height ?? 0)
+            let reader = StoreStateReader(txn: txn, databases: dbs)
             return try body(OverlayState(base: reader, changes: logged?.changes ?? StateChanges()), height)
         }
     }
