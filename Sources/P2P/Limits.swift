@@ -48,6 +48,8 @@ public enum P2PLimits {
     /// Maximum simultaneous inbound connections that have not finished their handshake; more are
     /// closed on accept.
     public static let pendingInboundMaxCount = 64
+    /// Connections refused at accept are logged (with their count) at most this often.
+    public static let refusalReportIntervalMs: Int64 = 10_000
     /// Default interval between pings on a connection.
     public static let pingIntervalMsDefault: Int64 = 5_000
 

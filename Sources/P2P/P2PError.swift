@@ -12,6 +12,8 @@ public struct P2PError: Error, Hashable, Sendable, CustomStringConvertible {
         case keyExchangeFailed = "key_exchange_failed"
         case badSignature = "bad_signature"
         case handshakeTimeout = "handshake_timeout"
+        /// The dialled peer closed the connection before the handshake finished.
+        case refusedByPeer = "refused_by_peer"
         // Framing and session.
         case frameTooLarge = "frame_too_large"
         case authenticationFailed = "authentication_failed"
@@ -21,6 +23,7 @@ public struct P2PError: Error, Hashable, Sendable, CustomStringConvertible {
         case connectionClosed = "connection_closed"
         // Local.
         case queueFull = "queue_full"
+        case tooManyPendingConnections = "too_many_pending_connections"
         case invalidConfig = "invalid_config"
     }
 

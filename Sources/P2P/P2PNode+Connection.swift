@@ -46,7 +46,14 @@ extension P2PNode {
                 try await serve(established, session: &session, frames: &frames, outbound: outbound, channel: ch)
             }
         } catch let error as P2PError {
-            report(error, remote: remote, peer: link?.key, id: id)
+            if link == nil, direction == .outbound, error.code == .connectionClosed, let expected {
+                // Said on this side too: otherwise a node its peers refuse sits at 0 peers in silence.
+                report(P2PError(.refusedByPeer, "\(expected) closed the connection during the handshake: it may not "
+                                + "allow this node's key (validators list observers in allowed_observers) or may run another chain"),
+                       remote: remote, peer: expected.key, id: id)
+            } else {
+                report(error, remote: remote, peer: link?.key, id: id)
+            }
         } catch is CancellationError {
             // Shutdown.
         } catch {
@@ -60,10 +67,19 @@ extension P2PNode {
         return false
     }
 
+    /// Logs why a connection ended. Failures of clients that never authenticated are anyone's to
+    /// cause, so their warnings are throttled (`ReportThrottle`); the rest go to debug.
     private func report(_ error: P2PError, remote: String, peer: Bytes32?, id: ConnectionID) {
-        let level: P2PLogger.Level = error.code == .connectionClosed ? .debug : .warning
+        var level: P2PLogger.Level = error.code == .connectionClosed ? .debug : .warning
+        var similar: Int?
+        if peer == nil, level == .warning {
+            let now = nowMs()
+            similar = shared.withLockedValue { $0.strangerFailures.note(nowMs: now) }
+            if similar == nil { level = .debug }
+        }
         log(level, peer == nil ? "connection refused" : "connection closed", ("remote", remote),
-            ("peer", peer?.hex ?? "-"), ("conn", "\(id)"), ("code", error.code.rawValue), ("reason", error.message))
+            ("peer", peer?.hex ?? "-"), ("conn", "\(id)"), ("code", error.code.rawValue), ("reason", error.message),
+            ("refusedSinceLastReport", similar.map { "\($0)" } ?? "-"))
         if error.code != .connectionClosed { emit(.connectionFailed(remote: remote, peer: peer, error: error)) }
     }
 

@@ -151,8 +151,7 @@ extension P2PNode {
                             return true
                         }
                         guard admitted else {
-                            log(.warning, "too many pending handshakes; closing new connection")
-                            connection.channel.channel.close(promise: nil)
+                            await refuse(connection)
                             continue
                         }
                         group.addTask {
@@ -164,6 +163,20 @@ extension P2PNode {
         } catch {
             log(.debug, "listener ended", ("error", "\(error)"))
         }
+    }
+
+    /// Closes a connection refused at accept through `executeThenClose`, which finishes its async
+    /// writer: dropping a `NIOAsyncChannel` whose writer is not finished stops the process (NIO's
+    /// precondition), which is how ~70 idle connections once crashed a validator. The refusal is
+    /// reported at most once per `refusalReportIntervalMs`, with the count since the last report.
+    private func refuse(_ connection: Framing.Connection) async {
+        try? await connection.channel.executeThenClose { _, _ in }
+        let now = nowMs()
+        guard let report = shared.withLockedValue({ $0.refusals.note(nowMs: now) }) else { return }
+        log(.warning, "too many pending handshakes; closing new connections", ("refused", "\(report)"),
+            ("pendingMax", "\(P2PLimits.pendingInboundMaxCount)"))
+        emit(.connectionFailed(remote: "-", peer: nil, error: P2PError(
+            .tooManyPendingConnections, "\(report) connections refused: \(P2PLimits.pendingInboundMaxCount) handshakes pending")))
     }
 
     private func dial(_ address: PeerAddress) async {

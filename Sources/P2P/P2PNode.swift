@@ -37,6 +37,10 @@ public final class P2PNode: Sendable {
         var active: [Bytes32: PeerLink] = [:]
         var nextConnection: UInt64 = 1
         var pendingInbound = 0
+        /// Connections refused at accept, and failed handshakes of unauthenticated clients: each
+        /// reported at most once per `refusalReportIntervalMs`, with a count.
+        var refusals = ReportThrottle()
+        var strangerFailures = ReportThrottle()
         var tickPending = false
         var started = false
         var boundPort: Int?

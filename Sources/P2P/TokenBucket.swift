@@ -59,3 +59,19 @@ struct InboundLimiter: Sendable {
         max(messages.take(1, nowNs: nowNs), bytes.take(byteCount, nowNs: nowNs))
     }
 }
+
+/// Counts occurrences of something worth logging and says when to report them: the first at once,
+/// then at most one report per `intervalMs`, carrying the count since the last report.
+struct ReportThrottle: Sendable {
+    var intervalMs: Int64 = P2PLimits.refusalReportIntervalMs
+    private var countSinceReport = 0
+    private var reportedMs: Int64?
+
+    /// Notes one occurrence; returns the count to report now, or nil to stay quiet.
+    mutating func note(nowMs: Int64) -> Int? {
+        countSinceReport += 1
+        if let last = reportedMs, nowMs - last < intervalMs { return nil }
+        defer { countSinceReport = 0; reportedMs = nowMs }
+        return countSinceReport
+    }
+}

@@ -6,6 +6,8 @@ import TotemCrypto
 struct TestAccounts: MempoolAccounts {
     var next: [Bytes32: UInt64] = [:]
     var known: Set<Bytes32> = []
+    var height: UInt64?
+    var committedHeight: UInt64? { height }
     func nextNonce(of sender: Bytes32) -> UInt64 { next[sender] ?? 1 }
     func isKnownSender(_ sender: Bytes32) -> Bool { known.contains(sender) }
 }
@@ -127,6 +129,41 @@ struct MempoolTests {
         #expect(pool.byteCount == a3.bytes.count + b1.bytes.count)
         let picked = pool.withPool { $0.select(maxTxs: 10, maxBytes: 1 << 20, accounts: after) }
         #expect(picked.map(\.hash) == [a3.hash, b1.hash])
+    }
+
+    /// Found once in a network with packet loss: a transaction checked against a state snapshot
+    /// taken before a block using its nonce landed was admitted after that block's cleanup, and then
+    /// sat in the pool for good (never selectable, never stale), making its node propose early.
+    @Test func admissionAgainstAStateOlderThanTheLastCommitIsRefusedForARecheck() {
+        let pool = shared()
+        var before = accounts
+        before.height = 5
+        var after = accounts
+        after.height = 6
+        after.next[alice.publicKey] = 2
+        // Block 6 holds Alice's nonce 1 (a tx this node never saw); its cleanup runs first.
+        _ = pool.withPool { $0.blockCommitted([tx(alice, nonce: 1, title: "elsewhere")], accounts: after) }
+        // The admission that read state at height 5 arrives now.
+        let late = tx(alice, nonce: 1)
+        let results = pool.admit([late], accounts: before)
+        #expect(results.map(code) == ["state_changed"])
+        #expect(!pool.withPool { $0.contains(late.hash) })
+        // Checked again against the new state, it is refused for what it is.
+        #expect(pool.admit([late], accounts: after).map(code) == ["nonce_too_low"])
+        #expect(pool.count == 0)
+        // Current state (or a caller that cannot say its height) is admitted as before.
+        #expect(pool.admit([tx(alice, nonce: 2)], accounts: after).map(code) == [nil])
+    }
+
+    @Test func selectionReportsTransactionsWhoseNonceIsUsed() {
+        let pool = shared()
+        let a1 = tx(alice, nonce: 1), a2 = tx(alice, nonce: 2), b1 = tx(bob, nonce: 1)
+        _ = pool.admit([a1, a2, b1], accounts: accounts)
+        var moved = accounts
+        moved.next[alice.publicKey] = 2  // Alice's nonce 1 went in with another tx, with no cleanup here.
+        let s = pool.withPool { $0.selection(maxTxs: 10, maxBytes: 1 << 20, accounts: moved) }
+        #expect(s.txs.map(\.hash) == [a2.hash, b1.hash])
+        #expect(s.used == [a1.hash])
     }
 
     @Test func compactionKeepsOrder() {

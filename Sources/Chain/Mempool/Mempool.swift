@@ -7,6 +7,13 @@ public protocol MempoolAccounts {
     /// Whether `sender` may send transactions at all: a registered identity, a registrar, the root
     /// registrar or a validator. Anyone else's transactions could never apply.
     func isKnownSender(_ sender: Bytes32) -> Bool
+    /// The height of the committed state these answers come from; nil when the caller cannot say
+    /// (then the pool takes them as current).
+    var committedHeight: UInt64? { get }
+}
+
+extension MempoolAccounts {
+    public var committedHeight: UInt64? { nil }
 }
 
 /// The outcome of offering one transaction.
@@ -46,6 +53,10 @@ public struct Mempool: Sendable {
     private var order: [Bytes32?] = []
     private var holes = 0
     public private(set) var byteCount = 0
+    /// The highest height `blockCommitted` has seen. Admission against state older than this is
+    /// refused (`stateChanged`): the block may have used the nonce, and its cleanup has already run,
+    /// so a transaction admitted now could stay in the pool for good.
+    public private(set) var committedHeight: UInt64 = 0
 
     public init(chainId: String, limits: MempoolLimits = MempoolLimits()) {
         self.chainId = chainId
@@ -60,6 +71,9 @@ public struct Mempool: Sendable {
     /// no signature checks. `insert` repeats them, as the pool may change in between.
     public func precheck(_ tx: SignedTx, accounts: some MempoolAccounts) -> Admission {
         if entries[tx.hash] != nil { return .duplicate }
+        if let seen = accounts.committedHeight, seen < committedHeight {
+            return .rejected(MempoolError(.stateChanged, "block \(committedHeight) was committed while this transaction was checked against height \(seen); check it again"))
+        }
         guard tx.bytes.count <= limits.maxTxBytes else {
             return .rejected(MempoolError(.txTooLarge, "transaction of \(tx.bytes.count) bytes exceeds \(limits.maxTxBytes)"))
         }
@@ -118,6 +132,7 @@ public struct Mempool: Sendable {
     /// After a block is committed: its transactions leave, and so does every pending transaction of
     /// its senders whose nonce is now used. Returns the hashes removed as stale (not in the block).
     public mutating func blockCommitted(_ txs: [SignedTx], accounts: some MempoolAccounts) -> [Bytes32] {
+        if let h = accounts.committedHeight { committedHeight = max(committedHeight, h) }
         remove(txs.map(\.hash))
         var senders = Set<Bytes32>()
         for t in txs { senders.insert(t.tx.sender) }
@@ -138,21 +153,33 @@ public struct Mempool: Sendable {
     /// Transactions for a proposal, in arrival order, each only once its sender's previous nonce is
     /// in (in committed state or earlier in the selection), within the block's bounds.
     public func select(maxTxs: Int, maxBytes: Int, accounts: some MempoolAccounts) -> [SignedTx] {
+        selection(maxTxs: maxTxs, maxBytes: maxBytes, accounts: accounts).txs
+    }
+
+    /// What `select` picks, and the transactions it passed whose nonce committed state has already
+    /// used (they can never commit: the caller removes them).
+    public func selection(maxTxs: Int, maxBytes: Int, accounts: some MempoolAccounts) -> (txs: [SignedTx], used: [Bytes32]) {
         var picked: [SignedTx] = []
+        var used: [Bytes32] = []
         var bytes = 0
         var next: [Bytes32: UInt64] = [:]
         for case let h? in order {
             guard picked.count < maxTxs else { break }
             guard let first = entries[h] else { continue }
             let sender = first.tx.tx.sender
-            var nonce = next[sender] ?? accounts.nextNonce(of: sender)
+            let committedNext = accounts.nextNonce(of: sender)
+            if first.tx.tx.nonce < committedNext {
+                used.append(h)
+                continue
+            }
+            var nonce = next[sender] ?? committedNext
             guard first.tx.tx.nonce == nonce else {
                 next[sender] = nonce
                 continue
             }
             var current: Entry? = first
             while let c = current {
-                guard picked.count < maxTxs, bytes + c.tx.bytes.count <= maxBytes else { return picked }
+                guard picked.count < maxTxs, bytes + c.tx.bytes.count <= maxBytes else { return (picked, used) }
                 picked.append(c.tx)
                 bytes += c.tx.bytes.count
                 nonce += 1
@@ -165,7 +192,7 @@ public struct Mempool: Sendable {
             }
             next[sender] = nonce
         }
-        return picked
+        return (picked, used)
     }
 
     private mutating func compactIfSparse() {

@@ -10,6 +10,9 @@ public struct MempoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case conflictingNonce = "conflicting_nonce"
         case mempoolFull = "mempool_full"
         case senderQuotaExceeded = "sender_quota_exceeded"
+        /// A block was committed while the transaction was being checked: check it again (the node
+        /// does so itself; a client sees this code only if that keeps happening).
+        case stateChanged = "state_changed"
     }
 
     public let code: Code

@@ -16,6 +16,8 @@ public struct CommittedAccounts<S: StateReader>: MempoolAccounts {
 
     public func nextNonce(of sender: Bytes32) -> UInt64 { state.lastNonce(sender) &+ 1 }
 
+    public var committedHeight: UInt64? { nextHeight - 1 }
+
     /// An unrevoked identity, a registrar (the root included) or a validator of the set in force
     /// at the next height.
     public func isKnownSender(_ sender: Bytes32) -> Bool {

@@ -173,6 +173,14 @@ enum BenchLimits {
     static let identitiesPerRound = 64
     /// Rejections of one tx retried before its identity is given up.
     static let maxRetriesPerTx = 50
+    /// A node that does not answer a POST: the pause before trying again doubles from the base to
+    /// the cap, and after this many failures in a row the submitter moves to the next node.
+    static let postBackoffBaseMs = 50
+    static let postBackoffCapMs = 2_000
+    static let postBackoffMaxDoublings = 6
+    static let postFailuresBeforeMove = 4
+    /// A tx in flight this long after its last submission is sent again.
+    static let resubmitAfterNs: UInt64 = 15_000_000_000
     /// Longest commit latency the histogram tracks, in microseconds (larger values are clamped).
     static let maxLatencyUs: UInt64 = 600_000_000
     /// With a target rate, a POST waits for at least this share of a second's txs (steady load, few POSTs).

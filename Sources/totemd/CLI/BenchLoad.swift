@@ -51,12 +51,12 @@ final class BenchLoad: Sendable {
         log("timed phase: \(plan.duration) s, \(workers) submitters over \(clients.count) node(s), following blocks from height \(height)")
         let drainEndNs = UInt64((plan.duration + drainSeconds) * 1e9)
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.follow(clients[0], from: height, pollMs: pollMs) }
+            group.addTask { await self.follow(clients, from: height, pollMs: pollMs) }
             group.addTask { await self.progress(log: log) }
             await withDiscardingTaskGroup { submitters in
                 for w in 0..<workers {
                     let g = w % plan.groupCount
-                    submitters.addTask { await self.submit(group: g, client: clients[g]) }
+                    submitters.addTask { await self.submit(group: g, clients: clients) }
                 }
             }
             log("timed phase over; draining up to \(drainSeconds) s for txs in flight")
@@ -74,8 +74,15 @@ final class BenchLoad: Sendable {
     }
 
     /// One submitter: take a batch, sign what was not pre-signed, POST it, record the answer.
-    private func submit(group g: Int, client: APIClient) async {
+    ///
+    /// A node that does not answer is retried with a doubling pause (`BenchLimits.postBackoff…`);
+    /// after `postFailuresBeforeMove` failures in a row the submitter moves to the next node, so a
+    /// node restarted under load costs its identities a pause, not the run.
+    private func submit(group g: Int, clients: [APIClient]) async {
+        var current = g % clients.count
+        var failuresInARow = 0
         while !stop.load(ordering: .acquiring) {
+            let client = clients[current]
             let take = state.withLock { $0.take(group: g, nowNs: nowNs()) }
             var items: [BenchState.Outgoing]
             switch take {
@@ -108,14 +115,28 @@ final class BenchLoad: Sendable {
                 $0.answered(group: g, items, results: answered, nowNs: nowNs())
                 if let why { $0.counters.lastPostError = String(why.prefix(300)) }
             }
-            if answered == nil { try? await Task.sleep(for: .milliseconds(50)) }
+            guard answered == nil else {
+                failuresInARow = 0
+                continue
+            }
+            failuresInARow += 1
+            let pauseMs = min(BenchLimits.postBackoffCapMs,
+                              BenchLimits.postBackoffBaseMs << min(failuresInARow - 1, BenchLimits.postBackoffMaxDoublings))
+            if failuresInARow % BenchLimits.postFailuresBeforeMove == 0, clients.count > 1 {
+                current = (current + 1) % clients.count
+                state.withLock { $0.counters.nodeMoves += 1 }
+            }
+            try? await Task.sleep(for: .milliseconds(pauseMs))
         }
     }
 
     /// Follows committed blocks on one node, one height after the other, and matches their tx hashes.
-    private func follow(_ client: APIClient, from first: UInt64, pollMs: Int) async {
+    private func follow(_ clients: [APIClient], from first: UInt64, pollMs: Int) async {
         var height = first
+        var current = 0
+        var failuresInARow = 0
         while !stop.load(ordering: .acquiring) {
+            let client = clients[current]
             do {
                 // The node answers as soon as the block is committed (or 404 after the wait).
                 let block = try await client.get("/v1/blocks/\(height)?waitMs=\(Self.blockWaitMs)")
@@ -130,6 +151,7 @@ final class BenchLoad: Sendable {
                 }
                 state.withLock { $0.committed(hashes, nowNs: seenNs, proposedNs: proposedNs) }
                 height += 1
+                failuresInARow = 0
             } catch let f as APIClient.Failure where f.status == 404 {
                 try? await Task.sleep(for: .milliseconds(pollMs))  // a node without waitMs answers at once
             } catch {
@@ -137,7 +159,10 @@ final class BenchLoad: Sendable {
                     $0.counters.blockPollErrors += 1
                     $0.counters.lastPollError = String("\(error)".prefix(300))
                 }
-                try? await Task.sleep(for: .milliseconds(50))
+                failuresInARow += 1
+                if failuresInARow % BenchLimits.postFailuresBeforeMove == 0 { current = (current + 1) % clients.count }
+                try? await Task.sleep(for: .milliseconds(min(BenchLimits.postBackoffCapMs,
+                                                               BenchLimits.postBackoffBaseMs << min(failuresInARow - 1, BenchLimits.postBackoffMaxDoublings))))
             }
         }
     }
@@ -147,7 +172,11 @@ final class BenchLoad: Sendable {
         while !stop.load(ordering: .acquiring) {
             for _ in 0..<50 where !stop.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(100)) }
             if stop.load(ordering: .acquiring) { return }
-            let (c, inFlight) = state.withLock { ($0.counters, $0.inFlight.count) }
+            let now = nowNs()
+            let (c, inFlight) = state.withLock { s in
+                s.resubmitForgotten(nowNs: now)
+                return (s.counters, s.inFlight.count)
+            }
             log(String(format: "t=%.0fs sent %d accepted %d rejected %d committed %d (+%d in 5 s) in flight %d blocks %d",
                        Double(nowNs()) / 1e9, c.sent, c.accepted, c.rejected, c.committed, c.committed - last, inFlight, c.blocks))
             last = c.committed

@@ -34,7 +34,7 @@ struct BenchReport {
             "  submitted     \(c.sent) txs (\(String(format: "%.0f", Double(c.sent) / k.duration)) tx/s offered) in \(c.posts) POSTs, \(c.retriesSent) resent",
             "  accepted      \(c.accepted)",
             "  rejected      \(c.rejected)\(rejections(c))",
-            "  failed        \(c.failed) txs given up, \(c.deadIdentities) identities stopped, \(c.postFailures) POSTs failed",
+            "  failed        \(c.failed) txs given up, \(c.deadIdentities) identities stopped, \(c.postFailures) POSTs failed, \(c.nodeMoves) moves to another node, \(c.resubmitted) txs resubmitted",
             "  total         \(c.committed) committed by the end of the drain (\(fmt(outcome.elapsedSeconds)) s after the start), \(outcome.notCommitted) never seen committed",
             "  blocks        \(c.blocks) (\(c.blocksInWindow) within the timed phase), \(c.blocks > 0 ? c.txsInBlocks / c.blocks : 0) txs per block on average",
         ]

@@ -20,6 +20,9 @@ struct BenchState: Sendable {
         /// When the first POST carrying this tx started, in ns since the start of the timed phase.
         let firstSubmitNs: UInt64
         var attempts: Int
+        /// What to send again if no block brings it (a node restarted and lost its mempool).
+        let outgoing: Outgoing
+        var lastSubmitNs: UInt64
     }
 
     /// A tx to send: from the pre-signed store, a retry, or (tx nil) to be signed on the fly.
@@ -56,6 +59,7 @@ struct BenchState: Sendable {
     /// (its predecessor not yet in), a rate limit.
     static let retriableCodes: Set<String> = [
         "mempool_full", "sender_quota_exceeded", "nonce_too_high", "rate_limited", "too_many_requests", "overloaded",
+        "state_changed",
     ]
 
     let plan: BenchPlan
@@ -154,9 +158,11 @@ struct BenchState: Sendable {
             if item.isRetry {
                 counters.retriesSent += 1
                 inFlight[tx.hash]?.attempts += 1
+                inFlight[tx.hash]?.lastSubmitNs = nowNs
             } else {
                 counters.sent += 1
-                inFlight[tx.hash] = InFlight(identity: item.identity, nonce: item.nonce, firstSubmitNs: nowNs, attempts: 1)
+                inFlight[tx.hash] = InFlight(identity: item.identity, nonce: item.nonce, firstSubmitNs: nowNs, attempts: 1,
+                                             outgoing: item, lastSubmitNs: nowNs)
             }
         }
         counters.posts += 1
@@ -166,8 +172,13 @@ struct BenchState: Sendable {
     /// (then every tx is retried).
     mutating func answered(group g: Int, _ items: [Outgoing], results: [APIClient.SubmitResult]?, nowNs: UInt64) {
         guard let results, results.count == items.count else {
+            // The node did not answer (restarting, unreachable): not the txs' fault, so no attempt
+            // is counted; the submitter backs off and may move to another node.
             counters.postFailures += 1
-            for item in items { retry(group: g, item, nowNs: nowNs, backoffNs: 50_000_000) }
+            for item in items {
+                if let tx = item.tx { inFlight[tx.hash]?.attempts -= 1 }
+                retry(group: g, item, nowNs: nowNs, backoffNs: 50_000_000)
+            }
             return
         }
         for (item, result) in zip(items, results) {
@@ -232,6 +243,16 @@ struct BenchState: Sendable {
         }
     }
 
+    /// Accepted is not committed: a node that restarts loses its mempool. Txs no block has brought
+    /// `resubmitAfterNs` after their last submission are sent again (a duplicate is harmless).
+    mutating func resubmitForgotten(nowNs: UInt64) {
+        for (hash, e) in inFlight where nowNs >= e.lastSubmitNs + BenchLimits.resubmitAfterNs {
+            inFlight[hash]?.lastSubmitNs = nowNs
+            counters.resubmitted += 1
+            retry(group: e.identity % plan.groupCount, e.outgoing, nowNs: nowNs, backoffNs: 0)
+        }
+    }
+
     /// Whether the timed phase is over and nothing is left to wait for.
     func drained(nowNs: UInt64) -> Bool {
         nowNs >= endNs && inFlight.isEmpty && groups.indices.allSatisfy { !hasPendingRetries($0) }
@@ -242,6 +263,10 @@ struct BenchState: Sendable {
 struct BenchCounters: Sendable {
     var posts = 0
     var postFailures = 0
+    /// POSTs moved to another node after it stopped answering, and txs sent again after no block
+    /// brought them.
+    var nodeMoves = 0
+    var resubmitted = 0
     var sent = 0
     var retriesSent = 0
     var accepted = 0

@@ -22,11 +22,7 @@ struct Start: AsyncParsableCommand {
         }
         let levelName = logLevel ?? config.logLevel
         guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level \(levelName)") }
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        LoggingSystem.bootstrap { label in NodeLogHandler(label: label, logLevel: level) }
         var logger = Logger(label: "totemd")
         logger[metadataKey: "node"] = "\(config.moniker)"
         let node: Node

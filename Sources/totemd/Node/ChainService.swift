@@ -83,6 +83,19 @@ final class ChainService: Sendable {
     /// registered, and evidence that would not apply, are refused here), then signatures on all
     /// cores, then insert.
     func submit(_ txs: [SignedTx]) throws -> [SubmitOutcome] {
+        var outcomes = try submitOnce(txs)
+        // A block committed while they were checked: check those again against the new state.
+        for _ in 0..<NodeLimits.admissionRetryMaxCount {
+            let again = outcomes.indices.filter { outcomes[$0] == Self.stateChanged }
+            guard !again.isEmpty else { break }
+            for (k, outcome) in try submitOnce(again.map { txs[$0] }).enumerated() { outcomes[again[k]] = outcome }
+        }
+        return outcomes
+    }
+
+    private static let stateChanged = SubmitOutcome.rejected(code: MempoolError.Code.stateChanged.rawValue, message: "")
+
+    private func submitOnce(_ txs: [SignedTx]) throws -> [SubmitOutcome] {
         try withAccounts { accounts in
             var outcomes = [SubmitOutcome?](repeating: nil, count: txs.count)
             var offered: [SignedTx] = []
@@ -102,6 +115,7 @@ final class ChainService: Sendable {
                 switch admission {
                 case .accepted: outcomes[offeredIndex[k]] = .accepted
                 case .duplicate: outcomes[offeredIndex[k]] = .duplicate
+                case .rejected(let e) where e.code == .stateChanged: outcomes[offeredIndex[k]] = Self.stateChanged
                 case .rejected(let e): outcomes[offeredIndex[k]] = .rejected(code: e.code.rawValue, message: e.message)
                 }
             }
@@ -131,8 +145,13 @@ final class ChainService: Sendable {
         let parent = try parent()
         let params = genesis.params
         let built = try withAccounts { accounts in
-            let candidates = mempool.withPool {
-                $0.select(maxTxs: params.maxBlockTxs, maxBytes: params.maxBlockBytes, accounts: accounts)
+            let (candidates, used) = mempool.withPool { pool in
+                let selection = pool.selection(maxTxs: params.maxBlockTxs, maxBytes: params.maxBlockBytes, accounts: accounts)
+                pool.remove(selection.used)
+                return selection
+            }
+            if !used.isEmpty {
+                logger.info("removed transactions whose nonce is already used", metadata: ["count": "\(used.count)"])
             }
             return machine.buildBlock(candidates: candidates, parent: parent, state: accounts.state,
                                       timestampMs: nowMs, view: view, proposer: proposer, signatures: .alreadyVerified)
@@ -152,7 +171,8 @@ final class ChainService: Sendable {
     func validateProposal(_ block: Block, nowMs: UInt64, reproposal: Bool) -> Bool {
         if !reproposal {
             do { try machine.checkClockDrift(timestampMs: block.header.timestampMs, nowMs: nowMs) } catch {
-                logger.info("refused proposal", metadata: ["height": "\(block.height)", "reason": "\(error)"])
+                logger.info("refused proposal", metadata: ["height": "\(block.height)", "view": "\(block.header.view)",
+                                                         "proposer": "\(block.header.proposer.hex.prefix(16))", "reason": "\(error)"])
                 return false
             }
         }
@@ -162,19 +182,24 @@ final class ChainService: Sendable {
             outcomes.withLock { $0.insert(outcome, for: block.hash) }
             return true
         } catch {
-            logger.info("refused proposal", metadata: ["height": "\(block.height)", "reason": "\(error)"])
+            logger.info("refused proposal", metadata: ["height": "\(block.height)", "view": "\(block.header.view)",
+                                                         "proposer": "\(block.header.proposer.hex.prefix(16))", "reason": "\(error)"])
             return false
         }
     }
 
     /// Applies `block` to the state at the tip, verifying the signatures of transactions the
-    /// mempool has not already verified.
-    private func apply(_ block: Block) throws -> BlockOutcome {
+    /// mempool has not already verified, unless a commit certificate vouches for the block (a
+    /// quorum, so at least one honest validator, checked them before voting): then the state root
+    /// is still checked, and nothing else is done twice.
+    private func apply(_ block: Block, certified: Bool = false) throws -> BlockOutcome {
         let parent = try parent()
-        let unseen = mempool.withPool { pool in block.txs.filter { !pool.contains($0.hash) } }
-        let ok = ParallelVerifier.verify(unseen, genesisHash: genesis.genesisHash)
-        if let bad = ok.firstIndex(of: false) {
-            throw NodeError("transaction \(unseen[bad].hash) has an invalid signature")
+        if !certified {
+            let unseen = mempool.withPool { pool in block.txs.filter { !pool.contains($0.hash) } }
+            let ok = ParallelVerifier.verify(unseen, genesisHash: genesis.genesisHash)
+            if let bad = ok.firstIndex(of: false) {
+                throw NodeError("transaction \(unseen[bad].hash) has an invalid signature")
+            }
         }
         let result = try store.withState { reader in
             machine.apply(block, parent: parent, state: reader, signatures: .alreadyVerified)
@@ -204,7 +229,8 @@ final class ChainService: Sendable {
     func commit(_ block: Block, certificate: CommitCertificate,
                 onLogged: @Sendable () -> Void = {}) async throws -> Committed {
         let cached = outcomes.withLock { $0[block.hash] }
-        let outcome = try cached ?? apply(block)
+        // The replica decides only on a commit certificate that verified against the set in force.
+        let outcome = try cached ?? apply(block, certified: true)
         let h = block.height
         let adopted = try adoptedSet(outcome.changes, height: h)
         try await store.logDecided(block, certificate: certificate, changes: outcome.changes)

@@ -32,6 +32,7 @@ final class ConsensusDriver: Sendable {
     private let logger: Logger
     private let metrics: NodeMetrics
     private let status = Mutex(DriverStatus())
+    private let sync: Mutex<BlockSync<CertifiedBlock<Block>>>
 
     struct DriverStatus: Sendable {
         var height: UInt64 = 0
@@ -39,7 +40,8 @@ final class ConsensusDriver: Sendable {
         var viewChanges = 0
         var evidenceNonce: UInt64 = 0
         var catchingUp = false
-        var lastCatchUpRequestMs: UInt64 = 0
+        var txsCommitted: UInt64 = 0
+        var clockWarnedMs: UInt64 = 0
         /// The set at `height + 2` when the allow list was last set (nil: not yet set here).
         var allowListSet: ValidatorSet?
         var allowListChangedLastCommit = false
@@ -49,6 +51,8 @@ final class ConsensusDriver: Sendable {
          metrics: NodeMetrics, logger: Logger, onCommit: @escaping @Sendable (Block) -> Void) {
         self.onCommit = onCommit
         self.observers = observers
+        let tip = (try? chain.tip().height) ?? 0
+        self.sync = Mutex(BlockSync(applied: tip, nowMs: Self.nowMs()))
         self.chain = chain
         self.network = network
         self.key = key
@@ -57,7 +61,11 @@ final class ConsensusDriver: Sendable {
         self.logger = logger
     }
 
-    var current: DriverStatus { status.withLock { $0 } }
+    var current: DriverStatus {
+        var s = status.withLock { $0 }
+        s.catchingUp = sync.withLock { $0.isCatchingUp }
+        return s
+    }
 
     /// Feeds a consensus message from `peer` (decode errors are the peer's protocol violation).
     func received(_ payload: [UInt8], from peer: Bytes32) {
@@ -139,7 +147,11 @@ final class ConsensusDriver: Sendable {
             let started = ContinuousClock.now
             try await chain.store.persistSigningState(ConsensusCodec.encode(s))
             metrics.signingPersist.recordInterval(since: started)
-            if s.view > 0, status.withLock({ $0.view }) < s.view { status.withLock { $0.viewChanges += 1 }; metrics.viewChanges.increment() }
+            if s.view > 0, status.withLock({ $0.view }) < s.view {
+                status.withLock { $0.viewChanges += 1 }
+                metrics.viewChanges.increment()
+                logger.info("view change", metadata: ["height": "\(s.height)", "view": "\(s.view)"])
+            }
             return nil
         case .broadcast(let m):
             try? network.broadcast(consensus: ConsensusCodec.encode(m))
@@ -160,8 +172,12 @@ final class ConsensusDriver: Sendable {
         case .commit(let block, let qc):
             return try await commit(block, qc)
         case .requestBlocks(let from, let peer):
-            status.withLock { $0.catchingUp = true }
-            _ = try? network.send(.blockRequest(fromHeight: from, count: UInt32(NodeLimits.catchUpBlocksPerResponse)), to: peer)
+            // The replica saw a certificate above its height: that peer has the blocks.
+            let now = Self.nowMs()
+            let requests = sync.withLock { s in
+                s.peerStatus(peer, height: max(from, s.peerHeights[peer] ?? 0), nowMs: now)
+            }
+            perform(feed: [], requests: requests)
             return nil
         case .reportEvidence(let evidence):
             submitEvidence(evidence)
@@ -191,11 +207,38 @@ final class ConsensusDriver: Sendable {
         }
         if setChanged { network.setAllowList(allowList()) }
         onCommit(block)
-        status.withLock { $0.catchingUp = false }
+        status.withLock { $0.txsCommitted += UInt64(block.txs.count) }
+        let now = Self.nowMs()
+        checkClock(against: block, nowMs: now)
+        let (feed, requests) = sync.withLock { $0.applied(block.height, nowMs: now) }
+        perform(feed: feed, requests: requests)
         logger.debug("committed", metadata: ["height": "\(block.height)", "view": "\(qc.view)", "txs": "\(block.txs.count)"])
         return .blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,
                                           validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2,
                                           workPending: chain.mempool.count > 0))
+    }
+
+    /// Another validator's block, committed at the tip, was proposed moments ago: its time far from
+    /// this node's clock means this clock is off, and then this node's own proposals are refused
+    /// (`block_clock_drift`) by the others, who cannot tell it so. Warns at most once a minute.
+    private func checkClock(against block: Block, nowMs: UInt64) {
+        let ts = block.header.timestampMs
+        let offsetMs = Int64(clamping: nowMs) - Int64(clamping: ts)
+        let limit = chain.genesis.params.maxClockDriftMs
+        guard block.header.proposer != key.publicKey, offsetMs.magnitude > limit / 2,
+              !sync.withLock({ $0.isCatchingUp }) else { return }
+        let warn = status.withLock { s in
+            guard nowMs >= s.clockWarnedMs + NodeLimits.clockWarningIntervalMs else { return false }
+            s.clockWarnedMs = nowMs
+            return true
+        }
+        guard warn else { return }
+        logger.warning("""
+            this node's clock seems off: a block just committed was proposed at a time far from it; \
+            other validators refuse proposals whose time is off by more than the limit (check NTP)
+            """,
+                       metadata: ["height": "\(block.height)", "offsetMs": "\(offsetMs)", "limitMs": "\(limit)",
+                                  "proposer": "\(block.header.proposer.hex.prefix(16))"])
     }
 
     /// Equivocation evidence becomes a SubmitEvidence transaction signed by this node's key.
@@ -251,34 +294,66 @@ final class ConsensusDriver: Sendable {
         }
     }
 
-    /// A peer's answer to a block request.
-    func receivedBlocks(_ items: [[UInt8]], from peer: Bytes32) {
-        var blocks: [CertifiedBlock<Block>] = []
+    /// A peer's answer to a block request: decoded here (a malformed item drops the answer), ordered
+    /// and handed to the replica by `BlockSync`, which checks each certificate before deciding.
+    func receivedBlocks(_ items: [[UInt8]], fromHeight: UInt64, from peer: Bytes32) {
+        var blocks: [(height: UInt64, item: CertifiedBlock<Block>, bytes: Int)] = []
         for item in items {
             guard let (block, cert) = try? CertifiedBlockCodec.decode(item, maxBlockTxs: chain.genesis.params.maxBlockTxs) else {
                 logger.info("dropped malformed catch-up block", metadata: ["peer": "\(peer.hex.prefix(16))"])
                 return
             }
-            blocks.append(CertifiedBlock(block: block, certificate: QuorumCertificate(cert, blockHash: block.hash)))
+            blocks.append((block.height, CertifiedBlock(block: block, certificate: QuorumCertificate(cert, blockHash: block.hash)),
+                           item.count))
         }
-        guard !blocks.isEmpty else { return }
-        inbox.pushControl(.blocksReceived(blocks, from: peer))
+        let now = Self.nowMs()
+        let (feed, requests) = sync.withLock { $0.received(blocks, from: peer, fromHeight: fromHeight, nowMs: now) }
+        perform(feed: feed, requests: requests)
     }
 
-    /// A peer's status shows a height above ours: ask it for the blocks in between (only asking;
-    /// the blocks are applied only if their certificates verify).
+    /// A peer's status: its height feeds the catch-up plan.
     func peerHeight(_ height: UInt64, peer: Bytes32) {
         let now = Self.nowMs()
-        let deciding: UInt64? = status.withLock { s in
-            // One block ahead is normal (a peer commits a moment before us); two is falling behind.
-            guard height > s.height, now >= s.lastCatchUpRequestMs + NodeLimits.catchUpRetryMs else { return nil }
-            s.lastCatchUpRequestMs = now
-            s.catchingUp = true
-            return s.height
-        }
-        guard let deciding else { return }
-        _ = try? network.send(.blockRequest(fromHeight: deciding, count: UInt32(NodeLimits.catchUpBlocksPerResponse)), to: peer)
+        let requests = sync.withLock { $0.peerStatus(peer, height: height, nowMs: now) }
+        perform(feed: [], requests: requests)
     }
+
+    func peerDown(_ peer: Bytes32) {
+        let now = Self.nowMs()
+        let requests = sync.withLock { $0.peerDown(peer, nowMs: now) }
+        perform(feed: [], requests: requests)
+    }
+
+    /// Hands blocks to the replica and sends the requests `BlockSync` planned.
+    private func perform(feed: [(item: CertifiedBlock<Block>, peer: Bytes32)],
+                         requests: [BlockSync<CertifiedBlock<Block>>.Request]) {
+        for b in feed { inbox.pushControl(.blocksReceived([b.item], from: b.peer)) }
+        for r in requests {
+            let sent = (try? network.send(.blockRequest(fromHeight: r.fromHeight, count: UInt32(r.count)), to: r.peer)) ?? false
+            if sent { metrics.catchUpRequests.increment() } else { metrics.sendFailures.increment() }
+        }
+    }
+
+    /// Expires lost requests and reports progress while behind, until the inbox closes.
+    func runCatchUpTicker() async {
+        var progress = CatchUpProgress()
+        while !inbox.isClosed {
+            do { try await Task.sleep(for: .milliseconds(NodeLimits.catchUpTickMs)) } catch { return }
+            let now = Self.nowMs()
+            let (feed, requests, applied, target) = sync.withLock { s in
+                let (f, r) = s.tick(nowMs: now)
+                return (f, r, s.applied, s.targetHeight)
+            }
+            perform(feed: feed, requests: requests)
+            let behind = target > applied ? target - applied : 0
+            metrics.catchUpBlocksBehind.record(Int(clamping: behind))
+            if let line = progress.update(applied: applied, target: target, txsApplied: committedTxCount(), nowMs: now) {
+                logger.info("\(line.message)", metadata: line.metadata.mapValues { .string($0) })
+            }
+        }
+    }
+
+    private func committedTxCount() -> UInt64 { status.withLock { $0.txsCommitted } }
 }
 
 /// A block with its commit certificate, for catch-up answers: `bytes(Block) | CommitCertificate`.

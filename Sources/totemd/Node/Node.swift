@@ -121,6 +121,7 @@ final class Node: Service {
             // Stops accepting on graceful shutdown by itself.
             group.addTask { try await self.essential("api") { try await api.runService() } }
             group.addTask { await self.sampleGauges() }
+            group.addTask { await self.driver.runCatchUpTicker() }
             // The consensus loop ends when its inbox closes, after the step in progress (and its LMDB
             // write) is done; only then are peers closed and the other tasks cancelled.
             try await withGracefulShutdownHandler {
@@ -157,16 +158,14 @@ final class Node: Service {
                 break  // admitted (and consensus woken) by GossipAdmission
             case .blockRequest(let from, let fromHeight, let count):
                 driver.serveBlocks(to: from, fromHeight: fromHeight, count: count)
-            case .blockResponse(let from, _, let blocks):
-                driver.receivedBlocks(blocks, from: from)
+            case .blockResponse(let from, let fromHeight, let blocks):
+                driver.receivedBlocks(blocks, fromHeight: fromHeight, from: from)
             case .status(let info), .peerUp(let info):
                 driver.peerHeight(info.height, peer: info.key)
             case .peerDown(let key):
-                logger.info("peer down", metadata: ["peer": "\(key.hex.prefix(16))"])
-            case .connectionFailed(let remote, let peer, let error):
-                logger.info("connection refused or closed", metadata: ["remote": "\(remote)",
-                                                                       "peer": "\(peer.map { String($0.hex.prefix(16)) } ?? "-")",
-                                                                       "reason": "\(error)"])
+                driver.peerDown(key)  // logged by P2P
+            case .connectionFailed:
+                break  // logged by P2P, throttled
             }
         }
     }

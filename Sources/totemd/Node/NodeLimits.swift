@@ -8,8 +8,10 @@ enum NodeLimits {
     static let consensusEventQueue = 10_000
     /// Transactions in one `POST /v1/txs`.
     static let submitMaxTxs = 1000
-    /// Blocks sent in one catch-up answer.
-    static let catchUpBlocksPerResponse = 32
+    /// Times a submission is checked again when a block was committed while it was being checked.
+    static let admissionRetryMaxCount = 3
+    /// Blocks sent in one catch-up answer (the P2P limit of a block response).
+    static let catchUpBlocksPerResponse = 64
 }
 
 extension NodeLimits {
@@ -18,8 +20,10 @@ extension NodeLimits {
 }
 
 extension NodeLimits {
-    /// Least time between two block requests prompted by peers' status heights.
-    static let catchUpRetryMs: UInt64 = 1000
+    /// A clock found off is reported at most this often.
+    static let clockWarningIntervalMs: UInt64 = 60_000
+    /// How often catch-up expires lost requests, and reports progress (`BlockSync`).
+    static let catchUpTickMs: UInt64 = 250
 }
 
 extension NodeLimits {

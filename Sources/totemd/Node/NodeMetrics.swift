@@ -23,6 +23,11 @@ struct NodeMetrics: Sendable {
     let apiRequests: CoreMetrics.Counter
     let txsSubmitted: CoreMetrics.Counter
     let txsRejected: CoreMetrics.Counter
+    /// Catch-up: blocks between this node and the highest peer, and block requests sent.
+    let catchUpBlocksBehind: CoreMetrics.Gauge
+    let catchUpRequests: CoreMetrics.Counter
+    /// Messages to a peer that could not be queued (peer gone, queue full).
+    let sendFailures: CoreMetrics.Counter
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -43,6 +48,9 @@ struct NodeMetrics: Sendable {
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
         txsSubmitted = CoreMetrics.Counter(label: "totem_txs_submitted_total", factory: factory)
         txsRejected = CoreMetrics.Counter(label: "totem_txs_rejected_total", factory: factory)
+        catchUpBlocksBehind = CoreMetrics.Gauge(label: "totem_catchup_blocks_behind", factory: factory)
+        catchUpRequests = CoreMetrics.Counter(label: "totem_catchup_requests_total", factory: factory)
+        sendFailures = CoreMetrics.Counter(label: "totem_p2p_send_failures_total", factory: factory)
     }
 
     func render() -> [UInt8] {
