@@ -32,7 +32,6 @@ P2P_BASE_PORT="${TOTEM_P2P_BASE_PORT:-26601}"
 API_BASE_PORT="${TOTEM_API_BASE_PORT:-26701}"
 UP_TIMEOUT="${TOTEM_UP_TIMEOUT:-90}"
 STOP_TIMEOUT="${TOTEM_STOP_TIMEOUT:-30}"
-PACKAGES=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools)
 
 say() { printf 'devnet: %s\n' "$*"; }
 die() { printf 'devnet: error: %s\n' "$*" >&2; exit 1; }
@@ -97,17 +96,7 @@ PY
 }
 
 ensure_packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  command -v python3 >/dev/null || missing+=(python3)
-  [[ ${#missing[@]} -eq 0 ]] && return 0
-  say "installing Debian packages: ${missing[*]}"
-  local sudo=()
-  [[ "$(id -u)" -eq 0 ]] || sudo=(sudo)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends "${missing[@]}" >/dev/null
+  bash "$ROOT/scripts/install-deps.sh"
 }
 
 build() {

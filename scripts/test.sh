@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages first (only those missing), so this can be the first command on a new machine.
+bash scripts/install-deps.sh
+
 swift build --build-tests
 # The socket suites measure throughput under a flood: they run on their own, after the CPU-heavy
 # suites (consensus simulator, crash tests) rather than beside them.

@@ -3,11 +3,11 @@ import Testing
 import TotemCrypto
 @testable import Chain
 
-/// The shared conformance data, read in place from `<package root>/../shared/testdata`.
+/// The conformance data, read in place from `<package root>/testdata` (testdata/README.md).
 enum TestData {
     static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../shared/testdata").standardized
+        .appendingPathComponent("testdata").standardized
 
     static func data(_ path: String) throws -> Data {
         let url = root.appendingPathComponent(path)
@@ -55,7 +55,7 @@ enum VectorJSON: Sendable {
 
 struct TestDataMissing: Error, CustomStringConvertible {
     let path: String
-    var description: String { "conformance data not found at \(path): the tests need ../shared/testdata beside the repository" }
+    var description: String { "conformance data not found at \(path): the tests read testdata/ in the repository" }
 }
 
 /// Small accessors for untyped JSON in tests; a missing or mistyped value gives a value that fails

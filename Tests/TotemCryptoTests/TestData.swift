@@ -2,25 +2,24 @@ import Foundation
 import Testing
 import TotemCrypto
 
-/// The shared conformance vectors, read in place from `<package root>/../shared/testdata/`.
+/// The conformance vectors, read in place from `<package root>/testdata/` (testdata/README.md).
 /// When they are missing, every test that needs them fails with `TestDataError`: a conformance
 /// test that passes without its vectors proves nothing.
 enum TestData {
-    /// `<package root>/../shared/testdata`, found from this file's path
+    /// `<package root>/testdata`, found from this file's path
     /// (`<package root>/Tests/TotemCryptoTests/TestData.swift`).
     static let directory: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent() // TotemCryptoTests
         .deletingLastPathComponent() // Tests
         .deletingLastPathComponent() // package root
-        .deletingLastPathComponent()
-        .appendingPathComponent("shared/testdata", isDirectory: true)
+        .appendingPathComponent("testdata", isDirectory: true)
 
     /// The URL of `relativePath` under the test-data folder, which must exist.
     static func url(_ relativePath: String) throws -> URL {
         let url = directory.appendingPathComponent(relativePath)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw TestDataError("shared test vectors not found at \(url.path); the conformance tests read "
-                                + "them in place from ../shared/testdata next to the package root")
+            throw TestDataError("test vectors not found at \(url.path); the conformance tests read "
+                                + "them in place from testdata/ in the repository")
         }
         return url
     }

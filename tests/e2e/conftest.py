@@ -13,13 +13,13 @@ sys.path.insert(0, HERE)
 
 import totem_net  # noqa: E402
 
-# The shared conformance vectors, read in place from <repo>/../shared/testdata/totem (as the Swift
-# tests do), or from TOTEM_VECTORS_DIR.
+# The conformance vectors, read in place from <repo>/testdata/totem (as the Swift tests do), or from
+# TOTEM_VECTORS_DIR.
 VECTORS_DIR = os.environ.get("TOTEM_VECTORS_DIR",
-                             os.path.join(os.path.dirname(REPO_ROOT), "shared", "testdata", "totem"))
+                             os.path.join(REPO_ROOT, "testdata", "totem"))
 if not os.path.isfile(os.path.join(VECTORS_DIR, "vectors.json")):
-    raise RuntimeError(f"vectors.json not found in {VECTORS_DIR}: keep ../shared next to the "
-                       "repository or set TOTEM_VECTORS_DIR")
+    raise RuntimeError(f"vectors.json not found in {VECTORS_DIR}: testdata/totem is part of the "
+                       "repository; or set TOTEM_VECTORS_DIR")
 
 VALIDATORS = 4
 OBSERVERS = 1
@@ -28,7 +28,8 @@ OBSERVERS = 1
 def pytest_collection_modifyitems(items):
     # Tests that need the network run after the vector tests, API tests before the scenario,
     # and the fault test (which kills a validator) last.
-    order = {"test_vectors.py": 0, "test_api_errors.py": 1, "test_demo.py": 2, "test_network.py": 2}
+    order = {"test_vectors.py": 0, "test_api_errors.py": 1, "test_demo.py": 2, "test_network.py": 2,
+             "test_catch_up.py": 2}
     items.sort(key=lambda it: (order.get(os.path.basename(str(it.fspath)), 1),
                                1 if it.get_closest_marker("disruptive") else 0))
 

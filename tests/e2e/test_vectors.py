@@ -1,4 +1,4 @@
-"""The Python client against shared/testdata/totem/vectors.json: no node needed.
+"""The Python client against testdata/totem/vectors.json: no node needed.
 
 Passing these shows the independent client encodes, decodes, signs and hashes exactly as
 PROTOCOL.md says (the vectors come from a third implementation), so what the network tests

@@ -1,4 +1,4 @@
-"""An independent Totem client, written from shared/PROTOCOL.md (v1) alone.
+"""An independent Totem client, written from docs/PROTOCOL.md (v1) alone.
 
 It knows the canonical encoding (TCE) of every transaction kind, of block headers and of vote
 bodies; signs with Ed25519 under PROTOCOL.md's signing domains; reads and writes key files; and
