@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Chain", "TotemCrypto"],
                     exclude: ["transcripts"]),
-        .testTarget(name: "totemdTests", dependencies: ["totemd", "Chain",
+        .testTarget(name: "totemdTests", dependencies: ["totemd", "Chain", "Consensus", "TotemCrypto",
                                                         .product(name: "TOMLKit", package: "TOMLKit"),
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "Chain"]),

@@ -29,27 +29,28 @@ struct BlockSyncTests {
         #expect(r.isEmpty)
         // An answer frees a slot: the next range goes to the peer not asked yet.
         let next = s.received(blocks(11...74), from: p1, fromHeight: 11, nowMs: 1)
-        #expect(next.requests.map(\.fromHeight) == [267])
-        #expect(next.requests.map(\.peer) == [p3])
-        #expect(next.feed.map(\.item) == Array(11...42))
+        #expect(next.map(\.fromHeight) == [267])
+        #expect(next.map(\.peer) == [p3])
+        #expect(s.takeReady(maxCount: 1_000).map(\.item) == Array(11...74))
         #expect(s.isCatchingUp && s.blocksBehind == 4_990)
     }
 
     @Test func theNextRangeIsAskedForAsSoonAsAnAnswerArrivesNotAtTheNextStatus() {
         var s = Sync(applied: 0, nowMs: 0)
         _ = s.peerStatus(p1, height: 1_000, nowMs: 0)
+        _ = s.peerStatus(p2, height: 1_000, nowMs: 0)
         let first = s.inflight
-        // Answers arrive out of order: the second range is buffered, nothing fed until the first.
+        // Answers arrive out of order: the second range is held, nothing is ready until the first.
         let second = first[1]
         let a = s.received(blocks(second.fromHeight...second.lastHeight), from: second.peer, fromHeight: second.fromHeight, nowMs: 5)
-        #expect(a.feed.isEmpty)
-        #expect(a.requests.map(\.fromHeight) == [first.last!.lastHeight + 1])
-        let b = s.received(blocks(first[0].fromHeight...first[0].lastHeight), from: first[0].peer, fromHeight: 1, nowMs: 6)
-        // Fed in height order, at most feedAheadMax ahead of what is applied.
-        #expect(b.feed.map(\.item) == Array(1...s.limits.feedAheadMax))
-        let c = s.applied(20, nowMs: 7)
-        #expect(c.feed.map(\.item) == Array((s.limits.feedAheadMax + 1)...(20 + s.limits.feedAheadMax)))
-        #expect(s.applied == 20)
+        #expect(!s.hasReady)
+        #expect(a.map(\.fromHeight) == [first.last!.lastHeight + 1])
+        _ = s.received(blocks(first[0].fromHeight...first[0].lastHeight), from: first[0].peer, fromHeight: 1, nowMs: 6)
+        // Handed over in height order, in runs of at most maxCount.
+        #expect(s.takeReady(maxCount: 100).map(\.item) == Array(1...100))
+        #expect(s.takeReady(maxCount: 100).map(\.item) == Array(101...128))
+        _ = s.applied(128, nowMs: 7)
+        #expect(s.applied == 128 && !s.hasReady)
     }
 
     @Test func aShortAnswerIsCompletedAndALostOneAskedAgainOfAnotherPeer() {
@@ -59,24 +60,39 @@ struct BlockSyncTests {
         let r = s.inflight[0]
         #expect(r.fromHeight == 1 && r.count == 64)
         // The peer sent only 10 blocks (its response size limit): the rest is asked for next.
-        let next = s.received(blocks(1...10), from: r.peer, fromHeight: 1, nowMs: 1).requests
+        let next = s.received(blocks(1...10), from: r.peer, fromHeight: 1, nowMs: 1)
         #expect(next.map(\.fromHeight) == [11])
         #expect(next[0].peer != r.peer)
         // That request is lost: after the timeout the same range goes to the other peer.
-        let retry = s.tick(nowMs: 1 + s.limits.requestTimeoutMs).requests
+        let retry = s.tick(nowMs: 1 + s.limits.requestTimeoutMs)
         #expect(retry.map(\.fromHeight) == [11])
         #expect(retry[0].peer == r.peer)
     }
 
-    @Test func blocksTheReplicaDoesNotApplyAreDroppedAndAskedAgain() {
+    @Test func refusedBlocksAreDroppedAndAskedOfAnotherPeer() {
         var s = Sync(applied: 0, nowMs: 0, limits: .init(inflightRequestsMax: 1))
         _ = s.peerStatus(p1, height: 50, nowMs: 0)
         _ = s.peerStatus(p2, height: 50, nowMs: 0)
-        let fed = s.received(blocks(1...50), from: s.inflight[0].peer, fromHeight: 1, nowMs: 1).feed
-        #expect(fed.count == Int(s.limits.feedAheadMax))
-        #expect(s.tick(nowMs: 2).requests.isEmpty)
+        let asked = s.inflight[0].peer
+        _ = s.received(blocks(1...50), from: asked, fromHeight: 1, nowMs: 1)
+        let run = s.takeReady(maxCount: 64)
+        #expect(run.count == 50)
+        // Blocks 1-9 applied, block 10 refused (its certificate did not verify).
+        _ = s.applied(9, nowMs: 2)
+        let again = s.refused(height: 10, from: asked, nowMs: 3)
+        #expect(again.map(\.fromHeight) == [10])
+        #expect(again.map(\.peer) != [asked])
+        #expect(s.fedThrough == 9 && s.bufferedCount == 0)
+    }
+
+    @Test func blocksHandedOverButNeverAppliedAreAskedAgainAfterAStall() {
+        var s = Sync(applied: 0, nowMs: 0, limits: .init(inflightRequestsMax: 1))
+        _ = s.peerStatus(p1, height: 50, nowMs: 0)
+        _ = s.received(blocks(1...50), from: p1, fromHeight: 1, nowMs: 1)
+        #expect(s.takeReady(maxCount: 20).count == 20)
+        #expect(s.tick(nowMs: 2).isEmpty)
         let again = s.tick(nowMs: 1 + s.limits.stallMs)
-        #expect(again.requests.map(\.fromHeight) == [1])
+        #expect(again.map(\.fromHeight) == [1])
         #expect(s.fedThrough == 0 && s.bufferedCount == 0)
     }
 
@@ -89,7 +105,7 @@ struct BlockSyncTests {
     }
 
     @Test func theBufferIsBoundedInBytesAndTheWindow() {
-        var s = Sync(applied: 0, nowMs: 0, limits: .init(bufferMaxBytes: 1_000, feedAheadMax: 1))
+        var s = Sync(applied: 0, nowMs: 0, limits: .init(bufferMaxBytes: 1_000))
         _ = s.peerStatus(p1, height: 100_000, nowMs: 0)
         #expect(s.inflight.allSatisfy { $0.lastHeight <= s.limits.windowBlocks })
         let r = s.inflight[1]

@@ -114,6 +114,26 @@ public final class ChainStore: Sendable {
         return tip
     }
 
+    /// A run of consecutive blocks decided elsewhere (catch-up), committed in one durable write
+    /// transaction: one sync for the run instead of one per block. Nothing was reported committed
+    /// before, so the decided-block log is not needed; a crash leaves the tip before the run.
+    /// Each item is checked as `commit` checks one block.
+    @discardableResult
+    public func commitRun(_ items: [(block: Block, certificate: CommitCertificate, changes: StateChanges,
+                                    adoptedValidatorSet: ValidatorSet?)]) async throws -> ChainTip {
+        precondition(!items.isEmpty, "an empty run")
+        let dbs = databases, genesisHash = genesisHash
+        return try await writer.write { txn in
+            var tip: ChainTip?
+            for item in items {
+                tip = try Self.write(item.block, certificate: item.certificate, changes: item.changes,
+                                     adoptedValidatorSet: item.adoptedValidatorSet, into: txn, dbs, genesisHash: genesisHash)
+            }
+            guard let tip else { throw StoreError(.invalidCommit, "an empty run") }
+            return tip
+        }
+    }
+
     /// Runs `body` with the committed state, a logged block's writes included, and the height
     /// it is at. (The logged block is read first: once it leaves, LMDB holds it.)
     public func withCommittedState<R>(_ body: (OverlayState<StoreStateReader>, UInt64) throws -> R) throws -> R {

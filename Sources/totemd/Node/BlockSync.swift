@@ -2,15 +2,15 @@ import Foundation
 import TotemCrypto
 
 /// Catching up with the chain, as a value with no I/O (STYLE.md §1): which block ranges to ask
-/// which peers for, and which received blocks to hand to the replica next.
+/// which peers for, and which received blocks the node commits next.
 ///
 /// A node behind keeps up to `inflightRequestsMax` requests out at once, each for the next range
 /// nobody was asked for, each to a different peer whose status shows the blocks; it asks again as
 /// soon as an answer arrives or a block is applied, not when the next status comes. Answers wait in
-/// a reorder buffer (bounded in blocks and bytes) and go to the replica in height order, a few at a
-/// time; the replica checks each commit certificate before it decides the block. A request
-/// unanswered in time, or a buffer that stops draining (a block the replica refused), is asked
-/// again, preferring other peers.
+/// a reorder buffer (bounded in blocks and bytes); the node takes the run that follows its tip
+/// (`takeReady`), checks each commit certificate and commits the run in one write. A request
+/// unanswered in time is asked again, preferring other peers; blocks the node refused are dropped
+/// and asked of other peers (`refused`).
 struct BlockSync<Item: Sendable>: Sendable {
     struct Limits: Sendable {
         var blocksPerRequest: UInt64 = 64
@@ -19,8 +19,6 @@ struct BlockSync<Item: Sendable>: Sendable {
         /// Blocks ahead of the applied height that may be requested or buffered.
         var windowBlocks: UInt64 = 512
         var bufferMaxBytes = 64 << 20
-        /// Blocks handed to the replica and not yet applied.
-        var feedAheadMax: UInt64 = 32
         var requestTimeoutMs: UInt64 = 3_000
         /// With blocks fed and none applied for this long, the buffer is dropped and asked again.
         var stallMs: UInt64 = 5_000
@@ -51,7 +49,7 @@ struct BlockSync<Item: Sendable>: Sendable {
     private(set) var inflight: [Request] = []
     private var buffer: [UInt64: Buffered] = [:]
     private(set) var bufferBytes = 0
-    /// The highest height handed to the replica.
+    /// The highest height handed over by `takeReady`.
     private(set) var fedThrough: UInt64
     private var lastProgressMs: UInt64
     /// Since when a peer has been exactly one block ahead (nil: not so).
@@ -95,7 +93,7 @@ struct BlockSync<Item: Sendable>: Sendable {
     /// A peer's answer: `blocks` are (height, item, bytes) in the order received. Heights outside
     /// the window, already applied or already held are ignored.
     mutating func received(_ blocks: [(height: UInt64, item: Item, bytes: Int)], from peer: Bytes32,
-                           fromHeight: UInt64, nowMs: UInt64) -> (feed: [(item: Item, peer: Bytes32)], requests: [Request]) {
+                           fromHeight: UInt64, nowMs: UInt64) -> [Request] {
         inflight.removeAll { $0.peer == peer && $0.fromHeight == fromHeight }
         for b in blocks where b.height > fedThrough && b.height <= applied + limits.windowBlocks && buffer[b.height] == nil {
             guard bufferBytes + b.bytes <= limits.bufferMaxBytes else { break }
@@ -106,48 +104,65 @@ struct BlockSync<Item: Sendable>: Sendable {
             // It said it has the blocks and sent none: trust its status less.
             peerHeights[peer] = fromHeight > 0 ? fromHeight - 1 : 0
         }
-        return (feed(), plan(nowMs: nowMs))
+        return plan(nowMs: nowMs)
     }
 
     /// The node applied blocks up to `height`.
-    mutating func applied(_ height: UInt64, nowMs: UInt64) -> (feed: [(item: Item, peer: Bytes32)], requests: [Request]) {
-        guard height > applied else { return ([], plan(nowMs: nowMs)) }
+    mutating func applied(_ height: UInt64, nowMs: UInt64) -> [Request] {
+        guard height > applied else { return plan(nowMs: nowMs) }
         applied = height
         oneBehindSinceMs = nil
         fedThrough = max(fedThrough, height)
         lastProgressMs = nowMs
         for h in Array(buffer.keys) where h <= height { drop(h) }
-        return (feed(), plan(nowMs: nowMs))
+        return plan(nowMs: nowMs)
     }
 
-    /// Expired requests and a stalled buffer are forgotten, then asked again.
-    mutating func tick(nowMs: UInt64) -> (feed: [(item: Item, peer: Bytes32)], requests: [Request]) {
+    /// Expired requests, and blocks handed over but never applied nor refused, are forgotten and
+    /// asked again.
+    mutating func tick(nowMs: UInt64) -> [Request] {
         let expired = inflight.filter { nowMs >= $0.sentMs + limits.requestTimeoutMs }
         inflight.removeAll { nowMs >= $0.sentMs + limits.requestTimeoutMs }
         for r in expired { demote(r.peer) }
         if fedThrough > applied, nowMs >= lastProgressMs + limits.stallMs {
-            // The replica did not apply what it was given (e.g. a certificate that did not verify):
-            // start again from the applied height, asking other peers first.
+            // What was handed over was neither applied nor refused: start again from the applied
+            // height, asking other peers first.
             for (_, b) in buffer { demote(b.peer) }
             buffer.removeAll()
             bufferBytes = 0
             fedThrough = applied
             lastProgressMs = nowMs
         }
-        return (feed(), plan(nowMs: nowMs))
+        return plan(nowMs: nowMs)
     }
 
     // MARK: Planning
 
-    /// Blocks the replica can take now: the run that follows what it has, up to `feedAheadMax`.
-    private mutating func feed() -> [(item: Item, peer: Bytes32)] {
+    /// The run of held blocks that follows the applied height, at most `maxCount`, handed over
+    /// (they leave the buffer; `applied` or `refused` says what became of them).
+    mutating func takeReady(maxCount: Int) -> [(item: Item, peer: Bytes32)] {
         var out: [(item: Item, peer: Bytes32)] = []
-        while fedThrough < applied + limits.feedAheadMax, let next = buffer[fedThrough + 1] {
+        var h = max(applied, fedThrough) + 1
+        while out.count < maxCount, let next = buffer[h] {
             out.append((next.item, next.peer))
-            drop(fedThrough + 1)
-            fedThrough += 1
+            drop(h)
+            fedThrough = h
+            h += 1
         }
         return out
+    }
+
+    /// Whether `takeReady` would hand something over.
+    var hasReady: Bool { buffer[max(applied, fedThrough) + 1] != nil }
+
+    /// The node refused the block at `height` from `peer` (its certificate or state did not check):
+    /// what was handed over from there is forgotten and asked again, of other peers first.
+    mutating func refused(height: UInt64, from peer: Bytes32, nowMs: UInt64) -> [Request] {
+        demote(peer)
+        if peerHeights[peer] != nil, height > 0 { peerHeights[peer] = min(peerHeights[peer] ?? 0, height - 1) }
+        for h in Array(buffer.keys) where h >= height { drop(h) }
+        fedThrough = applied
+        return plan(nowMs: nowMs)
     }
 
     /// New requests: the lowest heights in the window that are neither held nor asked for, each to

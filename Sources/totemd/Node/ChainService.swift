@@ -123,6 +123,17 @@ final class ChainService: Sendable {
         }
     }
 
+    /// Whether the mempool holds a transaction a proposal could take now: one whose nonce is its
+    /// sender's next. Txs waiting for a nonce gap to close are no work: proposing for them would
+    /// make empty blocks back to back.
+    func hasProposableWork() -> Bool {
+        guard mempool.count > 0 else { return false }
+        let params = genesis.params
+        return (try? withAccounts { accounts in
+            mempool.withPool { !$0.selection(maxTxs: 1, maxBytes: params.maxBlockBytes, accounts: accounts).txs.isEmpty }
+        }) ?? true
+    }
+
     // MARK: Tip
 
     func tip() throws -> ChainTip { try store.tip() }
@@ -245,6 +256,61 @@ final class ChainService: Sendable {
         let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
         return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count, storeWrite: storeWrite,
                          applied: cached == nil)
+    }
+
+    /// What `commitRun` stored: the blocks (a prefix of those given), the set in force at the last
+    /// one's height + 2, and why it stopped early, if it did.
+    struct CommittedRun: Sendable {
+        let blocks: [Block]
+        let validatorsAtHeightPlus2: ValidatorSet?
+        let stoppedAt: (height: UInt64, reason: String)?
+    }
+
+    /// Commits consecutive blocks decided elsewhere (catch-up) in one LMDB transaction. Each must
+    /// extend the previous one and carry a commit certificate that `certificateVerifies` accepts
+    /// against the set in force at its own height (read from the state the run has reached); it is
+    /// then applied without checking its transactions' signatures again (the quorum did), and its
+    /// state root must match. The run stops at the first block that fails; the ones before it are
+    /// committed.
+    func commitRun(_ run: [(block: Block, certificate: CommitCertificate)],
+                   certificateVerifies: (CommitCertificate, Block, ValidatorSet) -> Bool) async throws -> CommittedRun {
+        var parent = try parent()
+        var accepted: [(block: Block, certificate: CommitCertificate, changes: StateChanges, adoptedValidatorSet: ValidatorSet?)] = []
+        var stopped: (height: UInt64, reason: String)?
+        var runChanges = StateChanges()
+        try store.withState { reader in
+            for (block, certificate) in run {
+                let state = OverlayState(base: reader, changes: runChanges)
+                let set = state.validatorSetRecord().inForce(at: block.height).set
+                guard block.height == parent.height + 1, block.header.parentHash == parent.hash else {
+                    stopped = (block.height, "does not extend height \(parent.height)")
+                    return
+                }
+                guard certificateVerifies(certificate, block, set) else {
+                    stopped = (block.height, "its commit certificate does not verify against the set in force")
+                    return
+                }
+                switch machine.apply(block, parent: parent, state: state, signatures: .alreadyVerified) {
+                case .success(let outcome):
+                    accepted.append((block, certificate, outcome.changes, try adoptedSet(outcome.changes, height: block.height)))
+                    runChanges.merge(outcome.changes)
+                    parent = ParentInfo(header: block.header)
+                case .failure(let error):
+                    stopped = (block.height, "\(error)")
+                    return
+                }
+            }
+        }
+        guard let last = accepted.last?.block else {
+            return CommittedRun(blocks: [], validatorsAtHeightPlus2: nil, stoppedAt: stopped)
+        }
+        try await store.commitRun(accepted)
+        _ = try withAccounts { accounts in
+            mempool.withPool { pool in accepted.map { pool.blockCommitted($0.block.txs, accounts: accounts).count } }
+        }
+        outcomes.withLock { $0.removeAll() }
+        let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: last.height + 2).set }
+        return CommittedRun(blocks: accepted.map(\.block), validatorsAtHeightPlus2: atPlus2, stoppedAt: stopped)
     }
 
     /// The validator set a block with `changes` at `height` adopted (in force from `height + 2`).

@@ -32,7 +32,7 @@ final class ConsensusDriver: Sendable {
     private let logger: Logger
     private let metrics: NodeMetrics
     private let status = Mutex(DriverStatus())
-    private let sync: Mutex<BlockSync<CertifiedBlock<Block>>>
+    private let sync: Mutex<BlockSync<CatchUpBlock>>
 
     struct DriverStatus: Sendable {
         var height: UInt64 = 0
@@ -79,6 +79,9 @@ final class ConsensusDriver: Sendable {
 
     func workPending() { inbox.pushControl(.workPending) }
 
+    /// The sender named in the empty `.blocksReceived` that wakes the loop for a ready run.
+    static let wakeUpKey = Bytes32(w0: 0, w1: 0, w2: 0, w3: 0)
+
     static func nowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: Loop
@@ -87,14 +90,24 @@ final class ConsensusDriver: Sendable {
         var replica = try makeReplica()
         try await withThrowingDiscardingTaskGroup { group in
             var queue: [ReplicaEvent] = [.start]
-            if chain.mempool.count > 0 { queue.append(.workPending) }
+            if chain.hasProposableWork() { queue.append(.workPending) }
             while true {
-                while !queue.isEmpty {
+                // A single validator decides alone, block after block, without waiting for the
+                // inbox: a closed inbox (shutdown) ends the loop here too.
+                while !queue.isEmpty, !inbox.isClosed {
                     let event = queue.removeFirst()
                     let actions = replica.step(event)
                     for action in actions {
                         if let followUp = try await perform(action, group: &group) { queue.append(followUp) }
                     }
+                }
+                // Between steps: a run of blocks from catch-up is committed in one write, and the
+                // replica starts again after it.
+                if try await commitReadyRun(replicaHeight: replica.height) {
+                    replica = try makeReplica()
+                    queue.append(.start)
+                    if chain.hasProposableWork() { queue.append(.workPending) }
+                    continue
                 }
                 status.withLock { $0.height = replica.height; $0.view = replica.view }
                 metrics.view.record(Int(replica.view))
@@ -177,7 +190,7 @@ final class ConsensusDriver: Sendable {
             let requests = sync.withLock { s in
                 s.peerStatus(peer, height: max(from, s.peerHeights[peer] ?? 0), nowMs: now)
             }
-            perform(feed: [], requests: requests)
+            send(requests)
             return nil
         case .reportEvidence(let evidence):
             submitEvidence(evidence)
@@ -195,27 +208,59 @@ final class ConsensusDriver: Sendable {
         metrics.lmdbBlockWrite.recordNanoseconds(Int64(committed.storeWrite.components.seconds) * 1_000_000_000
                                                  + committed.storeWrite.components.attoseconds / 1_000_000_000)
         if committed.applied { metrics.blocksAppliedAtCommit.increment() }
+        afterCommit(block, validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2, fromCatchUp: false)
+        logger.debug("committed", metadata: ["height": "\(block.height)", "view": "\(qc.view)", "txs": "\(block.txs.count)"])
+        return .blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,
+                                          validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2,
+                                          workPending: chain.hasProposableWork()))
+    }
+
+    /// What follows every stored block: metrics, the P2P status height, the allow list, indexes,
+    /// the clock check (not on blocks from catch-up: they are old) and the catch-up plan.
+    private func afterCommit(_ block: Block, validatorsAtHeightPlus2: ValidatorSet, fromCatchUp: Bool) {
         metrics.height.record(Int(block.height))
         metrics.committedTxs.increment(by: block.txs.count)
         network.setLocalHeight(block.height)
         // The allow list is the set in force at the next height and any adopted after it: it can
         // change only when the set two heights ahead changed at this commit or the one before.
         let setChanged = status.withLock { s in
-            let changed = s.allowListSet != committed.validatorsAtHeightPlus2
-            defer { s.allowListSet = committed.validatorsAtHeightPlus2; s.allowListChangedLastCommit = changed }
+            let changed = s.allowListSet != validatorsAtHeightPlus2
+            defer { s.allowListSet = validatorsAtHeightPlus2; s.allowListChangedLastCommit = changed }
             return changed || s.allowListChangedLastCommit
         }
         if setChanged { network.setAllowList(allowList()) }
         onCommit(block)
         status.withLock { $0.txsCommitted += UInt64(block.txs.count) }
         let now = Self.nowMs()
-        checkClock(against: block, nowMs: now)
-        let (feed, requests) = sync.withLock { $0.applied(block.height, nowMs: now) }
-        perform(feed: feed, requests: requests)
-        logger.debug("committed", metadata: ["height": "\(block.height)", "view": "\(qc.view)", "txs": "\(block.txs.count)"])
-        return .blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,
-                                          validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2,
-                                          workPending: chain.mempool.count > 0))
+        if !fromCatchUp { checkClock(against: block, nowMs: now) }
+        let requests = sync.withLock { $0.applied(block.height, nowMs: now) }
+        send(requests)
+    }
+
+    /// Commits the run of received blocks that follows the tip, if there is one, in one LMDB
+    /// write; returns whether anything was committed (the replica must then start again at the new
+    /// height). Runs between steps, when the replica has no decided block waiting.
+    func commitReadyRun(replicaHeight: UInt64) async throws -> Bool {
+        let run = sync.withLock { s in s.applied + 1 == replicaHeight ? s.takeReady(maxCount: NodeLimits.catchUpRunMaxBlocks) : [] }
+        guard !run.isEmpty else { return false }
+        let started = ContinuousClock.now
+        let verifier = Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash)
+        let result = try await chain.commitRun(run.map { ($0.item.block, $0.item.certificate) }) { cert, block, set in
+            cert.height == block.height && QuorumCertificate(cert, blockHash: block.hash).verify(against: set, verifier)
+        }
+        if let (height, reason) = result.stoppedAt, let source = run.first(where: { $0.item.block.height == height }) {
+            logger.warning("refused a block from catch-up; asking other peers", metadata: [
+                "height": "\(height)", "peer": "\(source.peer.hex.prefix(16))", "reason": "\(reason)"])
+            let now = Self.nowMs()
+            send(sync.withLock { $0.refused(height: height, from: source.peer, nowMs: now) })
+        }
+        guard let atPlus2 = result.validatorsAtHeightPlus2 else { return false }
+        metrics.commitLatency.recordInterval(since: started)
+        for block in result.blocks {
+            commits.publish(block)
+            afterCommit(block, validatorsAtHeightPlus2: atPlus2, fromCatchUp: true)
+        }
+        return true
     }
 
     /// Another validator's block, committed at the tip, was proposed moments ago: its time far from
@@ -294,40 +339,38 @@ final class ConsensusDriver: Sendable {
         }
     }
 
-    /// A peer's answer to a block request: decoded here (a malformed item drops the answer), ordered
-    /// and handed to the replica by `BlockSync`, which checks each certificate before deciding.
+    /// A peer's answer to a block request: decoded here (a malformed item drops the answer) and
+    /// ordered by `BlockSync`; the consensus loop commits the run that follows its tip
+    /// (`commitReadyRun`), checking each certificate.
     func receivedBlocks(_ items: [[UInt8]], fromHeight: UInt64, from peer: Bytes32) {
-        var blocks: [(height: UInt64, item: CertifiedBlock<Block>, bytes: Int)] = []
+        var blocks: [(height: UInt64, item: CatchUpBlock, bytes: Int)] = []
         for item in items {
             guard let (block, cert) = try? CertifiedBlockCodec.decode(item, maxBlockTxs: chain.genesis.params.maxBlockTxs) else {
                 logger.info("dropped malformed catch-up block", metadata: ["peer": "\(peer.hex.prefix(16))"])
                 return
             }
-            blocks.append((block.height, CertifiedBlock(block: block, certificate: QuorumCertificate(cert, blockHash: block.hash)),
-                           item.count))
+            blocks.append((block.height, CatchUpBlock(block: block, certificate: cert), item.count))
         }
         let now = Self.nowMs()
-        let (feed, requests) = sync.withLock { $0.received(blocks, from: peer, fromHeight: fromHeight, nowMs: now) }
-        perform(feed: feed, requests: requests)
+        let (requests, ready) = sync.withLock { s in (s.received(blocks, from: peer, fromHeight: fromHeight, nowMs: now), s.hasReady) }
+        send(requests)
+        // Wakes the consensus loop if it waits for an event (an empty batch changes nothing there).
+        if ready { inbox.pushControl(.blocksReceived([], from: peer)) }
     }
 
     /// A peer's status: its height feeds the catch-up plan.
     func peerHeight(_ height: UInt64, peer: Bytes32) {
         let now = Self.nowMs()
-        let requests = sync.withLock { $0.peerStatus(peer, height: height, nowMs: now) }
-        perform(feed: [], requests: requests)
+        send(sync.withLock { $0.peerStatus(peer, height: height, nowMs: now) })
     }
 
     func peerDown(_ peer: Bytes32) {
         let now = Self.nowMs()
-        let requests = sync.withLock { $0.peerDown(peer, nowMs: now) }
-        perform(feed: [], requests: requests)
+        send(sync.withLock { $0.peerDown(peer, nowMs: now) })
     }
 
-    /// Hands blocks to the replica and sends the requests `BlockSync` planned.
-    private func perform(feed: [(item: CertifiedBlock<Block>, peer: Bytes32)],
-                         requests: [BlockSync<CertifiedBlock<Block>>.Request]) {
-        for b in feed { inbox.pushControl(.blocksReceived([b.item], from: b.peer)) }
+    /// Sends the requests `BlockSync` planned.
+    private func send(_ requests: [BlockSync<CatchUpBlock>.Request]) {
         for r in requests {
             let sent = (try? network.send(.blockRequest(fromHeight: r.fromHeight, count: UInt32(r.count)), to: r.peer)) ?? false
             if sent { metrics.catchUpRequests.increment() } else { metrics.sendFailures.increment() }
@@ -340,11 +383,11 @@ final class ConsensusDriver: Sendable {
         while !inbox.isClosed {
             do { try await Task.sleep(for: .milliseconds(NodeLimits.catchUpTickMs)) } catch { return }
             let now = Self.nowMs()
-            let (feed, requests, applied, target) = sync.withLock { s in
-                let (f, r) = s.tick(nowMs: now)
-                return (f, r, s.applied, s.targetHeight)
+            let (requests, ready, applied, target) = sync.withLock { s in
+                (s.tick(nowMs: now), s.hasReady, s.applied, s.targetHeight)
             }
-            perform(feed: feed, requests: requests)
+            send(requests)
+            if ready { inbox.pushControl(.blocksReceived([], from: Self.wakeUpKey)) }
             let behind = target > applied ? target - applied : 0
             metrics.catchUpBlocksBehind.record(Int(clamping: behind))
             if let line = progress.update(applied: applied, target: target, txsApplied: committedTxCount(), nowMs: now) {
@@ -354,6 +397,12 @@ final class ConsensusDriver: Sendable {
     }
 
     private func committedTxCount() -> UInt64 { status.withLock { $0.txsCommitted } }
+}
+
+/// A block received in a catch-up answer, with its commit certificate.
+struct CatchUpBlock: Sendable {
+    let block: Block
+    let certificate: CommitCertificate
 }
 
 /// A block with its commit certificate, for catch-up answers: `bytes(Block) | CommitCertificate`.

@@ -22,6 +22,8 @@ extension NodeLimits {
 extension NodeLimits {
     /// A clock found off is reported at most this often.
     static let clockWarningIntervalMs: UInt64 = 60_000
+    /// Blocks from catch-up committed in one LMDB write (one sync for the run).
+    static let catchUpRunMaxBlocks = 64
     /// How often catch-up expires lost requests, and reports progress (`BlockSync`).
     static let catchUpTickMs: UInt64 = 250
 }
