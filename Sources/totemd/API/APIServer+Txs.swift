@@ -10,8 +10,9 @@ extension APIServer {
         var decoded: [SignedTx] = []
         var positions: [Int] = []
         for (i, item) in txs.enumerated() {
-            guard case .string(let text) = item, let bytes = Hex.decode(text) else {
-                results[i] = refused(nil, "malformed_tx", "tx \(i) is not a string of lowercase hex digits")
+            // An empty string holds no transaction: no hash (the SHA-256 of nothing names no tx).
+            guard case .string(let text) = item, let bytes = Hex.decode(text), !bytes.isEmpty else {
+                results[i] = refused(nil, "malformed_tx", "tx \(i) is not a non-empty string of lowercase hex digits")
                 continue
             }
             do {

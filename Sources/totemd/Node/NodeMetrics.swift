@@ -23,6 +23,11 @@ struct NodeMetrics: Sendable {
     let apiRequests: CoreMetrics.Counter
     let txsSubmitted: CoreMetrics.Counter
     let txsRejected: CoreMetrics.Counter
+    let apiConnectionsOpen: CoreMetrics.Gauge
+    /// API connections closed at once because `api.max_connections` were open.
+    let apiConnectionsRefused: CoreMetrics.Counter
+    /// API connections closed because a request was not read, or answered, in time.
+    let apiConnectionsTimedOut: CoreMetrics.Counter
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -43,6 +48,9 @@ struct NodeMetrics: Sendable {
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
         txsSubmitted = CoreMetrics.Counter(label: "totem_txs_submitted_total", factory: factory)
         txsRejected = CoreMetrics.Counter(label: "totem_txs_rejected_total", factory: factory)
+        apiConnectionsOpen = CoreMetrics.Gauge(label: "totem_api_connections_open", factory: factory)
+        apiConnectionsRefused = CoreMetrics.Counter(label: "totem_api_connections_refused_total", factory: factory)
+        apiConnectionsTimedOut = CoreMetrics.Counter(label: "totem_api_connections_timed_out_total", factory: factory)
     }
 
     func render() -> [UInt8] {
