@@ -1,6 +1,7 @@
 import Chain
 import Consensus
 import Hummingbird
+import ServiceLifecycle
 import TotemCrypto
 
 extension APIServer {
@@ -144,7 +145,9 @@ extension APIServer {
         }
         let waitMs = try query(request, "waitMs", default: 0, in: 0...NodeLimits.heightWaitMaxMs)
         if waitMs > 0, try chain.tip().height < height {
-            _ = await node.commits.wait(forHeight: height, timeout: .milliseconds(waitMs))
+            // A graceful shutdown ends the wait (no block will come): the node need not wait for it.
+            let commits = node.commits
+            _ = await cancelWhenGracefulShutdown { await commits.wait(forHeight: height, timeout: .milliseconds(waitMs)) }
         }
         guard let b = try chain.store.block(at: height), let cert = try chain.store.certificate(at: height) else {
             throw APIError.notFound("block_not_found", "no block at height \(height) yet")
