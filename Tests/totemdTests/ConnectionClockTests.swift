@@ -83,9 +83,9 @@ struct RouteTableTests {
 
     @Test func aLiteralSegmentWinsOverAParameter() {
         #expect(table.methods(for: "/v1/txs/json") == [.post])
-        #expect(table.methods(for: "/v1/txs/00ff") == [.get])
-        #expect(table.methods(for: "/v1/works/similar") == [.get])
-        #expect(table.methods(for: "/v1/works/abc/history") == [.get])
+        #expect(table.methods(for: "/v1/txs/00ff") == [.get, .head])
+        #expect(table.methods(for: "/v1/works/similar") == [.get, .head])
+        #expect(table.methods(for: "/v1/works/abc/history") == [.get, .head])
     }
 
     @Test func unknownPathsHaveNoMethods() {
@@ -94,9 +94,9 @@ struct RouteTableTests {
         #expect(table.methods(for: "/") == nil)
     }
 
-    @Test func theAllowHeaderListsTheMethods() {
+    @Test func getAlsoServesHeadAndAllowListsTheMethods() {
         let t = RouteTable([(.get, "/x"), (.post, "/x")])
-        #expect(t.methods(for: "/x") == [.get, .post])
-        #expect(RouteTable.allow([.get, .post]) == "GET, POST")
+        #expect(t.methods(for: "/x") == [.get, .head, .post])
+        #expect(RouteTable.allow([.get, .head, .post]) == "GET, HEAD, POST")
     }
 }

@@ -78,8 +78,9 @@ struct APIServer {
     }
 
     func application() throws -> some ApplicationProtocol {
-        let router = Router(context: APIContext.self)
+        let router = Router(context: APIContext.self, options: .autoGenerateHeadEndpoints)
         let routes = routes()
+        router.middlewares.add(HeadMiddleware<APIContext>())
         router.middlewares.add(JSONErrorMiddleware<APIContext>())
         router.middlewares.add(RateLimitMiddleware(limiter: RateLimiter(ratePerSecond: node.config.apiRequestsPerSecond,
                                                                         burst: node.config.apiBurst),

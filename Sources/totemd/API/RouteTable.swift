@@ -16,10 +16,12 @@ struct RouteTable: Sendable {
     init(_ entries: [(method: HTTPRequest.Method, path: String)]) {
         for (method, path) in entries {
             let segments = path.split(separator: "/")
+            // The router answers HEAD wherever GET (autoGenerateHeadEndpoints).
+            let methods: [HTTPRequest.Method] = method == .get ? [.get, .head] : [method]
             if let i = routes.firstIndex(where: { $0.segments == segments }) {
-                routes[i].methods.append(method)
+                routes[i].methods += methods
             } else {
-                routes.append(Route(segments: segments, methods: [method]))
+                routes.append(Route(segments: segments, methods: methods))
             }
         }
     }
@@ -49,6 +51,20 @@ struct RouteTable: Sendable {
     /// The `Allow` header value for `methods`.
     static func allow(_ methods: [HTTPRequest.Method]) -> String {
         methods.map(\.rawValue).joined(separator: ", ")
+    }
+}
+
+/// An answer to HEAD has no body (RFC 9110 9.3.2), errors included (an unknown path, a 405), or the
+/// next answer on the connection would be misread; the router answers HEAD on GET routes itself
+/// (`autoGenerateHeadEndpoints`). Outermost, so it sees the final answer.
+struct HeadMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        guard request.method == .head else { return response }
+        let length = response.headers[.contentLength]
+        response.body = ResponseBody()
+        response.headers[.contentLength] = length
+        return response
     }
 }
 
