@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @testable import totemd
 
@@ -63,6 +64,15 @@ struct ConnectionClockTests {
         #expect(c.answersOwed == 0 && c.deadline.atNs == Self.ms(21) && c.deadline.expiry == .body)
         c.answerWritten(nowNs: Self.ms(3))  // never below zero
         #expect(c.answersOwed == 0)
+    }
+
+    @Test func theGuardRefusesOverTheCapAndGivesPlacesBack() {
+        let g = ConnectionGuard(limits: ConnectionLimits(maxConnections: 2), logger: Logger(label: "test"), metrics: nil)
+        #expect(g.admit() && g.admit())
+        #expect(!g.admit() && !g.admit())
+        g.release()
+        #expect(g.admit())
+        #expect(!g.admit())
     }
 
     @Test func theLogCountsAFloodInOneLinePerInterval() {

@@ -30,7 +30,8 @@ struct CountedLog: Sendable, Equatable {
 /// are refused or time out (metrics, rate-limited log lines).
 final class ConnectionGuard: Sendable {
     let limits: ConnectionLimits
-    private let open = Atomic<Int>(0)
+    /// Open connections; the gauge is set under the same lock, so it ends at the true count.
+    private let open = Mutex(0)
     private let refusals = Mutex(CountedLog(intervalMs: ConnectionLimits.connectionLogIntervalMs))
     private let timeouts = Mutex(CountedLog(intervalMs: ConnectionLimits.connectionLogIntervalMs))
     private let logger: Logger
@@ -42,28 +43,25 @@ final class ConnectionGuard: Sendable {
         self.metrics = metrics
     }
 
-    var openCount: Int { open.load(ordering: .relaxed) }
-
     /// Takes a place for a new connection; false (and counted as refused) when all are taken.
     func admit() -> Bool {
-        var current = open.load(ordering: .relaxed)
-        while current < limits.maxConnections {
-            let (exchanged, seen) = open.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged {
-                metrics?.apiConnectionsOpen.record(current + 1)
-                return true
-            }
-            current = seen
+        let admitted = open.withLock { n in
+            guard n < limits.maxConnections else { return false }
+            n += 1
+            metrics?.apiConnectionsOpen.record(n)
+            return true
         }
-        refused()
-        return false
+        if !admitted { refused() }
+        return admitted
     }
 
     /// Gives back the place of a closed connection.
     func release() {
-        let now = open.subtract(1, ordering: .relaxed).newValue
-        precondition(now >= 0, "more API connections released than admitted")
-        metrics?.apiConnectionsOpen.record(now)
+        open.withLock { n in
+            precondition(n > 0, "more API connections released than admitted")
+            n -= 1
+            metrics?.apiConnectionsOpen.record(n)
+        }
     }
 
     private func refused() {
