@@ -17,4 +17,8 @@ swift test --skip-build --filter SocketTests
 if ! python3 -c "import pytest, cryptography" 2>/dev/null; then
     python3 -m pip install --quiet pytest cryptography
 fi
+# The schema-driven API test (tests/e2e/test_api_schema.py) runs schemathesis, pinned.
+if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '4.32.5')" 2>/dev/null; then
+    python3 -m pip install --quiet schemathesis==4.32.5
+fi
 TOTEMD="$PWD/.build/debug/totemd" python3 -m pytest tests/e2e -q

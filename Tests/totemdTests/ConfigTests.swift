@@ -17,6 +17,15 @@ struct ConfigTests {
         #expect(c.moniker == d.moniker && c.role == d.role && c.p2pListenPort == d.p2pListenPort)
         #expect(c.apiMaxBodyBytes == 16 << 20 && c.mempoolMaxTxs == d.mempoolMaxTxs && c.logLevel == "info")
         #expect(c.dataDir.hasSuffix("config/data"))
+        #expect(c.apiConnections == ConnectionLimits())
+    }
+
+    @Test func apiConnectionLimitsAreRead() throws {
+        let toml = "[api]\nheader_timeout_ms = 1500\nbody_timeout_ms = 2500\nidle_timeout_ms = 3500\n"
+            + "response_timeout_ms = 45000\nmax_connections = 7\n"
+        let c = try NodeConfig.parse(try TOMLTable(string: toml), file: "x.toml", baseDir: "/tmp")
+        #expect(c.apiConnections == ConnectionLimits(headerReadTimeoutMs: 1500, bodyReadTimeoutMs: 2500, idleTimeoutMs: 3500,
+                                                     responseTimeoutMs: 45000, maxConnections: 7))
     }
 
     @Test func sampleGenesisParses() throws {
@@ -42,6 +51,9 @@ struct ConfigTests {
         ("[p2p]\nlisten = \"nowhere\"\n", "p2p.listen"),
         ("[p2p]\npersistent_peers = [\"abc@127.0.0.1:1\"]\n", "p2p.persistent_peers"),
         ("[api]\nmax_body_bytes = 10\n", "api.max_body_bytes"),
+        ("[api]\nheader_timeout_ms = 0\n", "api.header_timeout_ms"),
+        ("[api]\nresponse_timeout_ms = 10000\n", "api.response_timeout_ms"),
+        ("[api]\nmax_connections = 0\n", "api.max_connections"),
         ("[mempool]\nmax_per_sender = 65\n", "mempool.max_per_sender"),
         ("[log]\nlevel = \"loud\"\n", "log.level"),
         ("colour = 1\n", "colour"),

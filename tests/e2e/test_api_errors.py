@@ -181,12 +181,17 @@ def _signed(network, kind=tc.KIND_REGISTER_WORK, **tx_fields):
     return tx.sign(key, network.genesis_hash)
 
 
-@pytest.mark.parametrize("mutation", ["empty", "zero-byte", "truncated", "trailing-byte", "kind-12",
+def test_empty_tx_string_is_malformed_with_null_hash(api):
+    # Zero bytes hold no transaction, so there is no tx hash to report (issue 11: not the SHA-256
+    # of the empty string, which names no tx).
+    assert_refused(submit_one(api, ""), code="malformed_tx", tx_hash=None)
+
+
+@pytest.mark.parametrize("mutation", ["zero-byte", "truncated", "trailing-byte", "kind-12",
                                       "version-2", "oversize"])
 def test_tx_that_does_not_decode_is_malformed_with_its_hash(api, network, mutation):
     raw = _signed(network).encode()
     bad = {
-        "empty": b"",
         "zero-byte": b"\x00",
         "truncated": raw[:-1],
         "trailing-byte": raw + b"\x00",
@@ -296,8 +301,43 @@ def test_unknown_route_is_404_json(api, path):
     expect_error(api.request("GET", path), status=404)
 
 
+@pytest.mark.parametrize("method,path,allow", [
+    ("TRACE", "/v1/status", "GET, HEAD"),
+    ("DELETE", "/v1/txs/" + "00" * 32, "GET, HEAD"),
+    ("GET", "/v1/txs/json", "POST"),
+    ("PUT", "/v1/txs", "POST"),
+    ("POST", "/v1/works/similar", "GET, HEAD"),
+    ("PATCH", "/v1/blocks/1", "GET, HEAD"),
+    ("OPTIONS", "/healthz", "GET, HEAD"),
+])
+def test_a_known_path_with_another_method_is_405_with_allow(api, method, path, allow):
+    # RFC 9110 15.5.6 (issue 11: TRACE answered 404): the path exists, the method does not.
+    resp = api.request(method, path)
+    expect_error(resp, status=405, code="method_not_allowed")
+    assert resp.headers.get("Allow") == allow, resp.headers
+
+
+def test_head_answers_as_get_without_a_body(api):
+    """RFC 9110 9.3.2: HEAD has GET's status and headers and no body, so the next answer on the
+    same keep-alive connection is read intact."""
+    u = urllib.parse.urlsplit(api.base_url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    try:
+        answers = []
+        for method, path in [("HEAD", "/healthz"), ("HEAD", "/v1/nope"), ("HEAD", "/v1/txs"), ("GET", "/healthz")]:
+            conn.request(method, path)
+            r = conn.getresponse()
+            answers.append((r.status, r.getheader("Content-Length"), r.getheader("Allow"), r.read()))
+    finally:
+        conn.close()
+    ok, unknown, post_only, get = answers
+    assert ok[:2] == (200, get[1]) and ok[3] == b"" and get[3] == b'{"status":"ok"}\n', answers
+    assert unknown[0] == 404 and unknown[3] == b"", answers
+    assert post_only[0] == 405 and post_only[2] == "POST" and post_only[3] == b"", answers
+
+
 @pytest.mark.parametrize("path", ["/v1/blocks/0", "/v1/blocks/-1", "/v1/blocks/abc", "/v1/blocks/1.5",
-                                  "/v1/blocks/99999999999999999999999"])
+                                  "/v1/blocks/+1", "/v1/blocks/99999999999999999999999"])
 def test_bad_block_height_is_a_4xx_json_error(api, path):
     expect_error(api.request("GET", path))
 

@@ -9,6 +9,7 @@ or when the test process dies, through PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import json
 import os
@@ -359,6 +360,28 @@ class Network:
 
     def logs_summary(self, lines: int = 30) -> str:
         return "\n".join(f"----- {n.name} ({n.log_path}) -----\n{n.log_tail(lines)}" for n in self.nodes)
+
+
+@contextlib.contextmanager
+def one_validator_network(totemd: str, directory: str, api_settings: dict | None = None):
+    """A network of one validator of its own, running and serving while the block runs; its
+    config.toml `[api]` section gets `api_settings` first. Stopped (and reaped) at the end."""
+    net = Network(totemd, directory, validators=1, observers=0)
+    net.create()
+    if api_settings:
+        path = os.path.join(net.nodes[0].home, "config.toml")
+        with open(path) as f:
+            text = f.read()
+        assert "\n[api]\n" in text, text
+        lines = "".join(f"{k} = {v}\n" for k, v in api_settings.items())
+        with open(path, "w") as f:
+            f.write(text.replace("\n[api]\n", "\n[api]\n" + lines, 1))
+    try:
+        net.start_all()
+        net.wait_healthy(timeout_s=60)
+        yield net
+    finally:
+        net.stop()
 
 
 # ------------------------------------------------------------------------------------------------

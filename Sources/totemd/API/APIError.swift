@@ -2,6 +2,7 @@ import Chain
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// An API error: HTTP status, a stable snake_case code (public contract) and a message for people.
 /// Rendered as `{"error": {"code", "message"}}`.
@@ -9,6 +10,8 @@ struct APIError: Error, Sendable {
     let status: HTTPResponse.Status
     let code: String
     let message: String
+    /// The `Allow` header of a 405.
+    var allow: String?
 
     init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
         self.status = status
@@ -23,7 +26,11 @@ struct APIError: Error, Sendable {
         .object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
     }
 
-    var response: Response { JSONResponse.make(body, status: status) }
+    var response: Response {
+        var r = JSONResponse.make(body, status: status)
+        if let allow { r.headers[.allow] = allow }
+        return r
+    }
 }
 
 enum JSONResponse {
@@ -36,7 +43,8 @@ enum JSONResponse {
 }
 
 /// Turns every error into the JSON error form: ours as they are, Hummingbird's by status (an
-/// unknown route, an oversize body), anything else as a 500 without internals.
+/// unknown route, an oversize body), a body that is not valid HTTP or not read in time as a 4xx,
+/// anything else as a 500 without internals.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -55,6 +63,10 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 let code = e.status.code < 500 ? "bad_request" : "internal_error"
                 return APIError(e.status, code, e.body ?? e.status.reasonPhrase).response
             }
+        } catch is HTTPParserError {
+            return APIError.badRequest("malformed_http", "the request body is not valid HTTP/1.1").response
+        } catch is RequestReadTimeout {
+            return APIError(.requestTimeout, "request_timeout", "the request body was not complete in time").response
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return APIError(.internalServerError, "internal_error", "the node could not answer this request").response

@@ -1,6 +1,7 @@
 import Chain
 import Consensus
 import Hummingbird
+import ServiceLifecycle
 import TotemCrypto
 
 extension APIServer {
@@ -96,7 +97,7 @@ extension APIServer {
         var lower = owner.bytes
         if let after = request.uri.queryParameters.get("after") {
             guard let cursor = Hex.decode(String(after)), cursor.count == 40 else {
-                throw APIError.badRequest("bad_parameter", "after must be the `next` value of the previous page")
+                throw APIError.badRequest("bad_parameter", "after must be the `next` value of the previous page (80 lowercase hex digits)")
             }
             lower += cursor + [0]
         }
@@ -139,12 +140,14 @@ extension APIServer {
     /// `GET /v1/blocks/{height}?waitMs=`: with `waitMs`, a block not committed yet is waited for
     /// up to that long (an extension of PROTOCOL.md's route: followers need not poll).
     func block(_ request: Request, _ context: APIContext) async throws -> Response {
-        guard let text = context.parameters.get("height"), let height = UInt64(text), height >= 1 else {
-            throw APIError.badRequest("bad_parameter", "height must be a positive integer")
+        guard let text = context.parameters.get("height"), let height = Self.decimal(text), height >= 1 else {
+            throw APIError.badRequest("bad_parameter", "height must be an integer in 1...\(UInt64.max)")
         }
         let waitMs = try query(request, "waitMs", default: 0, in: 0...NodeLimits.heightWaitMaxMs)
         if waitMs > 0, try chain.tip().height < height {
-            _ = await node.commits.wait(forHeight: height, timeout: .milliseconds(waitMs))
+            // A graceful shutdown ends the wait (no block will come): the node need not wait for it.
+            let commits = node.commits
+            _ = await cancelWhenGracefulShutdown { await commits.wait(forHeight: height, timeout: .milliseconds(waitMs)) }
         }
         guard let b = try chain.store.block(at: height), let cert = try chain.store.certificate(at: height) else {
             throw APIError.notFound("block_not_found", "no block at height \(height) yet")
@@ -211,7 +214,7 @@ extension APIServer {
             guard let text = request.uri.queryParameters.get("item") else {
                 throw APIError.badRequest("item_required", "a RegisterWorkBatch has one certificate per item: add ?item=0...\(count - 1)")
             }
-            guard let i = Int(text), (0..<count).contains(i) else {
+            guard let i = Self.decimal(text).flatMap({ Int(exactly: $0) }), (0..<count).contains(i) else {
                 throw APIError.badRequest("item_out_of_range", "item must be 0...\(count - 1)")
             }
             item = i

@@ -10,8 +10,9 @@ extension APIServer {
         var decoded: [SignedTx] = []
         var positions: [Int] = []
         for (i, item) in txs.enumerated() {
-            guard case .string(let text) = item, let bytes = Hex.decode(text) else {
-                results[i] = refused(nil, "malformed_tx", "tx \(i) is not a string of lowercase hex digits")
+            // An empty string holds no transaction: no hash (the SHA-256 of nothing names no tx).
+            guard case .string(let text) = item, let bytes = Hex.decode(text), !bytes.isEmpty else {
+                results[i] = refused(nil, "malformed_tx", "tx \(i) is not a non-empty string of lowercase hex digits")
                 continue
             }
             do {
@@ -27,7 +28,7 @@ extension APIServer {
 
     /// `POST /v1/txs/json`: the same, with transactions in their JSON form.
     func submitJSON(_ request: Request) async throws -> Response {
-        let txs = try txList(try await body(request))
+        let txs = try jsonTxList(try await body(request))
         var results = [JSONValue?](repeating: nil, count: txs.count)
         var decoded: [SignedTx] = []
         var positions: [Int] = []
@@ -56,11 +57,19 @@ extension APIServer {
 
     /// `POST /v1/txs` holds strings only; anything else in the list is a body of another shape.
     private func hexTxList(_ body: JSONValue) throws -> [JSONValue] {
+        try txList(body, each: "a hex string") { if case .string = $0 { true } else { false } }
+    }
+
+    /// `POST /v1/txs/json` holds objects only, likewise; an object that is not a transaction gets
+    /// its own result.
+    private func jsonTxList(_ body: JSONValue) throws -> [JSONValue] {
+        try txList(body, each: "an object") { if case .object = $0 { true } else { false } }
+    }
+
+    private func txList(_ body: JSONValue, each what: String, _ isOfType: (JSONValue) -> Bool) throws -> [JSONValue] {
         let txs = try txList(body)
-        for (i, item) in txs.enumerated() {
-            guard case .string = item else {
-                throw APIError.badRequest("malformed_request", "txs[\(i)] is a \(item.typeName), not a hex string")
-            }
+        if let i = txs.firstIndex(where: { !isOfType($0) }) {
+            throw APIError.badRequest("malformed_request", "txs[\(i)] is a \(txs[i].typeName), not \(what)")
         }
         return txs
     }

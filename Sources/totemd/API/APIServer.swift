@@ -1,6 +1,7 @@
 import Chain
 import Consensus
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -37,37 +38,59 @@ struct APIServer {
     let node: Node
     var chain: ChainService { node.chain }
 
+    typealias Handler = @Sendable (Request, APIContext) async throws -> Response
+
+    /// Every route, with its method: the router serves them, and `RouteTable` answers 405 for the
+    /// other methods of their paths.
+    func routes() -> [(method: HTTPRequest.Method, path: String, handler: Handler)] {
+        [
+            (.get, "/healthz", { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }),
+            (.get, "/metrics", { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: node.metrics.render())))
+            }),
+            (.get, "/v1/status", { _, _ in try await settled(); return try status() }),
+            (.post, "/v1/txs", { request, _ in try await submitHex(request) }),
+            (.post, "/v1/txs/json", { request, _ in try await submitJSON(request) }),
+            (.get, "/v1/txs/:txHash", { _, context in try txStatus(try hash(context, "txHash")) }),
+            (.get, "/v1/accounts/:publicKey", { _, context in
+                try await settled()
+                return try account(try hash(context, "publicKey"))
+            }),
+            (.get, "/v1/works/similar", { request, _ in try await settled(); return try similar(request) }),
+            (.get, "/v1/works/:contentHash", { _, context in try await settled(); return try work(try hash(context, "contentHash")) }),
+            (.get, "/v1/works/:contentHash/history", { _, context in
+                try await settled()
+                return try history(try hash(context, "contentHash"))
+            }),
+            (.get, "/v1/owners/:publicKey/works", { request, context in
+                try await settled()
+                return try worksByOwner(try hash(context, "publicKey"), request)
+            }),
+            (.get, "/v1/certificates/:txHash", { request, context in
+                try await settled()
+                return try certificate(try hash(context, "txHash"), request)
+            }),
+            (.get, "/v1/blocks/latest", { request, _ in try latestBlocks(request) }),
+            (.get, "/v1/blocks/:height", { request, context in try await block(request, context) }),
+            (.get, "/v1/validators", { _, _ in try await settled(); return try validators() }),
+        ]
+    }
+
     func application() throws -> some ApplicationProtocol {
-        let router = Router(context: APIContext.self)
+        let router = Router(context: APIContext.self, options: .autoGenerateHeadEndpoints)
+        let routes = routes()
+        router.middlewares.add(HeadMiddleware<APIContext>())
         router.middlewares.add(JSONErrorMiddleware<APIContext>())
         router.middlewares.add(RateLimitMiddleware(limiter: RateLimiter(ratePerSecond: node.config.apiRequestsPerSecond,
                                                                         burst: node.config.apiBurst),
                                                         metrics: node.metrics))
-        router.get("/healthz") { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: node.metrics.render())))
+        router.middlewares.add(MethodNotAllowedMiddleware<APIContext>(routes: RouteTable(routes.map { ($0.method, $0.path) })))
+        for r in routes {
+            router.on(RouterPath(r.path), method: r.method, use: r.handler)
         }
-        router.get("/v1/status") { _, _ in try await settled(); return try status() }
-        router.post("/v1/txs") { request, _ in try await submitHex(request) }
-        router.post("/v1/txs/json") { request, _ in try await submitJSON(request) }
-        router.get("/v1/txs/:txHash") { _, context in try txStatus(try hash(context, "txHash")) }
-        router.get("/v1/accounts/:publicKey") { _, context in try await settled(); return try account(try hash(context, "publicKey")) }
-        router.get("/v1/works/similar") { request, _ in try await settled(); return try similar(request) }
-        router.get("/v1/works/:contentHash") { _, context in try await settled(); return try work(try hash(context, "contentHash")) }
-        router.get("/v1/works/:contentHash/history") { _, context in try await settled(); return try history(try hash(context, "contentHash")) }
-        router.get("/v1/owners/:publicKey/works") { request, context in
-            try await settled()
-            return try worksByOwner(try hash(context, "publicKey"), request)
-        }
-        router.get("/v1/certificates/:txHash") { request, context in
-            try await settled()
-            return try certificate(try hash(context, "txHash"), request)
-        }
-        router.get("/v1/blocks/latest") { request, _ in try latestBlocks(request) }
-        router.get("/v1/blocks/:height") { request, context in try await block(request, context) }
-        router.get("/v1/validators") { _, _ in try await settled(); return try validators() }
-        return Application(router: router,
+        let connections = ConnectionGuard(limits: node.config.apiConnections, logger: node.logger, metrics: node.metrics)
+        return Application(router: router, server: .guardedHTTP1(connections),
                            configuration: .init(address: .hostname(node.config.apiListenHost, port: node.config.apiListenPort),
                                                 serverName: "totemd"),
                            logger: node.logger)
@@ -95,9 +118,10 @@ struct APIServer {
         }
     }
 
+    /// A query parameter in decimal digits only (no sign, no exponent), within `range`.
     func query(_ request: Request, _ name: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let text = request.uri.queryParameters.get(name) else { return d }
-        guard let v = Int(text), range.contains(v) else {
+        guard let v = Self.decimal(text).flatMap({ Int(exactly: $0) }), range.contains(v) else {
             throw APIError.badRequest("bad_parameter", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return v
@@ -117,6 +141,12 @@ struct APIServer {
         } catch {
             throw APIError.badRequest("malformed_json", error.description)
         }
+    }
+
+    /// A non-negative integer in decimal digits only, nil beyond UInt64 or in any other form.
+    static func decimal(_ text: some StringProtocol) -> UInt64? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return UInt64(text)
     }
 
     static func u(_ v: UInt64) -> JSONValue { .integer(v) }

@@ -32,6 +32,8 @@ struct NodeConfig: Sendable {
     var apiMaxBodyBytes = 16 << 20
     var apiRequestsPerSecond = 500
     var apiBurst = 1000
+    /// Timeouts and the connection cap (defaults in `ConnectionLimits`).
+    var apiConnections = ConnectionLimits()
 
     var mempoolMaxTxs = 100_000
     var mempoolMaxBytes = 128 << 20
@@ -87,6 +89,7 @@ struct NodeConfig: Sendable {
         c.apiMaxBodyBytes = try api.int("max_body_bytes", default: c.apiMaxBodyBytes, in: 1024...(64 << 20))
         c.apiRequestsPerSecond = try api.int("requests_per_second", default: c.apiRequestsPerSecond, in: 1...1_000_000)
         c.apiBurst = try api.int("burst", default: c.apiBurst, in: 1...1_000_000)
+        c.apiConnections = try connectionLimits(&api)
         try api.finish()
 
         var mempool = try root.section("mempool")
@@ -107,6 +110,18 @@ struct NodeConfig: Sendable {
         try log.finish()
         try root.finish()
         return c
+    }
+
+    private static func connectionLimits(_ api: inout TOMLSection) throws -> ConnectionLimits {
+        var l = ConnectionLimits()
+        let read = ConnectionLimits.readTimeoutRangeMs
+        l.headerReadTimeoutMs = try api.int("header_timeout_ms", default: l.headerReadTimeoutMs, in: read)
+        l.bodyReadTimeoutMs = try api.int("body_timeout_ms", default: l.bodyReadTimeoutMs, in: read)
+        l.idleTimeoutMs = try api.int("idle_timeout_ms", default: l.idleTimeoutMs, in: read)
+        l.responseTimeoutMs = try api.int("response_timeout_ms", default: l.responseTimeoutMs,
+                                          in: ConnectionLimits.responseTimeoutMinMs...read.upperBound)
+        l.maxConnections = try api.int("max_connections", default: l.maxConnections, in: ConnectionLimits.maxConnectionsRange)
+        return l
     }
 
     private static func address(_ s: String, _ section: TOMLSection, _ key: String) throws -> (String, Int) {

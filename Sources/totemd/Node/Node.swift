@@ -115,23 +115,29 @@ final class Node: Service {
         logger.info("node starting", metadata: ["moniker": "\(config.moniker)", "key": "\(key.publicKey.hex)",
                                                 "chain": "\(genesis.chainId)", "genesis": "\(genesis.genesisHash.hex)",
                                                 "height": "\(height)"])
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await self.essential("p2p") { try await self.network.run() } }
-            group.addTask { await self.pumpNetworkEvents() }
-            // Stops accepting on graceful shutdown by itself.
-            group.addTask { try await self.essential("api") { try await api.runService() } }
-            group.addTask { await self.sampleGauges() }
-            group.addTask { await self.driver.runCatchUpTicker() }
-            // The consensus loop ends when its inbox closes, after the step in progress (and its LMDB
-            // write) is done; only then are peers closed and the other tasks cancelled.
-            try await withGracefulShutdownHandler {
-                try await self.driver.run()
-            } onGracefulShutdown: {
-                self.logger.info("shutting down: finishing the write in progress, then closing peers")
-                self.driver.inbox.close()
+        try await withThrowingDiscardingTaskGroup { outer in
+            // On graceful shutdown the API stops by itself: it stops accepting, answers the requests
+            // in progress (bounded by ConnectionLimits) and closes its connections. It is not
+            // cancelled then: that would cut those answers and log errors for a normal stop.
+            outer.addTask { try await self.essential("api") { try await api.run() } }
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.essential("p2p") { try await self.network.run() } }
+                group.addTask { await self.pumpNetworkEvents() }
+                group.addTask { await self.sampleGauges() }
+                group.addTask { await self.driver.runCatchUpTicker() }
+                // The consensus loop ends when its inbox closes, after the step in progress (and its
+                // LMDB write) is done; only then are peers closed and the other tasks cancelled.
+                try await withGracefulShutdownHandler {
+                    try await self.driver.run()
+                } onGracefulShutdown: {
+                    self.logger.info("shutting down: finishing the write in progress, then closing peers")
+                    self.driver.inbox.close()
+                }
+                self.network.shutdown()
+                group.cancelAll()
             }
-            self.network.shutdown()
-            group.cancelAll()
+            // Stopped for another reason (a part failed): nothing else would stop the API.
+            if !Task.isShuttingDownGracefully { outer.cancelAll() }
         }
         await chain.store.shutdown()
         logger.info("node stopped")

@@ -28,6 +28,11 @@ struct NodeMetrics: Sendable {
     let catchUpRequests: CoreMetrics.Counter
     /// Messages to a peer that could not be queued (peer gone, queue full).
     let sendFailures: CoreMetrics.Counter
+    let apiConnectionsOpen: CoreMetrics.Gauge
+    /// API connections closed at once because `api.max_connections` were open.
+    let apiConnectionsRefused: CoreMetrics.Counter
+    /// API connections closed because a request was not read, or answered, in time.
+    let apiConnectionsTimedOut: CoreMetrics.Counter
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -51,6 +56,9 @@ struct NodeMetrics: Sendable {
         catchUpBlocksBehind = CoreMetrics.Gauge(label: "totem_catchup_blocks_behind", factory: factory)
         catchUpRequests = CoreMetrics.Counter(label: "totem_catchup_requests_total", factory: factory)
         sendFailures = CoreMetrics.Counter(label: "totem_p2p_send_failures_total", factory: factory)
+        apiConnectionsOpen = CoreMetrics.Gauge(label: "totem_api_connections_open", factory: factory)
+        apiConnectionsRefused = CoreMetrics.Counter(label: "totem_api_connections_refused_total", factory: factory)
+        apiConnectionsTimedOut = CoreMetrics.Counter(label: "totem_api_connections_timed_out_total", factory: factory)
     }
 
     func render() -> [UInt8] {
