@@ -55,6 +55,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 let code = e.status.code < 500 ? "bad_request" : "internal_error"
                 return APIError(e.status, code, e.body ?? e.status.reasonPhrase).response
             }
+        } catch let e as StoreError where e.isDamage {
+            // Never an answer from damaged data: the operator has to restore the store.
+            context.logger.error("stored data is damaged", metadata: ["path": "\(request.uri.path)", "error": "\(e)"])
+            return APIError(.internalServerError, "store_corrupted",
+                            "the node's store is damaged and cannot answer this request; its operator has to restore it").response
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return APIError(.internalServerError, "internal_error", "the node could not answer this request").response

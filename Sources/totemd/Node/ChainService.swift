@@ -24,12 +24,35 @@ final class ChainService: Sendable {
         self.logger = logger
         let config = ChainConfig(genesis: genesis)
         machine = StateMachine(config: config)
-        store = try ChainStore(directory: dataDir, genesisHash: genesis.genesisHash,
-                               genesisValidators: genesis.validatorSet,
-                               options: .init(initialMapSizeBytes: initialMapBytes))
+        store = try Self.refusingDamage(logger) {
+            let store = try ChainStore(directory: dataDir, genesisHash: genesis.genesisHash,
+                                       genesisValidators: genesis.validatorSet,
+                                       options: .init(initialMapSizeBytes: initialMapBytes))
+            let checked = try store.verifyAtStart()
+            logger.info("store checked", metadata: ["records": "\(checked.records)",
+                                                    "blocks": "\(checked.blocks.map { "\($0)" } ?? "none")"])
+            return store
+        }
         mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
+        if let damage = store.decidedLogDamage {
+            logger.error("the decided-block log lost a record; a decided block it held is fetched from peers again",
+                         metadata: ["damage": "\(damage)"])
+        }
         try store.writeGenesisStateIfNew(machine.genesisChanges())
         try applyLoggedBlocks()
+    }
+
+    /// Runs the store's opening and start-up check; damage found there is logged at error level and
+    /// stops the start with what to do, before anything is served or signed.
+    private static func refusingDamage<T>(_ logger: Logger, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError where error.isDamage || error.code == .unsupportedSchema {
+            logger.error("the store cannot be used; the node will not start", metadata: ["error": "\(error)"])
+            let advice = error.message.contains(StoreError.restoreAdvice) || error.code == .unsupportedSchema
+                ? "" : "; " + StoreError.restoreAdvice
+            throw NodeError("refusing to start: \(error)\(advice)")
+        }
     }
 
     /// Writes the decided blocks a crash left in the log but not in LMDB (`ChainStore.logDecided`).
