@@ -55,15 +55,22 @@ extension ChainStore {
     /// stored block begins with its header); nil above the tip (or for 0).
     public func header(at height: UInt64) throws -> Header? {
         if let pending = pendingBlock(at: height) { return pending.block.header }
+        if let cached = headers.withLock({ $0[height] }) { return cached }
         guard let bytes = try storedRecord(databases.blocks, height: height) else {
             return nil
         }
+        let header: Header
         do {
             var reader = TCEReader(bytes)
-            return try Header.decode(from: &reader)
+            header = try Header.decode(from: &reader)
         } catch {
             throw StoreError(.malformedRecord, "stored block \(height): \(error)")
         }
+        headers.withLock { cache in
+            if cache.count >= StoreLimits.headerCacheEntries, let oldest = cache.keys.min() { cache[oldest] = nil }
+            cache[height] = header
+        }
+        return header
     }
 
     /// The committed transaction at `location`, decoding only that one from its stored block.

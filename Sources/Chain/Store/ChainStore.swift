@@ -31,6 +31,10 @@ public final class ChainStore: Sendable {
     /// A decided block that is logged but not yet in LMDB, readable through the block, header,
     /// tx and certificate reads (see `logDecided`).
     let pending = Mutex<PendingBlock?>(nil)
+    /// Headers of committed blocks read recently (a header never changes once stored), so the
+    /// tip's header, asked for by every proposal and status request, is not checksummed with its
+    /// whole block each time. At most `StoreLimits.headerCacheEntries`.
+    let headers = Mutex<[UInt64: Header]>([:])
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
     /// store records the genesis hash, the schema version and the genesis validator set (in force

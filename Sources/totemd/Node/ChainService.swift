@@ -185,7 +185,9 @@ final class ChainService: Sendable {
             outcomes.withLock { $0.insert(outcome, for: block.hash) }
             return true
         } catch {
-            logger.info("refused proposal", metadata: ["height": "\(block.height)", "reason": "\(error)"])
+            // Damaged stored state is the operator's problem, not the proposer's: said at error level.
+            logger.log(level: (error as? StoreError)?.isDamage == true ? .error : .info, "refused proposal",
+                       metadata: ["height": "\(block.height)", "reason": "\(error)"])
             return false
         }
     }
