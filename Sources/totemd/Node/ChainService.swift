@@ -111,7 +111,7 @@ final class ChainService: Sendable {
             var offered: [SignedTx] = []
             var offeredIndex: [Int] = []
             for (i, tx) in txs.enumerated() {
-                if (try? store.location(ofTx: tx.hash)) ?? nil != nil {
+                if try store.location(ofTx: tx.hash) != nil {  // damage throws: never re-admit a committed tx
                     outcomes[i] = .duplicate
                 } else if let conflict = machine.registrationConflict(tx, state: accounts.state)
                             ?? machine.evidenceProblem(tx, state: accounts.state, height: accounts.nextHeight) {
