@@ -25,7 +25,7 @@ extension StoreError {
     /// `self`, or a `.diskFull` error saying so when `self` is an I/O failure on a file system
     /// that is out of space: `ENOSPC` or `EDQUOT`, or (LMDB turns a short write into `EIO`) less
     /// than `StoreLimits.diskFullFreeBytes` free.
-    func namingFullDisk(directory: String) -> StoreError {
+    public func namingFullDisk(directory: String) -> StoreError {
         guard code == .io else { return self }
         let space = DiskSpace.of(path: directory)
         let outOfSpace = status == ENOSPC || status == EDQUOT

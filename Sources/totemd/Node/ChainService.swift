@@ -38,8 +38,14 @@ final class ChainService: Sendable {
             logger.error("the decided-block log lost a record; a decided block it held is fetched from peers again",
                          metadata: ["damage": "\(damage)"])
         }
-        try store.writeGenesisStateIfNew(machine.genesisChanges())
-        try applyLoggedBlocks()
+        do {
+            try store.writeGenesisStateIfNew(machine.genesisChanges())
+            try applyLoggedBlocks()
+        } catch let error as StoreError {
+            let named = error.namingFullDisk(directory: dataDir)
+            logger.error("the store could not be written at start", metadata: ["error": "\(named)"])
+            throw named
+        }
     }
 
     /// Runs the store's opening and start-up check; damage found there is logged at error level and
