@@ -6,16 +6,16 @@ them, then votes again."""
 import os
 import struct
 
-import pytest
-
 import totem_net
 
+VALIDATORS = 4
+HEARTBEAT_MS = 200
 SLOT_HEADER_BYTES = 8 + 8 + 4 + 32  # magic | sequence u64 | length u32 | SHA-256 (SlotFile)
 FLIPPED_BYTES = 4
 
 
-def newest_slot(data_dir: str) -> tuple[str, int]:
-    """The signing-state slot with the highest sequence, and the length of its payload."""
+def newest_slot(data_dir: str) -> tuple[str, int, int]:
+    """The signing-state slot with the highest sequence, its payload's length and its sequence."""
     best = None
     for name in ("signing-state.a", "signing-state.b"):
         with open(os.path.join(data_dir, name), "rb") as f:
@@ -23,16 +23,25 @@ def newest_slot(data_dir: str) -> tuple[str, int]:
         sequence, length = struct.unpack(">QI", header[8:20])
         if best is None or sequence > best[1]:
             best = (name, sequence, length)
-    return os.path.join(data_dir, best[0]), best[2]
+    return os.path.join(data_dir, best[0]), best[2], best[1]
 
 
-@pytest.mark.disruptive
-def test_a_damaged_newest_signing_state_is_reported_and_the_height_skipped(network):
-    network.ensure_running()
-    network.wait_healthy()
-    node = network.validators[1]
+def test_a_damaged_newest_signing_state_is_reported_and_the_height_skipped(totemd, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOTEM_E2E_TESTNET_ARGS", f"--empty-block-interval-ms {HEARTBEAT_MS}")
+    network = totem_net.Network(totemd, str(tmp_path / "net"), VALIDATORS, 0)
+    network.create()
+    try:
+        network.start_all()
+        network.wait_healthy(timeout_s=60)
+        network.wait_height(2, timeout_s=60)
+        damage_and_restart(network, network.validators[1])
+    finally:
+        network.stop()
+
+
+def damage_and_restart(network, node):
     network.kill(node, 15)
-    path, length = newest_slot(os.path.join(node.home, "data"))
+    path, length, sequence = newest_slot(os.path.join(node.home, "data"))
     assert length >= FLIPPED_BYTES, "the validator has signed something since the network started"
     with open(path, "r+b") as f:
         f.seek(SLOT_HEADER_BYTES)
@@ -53,3 +62,5 @@ def test_a_damaged_newest_signing_state_is_reported_and_the_height_skipped(netwo
     # The others decide the height it abstains at; it follows, and later heights count it again.
     network.wait_height(start_height + 3, nodes=network.nodes, timeout_s=90)
     network.check_alive()
+    # It signs (and so persists) again after that height: a newer record than the damaged one.
+    assert newest_slot(os.path.join(node.home, "data"))[2] > sequence
