@@ -40,8 +40,12 @@ def test_a_damaged_newest_signing_state_is_reported_and_the_height_skipped(totem
 
 
 def damage_and_restart(network, node):
+    data_dir = os.path.join(node.home, "data")
+    # The others can decide without it: wait until it has signed something itself.
+    totem_net.wait_until("the validator to persist a signing state", lambda: newest_slot(data_dir)[1] >= FLIPPED_BYTES,
+                         totem_net.scaled(30))
     network.kill(node, 15)
-    path, length, sequence = newest_slot(os.path.join(node.home, "data"))
+    path, length, sequence = newest_slot(data_dir)
     assert length >= FLIPPED_BYTES, "the validator has signed something since the network started"
     with open(path, "r+b") as f:
         f.seek(SLOT_HEADER_BYTES)
@@ -63,4 +67,5 @@ def damage_and_restart(network, node):
     network.wait_height(start_height + 3, nodes=network.nodes, timeout_s=90)
     network.check_alive()
     # It signs (and so persists) again after that height: a newer record than the damaged one.
-    assert newest_slot(os.path.join(node.home, "data"))[2] > sequence
+    totem_net.wait_until("the validator to sign again", lambda: newest_slot(data_dir)[2] > sequence,
+                         totem_net.scaled(30))
