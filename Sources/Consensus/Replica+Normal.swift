@@ -124,7 +124,7 @@ extension Replica {
     /// once it holds q view changes for exactly that view.
     mutating func leaderDuties() {
         let v = view
-        guard validators.leader(height: height, view: v) == publicKey, round.proposedView != v else { return }
+        guard myIndex != nil, validators.leader(height: height, view: v) == publicKey, round.proposedView != v else { return }
         if v == 0 {
             guard workPending, round.proposalRequestedView != 0 else { return }
             round.proposalRequestedView = 0
@@ -144,7 +144,7 @@ extension Replica {
     }
 
     mutating func onProposalBuilt(_ block: Block, view v: UInt32) {
-        guard round.decided == nil, v == view, block.height == height, block.parentHash == parentHash,
+        guard myIndex != nil, round.decided == nil, v == view, block.height == height, block.parentHash == parentHash,
               validators.leader(height: height, view: v) == publicKey, round.proposedView != v,
               signing.maySign(.prepare, view: v, hash: block.hash) else { return }
         if v > 0 {

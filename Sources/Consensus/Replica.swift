@@ -31,12 +31,20 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     var evidenceLog = EvidenceLog()
     /// Output of the step in progress.
     var actions: [Action<Block>] = []
+    /// A height at which this replica signs and persists nothing (no prepare, commit, view change
+    /// or proposal) and follows like an observer until the height is decided: the newest signing
+    /// state of that height may have been lost, with a vote it implied (docs/consensus.md,
+    /// "Durability").
+    public let abstainHeight: UInt64?
 
     /// A replica at `position`, resuming from `restoring` if it is the signing state of that height
     /// (a signing state of an earlier height is obsolete: that height was decided since).
+    /// `abstainingAt` is a height at which it must not sign (see `abstainHeight`).
     public init(config: ReplicaConfig, signer: any VoteSigner, verifier: any SignatureVerifier,
-                validator: any ProposalValidator<Block>, position: ChainPosition, restoring: SigningState<Block>? = nil) {
+                validator: any ProposalValidator<Block>, position: ChainPosition, restoring: SigningState<Block>? = nil,
+                abstainingAt: UInt64? = nil) {
         precondition((restoring?.height ?? 0) <= position.height, "signing state is ahead of the chain")
+        abstainHeight = abstainingAt
         self.config = config
         self.signer = signer
         self.verifier = verifier
@@ -64,7 +72,8 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     /// True between deciding the current height and `blockApplied`.
     public var isDecided: Bool { round.decided != nil }
     public var evidence: [Evidence] { evidenceLog.items }
-    var myIndex: Int? { validators.index(of: signer.publicKey) }
+    /// This replica's index in the set in force; nil for an observer, and at `abstainHeight`.
+    var myIndex: Int? { height == abstainHeight ? nil : validators.index(of: signer.publicKey) }
 
     /// Feeds one event; returns the actions to perform in order.
     public mutating func step(_ event: Event<Block>) -> [Action<Block>] {
@@ -86,7 +95,10 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
 
     /// Emits the signing state if it changed: called before every message that depends on it.
     mutating func persistIfNeeded() {
-        guard signingDirty else { return }
+        // At `abstainHeight` nothing is signed, so there is nothing to persist; and not writing keeps
+        // the damaged slot that caused the abstention, so a restart before the height is decided
+        // abstains again.
+        guard signingDirty, height != abstainHeight else { return }
         emit(.persistSigningState(signing))
         signingDirty = false
     }

@@ -56,6 +56,10 @@ let shaRate = rate("SHA-256 (MiB, 1 MiB buffers)", batch: 16) {
     for _ in 0..<16 { _ = SHA256.hash(mib) }
 }
 report("SHA-256 throughput", shaRate * 1.048576, "MB/s")
+let crcRate = rate("CRC-32C (MiB; the store's record checksum)", batch: 16) {
+    for _ in 0..<16 { _ = CRC32C.checksum(mib) }
+}
+report("CRC-32C throughput", crcRate * 1.048576, "MB/s")
 _ = rate("SHA-256 of a 250-byte tx", batch: 1000) {
     for t in txs { _ = SHA256.hash(t.bytes) }
 }
@@ -125,12 +129,19 @@ func chainBenchmark(blocks: Int, txsPerBlock: Int) async throws {
         }
         parent = ParentInfo(header: built.block.header)
     }
+    let readStarted = DispatchTime.now().uptimeNanoseconds
+    for height in 2...UInt64(blocks + 1) {
+        let read = try store.block(at: height)
+        precondition(read?.txs.count == txsPerBlock, "a committed benchmark block reads back")
+    }
+    let readSeconds = Double(DispatchTime.now().uptimeNanoseconds - readStarted) / 1e9
     await store.shutdown()
     print("chain: \(blocks) blocks of \(txsPerBlock) RegisterWork txs (signatures excluded)")
     report("  build a block (state machine, leader)", Double(blocks) / buildSeconds, "blocks/s")
     report("  validate a block (state machine, replica)", Double(blocks) / applySeconds, "blocks/s")
     report("  LMDB commit of a 1000-tx block (synced)", Double(blocks) / commitSeconds, "blocks/s")
     report("  LMDB commit throughput", Double(committedTxs) / commitSeconds, "txs/s")
+    report("  read a stored 1000-tx block (checked, decoded)", Double(blocks) / readSeconds, "blocks/s")
 }
 
 // MARK: Mempool admission: cheap checks, then signatures on all cores, then insert.

@@ -9,7 +9,7 @@ import TotemCrypto
     static let slotNames = ["test-slot.a", "test-slot.b"]
 
     static func open(_ dir: TemporaryDirectory) throws -> SlotFile {
-        try SlotFile(directory: dir.path, name: "test-slot", maxPayloadBytes: limit)
+        try SlotFile(directory: dir.path, name: "test-slot", maxPayloadBytes: limit, holds: "a test record")
     }
 
     /// Overwrites `count` bytes of a slot file at `offset` (a write the disk tore or damaged).

@@ -7,7 +7,7 @@ import Testing
     @Test(arguments: [
         "normal", "leader-silent", "partial-proposal", "locked-repropose", "newview-refused",
         "restart-keeps-lock", "join-higher-view", "validator-set-change", "catch-up", "livelock",
-        "evidence", "laggard",
+        "evidence", "laggard", "signing-state-damaged",
     ])
     func transcript(_ name: String) throws {
         let (mismatches, commands) = try TranscriptRunner.run(name)

@@ -22,6 +22,17 @@ extension ChainStore {
                         stateRoot: try bytes32(txn, dbs.meta, StoreSchema.MetaKey.stateRoot))
     }
 
+    /// The record of `db` (blocks or certificates) at `height`; nil above the stored tip. Both are
+    /// dense from 1 to the tip, so one missing below it is damage, not "not found".
+    private func storedRecord(_ db: Database, height: UInt64) throws -> [UInt8]? {
+        try environment.read { txn in
+            let key = StoreKey.u64(height)
+            if let bytes = try txn.get(db, key: key) { return bytes }
+            guard height > 0, height <= (try StoreBlockReplay.committedHeight(txn, meta: databases.meta)) else { return nil }
+            throw key.withUnsafeBytes { txn.recordDamage(.damaged(environment, db, key: $0, "is missing below the tip")) }
+        }
+    }
+
     /// The logged block at `height` if it is not in LMDB yet.
     private func pendingBlock(at height: UInt64) -> PendingBlock? {
         pending.withLock { $0?.block.height == height ? $0 : nil }
@@ -30,7 +41,7 @@ extension ChainStore {
     /// The committed block at `height` (a logged block included); nil above the tip (or for 0).
     public func block(at height: UInt64) throws -> Block? {
         if let pending = pendingBlock(at: height) { return pending.block }
-        guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(height)) }) else {
+        guard let bytes = try storedRecord(databases.blocks, height: height) else {
             return nil
         }
         do {
@@ -44,15 +55,22 @@ extension ChainStore {
     /// stored block begins with its header); nil above the tip (or for 0).
     public func header(at height: UInt64) throws -> Header? {
         if let pending = pendingBlock(at: height) { return pending.block.header }
-        guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(height)) }) else {
+        if let cached = headers.withLock({ $0[height] }) { return cached }
+        guard let bytes = try storedRecord(databases.blocks, height: height) else {
             return nil
         }
+        let header: Header
         do {
             var reader = TCEReader(bytes)
-            return try Header.decode(from: &reader)
+            header = try Header.decode(from: &reader)
         } catch {
             throw StoreError(.malformedRecord, "stored block \(height): \(error)")
         }
+        headers.withLock { cache in
+            if cache.count >= StoreLimits.headerCacheEntries, let oldest = cache.keys.min() { cache[oldest] = nil }
+            cache[height] = header
+        }
+        return header
     }
 
     /// The committed transaction at `location`, decoding only that one from its stored block.
@@ -60,7 +78,7 @@ extension ChainStore {
         if let pending = pendingBlock(at: location.height) {
             return location.index < pending.block.txs.count ? pending.block.txs[Int(location.index)] : nil
         }
-        guard let bytes = try environment.read({ try $0.get(databases.blocks, key: StoreKey.u64(location.height)) }) else {
+        guard let bytes = try storedRecord(databases.blocks, height: location.height) else {
             return nil
         }
         do {
@@ -80,7 +98,7 @@ extension ChainStore {
     /// The commit certificate stored with the block at `height`; nil above the tip.
     public func certificate(at height: UInt64) throws -> CommitCertificate? {
         if let pending = pendingBlock(at: height) { return pending.certificate }
-        guard let bytes = try environment.read({ try $0.get(databases.certificates, key: StoreKey.u64(height)) }) else {
+        guard let bytes = try storedRecord(databases.certificates, height: height) else {
             return nil
         }
         do {

@@ -31,6 +31,10 @@ public final class ChainStore: Sendable {
     /// A decided block that is logged but not yet in LMDB, readable through the block, header,
     /// tx and certificate reads (see `logDecided`).
     let pending = Mutex<PendingBlock?>(nil)
+    /// Headers of committed blocks read recently (a header never changes once stored), so the
+    /// tip's header, asked for by every proposal and status request, is not checksummed with its
+    /// whole block each time. At most `StoreLimits.headerCacheEntries`.
+    let headers = Mutex<[UInt64: Header]>([:])
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
     /// store records the genesis hash, the schema version and the genesis validator set (in force
@@ -46,8 +50,10 @@ public final class ChainStore: Sendable {
             try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
         }
         try environment.sync()
-        signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.maxSigningStateBytes)
-        decidedLog = try SlotFile(directory: directory, name: "decided-block", maxPayloadBytes: StoreLimits.maxDecidedRecordBytes)
+        signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.maxSigningStateBytes,
+                                   holds: "the signing state: starting without it could sign conflicting votes")
+        decidedLog = try SlotFile(directory: directory, name: "decided-block", maxPayloadBytes: StoreLimits.maxDecidedRecordBytes,
+                                  holds: "the decided-block log: the last decided blocks, which may not be in data.mdb yet")
         self.environment = environment
         self.databases = dbs
         self.genesisHash = genesisHash
@@ -56,8 +62,10 @@ public final class ChainStore: Sendable {
 
     private static func claim(_ txn: WriteTxn, _ dbs: StoreDatabases, genesisHash: Bytes32,
                               genesisValidators: ValidatorSet) throws {
+        try refuseOlderSchema(txn, dbs, directory: txn.environment.directory)
         let versionBytes = StoreKey.u32Bytes(StoreSchema.version)
         guard let stored = try txn.get(dbs.meta, key: StoreSchema.MetaKey.genesisHash) else {
+            try refuseIfHoldingData(txn, dbs)
             try txn.put(dbs.meta, key: StoreSchema.MetaKey.genesisHash, value: genesisHash.bytes)
             try txn.put(dbs.meta, key: StoreSchema.MetaKey.schemaVersion, value: versionBytes)
             try txn.put(dbs.validatorHistory, key: StoreKey.u64(1), value: Self.encode(genesisValidators))
@@ -75,6 +83,28 @@ public final class ChainStore: Sendable {
         guard genesisSet == Self.encode(genesisValidators) else {
             throw StoreError(.wrongChain, "store's genesis validator set differs from the one given")
         }
+    }
+
+    /// A store written before values carried checksums (schema 1) holds its version as 4 bytes
+    /// with nothing after them: it is refused with what to do, not read as damaged or misread.
+    private static func refuseOlderSchema(_ txn: ReadTxn, _ dbs: StoreDatabases, directory: String) throws {
+        // Without its checksum, a version record is exactly 4 bytes.
+        let stored = try txn.withStoredValue(dbs.meta, key: StoreSchema.MetaKey.schemaVersion) {
+            $0.count == 4 ? StoreKey.readU32($0) : nil
+        }
+        guard case .some(.some(let old)) = stored, old < StoreSchema.version else { return }
+        throw StoreError(.unsupportedSchema, "the store in \(directory) has schema \(old), written by an earlier build "
+                         + "without record checksums; this build reads schema \(StoreSchema.version). Move the data "
+                         + "directory away and let the node resync from its peers, or run the earlier build")
+    }
+
+    /// A store without a meta record must be empty: data without one means the meta record was
+    /// lost to damage, and starting afresh over it would mix two chains.
+    private static func refuseIfHoldingData(_ txn: ReadTxn, _ dbs: StoreDatabases) throws {
+        let holding = try [dbs.blocks, dbs.certificates, dbs.txIndex, dbs.table(.validators)].first { try txn.count($0) > 0 }
+        guard let holding else { return }
+        throw StoreError(.corrupted, "\(txn.environment.directory)/data.mdb is damaged: it holds \(holding.name) "
+                         + "but no genesis record; " + StoreError.restoreAdvice)
     }
 
     /// Writes the genesis state (the state machine's `genesisChanges`) into a store that has no
@@ -105,10 +135,12 @@ public final class ChainStore: Sendable {
     @discardableResult
     public func commit(_ block: Block, certificate: CommitCertificate, changes: StateChanges,
                        adoptedValidatorSet: ValidatorSet? = nil) async throws -> ChainTip {
-        let dbs = databases, genesisHash = genesisHash
-        let tip = try await writer.write { txn in
-            try Self.write(block, certificate: certificate, changes: changes, adoptedValidatorSet: adoptedValidatorSet,
-                           into: txn, dbs, genesisHash: genesisHash)
+        let dbs = databases, genesisHash = genesisHash, writer = writer
+        let tip = try await namingFullDisk {
+            try await writer.write { txn in
+                try Self.write(block, certificate: certificate, changes: changes, adoptedValidatorSet: adoptedValidatorSet,
+                               into: txn, dbs, genesisHash: genesisHash)
+            }
         }
         pending.withLock { if $0?.block.height ?? 0 <= tip.height { $0 = nil } }
         return tip
@@ -172,8 +204,8 @@ public final class ChainStore: Sendable {
         var w = TCEWriter(capacity: block.encoded.count + 512)
         w.varBytes(block.encoded)
         certificate.encode(to: &w)
-        let file = decidedLog, payload = w.bytes
-        try await writer.afterQueuedWrites { try file.write(payload) }
+        let file = decidedLog, payload = w.bytes, writer = writer
+        try await namingFullDisk { try await writer.afterQueuedWrites { try file.write(payload) } }
         pending.withLock { $0 = PendingBlock(block: block, certificate: certificate, changes: changes) }
     }
 
@@ -299,9 +331,19 @@ public final class ChainStore: Sendable {
     /// every block committed before the call is synced. Returns after the fsync: only then may a
     /// vote it implies leave the node.
     public func persistSigningState(_ encoded: [UInt8]) async throws {
-        let file = signingFile
+        let file = signingFile, writer = writer
         // On the writer thread, after every queued block write and its sync: one thread hop.
-        try await writer.afterQueuedWrites { try file.write(encoded) }
+        try await namingFullDisk { try await writer.afterQueuedWrites { try file.write(encoded) } }
+    }
+
+    /// Runs a durable write; an I/O failure on a file system out of space becomes `.diskFull`,
+    /// naming the data directory and its free bytes (see `StoreError.namingFullDisk`).
+    private func namingFullDisk<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            throw error.namingFullDisk(directory: environment.directory)
+        }
     }
 
     /// The last persisted signing state; nil for a validator that never signed. A store written by
@@ -311,6 +353,14 @@ public final class ChainStore: Sendable {
         if let current = signingFile.current { return current }
         return try environment.read { try $0.get(databases.signingState, key: StoreSchema.MetaKey.signingState) }
     }
+
+    /// A signing-state slot that held no valid record at open: the newest signing state may be
+    /// lost, so a vote this validator sent may be forgotten (docs/consensus.md, "Durability").
+    public var signingStateDamage: SlotDamage? { signingFile.damageAtOpen }
+
+    /// A decided-block log slot that held no valid record at open (a logged block may be lost;
+    /// catch-up fetches it again).
+    public var decidedLogDamage: SlotDamage? { decidedLog.damageAtOpen }
 
     /// Finishes queued writes (syncing them) and stops the writer thread.
     public func shutdown() async {

@@ -17,6 +17,9 @@ public final class Cursor {
 
     func invalidate() { pointer = nil }
 
+    /// The live `MDB_cursor`.
+    var raw: OpaquePointer { cursor }
+
     private var cursor: OpaquePointer {
         guard let pointer else { preconditionFailure("LMDB cursor used after its closure returned") }
         return pointer
@@ -63,7 +66,16 @@ public final class Cursor {
         if rc == MDB_NOTFOUND { return nil }
         transaction.observe(rc)
         try check(rc, "mdb_cursor_get \(database.name)")
-        return StoreEntry(key: key.buffer, value: value.buffer)
+        return try verified(key, value)
+    }
+
+    /// The entry with its value's checksum checked and removed (`RecordChecksum`); throws
+    /// `.corrupted` for a damaged entry.
+    func verified(_ key: MDB_val, _ value: MDB_val) throws -> StoreEntry {
+        guard let payload = RecordChecksum.payload(key: key.buffer, stored: value.buffer) else {
+            throw transaction.recordDamage(.damaged(transaction.environment, database, key: key.buffer))
+        }
+        return StoreEntry(key: key.buffer, value: payload)
     }
 }
 

@@ -165,7 +165,10 @@ public final class LMDBEnvironment: Sendable {
             mdb_txn_abort(raw)
             gate.leaveShared()
         }
-        return try body(txn)
+        let result = try body(txn)
+        // Damage the closure caught (e.g. a state read that cannot throw) still fails the read.
+        if let damage = txn.damage { throw damage }
+        return result
     }
 
     /// Runs `body` in a write transaction on the calling thread and commits it durably (fsync)
@@ -178,7 +181,9 @@ public final class LMDBEnvironment: Sendable {
             let sizeAtBegin = mapSizeBytes
             let raw = try begin(flags: 0)
             let txn = WriteTxn(raw, environment: self)
-            let outcome = Result { try body(txn) }
+            var outcome = Result { try body(txn) }
+            // A write that read damaged data does not commit, whatever the closure made of it.
+            if let damage = txn.damage { outcome = .failure(damage) }
             txn.invalidate()
             var mapFull = txn.sawMapFull
             if !mapFull, case .success(let value) = outcome {

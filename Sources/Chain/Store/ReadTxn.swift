@@ -35,14 +35,64 @@ public class ReadTxn {
 
     func invalidate() { pointer = nil }
 
+    /// The first damaged record this transaction read. The transaction throws it when its closure
+    /// returns, even if the closure caught it: nothing read after damage leaves a transaction.
+    private(set) var damage: StoreError?
+
     /// Records an LMDB status seen by an operation (the write transaction watches for a full map).
     func observe(_ status: Int32) {}
 
+    /// Records `error` as the transaction's damage (the first one stays) and returns it.
+    func recordDamage(_ error: StoreError) -> StoreError {
+        if damage == nil { damage = error }
+        return error
+    }
+
     // MARK: Point lookups
 
-    /// Calls `body` with the value stored under `key` without copying it; nil when absent.
+    /// Calls `body` with the value stored under `key` without copying it (its checksum checked and
+    /// removed, see `RecordChecksum`); nil when absent. Throws `.corrupted` for a damaged record.
     public func withValue<R>(_ db: Database, key: [UInt8],
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        try withKey(key) { k in
+            var keyVal = k
+            var data = MDB_val()
+            let rc = mdb_get(txn, db.dbi, &keyVal, &data)
+            if rc == MDB_NOTFOUND {
+                try checkMiss(db, key: keyVal)
+                return nil
+            }
+            try check(rc, "mdb_get \(db.name)")
+            guard let payload = RecordChecksum.payload(key: keyVal.buffer, stored: data.buffer) else {
+                throw recordDamage(.damaged(environment, db, key: keyVal.buffer))
+            }
+            return try body(payload)
+        }
+    }
+
+    /// A key that is absent may be absent because its entry's key bytes are damaged: such an entry
+    /// stays where the key sorted, so it is the entry at or after `key`, or the one before it.
+    /// Both are checked (cursor moves check checksums), so a miss is never damage passed off as
+    /// "not stored".
+    private func checkMiss(_ db: Database, key: MDB_val) throws {
+        try withCursor(db) { cursor in
+            var keyVal = key
+            var data = MDB_val()
+            let rc = mdb_cursor_get(cursor.raw, &keyVal, &data, MDB_SET_RANGE)
+            if rc == MDB_SUCCESS {
+                _ = try cursor.verified(keyVal, data)
+                _ = try cursor.previous()
+            } else if rc == MDB_NOTFOUND {
+                _ = try cursor.last()
+            } else {
+                try check(rc, "mdb_cursor_get \(db.name)")
+            }
+        }
+    }
+
+    /// Calls `body` with the value stored under `key` as LMDB holds it (checksum included, not
+    /// checked); nil when absent. Only to tell a store of an older schema from a damaged one.
+    func withStoredValue<R>(_ db: Database, key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         try withKey(key) { k in
             var keyVal = k
             var data = MDB_val()

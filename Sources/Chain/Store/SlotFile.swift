@@ -38,12 +38,17 @@ final class SlotFile: Sendable {
     private let maxPayloadBytes: Int
     /// The payloads of the valid records found at open (sequence 0 excluded), oldest first.
     let recordsAtOpen: [[UInt8]]
+    /// Slots that held no valid record at open, with the surviving record's sequence: a write torn
+    /// by a crash, or damage after it was synced. The two cannot be told apart, and the lost record
+    /// may have been the newest (see `SlotDamage`).
+    let damageAtOpen: SlotDamage?
     /// The slot files, open for the object's life.
     private let descriptors: [Int32]
     private let state: Mutex<State>
 
-    /// Opens (creating if needed) the slot files in `directory`, which must exist.
-    init(directory: String, name: String, maxPayloadBytes: Int) throws {
+    /// Opens (creating if needed) the slot files in `directory`, which must exist. `holds` says
+    /// what the files keep and what losing it costs, for the error when neither slot is valid.
+    init(directory: String, name: String, maxPayloadBytes: Int, holds: String) throws {
         let slotNames = [name + ".a", name + ".b"]
         let paths = slotNames.map { directory + "/" + $0 }
         if access(paths[0], F_OK) != 0 { try Self.initialise(directory, paths) }
@@ -58,9 +63,14 @@ final class SlotFile: Sendable {
             descriptors.append(fd)
         }
         var records: [(sequence: UInt64, payload: [UInt8])] = []
+        var invalid: [String] = []
         do {
-            for fd in descriptors {
-                if let record = try Self.readRecord(fd, maxPayloadBytes: maxPayloadBytes) { records.append(record) }
+            for (fd, slot) in zip(descriptors, slotNames) {
+                if let record = try Self.readRecord(fd, maxPayloadBytes: maxPayloadBytes) {
+                    records.append(record)
+                } else {
+                    invalid.append(slot)
+                }
             }
         } catch {
             descriptors.forEach { close($0) }
@@ -69,10 +79,10 @@ final class SlotFile: Sendable {
         records.sort { $0.sequence < $1.sequence }
         guard let newest = records.last else {
             descriptors.forEach { close($0) }
-            throw StoreError(.corrupted, "neither \(slotNames[0]) nor \(slotNames[1]) in \(directory) holds a valid record; "
-                             + "starting without it could lose what it protects (a signing state: conflicting votes): "
-                             + "restore the data directory")
+            throw StoreError(.corrupted, "neither \(slotNames[0]) nor \(slotNames[1]) in \(directory) holds a valid record "
+                             + "(\(holds)); restore the data directory")
         }
+        damageAtOpen = invalid.first.map { SlotDamage(directory: directory, slot: $0, survivingSequence: newest.sequence) }
         self.directory = directory
         self.slotNames = slotNames
         recordsAtOpen = records.filter { $0.sequence > 0 }.map(\.payload)
@@ -91,7 +101,8 @@ final class SlotFile: Sendable {
         state.withLock { $0.sequence > 0 ? $0.current : nil }
     }
 
-    /// Replaces the record with `payload`; returns after `fdatasync`.
+    /// Replaces the record with `payload`; returns after `fdatasync`. (The first write after a
+    /// damaged slot was found overwrites that slot: sequence n + 1 goes to the slot n does not hold.)
     func write(_ payload: [UInt8]) throws {
         guard payload.count <= maxPayloadBytes else {
             throw StoreError(.invalidValue, "signing state of \(payload.count) bytes exceeds \(maxPayloadBytes)")
@@ -186,5 +197,20 @@ final class SlotFile: Sendable {
     private static func ioError(_ what: String) -> StoreError {
         let code = errno
         return StoreError(.io, "\(what): \(String(cString: strerror(code)))", status: code)
+    }
+}
+
+/// A slot found without a valid record at open, while the other one held one.
+public struct SlotDamage: Sendable, Equatable, CustomStringConvertible {
+    /// The directory and the file name of the damaged slot.
+    public let directory: String
+    public let slot: String
+    /// The sequence of the record that survived in the other slot: the damaged slot held either
+    /// the record before it or the one after it (the newest, lost).
+    public let survivingSequence: UInt64
+
+    public var description: String {
+        "\(directory)/\(slot) holds no valid record (a write torn by a crash, or damage after it was synced); "
+            + "the other slot's record \(survivingSequence) is in force, and the lost one may have been newer"
     }
 }

@@ -15,7 +15,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unknownDatabase = "unknown_database"
         /// Too many concurrent read transactions (`MDB_READERS_FULL`).
         case readersFull = "readers_full"
-        /// The files are damaged or not an LMDB environment of a compatible version.
+        /// The files are damaged (a record fails its checksum, a block below the tip is missing
+        /// or does not match its certificate) or not an LMDB environment of a compatible version.
         case corrupted = "corrupted"
         /// A stored record does not have the layout its database promises.
         case malformedRecord = "malformed_record"
@@ -30,6 +31,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidOptions = "invalid_options"
         /// The environment's directory is already open in this process.
         case alreadyOpen = "already_open"
+        /// A write failed because the file system holding the store is out of space.
+        case diskFull = "disk_full"
         /// The store (or its writer) is shut down.
         case closed = "closed"
         /// Any other failure reported by LMDB or the operating system.

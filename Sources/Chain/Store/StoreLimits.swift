@@ -29,4 +29,14 @@ public enum StoreLimits {
     /// Transactions accepted when decoding a block this store wrote (genesis bounds proposals far
     /// below it; the limit only keeps a damaged record from asking for unbounded memory).
     public static let storedBlockMaxTxCount = 1_000_000
+    /// Block headers kept after a read (`ChainStore.header(at:)`): the newest heights are the ones asked for.
+    public static let headerCacheEntries = 64
+    /// Bytes of a damaged record's key shown in the error that reports it.
+    public static let damagedKeyShownBytes = 40
+    /// Blocks (the newest ones) checked at start-up against their certificates, parents and the
+    /// meta record (`ChainStore.verifyAtStart`).
+    public static let startupVerifiedBlockCount = 64
+    /// A failed write on a file system with less free space than this is reported as a full disk
+    /// (LMDB reports a short write as `EIO`, not `ENOSPC`).
+    public static let diskFullFreeBytes = 64 << 20
 }

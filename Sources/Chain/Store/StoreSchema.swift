@@ -4,9 +4,13 @@
 /// order is numeric order; `bytes32` are raw hashes or public keys; a value written `TCE(X)` is the
 /// canonical encoding of `X` (PROTOCOL.md); `∅` is an empty value (the key is the information).
 /// Variable-length fields never appear inside keys except as the last field.
+///
+/// Every value below is stored followed by `crc:u32`, the CRC-32C of its key and value
+/// (`RecordChecksum`): the layouts give the value without it, as reads return it.
 public enum StoreSchema {
-    /// Bumped when a layout below changes; stored under `MetaKey.schemaVersion`.
-    public static let version: UInt32 = 1
+    /// Bumped when a layout below changes; stored under `MetaKey.schemaVersion`. Version 2: every
+    /// value carries a checksum (`RecordChecksum`); a version-1 store is refused, not misread.
+    public static let version: UInt32 = 2
 
     /// `height:u64` → `TCE(Block)` (header and signed transactions). Dense from 1 to the meta height.
     public static let blocks = "blocks"

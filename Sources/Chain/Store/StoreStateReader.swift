@@ -7,12 +7,16 @@ public struct StoreStateReader: StateReader {
 
     /// The stored value of `key` in `table`; nil when absent.
     ///
-    /// `StateReader` cannot throw: an LMDB read fails only on a damaged environment or a key
-    /// outside LMDB's limits (state keys are fixed-width fields, at most 76 bytes), so a failure
-    /// here stops the node rather than letting it vote on state it could not read.
+    /// `StateReader` cannot throw. A damaged record reads as absent here, and the read
+    /// transaction it belongs to throws the damage when its closure returns (`ReadTxn.damage`), so
+    /// nothing computed from it leaves `withState`. Any other LMDB failure (a key outside LMDB's
+    /// limits: state keys are fixed-width fields, at most 76 bytes) stops the node rather than
+    /// letting it vote on state it could not read.
     public func get(_ table: StateTable, _ key: [UInt8]) -> [UInt8]? {
         do {
             return try txn.get(databases.table(table), key: key)
+        } catch let error as StoreError where error.code == .corrupted && txn.damage != nil {
+            return nil
         } catch {
             preconditionFailure("reading state table \(table.name): \(error)")
         }

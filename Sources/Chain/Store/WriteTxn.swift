@@ -25,36 +25,37 @@ public final class WriteTxn: ReadTxn {
     }
 
     /// Stores a value of `count` bytes under `key`, written in place by `fill` (no intermediate
-    /// copy; the buffer is LMDB's and is valid only inside `fill`).
+    /// copy; the buffer is LMDB's and is valid only inside `fill`). The checksum is added after.
     public func put(_ db: Database, key: [UInt8], reservingCount count: Int,
                     _ fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        try withKey(key) { k in
-            var keyVal = k
-            var data = MDB_val(mv_size: count, mv_data: nil)
-            let rc = mdb_put(txn, db.dbi, &keyVal, &data, UInt32(MDB_RESERVE))
-            observe(rc)
-            try check(rc, "mdb_put (reserve) \(db.name)")
-            try fill(UnsafeMutableRawBufferPointer(start: data.mv_data, count: count))
-        }
+        _ = try reserve(db, key: key, count: count, flags: 0, fill)
     }
 
     private func put(_ db: Database, key: [UInt8], value: [UInt8], flags: UInt32) throws -> Bool {
+        try reserve(db, key: key, count: value.count, flags: flags) { buffer in
+            value.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { buffer.baseAddress?.copyMemory(from: base, byteCount: raw.count) }
+            }
+        }
+    }
+
+    /// Reserves `count` bytes and the checksum under `key` (`MDB_RESERVE`: LMDB's buffer, no
+    /// intermediate copy), fills them and seals them (`RecordChecksum`). Returns false, writing
+    /// nothing, when `flags` has `MDB_NOOVERWRITE` and `key` is present.
+    private func reserve(_ db: Database, key: [UInt8], count: Int, flags: UInt32,
+                         _ fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> Bool {
         try withKey(key) { k in
             var keyVal = k
-            // A stand-in address for an empty value: LMDB copies zero bytes from it.
-            var empty: UInt8 = 0
-            return try withUnsafeMutablePointer(to: &empty) { emptyAddress in
-                try value.withUnsafeBytes { raw in
-                    var data = MDB_val(mv_size: raw.count,
-                                       mv_data: raw.count == 0 ? UnsafeMutableRawPointer(emptyAddress)
-                                                               : UnsafeMutableRawPointer(mutating: raw.baseAddress))
-                    let rc = mdb_put(txn, db.dbi, &keyVal, &data, flags)
-                    if rc == MDB_KEYEXIST && flags & UInt32(MDB_NOOVERWRITE) != 0 { return false }
-                    observe(rc)
-                    try check(rc, "mdb_put \(db.name)")
-                    return true
-                }
-            }
+            let stored = count + RecordChecksum.byteCount
+            var data = MDB_val(mv_size: stored, mv_data: nil)
+            let rc = mdb_put(txn, db.dbi, &keyVal, &data, flags | UInt32(MDB_RESERVE))
+            if rc == MDB_KEYEXIST && flags & UInt32(MDB_NOOVERWRITE) != 0 { return false }
+            observe(rc)
+            try check(rc, "mdb_put \(db.name)")
+            let buffer = UnsafeMutableRawBufferPointer(start: data.mv_data, count: stored)
+            try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+            RecordChecksum.seal(key: keyVal.buffer, buffer, payloadCount: count)
+            return true
         }
     }
 

@@ -63,6 +63,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 let code = e.status.code < 500 ? "bad_request" : "internal_error"
                 return APIError(e.status, code, e.body ?? e.status.reasonPhrase).response
             }
+        } catch let e as StoreError where e.isDamage {
+            // Never an answer from damaged data: the operator has to restore the store.
+            context.logger.error("stored data is damaged", metadata: ["path": "\(request.uri.path)", "error": "\(e)"])
+            return APIError(.internalServerError, "store_corrupted",
+                            "the node's store is damaged and cannot answer this request; its operator has to restore it").response
         } catch is HTTPParserError {
             return APIError.badRequest("malformed_http", "the request body is not valid HTTP/1.1").response
         } catch is RequestReadTimeout {

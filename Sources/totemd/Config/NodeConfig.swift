@@ -40,6 +40,7 @@ struct NodeConfig: Sendable {
     var mempoolMaxPerSender = 64
 
     var storeInitialMapMiB = 1024
+    var storeMinFreeMiB = NodeLimits.minFreeMiBDefault
 
     var logLevel = "info"
 
@@ -100,6 +101,7 @@ struct NodeConfig: Sendable {
 
         var store = try root.section("store")
         c.storeInitialMapMiB = try store.int("initial_map_mib", default: c.storeInitialMapMiB, in: 1...(1 << 22))
+        c.storeMinFreeMiB = try store.int("min_free_mib", default: c.storeMinFreeMiB, in: 0...(1 << 30))
         try store.finish()
 
         var log = try root.section("log")

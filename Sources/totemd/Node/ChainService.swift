@@ -24,12 +24,41 @@ final class ChainService: Sendable {
         self.logger = logger
         let config = ChainConfig(genesis: genesis)
         machine = StateMachine(config: config)
-        store = try ChainStore(directory: dataDir, genesisHash: genesis.genesisHash,
-                               genesisValidators: genesis.validatorSet,
-                               options: .init(initialMapSizeBytes: initialMapBytes))
+        store = try Self.refusingDamage(logger) {
+            let store = try ChainStore(directory: dataDir, genesisHash: genesis.genesisHash,
+                                       genesisValidators: genesis.validatorSet,
+                                       options: .init(initialMapSizeBytes: initialMapBytes))
+            let checked = try store.verifyAtStart()
+            logger.info("store checked", metadata: ["records": "\(checked.records)",
+                                                    "blocks": "\(checked.blocks.map { "\($0)" } ?? "none")"])
+            return store
+        }
         mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
-        try store.writeGenesisStateIfNew(machine.genesisChanges())
-        try applyLoggedBlocks()
+        if let damage = store.decidedLogDamage {
+            logger.error("the decided-block log lost a record; a decided block it held is fetched from peers again",
+                         metadata: ["damage": "\(damage)"])
+        }
+        do {
+            try store.writeGenesisStateIfNew(machine.genesisChanges())
+            try applyLoggedBlocks()
+        } catch let error as StoreError {
+            let named = error.namingFullDisk(directory: dataDir)
+            logger.error("the store could not be written at start", metadata: ["error": "\(named)"])
+            throw named
+        }
+    }
+
+    /// Runs the store's opening and start-up check; damage found there is logged at error level and
+    /// stops the start with what to do, before anything is served or signed.
+    private static func refusingDamage<T>(_ logger: Logger, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError where error.isDamage || error.code == .unsupportedSchema {
+            logger.error("the store cannot be used; the node will not start", metadata: ["error": "\(error)"])
+            let advice = error.message.contains(StoreError.restoreAdvice) || error.code == .unsupportedSchema
+                ? "" : "; " + StoreError.restoreAdvice
+            throw NodeError("refusing to start: \(error)\(advice)")
+        }
     }
 
     /// Writes the decided blocks a crash left in the log but not in LMDB (`ChainStore.logDecided`).
@@ -101,7 +130,7 @@ final class ChainService: Sendable {
             var offered: [SignedTx] = []
             var offeredIndex: [Int] = []
             for (i, tx) in txs.enumerated() {
-                if (try? store.location(ofTx: tx.hash)) ?? nil != nil {
+                if try store.location(ofTx: tx.hash) != nil {  // damage throws: never re-admit a committed tx
                     outcomes[i] = .duplicate
                 } else if let conflict = machine.registrationConflict(tx, state: accounts.state)
                             ?? machine.evidenceProblem(tx, state: accounts.state, height: accounts.nextHeight) {
@@ -193,8 +222,10 @@ final class ChainService: Sendable {
             outcomes.withLock { $0.insert(outcome, for: block.hash) }
             return true
         } catch {
-            logger.info("refused proposal", metadata: ["height": "\(block.height)", "view": "\(block.header.view)",
-                                                         "proposer": "\(block.header.proposer.hex.prefix(16))", "reason": "\(error)"])
+            // Damaged stored state is the operator's problem, not the proposer's: said at error level.
+            logger.log(level: (error as? StoreError)?.isDamage == true ? .error : .info, "refused proposal",
+                       metadata: ["height": "\(block.height)", "view": "\(block.header.view)",
+                                  "proposer": "\(block.header.proposer.hex.prefix(16))", "reason": "\(error)"])
             return false
         }
     }

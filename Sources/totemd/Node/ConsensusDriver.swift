@@ -143,13 +143,21 @@ final class ConsensusDriver: Sendable {
             }
             if s.height == height { restoring = s }
         }
+        // A damaged signing-state slot may have held the newest record, with a vote sent at `height`.
+        let abstaining = chain.store.signingStateDamage.map { damage -> UInt64 in
+            logger.error("the newest signing state may be lost: this validator will not vote at height \(height) until the others decide it",
+                         metadata: ["damage": "\(damage)"])
+            return height
+        }
         logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring != nil)",
-                                                     "validator": "\(validators.contains(key.publicKey))"])
+                                                     "validator": "\(validators.contains(key.publicKey))",
+                                                     "abstaining": "\(abstaining != nil)"])
         let position = ChainPosition(height: height, parentHash: tip.lastBlockHash, parentCertificate: parentCertificate,
                                      validators: validators, nextValidators: next)
         return Replica(config: config, signer: Ed25519VoteSigner(key: key, genesisHash: chain.genesis.genesisHash),
                        verifier: Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash),
-                       validator: ChainProposalValidator(chain: chain), position: position, restoring: restoring)
+                       validator: ChainProposalValidator(chain: chain), position: position, restoring: restoring,
+                       abstainingAt: abstaining)
     }
 
     /// Performs one action; returns the event that answers it when the answer is immediate.

@@ -128,7 +128,13 @@ final class Node: Service {
                 // The consensus loop ends when its inbox closes, after the step in progress (and its
                 // LMDB write) is done; only then are peers closed and the other tasks cancelled.
                 try await withGracefulShutdownHandler {
-                    try await self.driver.run()
+                    do {
+                        try await self.driver.run()
+                    } catch {
+                        // Said here, at error level, before the node stops (a full disk names itself).
+                        self.logger.error("consensus stopped; stopping the node", metadata: ["error": "\(error)"])
+                        throw error
+                    }
                 } onGracefulShutdown: {
                     self.logger.info("shutting down: finishing the write in progress, then closing peers")
                     self.driver.inbox.close()
@@ -177,7 +183,9 @@ final class Node: Service {
     }
 
     private func sampleGauges() async {
+        var lowDiskWarned: ContinuousClock.Instant?
         while !Task.isCancelled {
+            sampleDiskSpace(lastWarned: &lowDiskWarned)
             metrics.mempoolTxs.record(chain.mempool.count)
             metrics.mempoolBytes.record(chain.mempool.byteCount)
             let peers = network.peers()
@@ -187,6 +195,22 @@ final class Node: Service {
             try? await Task.sleep(for: .seconds(1))
             if driver.inbox.isClosed { return }
         }
+    }
+}
+
+extension Node {
+    /// Records the data directory's free space and warns (at most once per
+    /// `NodeLimits.lowDiskWarningIntervalSeconds`) when it is under `store.min_free_mib`.
+    func sampleDiskSpace(lastWarned: inout ContinuousClock.Instant?) {
+        guard let space = DiskSpace.of(path: config.dataDir) else { return }
+        metrics.dataDirFreeBytes.record(Int(clamping: space.freeBytes))
+        let threshold = UInt64(config.storeMinFreeMiB) << 20
+        let interval = Duration.seconds(NodeLimits.lowDiskWarningIntervalSeconds)
+        guard space.freeBytes < threshold, lastWarned.map({ ContinuousClock.now - $0 >= interval }) ?? true else { return }
+        lastWarned = .now
+        logger.warning("the data directory's disk is nearly full", metadata: [
+            "path": "\(config.dataDir)", "freeBytes": "\(space.freeBytes)", "totalBytes": "\(space.totalBytes)",
+            "thresholdBytes": "\(threshold)"])
     }
 }
 

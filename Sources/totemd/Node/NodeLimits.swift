@@ -35,3 +35,10 @@ extension NodeLimits {
     static let heightWaitersMax = 256
     static let heightWaitMaxMs = 10_000
 }
+
+extension NodeLimits {
+    /// Free space of the data directory's file system under which the node warns (config
+    /// `store.min_free_mib`), and the least time between two such warnings.
+    static let minFreeMiBDefault = 1024
+    static let lowDiskWarningIntervalSeconds = 60
+}

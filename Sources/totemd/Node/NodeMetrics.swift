@@ -20,6 +20,8 @@ struct NodeMetrics: Sendable {
     let blocksAppliedAtCommit: CoreMetrics.Counter
     let p2pBytesReceived: CoreMetrics.Gauge
     let lmdbMapBytes: CoreMetrics.Gauge
+    /// Free bytes of the file system holding the data directory (`statvfs`).
+    let dataDirFreeBytes: CoreMetrics.Gauge
     let apiRequests: CoreMetrics.Counter
     let txsSubmitted: CoreMetrics.Counter
     let txsRejected: CoreMetrics.Counter
@@ -50,6 +52,7 @@ struct NodeMetrics: Sendable {
         blocksAppliedAtCommit = CoreMetrics.Counter(label: "totem_blocks_applied_at_commit_total", factory: factory)
         p2pBytesReceived = CoreMetrics.Gauge(label: "totem_p2p_bytes_received", factory: factory)
         lmdbMapBytes = CoreMetrics.Gauge(label: "totem_lmdb_map_bytes", factory: factory)
+        dataDirFreeBytes = CoreMetrics.Gauge(label: "totem_data_dir_free_bytes", factory: factory)
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
         txsSubmitted = CoreMetrics.Counter(label: "totem_txs_submitted_total", factory: factory)
         txsRejected = CoreMetrics.Counter(label: "totem_txs_rejected_total", factory: factory)

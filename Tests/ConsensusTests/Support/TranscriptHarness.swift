@@ -21,6 +21,8 @@ struct TranscriptHarness {
     var blocks: [String: TestBlock] = [:]
     var blockNames: [Bytes32: String] = [:]
     var persisted: SigningState<TestBlock>?
+    /// The record before `persisted`: what survives when the newest one is damaged.
+    var persistedBefore: SigningState<TestBlock>?
     var lastViewTimeout: Timeout?
     var lastHeartbeat: Timeout?
     var lastCommit: (TestBlock, QuorumCertificate)?
@@ -77,6 +79,7 @@ struct TranscriptHarness {
             return try step(.proposalBuilt(block, view: replica?.view ?? 0))
         case "applied": return try applied(args)
         case "restart": return restart()
+        case "restart-damaged": return restartDamaged()
         case "certificate":
             let block = try self.block(try one(args["block"]))
             var cert = try certificate(.commit, h: block.height, v: v, block.hash, signers: try list(args["signers"]))
@@ -111,12 +114,13 @@ struct TranscriptHarness {
         return []
     }
 
-    mutating func build(restoring: SigningState<TestBlock>?) {
+    mutating func build(restoring: SigningState<TestBlock>?, abstainingAt: UInt64? = nil) {
         guard let signer = keys.signer(me), let setNow, let setNext else { return }
         let position = ChainPosition(height: chainHeight + 1, parentHash: parent,
                                      parentCertificate: nil, validators: setNow, nextValidators: setNext)
         replica = Replica(config: config, signer: signer, verifier: Ed25519SignatureVerifier(genesisHash: TestKeys.genesisHash),
-                          validator: TestProposalValidator(), position: position, restoring: restoring)
+                          validator: TestProposalValidator(), position: position, restoring: restoring,
+                          abstainingAt: abstainingAt)
         lastViewTimeout = nil
         lastHeartbeat = nil
     }
@@ -124,6 +128,15 @@ struct TranscriptHarness {
     mutating func restart() -> [String] {
         build(restoring: persisted)
         return ["(restarted \(me) from persisted signing state: \(persisted.map(render) ?? "none"))"]
+    }
+
+    /// A restart whose newest signing-state record is damaged: the one before it survives, and the
+    /// node restores it and abstains at the next height (as `ConsensusDriver.makeReplica` does).
+    mutating func restartDamaged() -> [String] {
+        let survivor = persistedBefore?.height == chainHeight + 1 ? persistedBefore : nil
+        build(restoring: survivor, abstainingAt: chainHeight + 1)
+        return ["(restarted \(me) from the record before the damaged one: \(survivor.map(render) ?? "none"); "
+                + "abstaining at h=\(chainHeight + 1))"]
     }
 
     mutating func applied(_ args: [String: String]) throws -> [String] {
@@ -249,7 +262,9 @@ struct TranscriptHarness {
         for a in actions {
             try checkPersistedBefore(a)
             switch a {
-            case let .persistSigningState(s): persisted = s
+            case let .persistSigningState(s):
+                persistedBefore = persisted
+                persisted = s
             case let .scheduleTimeout(t, _): if t.kind == .view { lastViewTimeout = t } else { lastHeartbeat = t }
             case let .commit(b, c): lastCommit = (b, c)
             default: break
