@@ -53,11 +53,11 @@ import TotemCrypto
         }, nowNs: 2_000)
         // Accepted, then the node restarted and forgot them: nothing to resend before the delay...
         s.resubmitForgotten(nowNs: 1_000 + BenchLimits.resubmitAfterNs - 1)
-        #expect(take(&s, at: 1_000 + BenchLimits.resubmitAfterNs - 1).isEmpty)
+        #expect(take(&s, at: 1_000 + BenchLimits.resubmitAfterNs - 1).filter(\.isRetry).isEmpty)
         // ...and both once it has passed.
         s.resubmitForgotten(nowNs: 1_000 + BenchLimits.resubmitAfterNs)
-        let again = take(&s, at: 1_000 + BenchLimits.resubmitAfterNs)
+        let again = take(&s, at: 1_000 + BenchLimits.resubmitAfterNs).filter(\.isRetry)
         #expect(Set(again.compactMap { $0.tx?.hash }) == Set(presigned.map(\.hash)))
-        #expect(again.allSatisfy(\.isRetry) && s.counters.resubmitted == 2)
+        #expect(s.counters.resubmitted == 2)
     }
 }
