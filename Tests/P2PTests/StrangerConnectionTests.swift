@@ -69,5 +69,20 @@ extension SocketTests {
         await nodeB.kill()
         await nodeA.kill()
     }
+
+    /// A node its peer does not allow (an observer missing from a validator's allowed_observers)
+    /// used to sit at 0 peers in silence: the dialling side now reports the refusal itself.
+    @Test func aNodeThePeerRefusesSaysSoOnItsOwnSide() async throws {
+        let (a, b) = (T.key(1), T.key(2))
+        let nodeA = try await RunningNode.start(T.config(a), allow: AllowList(validatorsInForce: [a.publicKey]))
+        let nodeB = try await RunningNode.start(T.config(b, peers: [nodeA.address]),
+                                                allow: AllowList(validatorsInForce: [a.publicKey, b.publicKey]))
+        try await nodeB.events.wait("refusal reported by the dialling side") { events in
+            events.contains { $0.failure?.code == .refusedByPeer }
+        }
+        #expect(nodeB.node.peers().isEmpty)
+        await nodeB.kill()
+        await nodeA.kill()
+    }
 }
 }
