@@ -42,6 +42,7 @@ final class ConsensusDriver: Sendable {
         var catchingUp = false
         var txsCommitted: UInt64 = 0
         var clockWarnedMs: UInt64 = 0
+        var replicaStarts = 0
         /// The set at `height + 2` when the allow list was last set (nil: not yet set here).
         var allowListSet: ValidatorSet?
         var allowListChangedLastCommit = false
@@ -144,7 +145,13 @@ final class ConsensusDriver: Sendable {
             if s.height == height { restoring = s }
         }
         // A damaged signing-state slot may have held the newest record, with a vote sent at `height`.
-        let abstaining = chain.store.signingStateDamage.map { damage -> UInt64 in
+        // Only the height this node started at: a replica started again after a catch-up run is
+        // above it, where no record can have been lost.
+        let firstStart = status.withLock { s in
+            defer { s.replicaStarts += 1 }
+            return s.replicaStarts == 0
+        }
+        let abstaining = (firstStart ? chain.store.signingStateDamage : nil).map { damage -> UInt64 in
             logger.error("the newest signing state may be lost: this validator will not vote at height \(height) until the others decide it",
                          metadata: ["damage": "\(damage)"])
             return height
