@@ -1,5 +1,5 @@
 import CVips
-import Chain
+import ImageCodes
 import Foundation
 
 /// Decodes JPEG, PNG, WebP and TIFF with libvips and normalises them to the 1,024 grayscale pixels

@@ -1,7 +1,10 @@
 // Microbenchmarks of the primitives the node's throughput rests on. Run in release:
 //   swift run -c release Microbench
 // It prints measured figures and the conditions; it asserts nothing.
-import Chain
+import Benchmarks
+import ChainModel
+import ChainState
+import Storage
 import Dispatch
 import Foundation
 import P2P

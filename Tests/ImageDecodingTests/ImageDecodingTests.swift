@@ -1,5 +1,6 @@
 import CVips
-import Chain
+import ChainModel
+import ImageCodes
 import Foundation
 import Testing
 @testable import ImageDecoding

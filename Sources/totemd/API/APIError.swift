@@ -1,4 +1,5 @@
-import Chain
+import ChainModel
+import Storage
 import HTTPTypes
 import Hummingbird
 import NIOCore

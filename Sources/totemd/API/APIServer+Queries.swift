@@ -1,4 +1,7 @@
-import Chain
+import Certificates
+import ChainModel
+import ChainState
+import Storage
 import Consensus
 import Hummingbird
 import ServiceLifecycle

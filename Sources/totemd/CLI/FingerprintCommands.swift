@@ -1,5 +1,6 @@
 import ArgumentParser
-import Chain
+import ChainModel
+import ImageCodes
 import Foundation
 import ImageDecoding
 import TotemCrypto

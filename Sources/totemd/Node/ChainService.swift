@@ -1,4 +1,6 @@
-import Chain
+import ChainModel
+import ChainState
+import Storage
 import Logging
 import Synchronization
 import TotemCrypto

@@ -1,4 +1,6 @@
-import Chain
+import ChainModel
+import ChainState
+import Storage
 import Consensus
 import Foundation
 import Logging
