@@ -84,14 +84,15 @@ let package = Package(
         .target(name: "ImageDecoding", dependencies: ["CVips", "ImageCodes"]),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Benchmarks", "Storage", "ChainState", "ChainModel",
-                                                         "TotemCrypto", "P2P"]),
+                                                         "TotemCrypto"]),
 
         .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
         .testTarget(name: "ChainTests", dependencies: ["ChainModel", "ChainState", "Storage", "Certificates",
                                                        "ImageCodes", "Benchmarks", "TotemCrypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ChainModel", "TotemCrypto"],
                     exclude: ["transcripts"]),
-        .testTarget(name: "totemdTests", dependencies: ["totemd", "ChainModel", "ChainState", "Consensus", "TotemCrypto",
+        .testTarget(name: "totemdTests", dependencies: ["totemd", "ChainModel", "ChainState", "Consensus",
+                                                        "TotemCrypto",
                                                         .product(name: "TOMLKit", package: "TOMLKit"),
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "ImageCodes", "ChainModel"]),

@@ -1,7 +1,7 @@
 import ChainModel
-import P2P
 import NIOConcurrencyHelpers
 import NIOPosix
+import P2P
 import TotemCrypto
 
 /// Gossip throughput on loopback: `nodeCount` nodes in a full mesh in this process, one of them

@@ -1,6 +1,6 @@
 import ChainModel
-import ImageCodes
 import Foundation
+import ImageCodes
 
 /// Measures the similarity index against a linear scan on seeded synthetic codes; callable from an
 /// executable (run it in release) and from a test at small sizes.

@@ -4,10 +4,9 @@
 import Benchmarks
 import ChainModel
 import ChainState
-import Storage
 import Dispatch
 import Foundation
-import P2P
+import Storage
 import TotemCrypto
 
 /// Runs `body` repeatedly for about `seconds` and returns operations per second.

@@ -1,7 +1,7 @@
 import CVips
 import ChainModel
-import ImageCodes
 import Foundation
+import ImageCodes
 import Testing
 @testable import ImageDecoding
 

@@ -1,9 +1,9 @@
 import ChainModel
-import Storage
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import Storage
 
 /// An API error: HTTP status, a stable snake_case code (public contract) and a message for people.
 /// Rendered as `{"error": {"code", "message"}}`.

@@ -1,10 +1,10 @@
 import Certificates
 import ChainModel
 import ChainState
-import Storage
 import Consensus
 import Hummingbird
 import ServiceLifecycle
+import Storage
 import TotemCrypto
 
 extension APIServer {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ChainModel
-import ImageCodes
 import Foundation
+import ImageCodes
 import ImageDecoding
 import TotemCrypto
 

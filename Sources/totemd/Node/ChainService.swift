@@ -1,7 +1,7 @@
 import ChainModel
 import ChainState
-import Storage
 import Logging
+import Storage
 import Synchronization
 import TotemCrypto
 

@@ -1,11 +1,11 @@
 import ChainModel
 import ChainState
-import Storage
 import Consensus
 import Foundation
 import Logging
 import P2P
 import ServiceLifecycle
+import Storage
 import Synchronization
 import TotemCrypto
 
