@@ -1,7 +1,11 @@
 // swift-tools-version:6.0
 // Totem: a permissioned blockchain for image copyright registration.
 // The targets mirror the architecture (DESIGN.md): dependencies point downward only.
-//   totemd -> Consensus, P2P -> Chain -> TotemCrypto -> C system libraries
+//   totemd -> Consensus, P2P, Storage, Certificates, ImageDecoding
+//   Storage -> ChainState -> ChainModel;  Storage alone links CLMDB
+//   Consensus, P2P, Certificates, ImageCodes -> ChainModel -> TotemCrypto -> C system libraries
+//   ImageDecoding -> ImageCodes;  Benchmarks (Microbench, crash child, tests only) -> Storage, ImageCodes, P2P
+// The chain's targets live under Sources/Chain/: ChainModel, ChainState, Storage, Certificates, ImageCodes.
 import PackageDescription
 
 let package = Package(
@@ -35,18 +39,35 @@ let package = Package(
         // Keys, signatures, hashes, Merkle proofs. The folder is Crypto, the module TotemCrypto:
         // swift-crypto (via Hummingbird) already owns the module name `Crypto`.
         .target(name: "TotemCrypto", dependencies: ["CSodium", "CLibCrypto"], path: "Sources/Crypto"),
-        // Codec, model, pure state machine, LMDB store, mempool.
-        .target(name: "Chain", dependencies: ["TotemCrypto", "CLMDB"]),
+        // The chain, one target per layer (Sources/Chain/...).
+        // Canonical codec (TCE), protocol model, strict JSON, genesis: what Consensus and P2P see.
+        .target(name: "ChainModel", dependencies: ["TotemCrypto"], path: "Sources/Chain/ChainModel"),
+        // The pure state machine and the mempool (no LMDB).
+        .target(name: "ChainState", dependencies: ["ChainModel", "TotemCrypto"], path: "Sources/Chain/ChainState"),
+        // The LMDB store: the only target that links CLMDB.
+        .target(name: "Storage", dependencies: ["ChainState", "ChainModel", "TotemCrypto", "CLMDB"],
+                path: "Sources/Chain/Storage"),
+        // Certificates: the builder and the offline verifier (links neither LMDB nor NIO).
+        .target(name: "Certificates", dependencies: ["ChainModel", "TotemCrypto"], path: "Sources/Chain/Certificates"),
+        // Image-Codes (fingerprints) and the similarity index.
+        .target(name: "ImageCodes", dependencies: ["ChainModel", "TotemCrypto"], path: "Sources/Chain/ImageCodes"),
+        // Workloads and benchmarks of the store, the similarity index and gossip: used only by
+        // Microbench, the crash child and tests, never by the node.
+        .target(name: "Benchmarks", dependencies: ["Storage", "ChainState", "ChainModel", "ImageCodes", "P2P",
+                                                   "TotemCrypto",
+                                                   .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                                                   .product(name: "NIOPosix", package: "swift-nio")]),
         // Pure PBFT replica, its simulator support and runtime.
-        .target(name: "Consensus", dependencies: ["Chain", "TotemCrypto"]),
+        .target(name: "Consensus", dependencies: ["ChainModel", "TotemCrypto"]),
         // Transport, handshake, peers, gossip.
-        .target(name: "P2P", dependencies: ["Chain", "TotemCrypto", "CSodium",
+        .target(name: "P2P", dependencies: ["ChainModel", "TotemCrypto", "CSodium",
                                             .product(name: "NIOCore", package: "swift-nio"),
                                             .product(name: "NIOPosix", package: "swift-nio"),
                                             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The node daemon and client CLI.
         .executableTarget(name: "totemd", dependencies: [
-            "Chain", "Consensus", "P2P", "TotemCrypto", "ImageDecoding",
+            "ChainModel", "ChainState", "Storage", "Certificates", "ImageCodes",
+            "Consensus", "P2P", "TotemCrypto", "ImageDecoding",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -57,21 +78,25 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // Killed at random moments by the store's crash-safety test (Tests/ChainTests/StoreCrashTests).
-        .executableTarget(name: "totem-store-crash-child", dependencies: ["Chain"], path: "Sources/StoreCrashChild"),
+        .executableTarget(name: "totem-store-crash-child", dependencies: ["Storage", "Benchmarks"],
+                         path: "Sources/StoreCrashChild"),
         // Decodes image files with libvips and normalises them to the 32x32 pixels of an Image-Code.
-        .target(name: "ImageDecoding", dependencies: ["CVips", "Chain"]),
+        .target(name: "ImageDecoding", dependencies: ["CVips", "ImageCodes"]),
         // Prints measured figures of the primitives (run in release: see README).
-        .executableTarget(name: "Microbench", dependencies: ["Chain", "TotemCrypto", "P2P"]),
+        .executableTarget(name: "Microbench", dependencies: ["Benchmarks", "Storage", "ChainState", "ChainModel",
+                                                         "TotemCrypto"]),
 
         .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
-        .testTarget(name: "ChainTests", dependencies: ["Chain", "TotemCrypto"]),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Chain", "TotemCrypto"],
+        .testTarget(name: "ChainTests", dependencies: ["ChainModel", "ChainState", "Storage", "Certificates",
+                                                       "ImageCodes", "Benchmarks", "TotemCrypto"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ChainModel", "TotemCrypto"],
                     exclude: ["transcripts"]),
-        .testTarget(name: "totemdTests", dependencies: ["totemd", "Chain", "Consensus", "TotemCrypto",
+        .testTarget(name: "totemdTests", dependencies: ["totemd", "ChainModel", "ChainState", "Consensus",
+                                                        "TotemCrypto",
                                                         .product(name: "TOMLKit", package: "TOMLKit"),
                                                         .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "Chain"]),
-        .testTarget(name: "P2PTests", dependencies: ["P2P", "Chain", "TotemCrypto",
+        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "ImageCodes", "ChainModel"]),
+        .testTarget(name: "P2PTests", dependencies: ["P2P", "ChainModel", "ChainState", "Benchmarks", "TotemCrypto",
                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                      .product(name: "NIOPosix", package: "swift-nio"),
                                                      .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// What the replica asks its runtime to do. The runtime performs the actions of one step in order:

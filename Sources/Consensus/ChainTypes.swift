@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// The leader rule of DESIGN.md on the chain's validator set (keys sorted ascending).

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// What the replica needs to know of a block. The chain's `Block` conforms (its hash is the

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// TCE encodings of consensus messages (for P2P) and of the signing state (for LMDB), for the

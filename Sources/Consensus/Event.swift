@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// Identifies one scheduled timer. The replica ignores a firing whose `sequence` is not its latest,

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// Two conflicting votes by one validator at the same `(height, view, phase)`: the content of a

@@ -1,4 +1,3 @@
-import Chain
 /// Every bound of the consensus core, in one place (STYLE.md §4). Units go last in names.
 public enum ConsensusLimits {
     /// Views above the current one whose votes and view changes are kept.

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// A signed prepare or commit vote: `phase` domain over `height:u64 | view:u32 | blockHash:bytes32`.

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// Heights: applying decided blocks, answering replicas left behind, catching up from commit

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// The normal case: proposal, prepare, commit, decide.

@@ -1,4 +1,3 @@
-import Chain
 /// Start, timers and pending work.
 extension Replica {
     /// After construction: a replica restored in a view above 0 re-announces its view change (with

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// View changes, NewView, and the rules that move a replica between views.

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// A PBFT replica (DESIGN.md, Consensus) as a deterministic value: `step(event)` changes its state and

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// Consensus parameters from genesis (they must agree across nodes, so they live nowhere else).
@@ -54,5 +54,3 @@ enum InjectedBug: Sendable, Hashable {
     /// livelock DESIGN.md warns about.
     case noViewTimerRule
 }
-
-import Chain

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// The replica's working state for one height; replaced when the next height begins.

@@ -1,4 +1,3 @@
-import Chain
 import TotemCrypto
 
 /// Signs consensus message bodies for one validator. The replica signs only through this.

@@ -1,4 +1,3 @@
-import Chain
 import TotemCrypto
 
 /// The exact bytes each consensus signature covers (big-endian, TCE style). Votes use PROTOCOL.md's

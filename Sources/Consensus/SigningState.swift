@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// What a validator signed at one `(height, view)` in one phase.

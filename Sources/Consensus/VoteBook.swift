@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// The votes of one height, per view and phase, one slot per validator: the first vote a validator

@@ -1,4 +1,4 @@
-import Chain
+import ImageCodes
 
 /// An image decoded and normalised for its Image-Code.
 public struct DecodedImage: Sendable, Hashable {

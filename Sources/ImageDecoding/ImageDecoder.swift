@@ -1,6 +1,6 @@
 import CVips
-import Chain
 import Foundation
+import ImageCodes
 
 /// Decodes JPEG, PNG, WebP and TIFF with libvips and normalises them to the 1,024 grayscale pixels
 /// an ISCC Image-Code is computed from. The steps, in order (docs/fingerprint.md explains each):

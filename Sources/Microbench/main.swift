@@ -1,10 +1,12 @@
 // Microbenchmarks of the primitives the node's throughput rests on. Run in release:
 //   swift run -c release Microbench
 // It prints measured figures and the conditions; it asserts nothing.
-import Chain
+import Benchmarks
+import ChainModel
+import ChainState
 import Dispatch
 import Foundation
-import P2P
+import Storage
 import TotemCrypto
 
 /// Runs `body` repeatedly for about `seconds` and returns operations per second.

@@ -1,5 +1,5 @@
 import CSodium
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// An ephemeral X25519 key pair for one handshake (libsodium `crypto_kx`).

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import NIOCore
 import NIOPosix
 import TotemCrypto

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

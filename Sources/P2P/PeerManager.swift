@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// A peer to dial: its node key and address (host name or IP, and port).

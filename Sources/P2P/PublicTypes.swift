@@ -1,10 +1,10 @@
-import Chain
+import ChainModel
 import NIOCore
 import NIOPosix
 import TotemCrypto
 
 /// Decides which transactions received from peers enter this node (the mempool's admission, in
-/// `Chain`), and so which are forwarded. P2P calls it once per received batch, with only the
+/// `ChainState`), and so which are forwarded. P2P calls it once per received batch, with only the
 /// transactions this node has not seen before (within its seen-cache), in the order received.
 public protocol TxAdmission: Sendable {
     /// Returns the transactions admitted, which P2P then forwards to the peers not known to have them.

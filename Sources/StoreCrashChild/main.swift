@@ -7,7 +7,8 @@
 // workload's block source (`StoreWorkload`) one write transaction each (through the dedicated writer thread) as fast as it
 // can, appending "<height>" after each commit returns, until the target height. The parent kills
 // it with SIGKILL at a random moment and checks the store holds exactly blocks 1...h.
-import Chain
+import Benchmarks
+import Storage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import Certificates
+@testable import ChainModel
 
 /// Node-side data for the vectors' 7-block chain, taken from vectors.json (not from the
 /// certificate files), so rebuilding a certificate checks the builder independently.

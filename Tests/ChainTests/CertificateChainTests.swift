@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import Certificates
+@testable import ChainModel
 
 /// A small chain made in the test: genesis set A (validator0...3), set B (A + validator4) from
 /// height 3, set C (B without validator0) from height 5; block 5 carries the txs under test.

@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import Certificates
+@testable import ChainModel
 
 private func flipped(_ bytes: [UInt8], _ i: Int, _ mask: UInt8) -> [UInt8] {
     var b = bytes

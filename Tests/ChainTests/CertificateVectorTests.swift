@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import Certificates
+@testable import ChainModel
 
 /// The certificate vectors: files, expectations and the genesis they verify against.
 enum CertificateVectors {

@@ -1,9 +1,10 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import Certificates
+@testable import ChainModel
 
-/// Chain's strict JSON value (the test module's own `JSONValue` shadows it).
-typealias ChainJSON = Chain.JSONValue
+/// ChainModel's strict JSON value (the test module's own `JSONValue` shadows it).
+typealias ChainJSON = ChainModel.JSONValue
 
 /// `value` with the member or item at `path` replaced by `new` (nil removes it).
 private func replacing(_ value: ChainJSON, at path: [JSONPath.Component], with new: ChainJSON?) -> ChainJSON {

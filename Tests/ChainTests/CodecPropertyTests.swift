@@ -1,6 +1,6 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
 
 /// Round trips over random values: every transaction kind, headers and commit certificates decode
 /// to the value that was encoded, and re-encode to the same bytes (encoding is a function).

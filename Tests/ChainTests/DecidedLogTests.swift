@@ -1,6 +1,6 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import Storage
 
 /// The decided-block log: a logged block is readable and counts in the committed state before its
 /// LMDB write, and a crash between the two leaves it for the next start.

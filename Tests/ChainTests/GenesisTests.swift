@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
 
 private func genesisError(_ bytes: [UInt8]) -> GenesisError? {
     do {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ImageCodes
 
 /// Conformance of `ImageCode` with ISCC's published vectors and Totem's `imageCodes` vectors.
 @Suite struct ImageCodeTests {

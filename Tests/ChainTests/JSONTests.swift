@@ -1,9 +1,9 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
 
-/// The test module has its own `JSONValue` (TestData.swift); these tests are about Chain's.
-private typealias StrictJSON = Chain.JSONValue
+/// The test module has its own `JSONValue` (TestData.swift); these tests are about ChainModel's.
+private typealias StrictJSON = ChainModel.JSONValue
 
 private func parse(_ text: String) throws(JSONError) -> StrictJSON {
     try JSONParser.parse(Array(text.utf8))

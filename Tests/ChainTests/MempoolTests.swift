@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 /// Committed state as the mempool sees it, in memory.
 struct TestAccounts: MempoolAccounts {

@@ -1,5 +1,7 @@
 import Testing
-@testable import Chain
+@testable import Benchmarks
+@testable import ChainModel
+@testable import ImageCodes
 
 /// The similarity index returns exactly what a linear scan returns.
 @Suite struct SimilarityIndexTests {

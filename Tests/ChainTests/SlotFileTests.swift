@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import Storage
 
 @Suite struct SlotFileTests {
     static let limit = 1 << 16

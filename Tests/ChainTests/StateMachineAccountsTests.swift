@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 @Suite("State machine: committed accounts for the mempool")
 struct StateMachineAccountsTests {

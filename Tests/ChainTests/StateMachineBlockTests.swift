@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 private func identityTx(_ h: Harness, _ subject: SigningKey, ahead: UInt64 = 0) -> SignedTx {
     h.tx(Keys.registrar, .registerIdentity(RegisterIdentity(subject: subject.publicKey, displayName: "n", role: .photographer,

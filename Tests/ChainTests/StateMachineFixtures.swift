@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 /// Deterministic keys and a small chain driven through the real builder and validator.
 enum Keys {

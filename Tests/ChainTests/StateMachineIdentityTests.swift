@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 private func identity(_ key: SigningKey, name: String = "Zoë", role: IdentityRole = .photographer) -> Payload {
     .registerIdentity(RegisterIdentity(subject: key.publicKey, displayName: name, role: role,

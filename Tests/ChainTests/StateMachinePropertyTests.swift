@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 extension SplitMix64 {
     mutating func below(_ n: Int) -> Int {

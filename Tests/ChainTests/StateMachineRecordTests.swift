@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 private func roundTrip<R: StateRecord & Equatable>(_ r: R, _ table: StateTable) {
     #expect(R.decodeStored(r.encoded, table) == r)

@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 private func add(_ i: Int, name: String? = nil) -> Payload {
     .validatorChange(ValidatorChange(op: .add, validator: Keys.validators[i].publicKey, name: name ?? "validator-\(i)",

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 /// Replays the simulated chain of vectors.json (on certificates/genesis.json) through the state
 /// machine: every tx must apply in the block order `headers[].txs` gives, and the headers' txRoot,

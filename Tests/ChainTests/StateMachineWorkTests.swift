@@ -1,6 +1,7 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
 
 /// A chain with photographer P, photographer P2 and agency G registered.
 private func chainWithIdentities() -> Harness {

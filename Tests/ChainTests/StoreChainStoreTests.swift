@@ -1,6 +1,8 @@
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import ChainState
+@testable import Storage
 
 @Suite struct StoreChainStoreTests {
     static let genesisHash = SHA256.hash(Array("chain store test genesis".utf8))

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
+@testable import Storage
 
 /// A stopped node's `data.mdb` damaged in its data pages (issue 11, defect 3): a real store is
 /// written with `ChainStore`, closed, copied, and bytes are flipped in the copy's record bytes;

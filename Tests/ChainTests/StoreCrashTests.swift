@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Chain
+@testable import Benchmarks
+@testable import ChainModel
+@testable import Storage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

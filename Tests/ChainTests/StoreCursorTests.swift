@@ -1,5 +1,5 @@
 import Testing
-@testable import Chain
+@testable import Storage
 
 @Suite struct StoreCursorTests {
     /// Keys `owner(1 byte) | height:u64` for owners 0x00, 0x01, 0xFF and heights 1, 2, 255, 256, 65536.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Chain
+@testable import Storage
 
 @Suite struct StoreEnvironmentTests {
     @Test func putGetDeleteRoundTrip() throws {

@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-@testable import Chain
+@testable import Storage
 
 @Suite struct StoreMapGrowthTests {
     static let mebibyte = 1 << 20

@@ -1,5 +1,7 @@
 import Testing
-@testable import Chain
+@testable import Benchmarks
+@testable import ChainState
+@testable import Storage
 
 @Suite struct StoreSchemaTests {
     @Test func everySchemaDatabaseOpens() throws {

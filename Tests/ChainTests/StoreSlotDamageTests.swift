@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Chain
+@testable import Storage
 
 /// A slot of the signing state or the decided-block log without a valid record at open (issue 11,
 /// defect 4 and item 11): reported, never silently dropped, and named after what it holds.

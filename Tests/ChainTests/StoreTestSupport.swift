@@ -1,5 +1,5 @@
 import Foundation
-@testable import Chain
+@testable import Storage
 
 /// A fresh directory under the system temp directory, removed when the value is dropped.
 final class TemporaryDirectory: Sendable {

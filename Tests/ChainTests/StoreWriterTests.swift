@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-@testable import Chain
+@testable import Storage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

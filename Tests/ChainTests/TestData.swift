@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
 
 /// The conformance data, read in place from `<package root>/testdata` (testdata/README.md).
 enum TestData {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TotemCrypto
-@testable import Chain
+@testable import ChainModel
 
 /// Builds the model value that a vector's `fields` describe, independently of the decoder.
 enum VectorModel {

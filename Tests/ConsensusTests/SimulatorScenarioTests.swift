@@ -1,4 +1,3 @@
-import Chain
 import Testing
 @testable import Consensus
 

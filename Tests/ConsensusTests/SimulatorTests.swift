@@ -1,4 +1,3 @@
-import Chain
 import Foundation
 import Testing
 @testable import Consensus

@@ -1,4 +1,3 @@
-import Chain
 import Testing
 
 /// The replica driven step by step through each scenario of issue 5, with real Ed25519 signatures.

@@ -1,5 +1,5 @@
 import CVips
-import Chain
+import ImageCodes
 import Testing
 @testable import ImageDecoding
 

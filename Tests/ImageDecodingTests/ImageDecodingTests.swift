@@ -1,6 +1,7 @@
 import CVips
-import Chain
+import ChainModel
 import Foundation
+import ImageCodes
 import Testing
 @testable import ImageDecoding
 

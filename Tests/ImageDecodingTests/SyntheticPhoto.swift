@@ -1,5 +1,5 @@
 import CVips
-import Chain
+import ChainModel
 @testable import ImageDecoding
 
 /// Seeded photograph-like pictures made with libvips: a smooth colour field (a random 8x6 grid

@@ -1,4 +1,5 @@
-import Chain
+import Benchmarks
+import ChainModel
 import NIOCore
 import NIOPosix
 import Testing

@@ -1,4 +1,3 @@
-import Chain
 import NIOCore
 import Testing
 import TotemCrypto

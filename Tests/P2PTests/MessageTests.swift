@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Testing
 import TotemCrypto
 @testable import P2P

@@ -1,4 +1,5 @@
-import Chain
+import ChainModel
+import ChainState
 import NIOCore
 import NIOPosix
 import Testing

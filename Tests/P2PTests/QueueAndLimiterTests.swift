@@ -1,4 +1,3 @@
-import Chain
 import Testing
 import TotemCrypto
 @testable import P2P

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Chain
 import Testing
 import TotemCrypto
 @testable import P2P

@@ -1,4 +1,5 @@
-import Chain
+import ChainModel
+import ChainState
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Foundation
 import TOMLKit
 import Testing

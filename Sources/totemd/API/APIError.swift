@@ -1,8 +1,9 @@
-import Chain
+import ChainModel
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import Storage
 
 /// An API error: HTTP status, a stable snake_case code (public contract) and a message for people.
 /// Rendered as `{"error": {"code", "message"}}`.

@@ -1,7 +1,10 @@
-import Chain
+import Certificates
+import ChainModel
+import ChainState
 import Consensus
 import Hummingbird
 import ServiceLifecycle
+import Storage
 import TotemCrypto
 
 extension APIServer {

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Hummingbird
 import TotemCrypto
 

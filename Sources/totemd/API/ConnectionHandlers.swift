@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import HTTPTypes
 import NIOCore
 import NIOHTTP1

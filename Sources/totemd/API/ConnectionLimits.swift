@@ -1,4 +1,4 @@
-import Chain
+import Storage
 
 /// Bounds of the HTTP API's connections, all in one place. The defaults are here; `config.toml`'s
 /// `[api]` section may change the ones with a setting (documented in config/node.toml).

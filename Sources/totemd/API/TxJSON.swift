@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import TotemCrypto
 
 /// The JSON form of transactions (docs/openapi.yaml): the same fields as PROTOCOL.md, binary values

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

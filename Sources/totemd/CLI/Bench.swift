@@ -1,5 +1,4 @@
 import ArgumentParser
-import Chain
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Foundation
 import Histogram
 import Synchronization

@@ -1,4 +1,3 @@
-import Chain
 import Histogram
 import TotemCrypto
 

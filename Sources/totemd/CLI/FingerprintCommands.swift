@@ -1,6 +1,7 @@
 import ArgumentParser
-import Chain
+import ChainModel
 import Foundation
+import ImageCodes
 import ImageDecoding
 import TotemCrypto
 

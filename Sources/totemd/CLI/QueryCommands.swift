@@ -1,5 +1,5 @@
 import ArgumentParser
-import Chain
+import ChainModel
 import Foundation
 
 /// Prints a node's answer as indented JSON.

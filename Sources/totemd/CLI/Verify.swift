@@ -1,5 +1,5 @@
 import ArgumentParser
-import Chain
+import Certificates
 import Foundation
 
 /// `totemd verify CERT --genesis FILE`: checks a registration certificate offline, with only the

@@ -1,5 +1,7 @@
-import Chain
+import ChainModel
+import ChainState
 import Logging
+import Storage
 import Synchronization
 import TotemCrypto
 

@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Synchronization
 
 /// The internal stream of committed blocks (DESIGN.md "Later": an explorer can follow it), and the

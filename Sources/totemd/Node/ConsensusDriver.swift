@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Consensus
 import Foundation
 import Logging

@@ -1,9 +1,11 @@
-import Chain
+import ChainModel
+import ChainState
 import Consensus
 import Foundation
 import Logging
 import P2P
 import ServiceLifecycle
+import Storage
 import Synchronization
 import TotemCrypto
 

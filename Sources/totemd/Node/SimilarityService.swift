@@ -1,4 +1,6 @@
-import Chain
+import ChainModel
+import ImageCodes
+import Storage
 import Synchronization
 import TotemCrypto
 

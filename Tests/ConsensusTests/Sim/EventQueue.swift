@@ -1,4 +1,3 @@
-import Chain
 /// A min-heap of timed items; ties broken by insertion order, so runs are deterministic.
 struct EventQueue<Item> {
     private var heap: [(time: UInt64, seq: UInt64, item: Item)] = []

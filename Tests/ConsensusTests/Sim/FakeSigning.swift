@@ -1,4 +1,3 @@
-import Chain
 import TotemCrypto
 @testable import Consensus
 

@@ -1,4 +1,3 @@
-import Chain
 /// The simulator's only source of randomness: xoshiro256** seeded through SplitMix64, so a seed
 /// replays exactly on every platform (Swift's default generator is never used).
 struct PRNG: Sendable {

@@ -1,4 +1,3 @@
-import Chain
 @testable import Consensus
 
 /// Everything a seed decides about one simulated run.

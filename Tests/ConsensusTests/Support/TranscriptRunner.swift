@@ -1,4 +1,4 @@
-import Chain
+import ChainModel
 import Foundation
 
 /// Runs a transcript file (STYLE.md §2): blocks of one command, a `----` line, and the expected

@@ -1,0 +1,210 @@
+import ChainModel
+import TotemCrypto
+
+/// What the mempool needs to know of committed state.
+public protocol MempoolAccounts {
+    /// The sender's next nonce in committed state (1 for a key never seen).
+    func nextNonce(of sender: Bytes32) -> UInt64
+    /// Whether `sender` may send transactions at all: a registered identity, a registrar, the root
+    /// registrar or a validator. Anyone else's transactions could never apply.
+    func isKnownSender(_ sender: Bytes32) -> Bool
+    /// The height of the committed state these answers come from; nil when the caller cannot say
+    /// (then the pool takes them as current).
+    var committedHeight: UInt64? { get }
+}
+
+extension MempoolAccounts {
+    public var committedHeight: UInt64? { nil }
+}
+
+/// The outcome of offering one transaction.
+public enum Admission: Sendable, Equatable {
+    /// Newly admitted.
+    case accepted
+    /// Already held (the same bytes): nothing changed, and the caller may answer as accepted.
+    case duplicate
+    case rejected(MempoolError)
+}
+
+/// Pending transactions of one node, as a state machine with no I/O (the node wraps it in a lock).
+///
+/// Rules (DESIGN.md): admitted nonces lie in `[next, next + window)`; for one `(sender, nonce)` the
+/// first transaction seen wins; proposals take transactions in arrival order, holding one back until
+/// the sender's previous nonce is in; after a block, committed and stale transactions leave.
+/// Arrival order is this node's own: there is no fairness across nodes beyond it.
+public struct Mempool: Sendable {
+    public let chainId: String
+    public let limits: MempoolLimits
+
+    private struct Entry: Sendable {
+        let tx: SignedTx
+        /// Position in `order`.
+        var slot: Int
+    }
+
+    private struct SenderNonce: Hashable, Sendable {
+        let sender: Bytes32
+        let nonce: UInt64
+    }
+
+    private var entries: [Bytes32: Entry] = [:]
+    private var slots: [SenderNonce: Bytes32] = [:]
+    private var perSender: [Bytes32: Int] = [:]
+    /// Arrival order; removed entries leave a nil until the next compaction.
+    private var order: [Bytes32?] = []
+    private var holes = 0
+    public private(set) var byteCount = 0
+    /// The highest height `blockCommitted` has seen. Admission against state older than this is
+    /// refused (`stateChanged`): the block may have used the nonce, and its cleanup has already run,
+    /// so a transaction admitted now could stay in the pool for good.
+    public private(set) var committedHeight: UInt64 = 0
+
+    public init(chainId: String, limits: MempoolLimits = MempoolLimits()) {
+        self.chainId = chainId
+        self.limits = limits
+    }
+
+    public var count: Int { entries.count }
+    public func contains(_ hash: Bytes32) -> Bool { entries[hash] != nil }
+    public func tx(_ hash: Bytes32) -> SignedTx? { entries[hash]?.tx }
+
+    /// The cheap checks, run before the signature is verified, so a flood of bad transactions costs
+    /// no signature checks. `insert` repeats them, as the pool may change in between.
+    public func precheck(_ tx: SignedTx, accounts: some MempoolAccounts) -> Admission {
+        if entries[tx.hash] != nil { return .duplicate }
+        if let seen = accounts.committedHeight, seen < committedHeight {
+            return .rejected(MempoolError(.stateChanged, "block \(committedHeight) was committed while this transaction was checked against height \(seen); check it again"))
+        }
+        guard tx.bytes.count <= limits.maxTxBytes else {
+            return .rejected(MempoolError(.txTooLarge, "transaction of \(tx.bytes.count) bytes exceeds \(limits.maxTxBytes)"))
+        }
+        guard tx.tx.chainId.utf8.elementsEqual(chainId.utf8) else {
+            return .rejected(MempoolError(.wrongChain, "transaction is for chain \"\(tx.tx.chainId)\", not \"\(chainId)\""))
+        }
+        let sender = tx.tx.sender, nonce = tx.tx.nonce
+        guard accounts.isKnownSender(sender) else {
+            return .rejected(MempoolError(.unknownSender, "sender \(sender) is not a registered identity, registrar or validator"))
+        }
+        let next = accounts.nextNonce(of: sender)
+        guard nonce >= next else {
+            return .rejected(MempoolError(.nonceTooLow, "nonce \(nonce) is already used; next nonce of \(sender) is \(next)"))
+        }
+        guard nonce - next < limits.nonceWindow else {
+            return .rejected(MempoolError(.nonceTooHigh, "nonce \(nonce) is beyond the window [\(next), \(next + limits.nonceWindow))"))
+        }
+        if let held = slots[SenderNonce(sender: sender, nonce: nonce)], held != tx.hash {
+            return .rejected(MempoolError(.conflictingNonce, "another transaction (\(held)) already holds nonce \(nonce) of \(sender)"))
+        }
+        if perSender[sender, default: 0] >= limits.maxPerSender {
+            return .rejected(MempoolError(.senderQuotaExceeded, "sender \(sender) already has \(limits.maxPerSender) pending transactions"))
+        }
+        guard entries.count < limits.maxTxCount, byteCount + tx.bytes.count <= limits.maxBytes else {
+            return .rejected(MempoolError(.mempoolFull, "mempool is full (\(entries.count) transactions, \(byteCount) bytes)"))
+        }
+        return .accepted
+    }
+
+    /// Admits a transaction whose signature the caller has verified.
+    public mutating func insert(verified tx: SignedTx, accounts: some MempoolAccounts) -> Admission {
+        let check = precheck(tx, accounts: accounts)
+        guard check == .accepted else { return check }
+        entries[tx.hash] = Entry(tx: tx, slot: order.count)
+        order.append(tx.hash)
+        slots[SenderNonce(sender: tx.tx.sender, nonce: tx.tx.nonce)] = tx.hash
+        perSender[tx.tx.sender, default: 0] += 1
+        byteCount += tx.bytes.count
+        return .accepted
+    }
+
+    /// Removes transactions (committed, or found invalid while building a block).
+    public mutating func remove(_ hashes: some Sequence<Bytes32>) {
+        for h in hashes {
+            guard let e = entries.removeValue(forKey: h) else { continue }
+            order[e.slot] = nil
+            holes += 1
+            slots[SenderNonce(sender: e.tx.tx.sender, nonce: e.tx.tx.nonce)] = nil
+            let left = perSender[e.tx.tx.sender, default: 1] - 1
+            perSender[e.tx.tx.sender] = left > 0 ? left : nil
+            byteCount -= e.tx.bytes.count
+        }
+        compactIfSparse()
+    }
+
+    /// After a block is committed: its transactions leave, and so does every pending transaction of
+    /// its senders whose nonce is now used. Returns the hashes removed as stale (not in the block).
+    public mutating func blockCommitted(_ txs: [SignedTx], accounts: some MempoolAccounts) -> [Bytes32] {
+        if let h = accounts.committedHeight { committedHeight = max(committedHeight, h) }
+        remove(txs.map(\.hash))
+        var senders = Set<Bytes32>()
+        for t in txs { senders.insert(t.tx.sender) }
+        var stale: [Bytes32] = []
+        for s in senders.sorted() {
+            let next = accounts.nextNonce(of: s)
+            var n = next
+            // Pending nonces of this sender lie within the window below `next`.
+            while n > 0, next - n < limits.nonceWindow + 1 {
+                n -= 1
+                if let h = slots[SenderNonce(sender: s, nonce: n)] { stale.append(h) }
+            }
+        }
+        remove(stale)
+        return stale
+    }
+
+    /// Transactions for a proposal, in arrival order, each only once its sender's previous nonce is
+    /// in (in committed state or earlier in the selection), within the block's bounds.
+    public func select(maxTxs: Int, maxBytes: Int, accounts: some MempoolAccounts) -> [SignedTx] {
+        selection(maxTxs: maxTxs, maxBytes: maxBytes, accounts: accounts).txs
+    }
+
+    /// What `select` picks, and the transactions it passed whose nonce committed state has already
+    /// used (they can never commit: the caller removes them).
+    public func selection(maxTxs: Int, maxBytes: Int, accounts: some MempoolAccounts) -> (txs: [SignedTx], used: [Bytes32]) {
+        var picked: [SignedTx] = []
+        var used: [Bytes32] = []
+        var bytes = 0
+        var next: [Bytes32: UInt64] = [:]
+        for case let h? in order {
+            guard picked.count < maxTxs else { break }
+            guard let first = entries[h] else { continue }
+            let sender = first.tx.tx.sender
+            let committedNext = accounts.nextNonce(of: sender)
+            if first.tx.tx.nonce < committedNext {
+                used.append(h)
+                continue
+            }
+            var nonce = next[sender] ?? committedNext
+            guard first.tx.tx.nonce == nonce else {
+                next[sender] = nonce
+                continue
+            }
+            var current: Entry? = first
+            while let c = current {
+                guard picked.count < maxTxs, bytes + c.tx.bytes.count <= maxBytes else { return (picked, used) }
+                picked.append(c.tx)
+                bytes += c.tx.bytes.count
+                nonce += 1
+                // A follower that arrived earlier was held back: it goes now. A later one comes in order.
+                if let fh = slots[SenderNonce(sender: sender, nonce: nonce)], let fe = entries[fh], fe.slot < first.slot {
+                    current = fe
+                } else {
+                    current = nil
+                }
+            }
+            next[sender] = nonce
+        }
+        return (picked, used)
+    }
+
+    private mutating func compactIfSparse() {
+        guard holes > 1024, holes * 2 > order.count else { return }
+        var compacted: [Bytes32?] = []
+        compacted.reserveCapacity(entries.count)
+        for case let h? in order {
+            entries[h]?.slot = compacted.count
+            compacted.append(h)
+        }
+        order = compacted
+        holes = 0
+    }
+}

@@ -1,0 +1,87 @@
+import ChainModel
+import TotemCrypto
+
+/// The writes a block makes to the state: for each touched key its new value, or nil for a delete.
+/// The store applies them in the same LMDB write transaction as the block; their canonical encoding
+/// is hashed into the block's `stateRoot`.
+public struct StateChanges: Sendable, Equatable {
+    public private(set) var writes: [StateKey: [UInt8]?] = [:]
+
+    public init() {}
+
+    public var isEmpty: Bool { writes.isEmpty }
+    public var count: Int { writes.count }
+
+    public mutating func put(_ table: StateTable, _ key: [UInt8], _ value: [UInt8]) {
+        writes[StateKey(table, key)] = .some(value)
+    }
+
+    public mutating func delete(_ table: StateTable, _ key: [UInt8]) {
+        writes[StateKey(table, key)] = .some(nil)
+    }
+
+    /// Later changes win over earlier ones for the same key.
+    public mutating func merge(_ later: StateChanges) {
+        for (k, v) in later.writes { writes[k] = .some(v) }
+    }
+
+    /// The writes sorted by (table, key): the order of the canonical encoding.
+    public var sorted: [(key: StateKey, value: [UInt8]?)] {
+        writes.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+    }
+
+    /// Canonical encoding: `list<change>` sorted by (table, key), where
+    /// `change = table:u8 | key:bytes | value:optional<bytes>` (absent = deleted).
+    public var encoded: [UInt8] { Self.encode(sorted: sorted) }
+
+    /// The canonical encoding of changes already in `sorted` order (sort once, hash and write).
+    public static func encode(sorted: [(key: StateKey, value: [UInt8]?)]) -> [UInt8] {
+        var w = TCEWriter(capacity: 64 * sorted.count + 4)
+        w.list(sorted) { w, change in
+            w.u8(change.key.table.rawValue)
+            w.varBytes(change.key.key)
+            w.optional(change.value) { $0.varBytes($1) }
+        }
+        return w.bytes
+    }
+
+    /// `changesHash` of PROTOCOL.md: SHA-256 of the canonical encoding.
+    public var hash: Bytes32 { SHA256.hash(encoded) }
+}
+
+/// Committed state seen through the changes of the blocks and transactions applied on top of it.
+public struct OverlayState<Base: StateReader>: StateReader {
+    public let base: Base
+    public private(set) var changes = StateChanges()
+
+    public init(base: Base) { self.base = base }
+
+    /// `changes` laid over `base` (shared, not copied). Changes are whole values or deletes, so
+    /// laying them over a base that already holds them reads the same.
+    public init(base: Base, changes: StateChanges) {
+        self.base = base
+        self.changes = changes
+    }
+
+    public func get(_ table: StateTable, _ key: [UInt8]) -> [UInt8]? {
+        if let v = changes.writes[StateKey(table, key)] { return v }
+        return base.get(table, key)
+    }
+
+    public mutating func put(_ table: StateTable, _ key: [UInt8], _ value: [UInt8]) { changes.put(table, key, value) }
+    public mutating func delete(_ table: StateTable, _ key: [UInt8]) { changes.delete(table, key) }
+    public mutating func merge(_ later: StateChanges) { changes.merge(later) }
+}
+
+/// State held in memory: for unit tests of the pure state machine and for simulators.
+public struct MemoryState: StateReader, Sendable {
+    public private(set) var tables: [StateKey: [UInt8]] = [:]
+
+    public init() {}
+
+    public func get(_ table: StateTable, _ key: [UInt8]) -> [UInt8]? { tables[StateKey(table, key)] }
+
+    public mutating func apply(_ changes: StateChanges) {
+        for (k, v) in changes.writes { tables[k] = v }
+    }
+}
