@@ -7,7 +7,8 @@
 #   scripts/catchup-bench.sh            RATE=250 BEHIND=5000 (defaults)
 #
 # Environment: RATE (tx/s offered), BEHIND (blocks), TOTEM_DEVNET_DIR (default: a new temporary
-# folder, removed at the end), TOTEM_SKIP_BUILD=1 (use the existing release binary).
+# folder, removed at the end), TOTEM_SKIP_BUILD=1 (use the existing release binary), PERF=seconds
+# (profile the restarted observer with `perf record` for that long and print where its CPU went).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RATE="${RATE:-250}"
@@ -51,6 +52,10 @@ say "chain is $behind blocks ahead after $((SECONDS - load_started)) s ($chain_r
 printf '\n==== %s start observer0 (catch-up bench)\n' "$(date -u +%FT%TZ)" >> "$OBS/node.log"
 nohup "$BIN" start --home "$OBS" >> "$OBS/node.log" 2>&1 < /dev/null &
 echo $! > "$OBS/node.pid"
+if [[ -n "${PERF:-}" ]]; then
+  perf record -q -F 999 -g -p "$(cat "$OBS/node.pid")" -o "$TOTEM_DEVNET_DIR/perf.data" -- sleep "$PERF" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
 t0=$(date +%s.%N)
 deadline=$((SECONDS + 600))
 while :; do
@@ -65,4 +70,10 @@ say "observer reached the tip (height $o, validators $v) in $(python3 -c "print(
 grep -E "catching up|caught up" "$OBS/node.log" | tail -n 8
 say "observer's commit timings (/metrics):"
 curl -s --max-time 2 "$OBS_API/metrics" | grep -E "^totem_(block_commit|lmdb_block_write|signing)_seconds_(sum|count)|^totem_catchup|^totem_blocks_applied" || true
+if [[ -n "${PERF_PID:-}" ]]; then
+  wait "$PERF_PID" || true
+  say "where the observer's CPU went while catching up (perf, by shared object, then the top symbols):"
+  perf report -i "$TOTEM_DEVNET_DIR/perf.data" --stdio --no-children --sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -12
+  perf report -i "$TOTEM_DEVNET_DIR/perf.data" --stdio --no-children --sort sym 2>/dev/null | grep -E '^ +[0-9]' | head -25
+fi
 if [[ -n "${KEEP:-}" ]]; then say "KEEP set: leaving the devnet in $TOTEM_DEVNET_DIR running"; trap - EXIT; kill "$BENCH_PID"; fi
