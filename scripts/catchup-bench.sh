@@ -53,7 +53,7 @@ printf '\n==== %s start observer0 (catch-up bench)\n' "$(date -u +%FT%TZ)" >> "$
 nohup "$BIN" start --home "$OBS" >> "$OBS/node.log" 2>&1 < /dev/null &
 echo $! > "$OBS/node.pid"
 if [[ -n "${PERF:-}" ]]; then
-  perf record -q -F 999 -g -p "$(cat "$OBS/node.pid")" -o "$TOTEM_DEVNET_DIR/perf.data" -- sleep "$PERF" >/dev/null 2>&1 &
+  perf record -q -e cpu-clock -F 999 -g -p "$(cat "$OBS/node.pid")" -o "$TOTEM_DEVNET_DIR/perf.data" -- sleep "$PERF" >/dev/null 2>&1 &
   PERF_PID=$!
 fi
 t0=$(date +%s.%N)

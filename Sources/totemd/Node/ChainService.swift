@@ -313,17 +313,22 @@ final class ChainService: Sendable {
         var runChanges = StateChanges()
         try store.withState { reader in
             for (block, certificate) in run {
-                let state = OverlayState(base: reader, changes: runChanges)
-                let set = state.validatorSetRecord().inForce(at: block.height).set
                 guard block.height == parent.height + 1, block.header.parentHash == parent.hash else {
                     stopped = (block.height, "does not extend height \(parent.height)")
                     return
                 }
-                guard certificateVerifies(certificate, block, set) else {
-                    stopped = (block.height, "its commit certificate does not verify against the set in force")
-                    return
+                // The overlay shares `runChanges`; it must be gone before they grow below, or each
+                // merge copies every change of the run so far (seen in a profile: a third of the time).
+                let result: Result<BlockOutcome, BlockError>
+                do {
+                    let state = OverlayState(base: reader, changes: runChanges)
+                    guard certificateVerifies(certificate, block, state.validatorSetRecord().inForce(at: block.height).set) else {
+                        stopped = (block.height, "its commit certificate does not verify against the set in force")
+                        return
+                    }
+                    result = machine.apply(block, parent: parent, state: state, signatures: .alreadyVerified)
                 }
-                switch machine.apply(block, parent: parent, state: state, signatures: .alreadyVerified) {
+                switch result {
                 case .success(let outcome):
                     accepted.append((block, certificate, outcome.changes, try adoptedSet(outcome.changes, height: block.height)))
                     runChanges.merge(outcome.changes)
