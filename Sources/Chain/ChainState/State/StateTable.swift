@@ -65,6 +65,14 @@ public struct StateKey: Hashable, Sendable, Comparable {
 
     public init(_ table: StateTable, _ key: [UInt8]) { self.table = table; self.key = key }
 
+    /// The key's bytes in one call: the synthesized hash combines them one at a time, which was 7 %
+    /// of a catching-up node's CPU (every state change is a dictionary entry).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(table)
+        hasher.combine(key.count)
+        key.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     public static func < (a: StateKey, b: StateKey) -> Bool {
         if a.table != b.table { return a.table < b.table }
         // memcmp, then length: the same order as lexicographicallyPrecedes, without the generic
