@@ -36,11 +36,11 @@ let package = Package(
         .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
                        providers: [.apt(["libvips-dev"])]),
 
-        // Keys, signatures, hashes, Merkle proofs. The folder is Crypto, the module TotemCrypto:
+        // Keys, signatures, hashes, Merkle proofs, CodedError. The folder is Crypto, the module TotemCrypto:
         // swift-crypto (via Hummingbird) already owns the module name `Crypto`.
         .target(name: "TotemCrypto", dependencies: ["CSodium", "CLibCrypto"], path: "Sources/Crypto"),
         // The chain, one target per layer (Sources/Chain/...).
-        // Canonical codec (TCE), protocol model, strict JSON, genesis: what Consensus and P2P see.
+        // Canonical codec (TCE), protocol model, strict JSON, genesis, key files: what Consensus and P2P see.
         .target(name: "ChainModel", dependencies: ["TotemCrypto"], path: "Sources/Chain/ChainModel"),
         // The pure state machine and the mempool (no LMDB).
         .target(name: "ChainState", dependencies: ["ChainModel", "TotemCrypto"], path: "Sources/Chain/ChainState"),
@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(name: "totem-store-crash-child", dependencies: ["Storage", "Benchmarks"],
                          path: "Sources/StoreCrashChild"),
         // Decodes image files with libvips and normalises them to the 32x32 pixels of an Image-Code.
-        .target(name: "ImageDecoding", dependencies: ["CVips", "ImageCodes"]),
+        .target(name: "ImageDecoding", dependencies: ["CVips", "ImageCodes", "TotemCrypto"]),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Benchmarks", "Storage", "ChainState", "ChainModel",
                                                          "TotemCrypto"]),

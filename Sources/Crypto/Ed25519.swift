@@ -22,10 +22,7 @@ public struct SigningKey: Sendable {
 
     /// A fresh key pair from the operating system's CSPRNG.
     public static func generate() -> SigningKey {
-        _ = Sodium.ready
-        var s = [UInt8](repeating: 0, count: 32)
-        randombytes_buf(&s, 32)
-        return SigningKey(seed: Bytes32(s)!)
+        SigningKey(seed: Bytes32(SecureRandom.bytes(32))!)
     }
 
     /// Signs `body` in `domain` on the chain with `genesisHash`: the only way Totem signs.

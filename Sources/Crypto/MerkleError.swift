@@ -1,6 +1,6 @@
 /// Why a Merkle proof could not be made or did not verify. `code` is stable (tools and tests match
 /// on it); `message` is for people and names the sizes and indices involved.
-public struct MerkleError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct MerkleError: CodedError, Equatable {
     public enum Code: String, Sendable {
         /// A leaf index at or beyond the tree size.
         case indexOutOfRange = "index_out_of_range"
@@ -20,6 +20,4 @@ public struct MerkleError: Error, Equatable, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -1,5 +1,7 @@
+import TotemCrypto
+
 /// Why an image could not be decoded and normalised. `code` is part of the public API contract.
-public struct ImageDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ImageDecodingError: CodedError, Hashable {
     public enum Code: String, Sendable {
         /// The file does not exist, cannot be read, or is empty.
         case fileUnreadable = "file_unreadable"
@@ -24,6 +26,4 @@ public struct ImageDecodingError: Error, Hashable, Sendable, CustomStringConvert
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

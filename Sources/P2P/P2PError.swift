@@ -1,6 +1,8 @@
+import TotemCrypto
+
 /// An error of the P2P module: a stable code (part of the contract, used in logs and metrics) and a
 /// message for people.
-public struct P2PError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct P2PError: CodedError, Hashable {
     public enum Code: String, Sendable, Hashable {
         // Handshake refusals.
         case malformedHandshake = "malformed_handshake"
@@ -34,6 +36,4 @@ public struct P2PError: Error, Hashable, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -96,7 +96,7 @@ struct CertificateBuilderTests {
             buildError { () throws(CertificateBuildError) in
                 _ = try CertificateBuilder.build(genesis: genesis, tx: tx, header: b6.header, commit: commit ?? b6.commit,
                                                  blockTxs: txs ?? b6.txs, history: h ?? history, batchIndex: batchIndex)
-            }?.code
+            }?.codeName
         }
         #expect(build(tx: single) == nil)
         #expect(build(tx: batch, batchIndex: 2) == nil)

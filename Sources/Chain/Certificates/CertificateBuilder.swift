@@ -23,11 +23,22 @@ public struct CertifiedHeader: Sendable {
 }
 
 /// Why a certificate could not be built from the node's data.
-public struct CertificateBuildError: Error, Hashable, Sendable, CustomStringConvertible {
-    public let code: String
+public struct CertificateBuildError: CodedError, Hashable {
+    public enum Code: String, Sendable {
+        case commitHeightMismatch = "commit_height_mismatch"
+        case txCountMismatch = "tx_count_mismatch"
+        case txRootMismatch = "tx_root_mismatch"
+        case txNotInBlock = "tx_not_in_block"
+        case historyInvalid = "history_invalid"
+        case batchIndexRequired = "batch_index_required"
+        case batchIndexOutOfRange = "batch_index_out_of_range"
+        case batchIndexNotAllowed = "batch_index_not_allowed"
+        case valueOutOfRange = "value_out_of_range"
+    }
+
+    public let code: Code
     public let message: String
-    public init(_ code: String, _ message: String) { self.code = code; self.message = message }
-    public var description: String { "\(code): \(message)" }
+    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
 }
 
 /// Assembles the `totem-certificate/1` of a committed transaction from the node's records. It
@@ -44,7 +55,7 @@ public enum CertificateBuilder {
                              blockTxs: [SignedTx], history: [CertifiedValidatorSet],
                              batchIndex: Int? = nil) throws(CertificateBuildError) -> Certificate {
         guard commit.height == header.height else {
-            throw CertificateBuildError("commit_height_mismatch", "commit is for height \(commit.height), "
+            throw CertificateBuildError(.commitHeightMismatch, "commit is for height \(commit.height), "
                                         + "the header is \(header.height)")
         }
         let (index, proof) = try inclusion(of: tx, in: blockTxs, header: header)
@@ -60,16 +71,16 @@ public enum CertificateBuilder {
     private static func inclusion(of tx: SignedTx, in blockTxs: [SignedTx],
                                   header: Header) throws(CertificateBuildError) -> (Int, [Bytes32]) {
         guard blockTxs.count == Int(header.txCount) else {
-            throw CertificateBuildError("tx_count_mismatch", "\(blockTxs.count) txs given, the header counts "
+            throw CertificateBuildError(.txCountMismatch, "\(blockTxs.count) txs given, the header counts "
                                         + "\(header.txCount)")
         }
         let tree = MerkleTree(leafHashes: blockTxs.map { Merkle.leafHash($0.bytes) })
         guard tree.root == header.txRoot else {
-            throw CertificateBuildError("tx_root_mismatch", "the given txs do not hash to the header's txRoot")
+            throw CertificateBuildError(.txRootMismatch, "the given txs do not hash to the header's txRoot")
         }
         guard let index = blockTxs.firstIndex(where: { $0.bytes == tx.bytes }),
               let proof = try? tree.inclusionProof(index: index) else {
-            throw CertificateBuildError("tx_not_in_block", "tx \(tx.hash) is not in the block")
+            throw CertificateBuildError(.txNotInBlock, "tx \(tx.hash) is not in the block")
         }
         return (index, proof)
     }
@@ -81,14 +92,14 @@ public enum CertificateBuilder {
         let records = history.filter { $0.fromHeight <= height }
         guard let first = records.first, first.fromHeight == 1, first.certifiedBy == nil,
               first.validators == genesis.validatorSet else {
-            throw CertificateBuildError("history_invalid", "the validator-set history must start with the genesis set "
+            throw CertificateBuildError(.historyInvalid, "the validator-set history must start with the genesis set "
                                         + "in force from height 1")
         }
         var out = [CertificateValidatorSet(fromHeight: 1, validators: genesis.validators.map(\.publicKey),
                                            certifiedBy: nil)]
         for r in records.dropFirst() {
             guard let c = r.certifiedBy, c.header.height + 1 == r.fromHeight, c.commit.height == c.header.height else {
-                throw CertificateBuildError("history_invalid", "the set from height \(r.fromHeight) lacks the header "
+                throw CertificateBuildError(.historyInvalid, "the set from height \(r.fromHeight) lacks the header "
                                             + "of height \(r.fromHeight - 1) and its commit")
             }
             try requireSafe(r.fromHeight, "fromHeight")
@@ -106,13 +117,13 @@ public enum CertificateBuilder {
             item = w
         case (.registerWorkBatch(let works), let i?):
             guard works.indices.contains(i) else {
-                throw CertificateBuildError("batch_index_out_of_range", "item \(i) of a \(works.count)-item batch")
+                throw CertificateBuildError(.batchIndexOutOfRange, "item \(i) of a \(works.count)-item batch")
             }
             item = works[i]
         case (.registerWorkBatch, nil):
-            throw CertificateBuildError("batch_index_required", "a RegisterWorkBatch certificate is per item")
+            throw CertificateBuildError(.batchIndexRequired, "a RegisterWorkBatch certificate is per item")
         case (_, _?):
-            throw CertificateBuildError("batch_index_not_allowed", "a \(tx.tx.kind.name) tx has no batch items")
+            throw CertificateBuildError(.batchIndexNotAllowed, "a \(tx.tx.kind.name) tx has no batch items")
         default:
             return nil
         }
@@ -124,7 +135,7 @@ public enum CertificateBuilder {
     /// Certificate numbers are JSON integers up to 2^53 - 1.
     private static func requireSafe(_ v: UInt64, _ what: String) throws(CertificateBuildError) {
         guard v <= JSONLimits.maxSafeInteger else {
-            throw CertificateBuildError("value_out_of_range", "\(what) \(v) is over 2^53 - 1, which JSON cannot carry")
+            throw CertificateBuildError(.valueOutOfRange, "\(what) \(v) is over 2^53 - 1, which JSON cannot carry")
         }
     }
 }

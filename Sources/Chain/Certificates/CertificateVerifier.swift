@@ -113,7 +113,8 @@ struct CertificateVerification {
             try commit.verify(blockHash: blockHash, headerHeight: header.height, headerView: header.view,
                               validators: set, genesisHash: genesis.genesisHash)
         } catch {
-            let detail = error.code.hasPrefix("commit_") ? String(error.code.dropFirst(7)) : error.code
+            let name = error.codeName
+            let detail = name.hasPrefix("commit_") ? String(name.dropFirst(7)) : name
             throw CertificateFailure(step, step == .commit ? detail : "commit_\(detail)", "\(context): \(error.message)")
         }
     }

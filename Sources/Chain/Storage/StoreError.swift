@@ -1,8 +1,9 @@
 import CLMDB
+import TotemCrypto
 
 /// An error of the LMDB store: a stable code for programs and a message (with LMDB's own error
 /// string where LMDB reported it) for people.
-public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct StoreError: CodedError, Equatable {
     /// Stable error codes. The raw values are part of the node's contract (logs, API mapping).
     public enum Code: String, Sendable, Equatable {
         /// The map is full and may not grow further (`StoreLimits.maxMapSizeBytes`).
@@ -49,8 +50,6 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
         self.status = status
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 
     /// Maps a non-zero LMDB return code to an error, naming the operation that failed.
     static func lmdb(_ status: Int32, _ operation: String) -> StoreError {

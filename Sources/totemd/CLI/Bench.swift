@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChainModel
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

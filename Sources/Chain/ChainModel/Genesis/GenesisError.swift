@@ -1,6 +1,8 @@
+import TotemCrypto
+
 /// Why a genesis file was refused: a stable `code`, the `field` it concerns (a JSON path such as
 /// `params.maxTxBytes` or `validators[4].publicKey`; `(root)` for the whole file) and a message.
-public struct GenesisError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct GenesisError: CodedError, Hashable {
     public enum Code: String, Sendable {
         case tooLarge = "genesis_too_large"
         case invalidJSON = "genesis_invalid_json"

@@ -1,5 +1,7 @@
+import TotemCrypto
+
 /// Why a JSON text, or a value read from it, was refused; `path` names the value.
-public struct JSONError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct JSONError: CodedError, Hashable {
     public enum Code: String, Sendable {
         /// The text is not JSON (or has bytes after the value).
         case syntax = "json_syntax"

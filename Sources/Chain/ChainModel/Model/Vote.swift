@@ -34,11 +34,19 @@ public struct ValidatorSignature: Sendable, Hashable {
 }
 
 /// Why a commit certificate was refused.
-public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertible {
-    public let code: String
+public struct CertificateError: CodedError, Hashable {
+    public enum Code: String, Sendable {
+        case commitHeight = "commit_height"
+        case commitView = "commit_view"
+        case commitNonMember = "commit_non_member"
+        case commitDuplicateSigner = "commit_duplicate_signer"
+        case commitBadSignature = "commit_bad_signature"
+        case commitBelowQuorum = "commit_below_quorum"
+    }
+
+    public let code: Code
     public let message: String
-    public init(_ code: String, _ message: String) { self.code = code; self.message = message }
-    public var description: String { "\(code): \(message)" }
+    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
 }
 
 /// At least q `totem/commit/v1` signatures over `(height, view, blockHash)` by distinct validators of
@@ -57,26 +65,26 @@ public struct CommitCertificate: Sendable, Hashable, TCEEncodable {
     public func verify(blockHash: Bytes32, headerHeight: UInt64, headerView: UInt32, validators: ValidatorSet,
                        genesisHash: Bytes32) throws(CertificateError) {
         guard height == headerHeight else {
-            throw CertificateError("commit_height", "commit height \(height) is not the header's \(headerHeight)")
+            throw CertificateError(.commitHeight, "commit height \(height) is not the header's \(headerHeight)")
         }
         guard view >= headerView else {
-            throw CertificateError("commit_view", "commit view \(view) is below the header's view \(headerView)")
+            throw CertificateError(.commitView, "commit view \(view) is below the header's view \(headerView)")
         }
         let body = VoteBody(height: height, view: view, blockHash: blockHash)
         var seen = Set<Bytes32>()
         for s in signatures {
             guard validators.contains(s.validator) else {
-                throw CertificateError("commit_non_member", "signer \(s.validator) is not in the validator set")
+                throw CertificateError(.commitNonMember, "signer \(s.validator) is not in the validator set")
             }
             guard seen.insert(s.validator).inserted else {
-                throw CertificateError("commit_duplicate_signer", "signer \(s.validator) is listed twice")
+                throw CertificateError(.commitDuplicateSigner, "signer \(s.validator) is listed twice")
             }
             guard body.verify(.commit, signature: s.signature, validator: s.validator, genesisHash: genesisHash) else {
-                throw CertificateError("commit_bad_signature", "signature of \(s.validator) does not verify")
+                throw CertificateError(.commitBadSignature, "signature of \(s.validator) does not verify")
             }
         }
         guard signatures.count >= validators.quorum else {
-            throw CertificateError("commit_below_quorum",
+            throw CertificateError(.commitBelowQuorum,
                                    "\(signatures.count) signatures, quorum is \(validators.quorum)")
         }
     }

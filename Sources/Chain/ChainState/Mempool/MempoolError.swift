@@ -1,5 +1,7 @@
+import TotemCrypto
+
 /// Why the mempool refused a transaction. `code` is part of the public API contract.
-public struct MempoolError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct MempoolError: CodedError, Hashable {
     public enum Code: String, Sendable {
         case txTooLarge = "tx_too_large"
         case wrongChain = "wrong_chain"
@@ -22,6 +24,4 @@ public struct MempoolError: Error, Hashable, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

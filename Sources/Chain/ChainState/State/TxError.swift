@@ -1,3 +1,5 @@
+import TotemCrypto
+
 /// Every stable error code of the state machine, in one place so the API can map them to HTTP
 /// statuses. Codes are part of the public contract (`{"error": {"code", "message"}}`); messages
 /// are for people and may change.
@@ -62,18 +64,16 @@ public enum ChainErrorCode: String, Sendable, CaseIterable, Hashable {
 }
 
 /// Why a transaction does not apply to the state.
-public struct TxError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct TxError: CodedError, Hashable {
     public let code: ChainErrorCode
     public let message: String
 
     public init(_ code: ChainErrorCode, _ message: String) { self.code = code; self.message = message }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }
 
 /// Why a block is invalid. When one of its transactions does not apply, `txIndex` and `txError`
 /// say which and why.
-public struct BlockError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct BlockError: CodedError, Hashable {
     public let code: ChainErrorCode
     public let message: String
     public let txIndex: Int?
@@ -89,6 +89,4 @@ public struct BlockError: Error, Sendable, Hashable, CustomStringConvertible {
         self.txIndex = txIndex
         self.txError = error
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -1,5 +1,7 @@
+import TotemCrypto
+
 /// Why an Image-Code could not be computed or parsed. `code` is part of the public API contract.
-public struct ImageCodeError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ImageCodeError: CodedError, Hashable {
     public enum Code: String, Sendable {
         /// The pixel input is not exactly `ImageCode.pixelCount` values.
         case wrongPixelCount = "wrong_pixel_count"
@@ -18,6 +20,4 @@ public struct ImageCodeError: Error, Hashable, Sendable, CustomStringConvertible
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

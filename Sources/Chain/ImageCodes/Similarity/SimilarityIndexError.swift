@@ -1,5 +1,7 @@
+import TotemCrypto
+
 /// Why the similarity index refused a query. `code` is part of the public API contract.
-public struct SimilarityIndexError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SimilarityIndexError: CodedError, Hashable {
     public enum Code: String, Sendable {
         /// `maxDistance` is outside 0...`SimilarityLimits.maxDistance`.
         case maxDistanceOutOfRange = "max_distance_out_of_range"
@@ -14,6 +16,4 @@ public struct SimilarityIndexError: Error, Hashable, Sendable, CustomStringConve
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -1,3 +1,5 @@
+import TotemCrypto
+
 /// The key file of PROTOCOL.md, the one form every Totem tool (and agencies' own software) reads
 /// and writes:
 ///
@@ -26,7 +28,7 @@ public enum KeyFile {
     /// Refuses anything but a JSON object with exactly the three fields, `algorithm` "ed25519",
     /// `publicKey` and `seed` as 64 lowercase hex digits, and `publicKey` derived from `seed`.
     public static func decode(_ bytes: [UInt8], origin: String = "key file") throws(KeyFileError) -> SigningKey {
-        let fields = try KeyFileJSON.parseObject(bytes, allowedKeys: fieldNames, origin: origin)
+        let fields = try stringFields(bytes, origin: origin)
         for name in fieldNames where fields[name] == nil {
             throw KeyFileError(.missingField, "\(origin): field \"\(name)\" is missing")
         }
@@ -47,6 +49,42 @@ public enum KeyFile {
                                + "of field \"seed\" (which is \(key.publicKey.hex))")
         }
         return key
+    }
+
+    /// The fields of the key-file text: a JSON object whose values are strings, read by the
+    /// protocol's strict JSON parser (`JSONParser`: no duplicate key, valid UTF-8, no lone
+    /// surrogate), with keys outside `fieldNames` refused before missing ones. Messages name
+    /// fields, never values: one of them is the secret.
+    static func stringFields(_ bytes: [UInt8], origin: String) throws(KeyFileError) -> [String: String] {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes, maxInputBytes: maxFileBytes)
+        } catch {
+            if error.code == .duplicateKey, case .key(let key)? = error.path.components.last {
+                throw KeyFileError(.duplicateField, "\(origin): field \"\(printable(key))\" appears more than once")
+            }
+            throw KeyFileError(.malformed, "\(origin) is not a valid key file: \(error.message)")
+        }
+        guard case .object(let members) = value else {
+            throw KeyFileError(.malformed, "\(origin) is not a valid key file: expected a JSON object, found \(value.typeName)")
+        }
+        var fields = [String: String]()
+        for (key, _) in members where !fieldNames.contains(key) {
+            let expected = fieldNames.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw KeyFileError(.unknownField, "\(origin): unknown field \"\(printable(key))\" (a key file has exactly \(expected))")
+        }
+        for (key, member) in members {
+            guard case .string(let text) = member else {
+                throw KeyFileError(.malformed, "\(origin) is not a valid key file: field \"\(key)\" must be a JSON string")
+            }
+            fields[key] = text
+        }
+        return fields
+    }
+
+    /// A field name as it may appear in a message: bounded, with control characters replaced.
+    private static func printable(_ s: String) -> String {
+        String(s.prefix(64).unicodeScalars.map { $0.value < 0x20 ? "?" : Character($0) })
     }
 
     /// Reads the key file at `path`, refusing it when its mode lets group or others access it

@@ -5,7 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CSodium
+import TotemCrypto
 
 /// The file-system side of key files, on POSIX calls because the guarantees are in the details:
 /// the permission check is made on the opened descriptor (no window between checking and
@@ -158,10 +158,7 @@ enum KeyFileIO {
 
     /// 16 random hex digits, so concurrent writers never pick the same temporary name.
     private static func randomSuffix() -> String {
-        _ = Sodium.ready
-        var r = [UInt8](repeating: 0, count: 8)
-        randombytes_buf(&r, r.count)
-        return Hex.encode(r)
+        Hex.encode(SecureRandom.bytes(8))
     }
 
     static func octal(_ mode: mode_t) -> String {

@@ -1,3 +1,4 @@
+import ChainModel
 import Foundation
 import Testing
 import TotemCrypto
@@ -10,7 +11,7 @@ import TotemCrypto
     static let publicKeyHex = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
     static let otherPublicKeyHex = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
 
-    static func key() throws -> SigningKey { SigningKey(seed: try Decode.bytes32(seedHex)) }
+    static func key() throws -> SigningKey { SigningKey(seed: try #require(Bytes32(hex: seedHex))) }
 
     @Test func encodesTheProtocolForm() throws {
         #expect(KeyFile.encode(try Self.key()) ==
@@ -146,10 +147,7 @@ import TotemCrypto
 
     private func mode(of path: String) throws -> Int {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        guard let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
-            throw TestDataError("no permissions for \(path)")
-        }
-        return mode
+        return try #require((attributes[.posixPermissions] as? NSNumber)?.intValue, "no permissions for \(path)")
     }
 
     private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {

@@ -1,7 +1,9 @@
+import TotemCrypto
+
 /// Why a key file could not be read or written. `code` is stable (tools map it to exit codes and
 /// API errors); `message` is for people and names the path, and the field when one is at fault.
 /// Messages never contain the seed.
-public struct KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct KeyFileError: CodedError, Equatable {
     public enum Code: String, Sendable {
         /// No file at the path.
         case notFound = "key_file_not_found"
@@ -37,6 +39,4 @@ public struct KeyFileError: Error, Equatable, Sendable, CustomStringConvertible 
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }
