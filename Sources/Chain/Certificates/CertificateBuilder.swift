@@ -67,11 +67,15 @@ public enum CertificateBuilder {
         guard tree.root == header.txRoot else {
             throw CertificateBuildError("tx_root_mismatch", "the given txs do not hash to the header's txRoot")
         }
-        guard let index = blockTxs.firstIndex(where: { $0.bytes == tx.bytes }),
-              let proof = try? tree.inclusionProof(index: index) else {
+        guard let index = blockTxs.firstIndex(where: { $0.bytes == tx.bytes }) else {
             throw CertificateBuildError("tx_not_in_block", "tx \(tx.hash) is not in the block")
         }
-        return (index, proof)
+        do {
+            return (index, try tree.inclusionProof(index: index))
+        } catch {
+            // The index is one of the tree's leaves, so this is a bug, not bad input: said as such.
+            throw CertificateBuildError("inclusion_proof_failed", "no inclusion proof for leaf \(index): \(error)")
+        }
     }
 
     /// The history entries in force at or before `height`; the genesis set listed as in the
