@@ -74,8 +74,8 @@ extension APIServer {
         }
         let c: [JSONValue] = found.claims.map { r in
             .object([("claimant", Self.h(r.claimant)), ("infringingDigest", Self.h(r.infringingDigest)),
-                             ("locator", .string(r.locator)), ("note", .string(r.note)), ("filedAtMs", Self.u(r.filedAtMs)),
-                             ("txHash", Self.h(r.txHash))])
+                     ("locator", .string(r.locator)), ("note", .string(r.note)), ("filedAtMs", Self.u(r.filedAtMs)),
+                     ("txHash", Self.h(r.txHash))])
         }
         return JSONResponse.make(.object([("work", Self.workJSON(found.work)), ("transfers", .array(t)),
                                           ("licences", .array(l)), ("claims", .array(c))]))
