@@ -193,10 +193,17 @@ extension Node {
     /// Records the data directory's free space and warns (at most once per
     /// `NodeLimits.lowDiskWarningIntervalSeconds`) when it is under `store.min_free_mib`.
     func sampleDiskSpace(lastWarned: inout ContinuousClock.Instant?) {
-        guard let space = DiskSpace.of(path: config.dataDir) else { return }
+        let interval = Duration.seconds(NodeLimits.lowDiskWarningIntervalSeconds)
+        guard let space = DiskSpace.of(path: config.dataDir) else {
+            // The gauge keeps its last value; the failure is said, as often as a low-disk warning.
+            guard lastWarned.map({ ContinuousClock.now - $0 >= interval }) ?? true else { return }
+            lastWarned = .now
+            logger.warning("cannot read the free space of the data directory's disk (statvfs failed)",
+                           metadata: ["path": "\(config.dataDir)"])
+            return
+        }
         metrics.dataDirFreeBytes.record(Int(clamping: space.freeBytes))
         let threshold = UInt64(config.storeMinFreeMiB) << 20
-        let interval = Duration.seconds(NodeLimits.lowDiskWarningIntervalSeconds)
         guard space.freeBytes < threshold, lastWarned.map({ ContinuousClock.now - $0 >= interval }) ?? true else { return }
         lastWarned = .now
         logger.warning("the data directory's disk is nearly full", metadata: [
