@@ -73,10 +73,7 @@ public struct SyntheticBlockSource: StoreBlockSource {
         byOwner.append(height)
         byOwner.append(contentHash)
         try writer.put(dbs.worksByOwner, byOwner.bytes, [])
-        var code = StoreKey(capacity: 40)
-        code.append(random.next())
-        code.append(contentHash)
-        try writer.put(dbs.imageCodes, code.bytes, [])
+        try writer.put(dbs.imageCodes, ImageCodeKey.make(code: random.next(), contentHash: contentHash), [])
     }
 
     /// A 32-byte key standing for item `index` of block `height` in role `tag`.

@@ -24,7 +24,7 @@ import TotemCrypto
 
     func open(_ dir: String) throws -> ChainService {
         try ChainService(genesis: genesis, dataDir: dir, mempoolLimits: MempoolLimits(), initialMapBytes: 8 << 20,
-                         logger: Logger(label: "test"))
+                         metrics: NodeMetrics(), logger: Logger(label: "test"))
     }
 
     /// A commit certificate signed by the first `signers` validators (or by `impostors`).

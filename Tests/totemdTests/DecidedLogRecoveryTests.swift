@@ -9,7 +9,7 @@ import Testing
 @Suite struct DecidedLogRecoveryTests {
     static func open(_ genesis: Genesis, _ dir: String) throws -> ChainService {
         try ChainService(genesis: genesis, dataDir: dir, mempoolLimits: MempoolLimits(maxTxBytes: genesis.params.maxTxBytes),
-                         initialMapBytes: 8 << 20, logger: Logger(label: "test"))
+                         initialMapBytes: 8 << 20, metrics: NodeMetrics(), logger: Logger(label: "test"))
     }
 
     @Test func aBlockLoggedButNotStoredIsStoredAtTheNextStart() async throws {

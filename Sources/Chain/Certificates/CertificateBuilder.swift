@@ -34,6 +34,7 @@ public struct CertificateBuildError: CodedError, Hashable {
         case batchIndexOutOfRange = "batch_index_out_of_range"
         case batchIndexNotAllowed = "batch_index_not_allowed"
         case valueOutOfRange = "value_out_of_range"
+        case inclusionProofFailed = "inclusion_proof_failed"
     }
 
     public let code: Code
@@ -78,11 +79,15 @@ public enum CertificateBuilder {
         guard tree.root == header.txRoot else {
             throw CertificateBuildError(.txRootMismatch, "the given txs do not hash to the header's txRoot")
         }
-        guard let index = blockTxs.firstIndex(where: { $0.bytes == tx.bytes }),
-              let proof = try? tree.inclusionProof(index: index) else {
+        guard let index = blockTxs.firstIndex(where: { $0.bytes == tx.bytes }) else {
             throw CertificateBuildError(.txNotInBlock, "tx \(tx.hash) is not in the block")
         }
-        return (index, proof)
+        do {
+            return (index, try tree.inclusionProof(index: index))
+        } catch {
+            // The index is one of the tree's leaves, so this is a bug, not bad input: said as such.
+            throw CertificateBuildError(.inclusionProofFailed, "no inclusion proof for leaf \(index): \(error)")
+        }
     }
 
     /// The history entries in force at or before `height`; the genesis set listed as in the

@@ -23,93 +23,38 @@ extension ChainStore {
                         stateRoot: try bytes32(txn, dbs.meta, StoreSchema.MetaKey.stateRoot))
     }
 
-    /// The record of `db` (blocks or certificates) at `height`; nil above the stored tip. Both are
-    /// dense from 1 to the tip, so one missing below it is damage, not "not found".
-    private func storedRecord(_ db: Database, height: UInt64) throws -> [UInt8]? {
-        try environment.read { txn in
-            let key = StoreKey.u64(height)
-            if let bytes = try txn.get(db, key: key) { return bytes }
-            guard height > 0, height <= (try StoreBlockReplay.committedHeight(txn, meta: databases.meta)) else { return nil }
-            throw key.withUnsafeBytes { txn.recordDamage(.damaged(environment, db, key: $0, "is missing below the tip")) }
-        }
-    }
-
-    /// The logged block at `height` if it is not in LMDB yet.
-    private func pendingBlock(at height: UInt64) -> PendingBlock? {
-        pending.withLock { $0?.block.height == height ? $0 : nil }
+    /// Runs `body` with one consistent view of the committed chain: one LMDB read transaction, and
+    /// the decided block that is logged but not yet in LMDB (`logDecided`), taken before the
+    /// transaction begins. Everything `body` reads through the snapshot belongs to one chain, so
+    /// the parts of one answer agree with one another. The snapshot is valid only inside `body`.
+    public func read<R>(_ body: (StoreSnapshot) throws -> R) throws -> R {
+        // The logged block first: once it leaves `pending`, LMDB holds it.
+        let logged = pending.withLock { $0 }
+        return try environment.read { txn in try body(StoreSnapshot(store: self, txn: txn, logged: logged)) }
     }
 
     /// The committed block at `height` (a logged block included); nil above the tip (or for 0).
     public func block(at height: UInt64) throws -> Block? {
-        if let pending = pendingBlock(at: height) { return pending.block }
-        guard let bytes = try storedRecord(databases.blocks, height: height) else {
-            return nil
-        }
-        do {
-            return try Block.decode(bytes, maxTxs: StoreLimits.storedBlockMaxTxCount)
-        } catch {
-            throw StoreError(.malformedRecord, "stored block \(height): \(error)")
-        }
+        try read { try $0.block(at: height) }
     }
 
     /// The header of the committed block at `height`, read without decoding its transactions (the
     /// stored block begins with its header); nil above the tip (or for 0).
     public func header(at height: UInt64) throws -> Header? {
-        if let pending = pendingBlock(at: height) { return pending.block.header }
+        // The tip's header is asked for often: a cached one needs no read transaction.
+        if let pending = pending.withLock({ $0 }), pending.block.height == height { return pending.block.header }
         if let cached = headers.withLock({ $0[height] }) { return cached }
-        guard let bytes = try storedRecord(databases.blocks, height: height) else {
-            return nil
-        }
-        let header: Header
-        do {
-            var reader = TCEReader(bytes)
-            header = try Header.decode(from: &reader)
-        } catch {
-            throw StoreError(.malformedRecord, "stored block \(height): \(error)")
-        }
-        headers.withLock { cache in
-            if cache.count >= StoreLimits.headerCacheEntries, let oldest = cache.keys.min() { cache[oldest] = nil }
-            cache[height] = header
-        }
-        return header
+        return try read { try $0.header(at: height) }
     }
 
     /// The committed transaction at `location`, decoding only that one from its stored block.
     public func tx(at location: TxLocation) throws -> SignedTx? {
-        if let pending = pendingBlock(at: location.height) {
-            return location.index < pending.block.txs.count ? pending.block.txs[Int(location.index)] : nil
-        }
-        guard let bytes = try storedRecord(databases.blocks, height: location.height) else {
-            return nil
-        }
-        do {
-            var reader = TCEReader(bytes)
-            _ = try Header.decode(from: &reader)
-            let count = try reader.u32("txs")
-            guard location.index < count else { return nil }
-            for _ in 0..<location.index {
-                _ = try reader.raw(Int(try reader.u32("txs")), "txs")
-            }
-            return try SignedTx.decode(try reader.varBytes(maxBytes: Limits.signedTxMaxBytes, "txs"))
-        } catch {
-            throw StoreError(.malformedRecord, "stored block \(location.height): \(error)")
-        }
+        try read { try $0.tx(at: location) }
     }
 
     /// The commit certificate stored with the block at `height`; nil above the tip.
     public func certificate(at height: UInt64) throws -> CommitCertificate? {
-        if let pending = pendingBlock(at: height) { return pending.certificate }
-        guard let bytes = try storedRecord(databases.certificates, height: height) else {
-            return nil
-        }
-        do {
-            var reader = TCEReader(bytes)
-            let certificate = try CommitCertificate.decode(from: &reader)
-            try reader.finish()
-            return certificate
-        } catch {
-            throw StoreError(.malformedRecord, "stored certificate \(height): \(error)")
-        }
+        try read { try $0.certificate(at: height) }
     }
 
     /// Where the committed transaction `txHash` is; nil if it is not committed.
@@ -117,19 +62,7 @@ extension ChainStore {
         if let pending = pending.withLock({ $0 }), let index = pending.txIndex[txHash] {
             return TxLocation(height: pending.block.height, index: index)
         }
-        let found = try environment.read { txn in
-            try txn.withValue(databases.txIndex, key: txHash.bytes) { raw -> TxLocation? in
-                guard raw.count == 12, let height = StoreKey.readU64(raw), let index = StoreKey.readU32(raw, at: 8) else {
-                    return nil
-                }
-                return TxLocation(height: height, index: index)
-            }
-        }
-        switch found {
-        case .none: return nil
-        case .some(.none): throw StoreError(.malformedRecord, "tx index entry of \(txHash) is not 12 bytes")
-        case .some(.some(let location)): return location
-        }
+        return try read { try $0.location(ofTx: txHash) }
     }
 
     /// The validator set in force at `height` (from the genesis set and every adopted change).

@@ -304,7 +304,7 @@ public final class ChainStore: Sendable {
         }
     }
 
-    /// Adds `imageCode | contentHash` for each work with an image code that `tx` registers.
+    /// Adds the `ImageCodeKey` of each work with an image code that `tx` registers.
     private static func indexImageCodes(of tx: SignedTx, _ txn: WriteTxn, _ dbs: StoreDatabases) throws {
         let works: [Work]
         switch tx.tx.payload {
@@ -314,10 +314,7 @@ public final class ChainStore: Sendable {
         }
         for work in works {
             guard let code = work.imageCode else { continue }
-            var key = StoreKey(capacity: 40)
-            key.append(code)
-            key.append(work.contentHash)
-            try txn.put(dbs.imageCodes, key: key.bytes, value: [])
+            try txn.put(dbs.imageCodes, key: ImageCodeKey.make(code: code, contentHash: work.contentHash), value: [])
         }
     }
 

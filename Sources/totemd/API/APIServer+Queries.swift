@@ -10,9 +10,8 @@ import TotemCrypto
 extension APIServer {
     /// `GET /v1/status`.
     func status() throws -> Response {
-        let tip = try chain.tip()
+        let (tip, timeMs) = try queries.tip()
         let d = node.driver.current
-        let timeMs: UInt64 = tip.height > 0 ? (try chain.store.header(at: tip.height)?.timestampMs ?? 0) : 0
         return JSONResponse.make(.object([
             ("chainId", .string(node.genesis.chainId)), ("genesisHash", Self.h(node.genesis.genesisHash)),
             ("height", Self.u(tip.height)), ("latestBlockHash", Self.h(tip.lastBlockHash)),
@@ -20,22 +19,20 @@ extension APIServer {
             ("view", Self.u(UInt64(d.view))), ("viewChanges", Self.u(UInt64(d.viewChanges))),
             ("role", .string(node.config.role.rawValue)), ("moniker", .string(node.config.moniker)),
             ("nodeKey", Self.h(node.key.publicKey)), ("peers", Self.u(UInt64(node.network.peers().count))),
-            ("mempoolTxs", Self.u(UInt64(chain.mempool.count))), ("catchingUp", .bool(d.catchingUp)),
+            ("mempoolTxs", Self.u(UInt64(queries.mempoolTxCount))), ("catchingUp", .bool(d.catchingUp)),
         ]))
     }
 
     /// `GET /v1/accounts/{publicKey}`.
     func account(_ key: Bytes32) throws -> Response {
-        let (nonce, identity, registrar) = try chain.store.withState { r in
-            (r.lastNonce(key) &+ 1, r.identity(key), r.registrar(key))
-        }
-        let id: JSONValue = identity.map { i in
+        let account = try queries.account(key)
+        let id: JSONValue = account.identity.map { i in
             .object([("displayName", .string(i.displayName)), ("role", .string(i.role.name)),
                      ("registrar", Self.h(i.registrar)), ("revoked", .bool(i.revoked))])
         } ?? .null
         return JSONResponse.make(.object([
-            ("publicKey", Self.h(key)), ("nextNonce", Self.u(nonce)), ("identity", id),
-            ("registrar", registrar.map { .object([("name", .string($0.name))]) } ?? .null),
+            ("publicKey", Self.h(key)), ("nextNonce", Self.u(account.nextNonce)), ("identity", id),
+            ("registrar", account.registrar.map { .object([("name", .string($0.name))]) } ?? .null),
             ("rootRegistrar", .bool(key == node.genesis.rootRegistrar)),
         ]))
     }
@@ -54,7 +51,7 @@ extension APIServer {
 
     /// `GET /v1/works/{contentHash}`.
     func work(_ contentHash: Bytes32) throws -> Response {
-        guard let w = try chain.store.withState({ $0.work(contentHash) }) else {
+        guard let w = try queries.work(contentHash) else {
             throw APIError.notFound("work_not_found", "no work with content hash \(contentHash) is registered")
         }
         return JSONResponse.make(Self.workJSON(w))
@@ -62,64 +59,42 @@ extension APIServer {
 
     /// `GET /v1/works/{contentHash}/history`: transfers, licences (active and expired) and claims.
     func history(_ contentHash: Bytes32) throws -> Response {
-        guard let w = try chain.store.withState({ $0.work(contentHash) }) else {
+        guard let found = try queries.history(contentHash) else {
             throw APIError.notFound("work_not_found", "no work with content hash \(contentHash) is registered")
         }
-        let dbs = chain.store.databases
         let nowMs = ConsensusDriver.nowMs()
-        let (transfers, licences, claims) = try chain.store.environment.read { txn in
-            let limit = NodeLimits.historyEntriesMax
-            return (try txn.entries(dbs.table(.transfers), prefix: contentHash.bytes, limit: limit),
-                    try txn.entries(dbs.table(.licences), prefix: contentHash.bytes, limit: limit),
-                    try txn.entries(dbs.table(.claims), prefix: contentHash.bytes, limit: limit))
+        let t: [JSONValue] = found.transfers.map { r in
+            .object([("from", Self.h(r.from)), ("to", Self.h(r.to)), ("atMs", Self.u(r.atMs)), ("txHash", Self.h(r.txHash))])
         }
-        let t: [JSONValue] = transfers.map { e in
-            let r = TransferRecord.decodeStored(e.value, .transfers)
-            return .object([("from", Self.h(r.from)), ("to", Self.h(r.to)), ("atMs", Self.u(r.atMs)), ("txHash", Self.h(r.txHash))])
-        }
-        let l: [JSONValue] = licences.map { e in
-            let r = LicenceRecord.decodeStored(e.value, .licences)
+        let l: [JSONValue] = found.licences.map { r in
             let active = r.validUntilMs == 0 || r.validUntilMs > nowMs
             return .object([("grantor", Self.h(r.grantor)), ("licensee", Self.h(r.licensee)), ("terms", .string(r.terms)),
                              ("validUntilMs", Self.u(r.validUntilMs)), ("grantedAtMs", Self.u(r.grantedAtMs)),
                              ("active", .bool(active)), ("txHash", Self.h(r.txHash))])
         }
-        let c: [JSONValue] = claims.map { e in
-            let r = ClaimRecord.decodeStored(e.value, .claims)
-            return .object([("claimant", Self.h(r.claimant)), ("infringingDigest", Self.h(r.infringingDigest)),
-                             ("locator", .string(r.locator)), ("note", .string(r.note)), ("filedAtMs", Self.u(r.filedAtMs)),
-                             ("txHash", Self.h(r.txHash))])
+        let c: [JSONValue] = found.claims.map { r in
+            .object([("claimant", Self.h(r.claimant)), ("infringingDigest", Self.h(r.infringingDigest)),
+                     ("locator", .string(r.locator)), ("note", .string(r.note)), ("filedAtMs", Self.u(r.filedAtMs)),
+                     ("txHash", Self.h(r.txHash))])
         }
-        return JSONResponse.make(.object([("work", Self.workJSON(w)), ("transfers", .array(t)),
+        return JSONResponse.make(.object([("work", Self.workJSON(found.work)), ("transfers", .array(t)),
                                           ("licences", .array(l)), ("claims", .array(c))]))
     }
 
     /// `GET /v1/owners/{publicKey}/works?limit=&after=`: in the order the owner acquired them.
     func worksByOwner(_ owner: Bytes32, _ request: Request) throws -> Response {
         let limit = try query(request, "limit", default: 20, in: 1...100)
-        var lower = owner.bytes
+        var cursor: [UInt8]?
         if let after = request.uri.queryParameters.get("after") {
-            guard let cursor = Hex.decode(String(after)), cursor.count == 40 else {
+            guard let bytes = Hex.decode(String(after)), bytes.count == 40 else {
                 throw APIError.badRequest("bad_parameter", "after must be the `next` value of the previous page (80 lowercase hex digits)")
             }
-            lower += cursor + [0]
+            cursor = bytes
         }
-        let upper = StoreKey.successor(ofPrefix: owner.bytes)
-        let dbs = chain.store.databases
-        var keys: [[UInt8]] = []
-        try chain.store.environment.read { txn in
-            try txn.scan(dbs.table(.worksByOwner), range: KeyRange(lower: lower, upper: upper)) { entry in
-                keys.append(entry.keyBytes)
-                return keys.count <= limit
-            }
-        }
-        let more = keys.count > limit
-        let page = keys.prefix(limit)
-        let works: [JSONValue] = try chain.store.withState { r in
-            page.compactMap { key in Bytes32(key.suffix(32)).flatMap { r.work($0) }.map(Self.workJSON) }
-        }
-        let next: JSONValue = more ? page.last.map { .string(Hex.encode($0.suffix(40))) } ?? .null : .null
-        return JSONResponse.make(.object([("owner", Self.h(owner)), ("works", .array(works)), ("next", next)]))
+        let page = try queries.works(ownedBy: owner, after: cursor, limit: limit)
+        let next: JSONValue = page.next.map { .string(Hex.encode($0)) } ?? .null
+        return JSONResponse.make(.object([("owner", Self.h(owner)), ("works", .array(page.works.map(Self.workJSON))),
+                                          ("next", next)]))
     }
 
     /// `GET /v1/works/similar?imageCode=&maxDistance=&limit=`: nearest first, ties by contentHash.
@@ -131,11 +106,9 @@ extension APIServer {
         let code = bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let maxDistance = try query(request, "maxDistance", default: 8, in: 0...16)
         let limit = try query(request, "limit", default: 20, in: 1...100)
-        let matches = try node.similarity.query(code: code, maxDistance: maxDistance, limit: limit)
-        let owners: [Bytes32?] = try chain.store.withState { r in matches.map { r.work($0.contentHash)?.owner } }
-        let items: [JSONValue] = zip(matches, owners).map { m, owner in
+        let items: [JSONValue] = try queries.similar(code: code, maxDistance: maxDistance, limit: limit).map { m in
             .object([("contentHash", Self.h(m.contentHash)), ("distance", Self.u(UInt64(m.distance))),
-                     ("owner", owner.map(Self.h) ?? .null)])
+                     ("owner", m.owner.map(Self.h) ?? .null)])
         }
         return JSONResponse.make(.object([("matches", .array(items))]))
     }
@@ -147,15 +120,15 @@ extension APIServer {
             throw APIError.badRequest("bad_parameter", "height must be an integer in 1...\(UInt64.max)")
         }
         let waitMs = try query(request, "waitMs", default: 0, in: 0...NodeLimits.heightWaitMaxMs)
-        if waitMs > 0, try chain.tip().height < height {
+        if waitMs > 0, try queries.tip().tip.height < height {
             // A graceful shutdown ends the wait (no block will come): the node need not wait for it.
             let commits = node.commits
             _ = await cancelWhenGracefulShutdown { await commits.wait(forHeight: height, timeout: .milliseconds(waitMs)) }
         }
-        guard let b = try chain.store.block(at: height), let cert = try chain.store.certificate(at: height) else {
+        guard let found = try queries.block(at: height) else {
             throw APIError.notFound("block_not_found", "no block at height \(height) yet")
         }
-        return JSONResponse.make(Self.blockJSON(b, cert))
+        return JSONResponse.make(Self.blockJSON(found.block, found.commit))
     }
 
     static func blockJSON(_ b: Block, _ cert: CommitCertificate) -> JSONValue {
@@ -174,20 +147,13 @@ extension APIServer {
     /// `GET /v1/blocks/latest?limit=`: newest first.
     func latestBlocks(_ request: Request) throws -> Response {
         let limit = try query(request, "limit", default: 10, in: 1...100)
-        let tip = try chain.tip().height
-        var blocks: [JSONValue] = []
-        var h = tip
-        while h >= 1, blocks.count < limit {
-            if let b = try chain.store.block(at: h), let c = try chain.store.certificate(at: h) { blocks.append(Self.blockJSON(b, c)) }
-            h -= 1
-        }
+        let blocks = try queries.latestBlocks(limit: limit).map { Self.blockJSON($0.block, $0.commit) }
         return JSONResponse.make(.object([("blocks", .array(blocks))]))
     }
 
     /// `GET /v1/validators`: the set in force at the next height, and adopted sets after it.
     func validators() throws -> Response {
-        let height = try chain.tip().height + 1
-        let record = try chain.store.withState { $0.validatorSetRecord() }
+        let (height, record) = try queries.validators()
         func members(_ e: ValidatorEpoch) -> JSONValue {
             .array(e.members.map { .object([("publicKey", Self.h($0.key)), ("name", .string($0.name)),
                                              ("p2pAddress", .string($0.p2pAddress))]) })
@@ -203,14 +169,16 @@ extension APIServer {
 
     /// `GET /v1/certificates/{txHash}?item=`: the `totem-certificate/1` of a committed tx.
     func certificate(_ txHash: Bytes32, _ request: Request) throws -> Response {
-        guard case .committed(let location) = try chain.txStatus(txHash) else {
+        let found: QueryService.CertificateParts?
+        do {
+            found = try queries.certificateParts(txHash)
+        } catch let e as QueryService.Inconsistency {
+            throw APIError(.internalServerError, "store_inconsistent", e.description)
+        }
+        guard let parts = found else {
             throw APIError.notFound("tx_not_committed", "transaction \(txHash) is not committed (yet)")
         }
-        guard let block = try chain.store.block(at: location.height), let commit = try chain.store.certificate(at: location.height),
-              Int(location.index) < block.txs.count else {
-            throw APIError(.internalServerError, "store_inconsistent", "block \(location.height) is missing")
-        }
-        let tx = block.txs[Int(location.index)]
+        let tx = parts.tx
         var item: Int?
         if tx.tx.kind == .registerWorkBatch {
             let count = tx.tx.payload.works.count
@@ -224,32 +192,13 @@ extension APIServer {
         } else if request.uri.queryParameters.get("item") != nil {
             throw APIError.badRequest("item_not_allowed", "only a RegisterWorkBatch has items")
         }
-        let history = try validatorHistory(upTo: location.height)
         do {
-            let cert = try CertificateBuilder.build(genesis: node.genesis, tx: tx, header: block.header, commit: commit,
-                                                    blockTxs: block.txs, history: history, batchIndex: item)
+            let cert = try CertificateBuilder.build(genesis: node.genesis, tx: tx, header: parts.block.header, commit: parts.commit,
+                                                    blockTxs: parts.block.txs, history: parts.history, batchIndex: item)
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: cert.jsonBytes())))
         } catch {
             throw APIError(.internalServerError, "certificate_unavailable", error.description)
         }
-    }
-
-    /// The validator sets from genesis to `height`, each later one certified by the header before it.
-    func validatorHistory(upTo height: UInt64) throws -> [CertifiedValidatorSet] {
-        let entries = try chain.store.withState { $0.validatorHistory().entries }
-        var sets: [CertifiedValidatorSet] = []
-        for e in entries where e.fromHeight <= height {
-            guard e.fromHeight > 1 else {
-                sets.append(CertifiedValidatorSet(fromHeight: 1, validators: e.set, certifiedBy: nil))
-                continue
-            }
-            guard let h = try chain.store.header(at: e.fromHeight - 1), let c = try chain.store.certificate(at: e.fromHeight - 1) else {
-                throw APIError(.internalServerError, "store_inconsistent", "certifying block \(e.fromHeight - 1) is missing")
-            }
-            sets.append(CertifiedValidatorSet(fromHeight: e.fromHeight, validators: e.set,
-                                              certifiedBy: CertifiedHeader(header: h, commit: c)))
-        }
-        return sets
     }
 }

@@ -81,13 +81,12 @@ extension APIServer {
 
     private func admit(_ txs: [SignedTx], _ positions: [Int], into results: inout [JSONValue?]) throws {
         guard !txs.isEmpty else { return }
-        for (k, outcome) in try node.submit(txs).enumerated() {
+        for (k, outcome) in try node.admission.submit(txs, from: .api).enumerated() {
             let hash = txs[k].hash.hex
             switch outcome {
             case .accepted, .duplicate:
                 results[positions[k]] = .object([("txHash", .string(hash)), ("accepted", .bool(true))])
             case .rejected(let code, let message):
-                node.metrics.txsRejected.increment()
                 results[positions[k]] = refused(hash, code, message)
             }
         }
@@ -95,12 +94,12 @@ extension APIServer {
 
     /// `GET /v1/txs/{txHash}`.
     func txStatus(_ hash: Bytes32) throws -> Response {
-        switch try chain.txStatus(hash) {
-        case .committed(let location):
+        switch try queries.txStatus(hash) {
+        case .committed(let location, let tx):
             var members: [(key: String, value: JSONValue)] = [("txHash", Self.h(hash)), ("status", .string("committed")),
                                                               ("height", Self.u(location.height)),
                                                               ("index", Self.u(UInt64(location.index)))]
-            if let tx = try chain.store.tx(at: location) { members.append(("tx", TxJSON.encode(tx))) }
+            if let tx { members.append(("tx", TxJSON.encode(tx))) }
             return JSONResponse.make(.object(members))
         case .pending(let tx):
             return JSONResponse.make(.object([("txHash", Self.h(hash)), ("status", .string("pending")), ("tx", TxJSON.encode(tx))]))

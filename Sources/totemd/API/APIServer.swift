@@ -36,7 +36,7 @@ struct RateLimitMiddleware: RouterMiddleware {
 /// The node's HTTP API (docs/openapi.yaml): the public routes of PROTOCOL.md and the project's own.
 struct APIServer {
     let node: Node
-    var chain: ChainService { node.chain }
+    var queries: QueryService { node.queries }
 
     typealias Handler = @Sendable (Request, APIContext) async throws -> Response
 
@@ -110,11 +110,10 @@ struct APIServer {
     /// `ChainStore.logDecided`), so state read next includes it: a client that saw its tx committed
     /// then reads its work, certificate or account sees the change.
     func settled() async throws {
-        guard let height = chain.store.pendingHeight else { return }
         do {
-            try await chain.store.waitUntilStored(height: height)
-        } catch {
-            throw APIError(.serviceUnavailable, "store_busy", "block \(height) is not stored yet; retry")
+            try await queries.settle()
+        } catch let e as QueryService.NotSettled {
+            throw APIError(.serviceUnavailable, "store_busy", "block \(e.height) is not stored yet; retry")
         }
     }
 

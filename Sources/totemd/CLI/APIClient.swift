@@ -35,15 +35,20 @@ struct APIClient: Sendable {
         }
         let (data, response) = try await session.data(for: req)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let json = (try? JSONParser.parse(Array(data))) ?? .null
+        let parsed = Result { try JSONParser.parse(Array(data)) }
         guard (200..<300).contains(status) else {
+            let json = (try? parsed.get()) ?? .null  // an error body that is not JSON is reported raw below
             let err = json["error"]
             if case .string(let code)? = err?["code"], case .string(let message)? = err?["message"] {
                 throw Failure(status: status, code: code, message: message)
             }
             throw Failure(status: status, code: "http_\(status)", message: String(decoding: data, as: UTF8.self))
         }
-        return json
+        do {
+            return try parsed.get()
+        } catch {
+            throw Failure(status: status, code: "malformed_response", message: "the node's answer is not JSON: \(error)")
+        }
     }
 
     func get(_ path: String) async throws -> JSONValue { try await request("GET", path) }
@@ -98,12 +103,19 @@ struct APIClient: Sendable {
     func waitForTx(_ hash: String, timeout: Duration = .seconds(30)) async throws -> JSONValue {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        var lastError: (any Error)?
         while clock.now < deadline {
-            if let s = try? await get("/v1/txs/\(hash)"), case .string(let status)? = s["status"], status != "pending" {
-                return s
+            // A failed poll (the node restarting, the tx not seen yet) is retried; the last failure
+            // is reported if the wait times out.
+            do {
+                let s = try await get("/v1/txs/\(hash)")
+                if case .string(let status)? = s["status"], status != "pending" { return s }
+            } catch {
+                lastError = error
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw Failure(status: 0, code: "timeout", message: "transaction \(hash) not committed within \(timeout)")
+        let last = lastError.map { "; last poll failed: \($0)" } ?? ""
+        throw Failure(status: 0, code: "timeout", message: "transaction \(hash) not committed within \(timeout)\(last)")
     }
 }

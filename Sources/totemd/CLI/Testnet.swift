@@ -38,8 +38,14 @@ struct Testnet: ParsableCommand {
 
     func run() throws {
         let fm = FileManager.default
-        guard !fm.fileExists(atPath: dir) || ((try? fm.contentsOfDirectory(atPath: dir))?.isEmpty ?? false) else {
-            throw ValidationError("\(dir) exists and is not empty; remove it first")
+        if fm.fileExists(atPath: dir) {
+            let entries: [String]
+            do {
+                entries = try fm.contentsOfDirectory(atPath: dir)
+            } catch {
+                throw ValidationError("\(dir) exists and cannot be listed (\(error.localizedDescription))")
+            }
+            guard entries.isEmpty else { throw ValidationError("\(dir) exists and is not empty; remove it first") }
         }
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let root = SigningKey.generate()

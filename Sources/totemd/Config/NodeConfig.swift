@@ -47,8 +47,11 @@ struct NodeConfig: Sendable {
     /// Reads and checks a config file; a wrong setting names itself and the file.
     static func load(path: String) throws -> NodeConfig {
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw ConfigError(file: path, setting: "", message: "cannot read the config file")
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, setting: "", message: "cannot read the config file (\(error.localizedDescription))")
         }
         let table: TOMLTable
         do {

@@ -14,6 +14,10 @@ final class ChainService: Sendable {
     let store: ChainStore
     let mempool: SharedMempool
     private let logger: Logger
+    /// Where failed store reads and writes are counted.
+    private let metrics: NodeMetrics
+    /// The validator keys last read (`validatorKeys()`), kept for when a later read fails.
+    private let lastValidatorKeys: Mutex<ValidatorKeys>
 
     /// Outcomes of blocks checked or built on the current tip, so committing one does not apply it
     /// again. Keyed by block hash; cleared on every commit.
@@ -21,9 +25,11 @@ final class ChainService: Sendable {
     /// Transactions accepted and later dropped (at block building or as stale), for tx status.
     private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntries))
 
-    init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, logger: Logger) throws {
+    init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, metrics: NodeMetrics,
+         logger: Logger) throws {
         self.genesis = genesis
         self.logger = logger
+        self.metrics = metrics
         let config = ChainConfig(genesis: genesis)
         machine = StateMachine(config: config)
         store = try Self.refusingDamage(logger) {
@@ -36,6 +42,7 @@ final class ChainService: Sendable {
             return store
         }
         mempool = SharedMempool(Mempool(chainId: genesis.chainId, limits: mempoolLimits), genesisHash: genesis.genesisHash)
+        lastValidatorKeys = Mutex((inForce: [], adopted: []))  // read below, once logged blocks are stored
         if let damage = store.decidedLogDamage {
             logger.error("the decided-block log lost a record; a decided block it held is fetched from peers again",
                          metadata: ["damage": "\(damage)"])
@@ -47,6 +54,15 @@ final class ChainService: Sendable {
             let named = error.namingFullDisk(directory: dataDir)
             logger.error("the store could not be written at start", metadata: ["error": "\(named)"])
             throw named
+        }
+        // The P2P allow list starts from these: a store that cannot tell them stops the start
+        // (another set, e.g. genesis's, could admit validators long removed or refuse current ones).
+        do {
+            let keys = try Self.readValidatorKeys(store)
+            lastValidatorKeys.withLock { $0 = keys }
+        } catch {
+            logger.error("the validator set cannot be read from the store; the node will not start", metadata: ["error": "\(error)"])
+            throw NodeError("refusing to start: the validator set cannot be read from the store: \(error)")
         }
     }
 
@@ -82,12 +98,27 @@ final class ChainService: Sendable {
         }
     }
 
-    /// Validators of the set in force at the next height, and of adopted sets after it.
-    func validatorKeys() -> (inForce: Set<Bytes32>, adopted: Set<Bytes32>) {
-        guard let height = try? store.tip().height,
-              let record = try? store.withState({ $0.validatorSetRecord() }) else {
-            return (Set(genesis.validatorSet.keys), [])
+    typealias ValidatorKeys = (inForce: Set<Bytes32>, adopted: Set<Bytes32>)
+
+    /// Validators of the set in force at the next height, and of adopted sets after it (the P2P
+    /// allow list). When the store cannot be read, the failure is counted and logged and the keys
+    /// last read are kept: the allow list stays as it was rather than changing to a guess. (The
+    /// first read, at start, must succeed: see `init`.)
+    func validatorKeys() -> ValidatorKeys {
+        do {
+            let keys = try Self.readValidatorKeys(store)
+            lastValidatorKeys.withLock { $0 = keys }
+            return keys
+        } catch {
+            metrics.storeReadFailures.increment()
+            logger.error("could not read the validator set; the allow list stays as it was", metadata: ["error": "\(error)"])
+            return lastValidatorKeys.withLock { $0 }
         }
+    }
+
+    /// The tip and the validator-set record, read in one transaction.
+    private static func readValidatorKeys(_ store: ChainStore) throws -> ValidatorKeys {
+        let (height, record) = try store.read { snapshot in (try snapshot.tip().height, snapshot.state.validatorSetRecord()) }
         let inForce = record.inForce(at: height + 1)
         let later = record.epochs.filter { $0.fromHeight > height + 1 }.flatMap { $0.set.keys }
         return (Set(inForce.set.keys), Set(later))
@@ -160,9 +191,18 @@ final class ChainService: Sendable {
     func hasProposableWork() -> Bool {
         guard mempool.count > 0 else { return false }
         let params = genesis.params
-        return (try? withAccounts { accounts in
-            mempool.withPool { !$0.selection(maxTxs: 1, maxBytes: params.maxBlockBytes, accounts: accounts).txs.isEmpty }
-        }) ?? true
+        do {
+            return try withAccounts { accounts in
+                mempool.withPool { !$0.selection(maxTxs: 1, maxBytes: params.maxBlockBytes, accounts: accounts).txs.isEmpty }
+            }
+        } catch {
+            // Counted and logged, and answered "yes": the proposal path then reads the same state
+            // and meets the failure where it stops consensus with its error, instead of this node
+            // waiting idle with pending transactions and saying nothing.
+            metrics.storeReadFailures.increment()
+            logger.error("could not read committed state to select transactions", metadata: ["error": "\(error)"])
+            return true
+        }
     }
 
     // MARK: Tip
@@ -277,13 +317,14 @@ final class ChainService: Sendable {
         let outcome = try cached ?? apply(block, certified: true)
         let h = block.height
         let adopted = try adoptedSet(outcome.changes, height: h)
-        try await store.logDecided(block, certificate: certificate, changes: outcome.changes)
+        try await countingWriteFailure { try await store.logDecided(block, certificate: certificate, changes: outcome.changes) }
         onLogged()
         // Admission already sees the logged block: its txs (and those it made stale) leave now.
         let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
         let writeStarted = ContinuousClock.now
-        let tip = try await store.commit(block, certificate: certificate, changes: outcome.changes,
-                                         adoptedValidatorSet: adopted)
+        let tip = try await countingWriteFailure {
+            try await store.commit(block, certificate: certificate, changes: outcome.changes, adoptedValidatorSet: adopted)
+        }
         let storeWrite = ContinuousClock.now - writeStarted
         outcomes.withLock { $0.removeAll() }
         let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
@@ -342,13 +383,25 @@ final class ChainService: Sendable {
         guard let last = accepted.last?.block else {
             return CommittedRun(blocks: [], validatorsAtHeightPlus2: nil, stoppedAt: stopped)
         }
-        try await store.commitRun(accepted)
+        try await countingWriteFailure { try await store.commitRun(accepted) }
         _ = try withAccounts { accounts in
             mempool.withPool { pool in accepted.map { pool.blockCommitted($0.block.txs, accounts: accounts).count } }
         }
         outcomes.withLock { $0.removeAll() }
         let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: last.height + 2).set }
         return CommittedRun(blocks: accepted.map(\.block), validatorsAtHeightPlus2: atPlus2, stoppedAt: stopped)
+    }
+
+    /// Runs a store write, counting its failure (`totem_store_write_failures_total`); the caller,
+    /// consensus, logs the error and stops the node with it.
+    @discardableResult
+    private func countingWriteFailure<T>(_ write: () async throws -> T) async throws -> T {
+        do {
+            return try await write()
+        } catch {
+            metrics.storeWriteFailures.increment()
+            throw error
+        }
     }
 
     /// The validator set a block with `changes` at `height` adopted (in force from `height + 2`).
@@ -373,8 +426,9 @@ final class ChainService: Sendable {
         case unknown
     }
 
-    func txStatus(_ hash: Bytes32) throws -> TxStatus {
-        if let location = try store.location(ofTx: hash) { return .committed(location) }
+    /// The status of `hash`, its committed location read through `snapshot`.
+    func txStatus(_ hash: Bytes32, in snapshot: StoreSnapshot) throws -> TxStatus {
+        if let location = try snapshot.location(ofTx: hash) { return .committed(location) }
         if let tx = mempool.withPool({ $0.tx(hash) }) { return .pending(tx) }
         if let error = rejected.withLock({ $0[hash] }) { return .rejected(error) }
         return .unknown

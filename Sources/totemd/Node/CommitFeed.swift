@@ -60,7 +60,7 @@ final class CommitFeed: Sendable {
         guard let id = registered else { return reached(target) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await Task.sleep(for: timeout)  // cancelled only when the wait ends first: release either way
                 self.release(id)
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

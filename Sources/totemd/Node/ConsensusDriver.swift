@@ -25,6 +25,8 @@ final class ConsensusDriver: Sendable {
     let key: SigningKey
     let inbox = EventQueue<ReplicaEvent>(networkCapacity: NodeLimits.consensusEventQueue)
     let commits: CommitFeed
+    /// Where evidence transactions enter the node, like every other transaction.
+    let admission: AdmissionService
     /// Called after each block is stored (index updates).
     let onCommit: @Sendable (Block) -> Void
     /// Observer keys allowed by this node's config.
@@ -49,7 +51,8 @@ final class ConsensusDriver: Sendable {
     }
 
     init(chain: ChainService, network: P2PNode, key: SigningKey, observers: Set<Bytes32>, commits: CommitFeed,
-         metrics: NodeMetrics, logger: Logger, onCommit: @escaping @Sendable (Block) -> Void) {
+         metrics: NodeMetrics, logger: Logger, admission: AdmissionService, onCommit: @escaping @Sendable (Block) -> Void) {
+        self.admission = admission
         self.onCommit = onCommit
         self.observers = observers
         let tip = (try? chain.tip().height) ?? 0
@@ -312,10 +315,9 @@ final class ConsensusDriver: Sendable {
             let tx = Tx(chainId: chain.genesis.chainId, sender: key.publicKey, nonce: nonce,
                         payload: .submitEvidence(evidence.submitEvidence))
                 .signed(by: key, genesisHash: chain.genesis.genesisHash)
-            let result = try chain.submit([tx])
+            let result = try admission.submit([tx], from: .evidence)
             logger.warning("equivocation evidence submitted", metadata: ["validator": "\(evidence.validator.hex.prefix(16))",
                                                                           "height": "\(evidence.height)", "result": "\(result)"])
-            if result.first == .accepted { network.gossip([tx]) }
         } catch {
             logger.error("could not submit evidence", metadata: ["error": "\(error)"])
         }

@@ -9,19 +9,6 @@ import Storage
 import Synchronization
 import TotemCrypto
 
-/// Transactions received from peers enter the mempool through the same admission as the API's.
-struct GossipAdmission: TxAdmission {
-    let chain: ChainService
-    let onAdmitted: @Sendable () -> Void
-
-    func admit(_ txs: [SignedTx], from peer: Bytes32) async -> [SignedTx] {
-        guard let results = try? chain.submit(txs) else { return [] }
-        let admitted = zip(txs, results).filter { $0.1 == .accepted }.map(\.0)
-        if !admitted.isEmpty { onAdmitted() }
-        return admitted
-    }
-}
-
 /// A running node: store, mempool, P2P, consensus runtime and HTTP API, as one service with a
 /// graceful shutdown (stop the API, let the consensus step in progress finish its LMDB write,
 /// close peers, drain the store's writer).
@@ -33,6 +20,10 @@ final class Node: Service {
     let network: P2PNode
     let driver: ConsensusDriver
     let similarity: SimilarityService
+    /// The one path of transactions into the node (API, gossip, evidence).
+    let admission: AdmissionService
+    /// What the API reads, one store snapshot per answer.
+    let queries: QueryService
     let commits = CommitFeed()
     let metrics = NodeMetrics()
     let logger: Logger
@@ -59,7 +50,7 @@ final class Node: Service {
                                  mempoolLimits: MempoolLimits(maxTxCount: config.mempoolMaxTxs, maxBytes: config.mempoolMaxBytes,
                                                               maxPerSender: config.mempoolMaxPerSender,
                                                               maxTxBytes: genesis.params.maxTxBytes),
-                                 initialMapBytes: config.storeInitialMapMiB << 20, logger: logger)
+                                 initialMapBytes: config.storeInitialMapMiB << 20, metrics: metrics, logger: logger)
         var p2p = P2PConfig(listenHost: config.p2pListenHost, listenPort: config.p2pListenPort,
                             peers: config.persistentPeers.map { PeerAddress(key: $0.publicKey, host: $0.host, port: $0.port) },
                             nodeKey: key, chainId: genesis.chainId, genesisHash: genesis.genesisHash,
@@ -67,17 +58,27 @@ final class Node: Service {
         p2p.maxFrameBytes = config.maxFrameBytes
         p2p.rngSeed = key.publicKey.w0
         let p2pLogger = Self.p2pLogger(logger)
-        let pending = PendingSignal()
+        let admission = AdmissionService(chain: chain, metrics: metrics, logger: logger)
+        self.admission = admission
+        // Read at start by ChainService, which refuses to start when it cannot read them.
         let (inForce, adopted) = chain.validatorKeys()
         let observers = Set(config.allowedObservers)
         network = P2PNode(config: p2p,
                           allowList: AllowList(validatorsInForce: inForce, validatorsAdopted: adopted, observers: observers),
-                          admission: GossipAdmission(chain: chain, onAdmitted: { pending.fire() }), log: p2pLogger)
-        let similarity = try SimilarityService(store: chain.store)
+                          admission: GossipAdmission(admission: admission), log: p2pLogger)
+        let similarity: SimilarityService
+        do {
+            similarity = try SimilarityService(store: chain.store)
+        } catch {
+            logger.error("the image-code index cannot be read; the node will not start", metadata: ["error": "\(error)"])
+            throw NodeError("refusing to start: the image-code index cannot be read from the store: \(error)")
+        }
         self.similarity = similarity
+        queries = QueryService(chain: chain, similarity: similarity, metrics: metrics, logger: logger)
         driver = ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
-                                 metrics: metrics, logger: logger, onCommit: { similarity.blockCommitted($0) })
-        pending.set(driver)
+                                 metrics: metrics, logger: logger, admission: admission,
+                                 onCommit: { similarity.blockCommitted($0) })
+        admission.connect(network: network, consensus: driver)
         if config.role == .validator, !inForce.contains(key.publicKey) {
             logger.warning("this node's key is not in the validator set in force; it follows the chain without voting",
                            metadata: ["key": "\(key.publicKey.hex)"])
@@ -96,18 +97,6 @@ final class Node: Service {
             }
             logger.log(level: l, "\(message)", metadata: metadata)
         }
-    }
-
-    /// Admits transactions from a client (the API), gossips the accepted ones and wakes consensus.
-    func submit(_ txs: [SignedTx]) throws -> [ChainService.SubmitOutcome] {
-        let results = try chain.submit(txs)
-        let accepted = zip(txs, results).filter { $0.1 == .accepted }.map(\.0)
-        metrics.txsSubmitted.increment(by: txs.count)
-        if !accepted.isEmpty {
-            network.gossip(accepted)
-            driver.workPending()
-        }
-        return results
     }
 
     func run() async throws {
@@ -169,7 +158,7 @@ final class Node: Service {
             case .consensus(let from, let payload):
                 driver.received(payload, from: from)
             case .txBatch:
-                break  // admitted (and consensus woken) by GossipAdmission
+                break  // admitted (and consensus woken) by the AdmissionService, through GossipAdmission
             case .blockRequest(let from, let fromHeight, let count):
                 driver.serveBlocks(to: from, fromHeight: fromHeight, count: count)
             case .blockResponse(let from, let fromHeight, let blocks):
@@ -194,7 +183,7 @@ final class Node: Service {
             metrics.peers.record(peers.count)
             metrics.p2pBytesReceived.record(peers.reduce(0) { $0 + $1.bytesReceived })
             metrics.lmdbMapBytes.record(chain.store.environment.mapSizeBytes)
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: .seconds(1))  // throws only when cancelled: the loop then ends
             if driver.inbox.isClosed { return }
         }
     }
@@ -204,21 +193,21 @@ extension Node {
     /// Records the data directory's free space and warns (at most once per
     /// `NodeLimits.lowDiskWarningIntervalSeconds`) when it is under `store.min_free_mib`.
     func sampleDiskSpace(lastWarned: inout ContinuousClock.Instant?) {
-        guard let space = DiskSpace.of(path: config.dataDir) else { return }
+        let interval = Duration.seconds(NodeLimits.lowDiskWarningIntervalSeconds)
+        guard let space = DiskSpace.of(path: config.dataDir) else {
+            // The gauge keeps its last value; the failure is said, as often as a low-disk warning.
+            guard lastWarned.map({ ContinuousClock.now - $0 >= interval }) ?? true else { return }
+            lastWarned = .now
+            logger.warning("cannot read the free space of the data directory's disk (statvfs failed)",
+                           metadata: ["path": "\(config.dataDir)"])
+            return
+        }
         metrics.dataDirFreeBytes.record(Int(clamping: space.freeBytes))
         let threshold = UInt64(config.storeMinFreeMiB) << 20
-        let interval = Duration.seconds(NodeLimits.lowDiskWarningIntervalSeconds)
         guard space.freeBytes < threshold, lastWarned.map({ ContinuousClock.now - $0 >= interval }) ?? true else { return }
         lastWarned = .now
         logger.warning("the data directory's disk is nearly full", metadata: [
             "path": "\(config.dataDir)", "freeBytes": "\(space.freeBytes)", "totalBytes": "\(space.totalBytes)",
             "thresholdBytes": "\(threshold)"])
     }
-}
-
-/// Wakes consensus when gossip admits transactions (the driver is set once it exists).
-final class PendingSignal: Sendable {
-    private let driver = Mutex<ConsensusDriver?>(nil)
-    func set(_ d: ConsensusDriver) { driver.withLock { $0 = d } }
-    func fire() { driver.withLock { $0 }?.workPending() }
 }

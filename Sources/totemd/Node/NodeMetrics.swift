@@ -23,8 +23,15 @@ struct NodeMetrics: Sendable {
     /// Free bytes of the file system holding the data directory (`statvfs`).
     let dataDirFreeBytes: CoreMetrics.Gauge
     let apiRequests: CoreMetrics.Counter
+    /// Transactions submitted through the API, and those of them refused.
     let txsSubmitted: CoreMetrics.Counter
     let txsRejected: CoreMetrics.Counter
+    /// Transactions that entered the mempool, by where they came from (`totem_txs_accepted_total{origin}`).
+    let txsAccepted: TxsAccepted
+    /// Store reads and writes that failed (each is also logged): a damaged record, an I/O error,
+    /// a full disk.
+    let storeReadFailures: CoreMetrics.Counter
+    let storeWriteFailures: CoreMetrics.Counter
     /// Catch-up: blocks between this node and the highest peer, and block requests sent.
     let catchUpBlocksBehind: CoreMetrics.Gauge
     let catchUpRequests: CoreMetrics.Counter
@@ -56,12 +63,37 @@ struct NodeMetrics: Sendable {
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
         txsSubmitted = CoreMetrics.Counter(label: "totem_txs_submitted_total", factory: factory)
         txsRejected = CoreMetrics.Counter(label: "totem_txs_rejected_total", factory: factory)
+        txsAccepted = TxsAccepted(factory: factory)
+        storeReadFailures = CoreMetrics.Counter(label: "totem_store_read_failures_total", factory: factory)
+        storeWriteFailures = CoreMetrics.Counter(label: "totem_store_write_failures_total", factory: factory)
         catchUpBlocksBehind = CoreMetrics.Gauge(label: "totem_catchup_blocks_behind", factory: factory)
         catchUpRequests = CoreMetrics.Counter(label: "totem_catchup_requests_total", factory: factory)
         sendFailures = CoreMetrics.Counter(label: "totem_p2p_send_failures_total", factory: factory)
         apiConnectionsOpen = CoreMetrics.Gauge(label: "totem_api_connections_open", factory: factory)
         apiConnectionsRefused = CoreMetrics.Counter(label: "totem_api_connections_refused_total", factory: factory)
         apiConnectionsTimedOut = CoreMetrics.Counter(label: "totem_api_connections_timed_out_total", factory: factory)
+    }
+
+    /// `totem_txs_accepted_total`, one series per `AdmissionService.Origin`.
+    struct TxsAccepted: Sendable {
+        private let api, peer, evidence: CoreMetrics.Counter
+
+        init(factory: PrometheusMetricsFactory) {
+            func counter(_ origin: AdmissionService.Origin) -> CoreMetrics.Counter {
+                CoreMetrics.Counter(label: "totem_txs_accepted_total", dimensions: [("origin", origin.rawValue)], factory: factory)
+            }
+            api = counter(.api)
+            peer = counter(.peer)
+            evidence = counter(.evidence)
+        }
+
+        subscript(_ origin: AdmissionService.Origin) -> CoreMetrics.Counter {
+            switch origin {
+            case .api: api
+            case .peer: peer
+            case .evidence: evidence
+            }
+        }
     }
 
     func render() -> [UInt8] {

@@ -1,0 +1,87 @@
+import ChainModel
+import Logging
+import P2P
+import Synchronization
+import TotemCrypto
+
+/// The one path by which transactions enter the node, whoever offers them: a client through the
+/// API, a peer through gossip, or consensus with equivocation evidence. It admits them into the
+/// mempool (`ChainService.submit`), gossips the accepted ones (except those a peer sent: P2P
+/// forwards what `GossipAdmission` returns, so gossiping them here too would send them twice),
+/// counts them in the metrics and wakes consensus when any was accepted. A store failure during
+/// admission is counted (`totem_store_read_failures_total`), logged, and thrown to the caller.
+final class AdmissionService: Sendable {
+    /// Where transactions come from.
+    enum Origin: String, Sendable, CaseIterable {
+        /// A client, through the HTTP API.
+        case api
+        /// A peer, through gossip.
+        case peer
+        /// This node's consensus runtime: a SubmitEvidence tx for an equivocation it saw.
+        case evidence
+    }
+
+    /// The parts admitted transactions go on to. They are built after this service (P2P takes the
+    /// gossip admission at its creation, and consensus takes this service), so they are connected
+    /// once they exist, before the node runs.
+    struct Outlets: Sendable {
+        let network: P2PNode
+        let consensus: ConsensusDriver
+    }
+
+    let chain: ChainService
+    private let metrics: NodeMetrics
+    private let logger: Logger
+    private let outlets = Mutex<Outlets?>(nil)
+
+    init(chain: ChainService, metrics: NodeMetrics, logger: Logger) {
+        self.chain = chain
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Connects the network (for gossip) and consensus (to wake it). Until then accepted
+    /// transactions only enter the mempool, which consensus reads when it starts.
+    func connect(network: P2PNode, consensus: ConsensusDriver) {
+        outlets.withLock { $0 = Outlets(network: network, consensus: consensus) }
+    }
+
+    /// Offers `txs` to the mempool; one outcome per tx, in order. Throws when the store cannot be
+    /// read (counted and logged here first).
+    func submit(_ txs: [SignedTx], from origin: Origin) throws -> [ChainService.SubmitOutcome] {
+        guard !txs.isEmpty else { return [] }
+        let outcomes: [ChainService.SubmitOutcome]
+        do {
+            outcomes = try chain.submit(txs)
+        } catch {
+            metrics.storeReadFailures.increment()
+            logger.error("could not admit transactions: the store read failed",
+                         metadata: ["origin": "\(origin.rawValue)", "count": "\(txs.count)", "error": "\(error)"])
+            throw error
+        }
+        let accepted = zip(txs, outcomes).filter { $0.1 == .accepted }.map(\.0)
+        if origin == .api {
+            metrics.txsSubmitted.increment(by: txs.count)
+            let refused = outcomes.count { if case .rejected = $0 { true } else { false } }
+            if refused > 0 { metrics.txsRejected.increment(by: refused) }
+        }
+        guard !accepted.isEmpty else { return outcomes }
+        metrics.txsAccepted[origin].increment(by: accepted.count)
+        let outlets = outlets.withLock { $0 }
+        if origin != .peer { outlets?.network.gossip(accepted) }
+        outlets?.consensus.workPending()
+        return outcomes
+    }
+}
+
+/// Transactions received from peers enter the mempool through the node's `AdmissionService`; P2P
+/// forwards to other peers the ones returned here, the accepted ones.
+struct GossipAdmission: TxAdmission {
+    let admission: AdmissionService
+
+    func admit(_ txs: [SignedTx], from peer: Bytes32) async -> [SignedTx] {
+        // A store failure is counted and logged by the service; the batch is then not forwarded.
+        guard let outcomes = try? admission.submit(txs, from: .peer) else { return [] }
+        return zip(txs, outcomes).filter { $0.1 == .accepted }.map(\.0)
+    }
+}

@@ -1,0 +1,141 @@
+import ChainModel
+import ChainState
+import Consensus
+import Foundation
+import Logging
+import P2P
+import Testing
+import TotemCrypto
+@testable import totemd
+
+/// Transactions from every origin enter the node through one `AdmissionService`, over a real
+/// `ChainService` (LMDB in a temporary directory), a real `P2PNode` (not started) and a real
+/// `ConsensusDriver` (not running: its inbox shows whether it was woken).
+@Suite struct AdmissionServiceTests {
+    let keys = (1...4).map { SigningKey(seed: SHA256.hash(Array("admission validator \($0)".utf8))) }
+    let genesis: Genesis
+
+    init() throws {
+        let validators = keys.enumerated().map {
+            GenesisValidator(name: "v\($0.offset)", publicKey: $0.element.publicKey, p2pAddress: "127.0.0.1:\(1000 + $0.offset)")
+        }
+        genesis = try Genesis.build(chainId: "totem-admission-test", genesisTimeMs: 1_700_000_000_000,
+                                    rootRegistrar: SigningKey(seed: SHA256.hash(Array("root".utf8))).publicKey,
+                                    registrars: [], validators: validators, params: .standard)
+    }
+
+    /// A node's admission path with its parts, on a fresh store in `dir`.
+    struct Parts {
+        let chain: ChainService
+        let metrics: NodeMetrics
+        let admission: AdmissionService
+        let driver: ConsensusDriver
+    }
+
+    func parts(_ dir: String) throws -> Parts {
+        let metrics = NodeMetrics()
+        let logger = Logger(label: "test")
+        let chain = try ChainService(genesis: genesis, dataDir: dir, mempoolLimits: MempoolLimits(), initialMapBytes: 8 << 20,
+                                     metrics: metrics, logger: logger)
+        let admission = AdmissionService(chain: chain, metrics: metrics, logger: logger)
+        let p2p = P2PConfig(listenHost: "127.0.0.1", listenPort: 0, peers: [], nodeKey: keys[1], chainId: genesis.chainId,
+                            genesisHash: genesis.genesisHash, role: .validator)
+        let network = P2PNode(config: p2p, allowList: AllowList(validatorsInForce: Set(keys.map(\.publicKey)), validatorsAdopted: [],
+                                                                observers: []),
+                              admission: GossipAdmission(admission: admission))
+        let driver = ConsensusDriver(chain: chain, network: network, key: keys[1], observers: [], commits: CommitFeed(),
+                                     metrics: metrics, logger: logger, admission: admission, onCommit: { _ in })
+        admission.connect(network: network, consensus: driver)
+        return Parts(chain: chain, metrics: metrics, admission: admission, driver: driver)
+    }
+
+    /// Evidence that validator 0 signed prepares for two blocks at height 1, view 0, sent by `sender`.
+    func evidenceTx(sender: SigningKey, nonce: UInt64 = 1) -> SignedTx {
+        let hashes = ["block a", "block b"].map { SHA256.hash(Array($0.utf8)) }.sorted()
+        let accused = keys[0]
+        let signatures = hashes.map {
+            accused.sign(VotePhase.prepare.domain, genesisHash: genesis.genesisHash,
+                         body: SigningBody.vote(height: 1, view: 0, blockHash: $0))
+        }
+        let evidence = SubmitEvidence(phase: .prepare, validator: accused.publicKey, height: 1, view: 0,
+                                      blockHashA: hashes[0], signatureA: signatures[0], blockHashB: hashes[1], signatureB: signatures[1])
+        return Tx(chainId: genesis.chainId, sender: sender.publicKey, nonce: nonce, payload: .submitEvidence(evidence))
+            .signed(by: sender, genesisHash: genesis.genesisHash)
+    }
+
+    static func tempDir() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("totem-admission-\(UUID().uuidString)").path
+    }
+
+    /// The events the (not running) driver was sent, in order.
+    static func drained(_ driver: ConsensusDriver) async -> [String] {
+        driver.inbox.close()  // queued control events are still handed out, then nil
+        var events: [String] = []
+        while let e = await driver.inbox.next() { events.append("\(e)") }
+        return events
+    }
+
+    static func metric(_ m: NodeMetrics, _ line: String) -> Bool {
+        String(decoding: m.render(), as: UTF8.self).split(separator: "\n").contains { $0 == line }
+    }
+
+    @Test func evidenceIsAdmittedCountedAndWakesConsensus() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir)
+        let tx = evidenceTx(sender: keys[1])
+        let outcomes = try p.admission.submit([tx], from: .evidence)
+        #expect(outcomes == [.accepted])
+        #expect(p.chain.mempool.withPool { $0.tx(tx.hash) } != nil, "the evidence is in the mempool")
+        #expect(Self.metric(p.metrics, "totem_txs_accepted_total{origin=\"evidence\"} 1"))
+        #expect(await Self.drained(p.driver) == ["workPending"])
+        await p.chain.store.shutdown()
+    }
+
+    @Test func aRefusedTxNeitherCountsAsAcceptedNorWakesConsensus() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir)
+        let outsider = SigningKey(seed: SHA256.hash(Array("not a validator".utf8)))
+        let outcomes = try p.admission.submit([evidenceTx(sender: outsider)], from: .api)
+        guard case .rejected = outcomes.first else {
+            Issue.record("evidence from a key that is not a validator was not refused: \(outcomes)")
+            return
+        }
+        #expect(Self.metric(p.metrics, "totem_txs_rejected_total 1"))
+        #expect(!Self.metric(p.metrics, "totem_txs_accepted_total{origin=\"api\"} 1"))
+        #expect(await Self.drained(p.driver) == [])
+        await p.chain.store.shutdown()
+    }
+
+    @Test func gossipAdmitsWakesConsensusAndReturnsTheAcceptedForP2PToForward() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir)
+        let good = evidenceTx(sender: keys[2])
+        let bad = evidenceTx(sender: keys[3], nonce: 1_000)  // far outside the nonce window
+        let admitted = await GossipAdmission(admission: p.admission).admit([good, bad], from: keys[2].publicKey)
+        #expect(admitted.map(\.hash) == [good.hash])
+        #expect(Self.metric(p.metrics, "totem_txs_accepted_total{origin=\"peer\"} 1"))
+        #expect(await Self.drained(p.driver) == ["workPending"])
+        await p.chain.store.shutdown()
+    }
+
+    @Test func aStoreFailureIsCountedAndThrownNotSwallowed() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir)
+        let tx = evidenceTx(sender: keys[1])
+        // A tx-index entry of the wrong length: admission's committed-tx check cannot read it.
+        let store = p.chain.store
+        try store.environment.write { txn in try txn.put(store.databases.txIndex, key: tx.hash.bytes, value: [1, 2, 3]) }
+        #expect(throws: (any Error).self) { try p.admission.submit([tx], from: .api) }
+        #expect(Self.metric(p.metrics, "totem_store_read_failures_total 1"))
+        // From gossip (which cannot throw to P2P) it is counted as well, and nothing is forwarded.
+        let admitted = await GossipAdmission(admission: p.admission).admit([tx], from: keys[2].publicKey)
+        #expect(admitted.isEmpty)
+        #expect(Self.metric(p.metrics, "totem_store_read_failures_total 2"))
+        #expect(await Self.drained(p.driver) == [])
+        await store.shutdown()
+    }
+}
