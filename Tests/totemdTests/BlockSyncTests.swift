@@ -104,6 +104,21 @@ struct BlockSyncTests {
         #expect(s.peerStatus(p1, height: 11, nowMs: 1_000).map(\.fromHeight) == [11])
     }
 
+    /// Found by the end-to-end test: a node restarted hundreds of blocks behind said
+    /// `catchingUp: false` until the first peer told it its height.
+    @Test func aStartedNodeCountsAsCatchingUpUntilAPeerSaysWhereTheTipIs() {
+        var s = Sync(applied: 10, nowMs: 0)
+        #expect(s.isCatchingUp)
+        _ = s.tick(nowMs: s.limits.startGraceMs - 1)
+        #expect(s.isCatchingUp)
+        _ = s.peerStatus(p1, height: 10, nowMs: 100)
+        #expect(!s.isCatchingUp)
+        // A lone node (no peer ever answers) stops counting itself behind after the grace.
+        var lone = Sync(applied: 10, nowMs: 0)
+        _ = lone.tick(nowMs: lone.limits.startGraceMs)
+        #expect(!lone.isCatchingUp)
+    }
+
     @Test func theBufferIsBoundedInBytesAndTheWindow() {
         var s = Sync(applied: 0, nowMs: 0, limits: .init(bufferMaxBytes: 1_000))
         _ = s.peerStatus(p1, height: 100_000, nowMs: 0)

@@ -27,6 +27,9 @@ struct BlockSync<Item: Sendable>: Sendable {
         /// A peer one block ahead is normal (it committed a moment before us); still one behind
         /// after this long, the node asks for that block too.
         var oneBehindGraceMs: UInt64 = 1_000
+        /// After a start, the node counts as catching up until a peer reports its height, or for
+        /// this long if none does (a lone node): until then it cannot know it is at the tip.
+        var startGraceMs: UInt64 = 5_000
     }
 
     struct Request: Sendable, Equatable {
@@ -56,18 +59,23 @@ struct BlockSync<Item: Sendable>: Sendable {
     private var oneBehindSinceMs: UInt64?
     /// Peers asked least recently come first.
     private var peerOrder: [Bytes32] = []
+    /// Until when, with no peer heard yet, the node counts as catching up (nil: a peer was heard,
+    /// or the grace is over).
+    private var unknownUntilMs: UInt64?
 
     init(applied: UInt64, nowMs: UInt64, limits: Limits = Limits()) {
         self.limits = limits
         self.applied = applied
         self.fedThrough = applied
         self.lastProgressMs = nowMs
+        self.unknownUntilMs = nowMs + limits.startGraceMs
     }
 
     /// The highest height a peer reported.
     var targetHeight: UInt64 { peerHeights.values.max() ?? 0 }
-    /// Behind by more than the block a peer commits a moment before us.
-    var isCatchingUp: Bool { targetHeight > applied + 1 }
+    /// Behind by more than the block a peer commits a moment before us, or just started and not
+    /// yet told by any peer where the tip is.
+    var isCatchingUp: Bool { unknownUntilMs != nil || targetHeight > applied + 1 }
     var blocksBehind: UInt64 { targetHeight > applied ? targetHeight - applied : 0 }
     var bufferedCount: Int { buffer.count }
 
@@ -75,6 +83,7 @@ struct BlockSync<Item: Sendable>: Sendable {
 
     /// A peer's status (or the first status of a new connection).
     mutating func peerStatus(_ peer: Bytes32, height: UInt64, nowMs: UInt64) -> [Request] {
+        unknownUntilMs = nil
         if peerHeights[peer] == nil {
             guard peerHeights.count < limits.peersMax else { return plan(nowMs: nowMs) }
             peerOrder.insert(peer, at: 0)  // never asked: first in line
@@ -121,6 +130,7 @@ struct BlockSync<Item: Sendable>: Sendable {
     /// Expired requests, and blocks handed over but never applied nor refused, are forgotten and
     /// asked again.
     mutating func tick(nowMs: UInt64) -> [Request] {
+        if let until = unknownUntilMs, nowMs >= until { unknownUntilMs = nil }
         let expired = inflight.filter { nowMs >= $0.sentMs + limits.requestTimeoutMs }
         inflight.removeAll { nowMs >= $0.sentMs + limits.requestTimeoutMs }
         for r in expired { demote(r.peer) }
