@@ -75,7 +75,7 @@ final class Node: Service {
                           admission: GossipAdmission(chain: chain, onAdmitted: { pending.fire() }), log: p2pLogger)
         let similarity = try SimilarityService(store: chain.store)
         self.similarity = similarity
-        driver = ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
+        driver = try ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
                                  metrics: metrics, logger: logger, onCommit: { similarity.blockCommitted($0) })
         pending.set(driver)
         if config.role == .validator, !inForce.contains(key.publicKey) {
