@@ -57,8 +57,11 @@ let package = Package(
                                                    "TotemCrypto",
                                                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                    .product(name: "NIOPosix", package: "swift-nio")]),
-        // Pure PBFT replica, its simulator support and runtime.
-        .target(name: "Consensus", dependencies: ["ChainModel", "TotemCrypto"]),
+        // Pure PBFT replica, its simulator support and runtime. TOTEM_FAULT_INJECTION compiles the
+        // simulator's test-only injected bugs (InjectedBug) into debug builds only: a release build
+        // has none (docs/consensus.md, "Fault injection").
+        .target(name: "Consensus", dependencies: ["ChainModel", "TotemCrypto"],
+                swiftSettings: [.define("TOTEM_FAULT_INJECTION", .when(configuration: .debug))]),
         // Transport, handshake, peers, gossip.
         .target(name: "P2P", dependencies: ["ChainModel", "TotemCrypto", "CSodium",
                                             .product(name: "NIOCore", package: "swift-nio"),
@@ -90,7 +93,8 @@ let package = Package(
         .testTarget(name: "ChainTests", dependencies: ["ChainModel", "ChainState", "Storage", "Certificates",
                                                        "ImageCodes", "Benchmarks", "TotemCrypto"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ChainModel", "TotemCrypto"],
-                    exclude: ["transcripts"]),
+                    exclude: ["transcripts"],
+                    swiftSettings: [.define("TOTEM_FAULT_INJECTION", .when(configuration: .debug))]),
         .testTarget(name: "totemdTests", dependencies: ["totemd", "ChainModel", "ChainState", "Consensus",
                                                         "TotemCrypto",
                                                         .product(name: "TOMLKit", package: "TOMLKit"),

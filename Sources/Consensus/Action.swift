@@ -13,6 +13,13 @@ public enum Action<Block: ConsensusBlock>: Sendable {
     case scheduleTimeout(Timeout, afterMs: UInt64)
     /// Build a block on `parentHash` for `(height, view)` and answer with `.proposalBuilt`.
     case requestProposal(height: UInt64, view: UInt32, parentHash: Bytes32)
+    /// Check a proposed `block` of `view` against the state after its parent (header fields, time
+    /// within the allowed clock drift of `nowMs` unless `reproposal`, every transaction applies,
+    /// state root) and answer with `.proposalChecked`. The replica's height and parent are already
+    /// checked. `reproposal` is true for a block re-proposed from a prepared certificate: its time
+    /// was checked when it was first proposed (PROTOCOL.md), so only the clock-drift check is
+    /// skipped. The replica prepares the block only after a `valid` answer.
+    case checkProposal(Block, view: UInt32, reproposal: Bool, nowMs: UInt64)
     /// Apply and store `block` with its commit certificate in one transaction, then answer with
     /// `.blockApplied`. Blocks come in height order, one at a time.
     case commit(Block, QuorumCertificate)

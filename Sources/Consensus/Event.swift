@@ -44,6 +44,9 @@ public enum Event<Block: ConsensusBlock>: Sendable {
     case workPending
     /// The block the node built after `requestProposal(height, view, ...)`.
     case proposalBuilt(Block, view: UInt32)
+    /// The answer to `checkProposal` for the block `blockHash` of `(height, view)`. An answer the
+    /// replica no longer waits for (another height or view, a block already decided) is ignored.
+    case proposalChecked(height: UInt64, view: UInt32, blockHash: Bytes32, valid: Bool)
     /// The node applied and stored the block of the last `commit` action.
     case blockApplied(AppliedBlock)
     /// Blocks with commit certificates answering `requestBlocks`.

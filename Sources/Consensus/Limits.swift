@@ -9,6 +9,9 @@ public enum ConsensusLimits {
     /// Messages for the next height buffered until the replica gets there, in total and per peer.
     public static let futureMessagesMax = 512
     public static let futureMessagesPerPeerMax = 32
+    /// Proposal checks (`checkProposal`) awaiting their answer; the oldest is forgotten beyond it
+    /// (its answer is then ignored). A runtime that answers at once has at most one pending.
+    public static let checksPendingMax = 8
     /// Pieces of equivocation evidence remembered (to report each once).
     public static let evidenceMax = 64
     /// Blocks held from a catch-up answer that cannot be applied yet.

@@ -17,12 +17,32 @@ extension Replica {
         round = Round(validatorCount: validators.count)
         workPending = a.workPending
         if workPending { scheduleViewTimer() } else { scheduleHeartbeat() }
-        let buffered = future
+        round.replay = future.filter { $0.message.height == height }
         future = []
-        for b in buffered where b.message.height == height {
-            onMessage(b.message, from: b.from, nowMs: b.nowMs)
-            if round.decided != nil { return }
+        continueReplay()
+    }
+
+    /// Steps the messages buffered for this height, in arrival order, then catch-up and progress.
+    /// Pauses while a proposal check is pending (`proposalChecked` resumes it), so that the
+    /// messages after a proposal are stepped after its check's answer, as they were when the check
+    /// was a function call. Does nothing when no replay is under way.
+    mutating func continueReplay() {
+        guard var replay = round.replay, round.checksPending.isEmpty else { return }
+        guard round.decided == nil else {
+            round.replay = nil  // decided meanwhile: the rest are answered by the commit certificate
+            return
         }
+        while !replay.isEmpty {
+            let b = replay.removeFirst()
+            round.replay = replay
+            onMessage(b.message, from: b.from, nowMs: b.nowMs)
+            if round.decided != nil {
+                round.replay = nil
+                return
+            }
+            if !round.checksPending.isEmpty { return }
+        }
+        round.replay = nil
         drainCatchUp()
         if round.decided == nil { checkProgress() }
     }

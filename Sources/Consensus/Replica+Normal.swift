@@ -18,10 +18,41 @@ extension Replica {
             guard vote.verify(verifier), record(vote, index: index) else { return }
         }
         round.remember(p.block, keep: signing.lock?.certificate.blockHash)
-        if view == 0, round.accepted[0] == nil, validator.isValid(p.block, nowMs: nowMs, reproposal: false) {
-            accept(p.block, view: 0)
-        }
+        // Prepared only once the runtime has checked it: the rest of this step waits for the answer.
+        if view == 0, round.accepted[0] == nil,
+           requestCheck(PendingCheck(view: 0, block: p.block), reproposal: false, nowMs: nowMs) { return }
         checkProgress()
+    }
+
+    /// Hands `check` to the runtime (`checkProposal`) unless the same block of the same view is
+    /// already being checked; returns whether the action was emitted. The caller emits nothing
+    /// after it in the same step, so a runtime that answers at once sees the replica act exactly as
+    /// if the check were a function call.
+    mutating func requestCheck(_ check: PendingCheck<Block>, reproposal: Bool, nowMs: UInt64) -> Bool {
+        let hash = check.block.hash
+        guard !round.checksPending.contains(where: { $0.view == check.view && $0.block.hash == hash }) else { return false }
+        if round.checksPending.count >= ConsensusLimits.checksPendingMax { round.checksPending.removeFirst() }
+        round.checksPending.append(check)
+        emit(.checkProposal(check.block, view: check.view, reproposal: reproposal, nowMs: nowMs))
+        return true
+    }
+
+    /// The runtime's answer to `checkProposal`. Ignored unless the replica still waits for exactly
+    /// that check; a block is accepted (prepared) only on a `valid` answer and only if it still can
+    /// be (same height, still in that view, nothing accepted there, not decided).
+    mutating func onProposalChecked(height h: UInt64, view v: UInt32, blockHash: Bytes32, valid: Bool) {
+        guard h == height, let i = round.checksPending.firstIndex(where: { $0.view == v && $0.block.hash == blockHash })
+        else { return }
+        let check = round.checksPending.remove(at: i)
+        if round.decided == nil {
+            if let nv = check.newView {
+                if valid { acceptNewView(nv) }
+            } else {
+                if valid, view == 0, round.accepted[0] == nil { accept(check.block, view: 0) }
+                checkProgress()
+            }
+        }
+        if round.checksPending.isEmpty { continueReplay() }
     }
 
     mutating func onVote(_ vote: Vote) {

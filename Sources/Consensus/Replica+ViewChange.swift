@@ -55,7 +55,10 @@ extension Replica {
 
     /// `ViewChange(height, view, lock)` for the current view, signed.
     func makeViewChange() -> ViewChange {
-        let lock = bug == .forgetLock ? nil : signing.lock?.certificate
+        var lock = signing.lock?.certificate
+        #if TOTEM_FAULT_INJECTION
+        if bug == .forgetLock { lock = nil }
+        #endif
         // A lock from the current view would make the view change invalid: a replica that locked in
         // its view has accepted a NewView (or proposed) there, so its view is confirmed and moves on.
         precondition((lock?.view).map { $0 < view } ?? true, "view change would carry a lock from its own view")
@@ -90,10 +93,21 @@ extension Replica {
         checkProgress()
     }
 
+    /// A NewView whose signatures and block rule hold is accepted once the runtime has checked its
+    /// block (`checkProposal`, answered by `proposalChecked`, which calls `acceptNewView`).
     mutating func onNewView(_ nv: NewView<Block>, nowMs: UInt64) {
         let v = nv.view
         guard v > 0, v >= view, v <= ConsensusLimits.viewMax, round.accepted[v] == nil else { return }
-        guard isValidNewView(nv, nowMs: nowMs) else { return }
+        guard let reproposal = checkNewView(nv) else { return }
+        _ = requestCheck(PendingCheck(view: v, block: nv.proposal.block, newView: nv), reproposal: reproposal, nowMs: nowMs)
+    }
+
+    /// The rest of `onNewView` after its block was checked valid: records the leader's vote (its
+    /// equivocation is evidence, and then nothing is prepared), moves to the view and prepares.
+    mutating func acceptNewView(_ nv: NewView<Block>) {
+        let v = nv.view
+        // The replica may have moved on, or accepted another NewView, while the check was pending.
+        guard v > 0, v >= view, round.accepted[v] == nil else { return }
         let vote = nv.proposal.vote
         guard let index = validators.index(of: vote.validator) else { return }
         if let held = round.votes.entry(.prepare, view: v, index: index), held.blockHash != vote.blockHash {
@@ -110,25 +124,27 @@ extension Replica {
 
     /// A NewView is valid iff it is the leader's, its q view changes for exactly its view verify,
     /// and its block is that of the highest-view lock among them (or any valid block if none has
-    /// one). The replica's own lock plays no part.
-    func isValidNewView(_ nv: NewView<Block>, nowMs: UInt64) -> Bool {
+    /// one). The replica's own lock plays no part. Checks everything but the block's validity,
+    /// which the runtime checks (`checkProposal`): nil if the NewView is invalid, else whether its
+    /// block is a re-proposal (from a lock, so its time is not checked again).
+    func checkNewView(_ nv: NewView<Block>) -> Bool? {
         let v = nv.view
         let vote = nv.proposal.vote
         let block = nv.proposal.block
         guard vote.phase == .prepare, vote.height == height, nv.leader == validators.leader(height: height, view: v),
               block.height == height, block.parentHash == parentHash, block.hash == vote.blockHash,
-              nv.viewChanges.count >= validators.quorum, nv.viewChanges.count <= validators.count else { return false }
+              nv.viewChanges.count >= validators.quorum, nv.viewChanges.count <= validators.count else { return nil }
         var previous: Bytes32?
         for vc in nv.viewChanges {
-            if let p = previous, !(p < vc.validator) { return false }  // distinct, canonical order
-            guard vc.height == height, vc.view == v else { return false }
+            if let p = previous, !(p < vc.validator) { return nil }  // distinct, canonical order
+            guard vc.height == height, vc.view == v else { return nil }
             previous = vc.validator
         }
         guard verifier.verify(nv.signature, .consensus, body: nv.body, publicKey: nv.leader), vote.verify(verifier)
-        else { return false }
-        for vc in nv.viewChanges where !vc.verify(against: validators, verifier) { return false }
+        else { return nil }
+        for vc in nv.viewChanges where !vc.verify(against: validators, verifier) { return nil }
         let locks = Self.highestLocks(nv.viewChanges)
-        if locks.isEmpty { return validator.isValid(block, nowMs: nowMs, reproposal: false) }
-        return locks.contains { $0.blockHash == block.hash } && validator.isValid(block, nowMs: nowMs, reproposal: true)
+        if locks.isEmpty { return false }
+        return locks.contains { $0.blockHash == block.hash } ? true : nil
     }
 }

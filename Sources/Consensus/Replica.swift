@@ -9,9 +9,10 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     public let config: ReplicaConfig
     let signer: any VoteSigner
     let verifier: any SignatureVerifier
-    let validator: any ProposalValidator<Block>
-    /// Test-only fault injection (see `InjectedBug`).
+    #if TOTEM_FAULT_INJECTION
+    /// Test-only fault injection (see `InjectedBug`): not compiled into release builds.
     var bug: InjectedBug = .none
+    #endif
 
     /// The crash-safe part of the state; see `SigningState`.
     public internal(set) var signing: SigningState<Block>
@@ -41,14 +42,12 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     /// (a signing state of an earlier height is obsolete: that height was decided since).
     /// `abstainingAt` is a height at which it must not sign (see `abstainHeight`).
     public init(config: ReplicaConfig, signer: any VoteSigner, verifier: any SignatureVerifier,
-                validator: any ProposalValidator<Block>, position: ChainPosition, restoring: SigningState<Block>? = nil,
-                abstainingAt: UInt64? = nil) {
+                position: ChainPosition, restoring: SigningState<Block>? = nil, abstainingAt: UInt64? = nil) {
         precondition((restoring?.height ?? 0) <= position.height, "signing state is ahead of the chain")
         abstainHeight = abstainingAt
         self.config = config
         self.signer = signer
         self.verifier = verifier
-        self.validator = validator
         self.parentHash = position.parentHash
         self.lastDecided = position.parentCertificate
         self.validators = position.validators
@@ -84,6 +83,7 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         case let .timeout(t): onTimeout(t)
         case .workPending: onWorkPending()
         case let .proposalBuilt(block, view): onProposalBuilt(block, view: view)
+        case let .proposalChecked(h, view, hash, valid): onProposalChecked(height: h, view: view, blockHash: hash, valid: valid)
         case let .blockApplied(applied): onBlockApplied(applied)
         case let .blocksReceived(blocks, from): onBlocksReceived(blocks, from: from)
         }
@@ -122,7 +122,10 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
 
     /// Votes needed to prepare and to decide: q (or f+1 with the injected bug).
     var threshold: Int {
-        bug == .weakQuorum ? validators.maxFaulty + 1 : validators.quorum
+        #if TOTEM_FAULT_INJECTION
+        if bug == .weakQuorum { return validators.maxFaulty + 1 }
+        #endif
+        return validators.quorum
     }
 
     mutating func onMessage(_ m: Message<Block>, from: Bytes32, nowMs: UInt64) {

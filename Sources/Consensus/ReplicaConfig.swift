@@ -42,15 +42,3 @@ public struct ChainPosition: Sendable {
         self.validators = validators; self.nextValidators = nextValidators
     }
 }
-
-/// Bugs a test can switch on to show that the simulator catches them. Never set in production.
-enum InjectedBug: Sendable, Hashable {
-    case none
-    /// Prepared and decided on f+1 votes instead of a quorum.
-    case weakQuorum
-    /// View changes never carry the lock.
-    case forgetLock
-    /// Every view timer expiry moves to the next view (no waiting for q view changes): the
-    /// livelock DESIGN.md warns about.
-    case noViewTimerRule
-}

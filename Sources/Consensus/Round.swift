@@ -24,6 +24,14 @@ struct Round<Block: ConsensusBlock>: Sendable {
     var certificateAwaitingBlock: QuorumCertificate?
     /// Laggards already answered for a vote at this height.
     var laggardsAnswered: [Bytes32] = []
+    /// Proposals handed to the runtime with `checkProposal` whose answer has not come back, oldest
+    /// first, bounded by `checksPendingMax`. Only a block listed here can be prepared on a `valid`
+    /// answer.
+    var checksPending: [PendingCheck<Block>] = []
+    /// Messages for this height buffered while it was the next one, not yet stepped: set when the
+    /// height begins, stepped one by one, and paused while a check is pending (so they are stepped
+    /// in the same order, relative to the check's answer, as when the check was a function call).
+    var replay: [BufferedMessage<Block>]?
 
     init(validatorCount: Int) {
         votes = VoteBook(validatorCount: validatorCount)
@@ -42,6 +50,14 @@ struct Round<Block: ConsensusBlock>: Sendable {
         blocks[hash] = block
         blockOrder.append(hash)
     }
+}
+
+/// A proposal waiting for the runtime's `proposalChecked`: a view-0 proposal, or the block of a
+/// NewView whose other parts verified (the NewView is kept to finish accepting it).
+struct PendingCheck<Block: ConsensusBlock>: Sendable {
+    var view: UInt32
+    var block: Block
+    var newView: NewView<Block>?
 }
 
 /// Catch-up progress: the highest verified commit certificate seen above the current height and

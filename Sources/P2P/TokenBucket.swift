@@ -62,13 +62,16 @@ struct InboundLimiter: Sendable {
 
 /// Counts occurrences of something worth logging and says when to report them: the first at once,
 /// then at most one report per `intervalMs`, carrying the count since the last report.
-struct ReportThrottle: Sendable {
-    var intervalMs: Int64 = P2PLimits.refusalReportIntervalMs
+/// Public so the node's other services throttle their repeated warnings the same way.
+public struct ReportThrottle: Sendable {
+    public var intervalMs: Int64
     private var countSinceReport = 0
     private var reportedMs: Int64?
 
+    public init(intervalMs: Int64 = P2PLimits.refusalReportIntervalMs) { self.intervalMs = intervalMs }
+
     /// Notes one occurrence; returns the count to report now, or nil to stay quiet.
-    mutating func note(nowMs: Int64) -> Int? {
+    public mutating func note(nowMs: Int64) -> Int? {
         countSinceReport += 1
         if let last = reportedMs, nowMs - last < intervalMs { return nil }
         defer { countSinceReport = 0; reportedMs = nowMs }

@@ -107,17 +107,12 @@ import TotemCrypto
         #expect(throws: DecodeError.self) { try ConsensusCodec.decodeSigningState([2], maxBlockTxs: 10) }
     }
 
-    struct AcceptAll: ProposalValidator {
-        func isValid(_ block: Block, nowMs: UInt64, reproposal: Bool) -> Bool { true }
-    }
-
     /// A single validator (q = 1) decides the chain's Block through the whole path.
     @Test func singleValidatorDecidesAChainBlock() throws {
         guard let set = keys.set(["r0"]) else { throw TranscriptError("set") }
         let signer = Ed25519VoteSigner(key: keys.keys[0], genesisHash: genesis)
         var r = Replica<Block>(config: ReplicaConfig(proposalTimeoutMs: 1000, maxProposalTimeoutMs: 8000, emptyBlockIntervalMs: 5000),
                                signer: signer, verifier: Ed25519SignatureVerifier(genesisHash: genesis),
-                               validator: AcceptAll(),
                                position: ChainPosition(height: 1, parentHash: genesis, parentCertificate: nil,
                                                        validators: set, nextValidators: set))
         _ = r.step(.start)

@@ -14,18 +14,25 @@ import Testing
     /// TOTEM_SIM_HARSH=1: fault phases up to 12 s and drop rates up to 45% (for exploring).
     static let harsh = environment["TOTEM_SIM_HARSH"] == "1"
     /// TOTEM_SIM_BUG=weakQuorum|forgetLock|noViewTimerRule: replay a seed of the broken-replica tests.
+    #if TOTEM_FAULT_INJECTION
     static let bug: InjectedBug = switch environment["TOTEM_SIM_BUG"] {
     case "weakQuorum": .weakQuorum
     case "forgetLock": .forgetLock
     case "noViewTimerRule": .noViewTimerRule
     default: .none
     }
+    #endif
     static func options(_ seed: UInt64) -> SimOptions {
         var o = SimOptions.random(seed: seed, harsh: harsh)
+        #if TOTEM_FAULT_INJECTION
         o.bug = bug
+        #endif
         return o
     }
     static let chunks = 16
+    /// TOTEM_SIM_PRINT_SEEDS=1: print one line per seed (heights, messages, simulated time, what it
+    /// exercised), to compare two builds seed by seed.
+    static let printSeeds = environment["TOTEM_SIM_PRINT_SEEDS"] == "1"
 
     /// Runs `seed`; on a violation re-runs it with tracing and returns a readable report.
     static func check(seed: UInt64, options: SimOptions) -> (String?, SimResult) {
@@ -67,6 +74,13 @@ import Testing
             }
             passed += 1
             heights += result.heightAllHonest
+            if Self.printSeeds {
+                let st = result.stats
+                print("seed \(seed): heights \(result.heightAllHonest), messages \(result.messages), "
+                      + "simulated \(result.simulatedMs)ms, view changes \(st.viewChanges), new views \(st.newViews), "
+                      + "max view \(st.maxView), restarts \(st.restarts), catch-up requests \(st.catchUpRequests), "
+                      + "laggard answers \(st.certificatesAnswered), evidence \(st.evidence)")
+            }
             stats = stats + result.stats
         }
         print("chunk \(chunk): \(passed) seeds, \(heights) heights decided, \(stats.viewChanges) view changes, "

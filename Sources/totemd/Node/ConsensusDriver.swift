@@ -6,14 +6,6 @@ import P2P
 import Synchronization
 import TotemCrypto
 
-/// Checks proposals with the chain state machine (the replica's injected validator).
-struct ChainProposalValidator: ProposalValidator {
-    let chain: ChainService
-    func isValid(_ block: Block, nowMs: UInt64, reproposal: Bool) -> Bool {
-        chain.validateProposal(block, nowMs: nowMs, reproposal: reproposal)
-    }
-}
-
 /// The consensus runtime: one task that owns the replica, takes one event at a time from its
 /// inbox, calls `step`, and performs the actions in order. A signing state to persist is synced
 /// to LMDB before any later action of the same step (so before any vote it covers leaves).
@@ -23,7 +15,14 @@ final class ConsensusDriver: Sendable {
     let chain: ChainService
     let network: P2PNode
     let key: SigningKey
-    let inbox = EventQueue<ReplicaEvent>(networkCapacity: NodeLimits.consensusEventQueue)
+    let inbox = EventQueue<ReplicaEvent>(networkCapacity: NodeLimits.consensusEventQueue) { control in
+        switch control {
+        case .workPending: .workPending
+        case .timeout(let t): .timeout(t)
+        // An empty batch changes nothing in the replica; it only wakes the loop for `commitReadyRun`.
+        case .catchUpReady: .blocksReceived([], from: ConsensusDriver.wakeUpKey)
+        }
+    }
     let commits: CommitFeed
     /// Where evidence transactions enter the node, like every other transaction.
     let admission: AdmissionService
@@ -35,6 +34,9 @@ final class ConsensusDriver: Sendable {
     private let metrics: NodeMetrics
     private let status = Mutex(DriverStatus())
     private let sync: Mutex<BlockSync<CatchUpBlock>>
+    /// Failed sends and broadcasts are counted in /metrics each, and logged at most once per
+    /// `NodeLimits.sendFailureReportIntervalMs` with the count since the last line.
+    private let sendFailureReports = Mutex(ReportThrottle(intervalMs: NodeLimits.sendFailureReportIntervalMs))
 
     struct DriverStatus: Sendable {
         var height: UInt64 = 0
@@ -51,11 +53,12 @@ final class ConsensusDriver: Sendable {
     }
 
     init(chain: ChainService, network: P2PNode, key: SigningKey, observers: Set<Bytes32>, commits: CommitFeed,
-         metrics: NodeMetrics, logger: Logger, admission: AdmissionService, onCommit: @escaping @Sendable (Block) -> Void) {
+         metrics: NodeMetrics, logger: Logger, admission: AdmissionService,
+         onCommit: @escaping @Sendable (Block) -> Void) throws {
         self.admission = admission
         self.onCommit = onCommit
         self.observers = observers
-        let tip = (try? chain.tip().height) ?? 0
+        let tip = try chain.tip().height
         self.sync = Mutex(BlockSync(applied: tip, nowMs: Self.nowMs()))
         self.chain = chain
         self.network = network
@@ -166,8 +169,7 @@ final class ConsensusDriver: Sendable {
                                      validators: validators, nextValidators: next)
         return Replica(config: config, signer: Ed25519VoteSigner(key: key, genesisHash: chain.genesis.genesisHash),
                        verifier: Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash),
-                       validator: ChainProposalValidator(chain: chain), position: position, restoring: restoring,
-                       abstainingAt: abstaining)
+                       position: position, restoring: restoring, abstainingAt: abstaining)
     }
 
     /// Performs one action; returns the event that answers it when the answer is immediate.
@@ -185,21 +187,29 @@ final class ConsensusDriver: Sendable {
             }
             return nil
         case .broadcast(let m):
-            try? network.broadcast(consensus: ConsensusCodec.encode(m))
+            do { try network.broadcast(consensus: ConsensusCodec.encode(m)) } catch {
+                sendFailed("consensus broadcast", peer: nil, error: error)
+            }
             return nil
         case .send(let m, let peer):
-            _ = try? network.send(.consensus(ConsensusCodec.encode(m)), to: peer)
+            send(.consensus(ConsensusCodec.encode(m)), to: peer, what: "consensus message")
             return nil
         case .scheduleTimeout(let t, let afterMs):
             let inbox = self.inbox
             group.addTask {
-                try? await Task.sleep(for: .milliseconds(afterMs))
+                // Cancelled only when the loop ends (shutdown): then the firing no longer matters.
+                do { try await Task.sleep(for: .milliseconds(afterMs)) } catch { return }
                 inbox.pushControl(.timeout(t))
             }
             return nil
         case .requestProposal(_, let view, _):
             let block = try chain.buildProposal(view: view, proposer: key.publicKey, nowMs: Self.nowMs())
             return .proposalBuilt(block, view: view)
+        case .checkProposal(let block, let view, let reproposal, let nowMs):
+            // The chain state machine's check (it logs why it refuses); answered at once, before any
+            // other event, so the replica goes on exactly where it paused.
+            let valid = chain.validateProposal(block, nowMs: nowMs, reproposal: reproposal)
+            return .proposalChecked(height: block.height, view: view, blockHash: block.hash, valid: valid)
         case .commit(let block, let qc):
             return try await commit(block, qc)
         case .requestBlocks(let from, let peer):
@@ -337,7 +347,7 @@ final class ConsensusDriver: Sendable {
         do {
             let tip = try chain.tip().height
             guard fromHeight >= 1, fromHeight <= tip else {
-                _ = try? network.send(.blockResponse(fromHeight: fromHeight, blocks: []), to: peer)
+                send(.blockResponse(fromHeight: fromHeight, blocks: []), to: peer, what: "block response")
                 return
             }
             let last = min(tip, fromHeight + UInt64(min(count, UInt32(NodeLimits.catchUpBlocksPerResponse))) - 1)
@@ -350,7 +360,7 @@ final class ConsensusDriver: Sendable {
                 if !items.isEmpty, bytes > NodeLimits.catchUpResponseMaxBytes { break }
                 items.append(item)
             }
-            _ = try? network.send(.blockResponse(fromHeight: fromHeight, blocks: items), to: peer)
+            send(.blockResponse(fromHeight: fromHeight, blocks: items), to: peer, what: "block response")
         } catch {
             logger.error("could not serve blocks", metadata: ["error": "\(error)"])
         }
@@ -362,17 +372,19 @@ final class ConsensusDriver: Sendable {
     func receivedBlocks(_ items: [[UInt8]], fromHeight: UInt64, from peer: Bytes32) {
         var blocks: [(height: UInt64, item: CatchUpBlock, bytes: Int)] = []
         for item in items {
-            guard let (block, cert) = try? CertifiedBlockCodec.decode(item, maxBlockTxs: chain.genesis.params.maxBlockTxs) else {
-                logger.info("dropped malformed catch-up block", metadata: ["peer": "\(peer.hex.prefix(16))"])
+            do {
+                let (block, cert) = try CertifiedBlockCodec.decode(item, maxBlockTxs: chain.genesis.params.maxBlockTxs)
+                blocks.append((block.height, CatchUpBlock(block: block, certificate: cert), item.count))
+            } catch {
+                logger.info("dropped malformed catch-up block", metadata: ["peer": "\(peer.hex.prefix(16))", "error": "\(error)"])
                 return
             }
-            blocks.append((block.height, CatchUpBlock(block: block, certificate: cert), item.count))
         }
         let now = Self.nowMs()
         let (requests, ready) = sync.withLock { s in (s.received(blocks, from: peer, fromHeight: fromHeight, nowMs: now), s.hasReady) }
         send(requests)
-        // Wakes the consensus loop if it waits for an event (an empty batch changes nothing there).
-        if ready { inbox.pushControl(.blocksReceived([], from: peer)) }
+        // Wakes the consensus loop if it waits for an event.
+        if ready { inbox.pushControl(.catchUpReady) }
     }
 
     /// A peer's status: its height feeds the catch-up plan.
@@ -389,9 +401,35 @@ final class ConsensusDriver: Sendable {
     /// Sends the requests `BlockSync` planned.
     private func send(_ requests: [BlockSync<CatchUpBlock>.Request]) {
         for r in requests {
-            let sent = (try? network.send(.blockRequest(fromHeight: r.fromHeight, count: UInt32(r.count)), to: r.peer)) ?? false
-            if sent { metrics.catchUpRequests.increment() } else { metrics.sendFailures.increment() }
+            if send(.blockRequest(fromHeight: r.fromHeight, count: UInt32(r.count)), to: r.peer, what: "block request") {
+                metrics.catchUpRequests.increment()
+            }
         }
+    }
+
+    /// Sends `message` to `peer`; a failure (peer not connected, its queue full, the message too
+    /// large) is counted and logged, and false returned.
+    @discardableResult
+    private func send(_ message: PeerMessage, to peer: Bytes32, what: String) -> Bool {
+        do {
+            if try network.send(message, to: peer) { return true }
+            sendFailed(what, peer: peer, error: nil)
+        } catch {
+            sendFailed(what, peer: peer, error: error)
+        }
+        return false
+    }
+
+    /// Counts a failed send in `totem_p2p_send_failures_total` and logs it, throttled: a peer that
+    /// went away fails every send until it is back.
+    private func sendFailed(_ what: String, peer: Bytes32?, error: (any Error)?) {
+        metrics.sendFailures.increment()
+        let now = Int64(clamping: Self.nowMs())
+        guard let count = sendFailureReports.withLock({ $0.note(nowMs: now) }) else { return }
+        logger.info("could not send \(what)", metadata: [
+            "peer": "\(peer.map { String($0.hex.prefix(16)) } ?? "all")",
+            "reason": "\(error.map { "\($0)" } ?? "peer not connected or its queue full")",
+            "failuresSinceLastReport": "\(count)"])
     }
 
     /// Expires lost requests and reports progress while behind, until the inbox closes.
@@ -404,7 +442,7 @@ final class ConsensusDriver: Sendable {
                 (s.tick(nowMs: now), s.hasReady, s.applied, s.targetHeight)
             }
             send(requests)
-            if ready { inbox.pushControl(.blocksReceived([], from: Self.wakeUpKey)) }
+            if ready { inbox.pushControl(.catchUpReady) }
             let behind = target > applied ? target - applied : 0
             metrics.catchUpBlocksBehind.record(Int(clamping: behind))
             if let line = progress.update(applied: applied, target: target, txsApplied: committedTxCount(), nowMs: now) {

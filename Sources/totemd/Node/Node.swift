@@ -75,9 +75,9 @@ final class Node: Service {
         }
         self.similarity = similarity
         queries = QueryService(chain: chain, similarity: similarity, metrics: metrics, logger: logger)
-        driver = ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
-                                 metrics: metrics, logger: logger, admission: admission,
-                                 onCommit: { similarity.blockCommitted($0) })
+        driver = try ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
+                                     metrics: metrics, logger: logger, admission: admission,
+                                     onCommit: { similarity.blockCommitted($0) })
         admission.connect(network: network, consensus: driver)
         if config.role == .validator, !inForce.contains(key.publicKey) {
             logger.warning("this node's key is not in the validator set in force; it follows the chain without voting",

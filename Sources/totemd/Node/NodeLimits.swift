@@ -4,7 +4,8 @@ enum NodeLimits {
     static let outcomeCacheEntries = 16
     /// Rejected-after-acceptance transactions remembered for `GET /v1/txs/{hash}`.
     static let rejectedTxCacheEntries = 100_000
-    /// Consensus events waiting for the replica (network messages beyond it are dropped).
+    /// Consensus network messages waiting for the replica (beyond it the newest are dropped; the
+    /// control lane holds at most `ControlLane.capacity` events by construction).
     static let consensusEventQueue = 10_000
     /// Transactions in one `POST /v1/txs`.
     static let submitMaxTxs = 1000
@@ -26,6 +27,8 @@ extension NodeLimits {
     static let catchUpRunMaxBlocks = 64
     /// How often catch-up expires lost requests, and reports progress (`BlockSync`).
     static let catchUpTickMs: UInt64 = 250
+    /// Failed P2P sends of the consensus runtime are logged at most this often (each is counted).
+    static let sendFailureReportIntervalMs: Int64 = 10_000
 }
 
 extension NodeLimits {

@@ -17,7 +17,10 @@ struct SimOptions: Sendable, CustomStringConvertible {
     var crashes = false
     /// Stop after this much simulated time even without faults (statistics runs).
     var runMs: UInt64?
+    #if TOTEM_FAULT_INJECTION
+    /// The bug injected into every honest replica (debug builds only; see `InjectedBug`).
     var bug: InjectedBug = .none
+    #endif
     /// A block that adopts removing one Byzantine validator (in force two heights later), if any.
     var setChangeAdoptedAt: UInt64?
     /// Scripted outages on top of the random ones: node, crash time, restart time (nil: never).
@@ -29,7 +32,15 @@ struct SimOptions: Sendable, CustomStringConvertible {
     var description: String {
         "n=\(n) byzantine=\(byzantine) faultPhase=\(faultPhaseMs)ms drop=\(dropPermille)‰ dup=\(duplicatePermille)‰ "
             + "delay=\(delayMs.lowerBound)-\(delayMs.upperBound)ms partitions=\(partitions) crashes=\(crashes) "
-            + "setChange=\(setChangeAdoptedAt.map { "at \($0)" } ?? "none") bug=\(bug)"
+            + "setChange=\(setChangeAdoptedAt.map { "at \($0)" } ?? "none")\(bugDescription)"
+    }
+
+    var bugDescription: String {
+        #if TOTEM_FAULT_INJECTION
+        " bug=\(bug)"
+        #else
+        ""
+        #endif
     }
 
     /// The fault mix of `seed`: n = 4 or 7 with f Byzantine replicas, and a random share of every

@@ -221,8 +221,10 @@ struct Simulator {
         let position = ChainPosition(height: h, parentHash: node.head, parentCertificate: node.chain.last?.certificate,
                                      validators: validators(at: h), nextValidators: validators(at: h + 1))
         var r = Replica<TestBlock>(config: options.config, signer: node.signer, verifier: verifier,
-                                   validator: TestProposalValidator(), position: position, restoring: node.persisted)
+                                   position: position, restoring: node.persisted)
+        #if TOTEM_FAULT_INJECTION
         if node.isHonest { r.bug = options.bug }
+        #endif
         return r
     }
 
@@ -262,7 +264,8 @@ struct Simulator {
         }
     }
 
-    /// Steps node `i` and performs its actions, then any event they cause at once (blockApplied).
+    /// Steps node `i` and performs its actions, then any event they cause at once (blockApplied,
+    /// proposalChecked).
     mutating func step(_ i: Int, _ event: Event<TestBlock>) {
         var pending = [event]
         while !pending.isEmpty, violation == nil {
@@ -292,6 +295,9 @@ struct Simulator {
                 queue.push(.timer(node: i, t, incarnation: nodes[i].incarnation), at: now + after)
             case let .requestProposal(h, v, _):
                 queue.push(.build(node: i, height: h, view: v, incarnation: nodes[i].incarnation), at: now + 1)
+            case let .checkProposal(block, v, _, _):
+                // The cheap fake of the chain's check, answered at once like the node's.
+                followUps.append(.proposalChecked(height: block.height, view: v, blockHash: block.hash, valid: block.valid))
             case let .commit(block, cert):
                 checkCommit(i, block, cert)
                 nodes[i].chain.append(CertifiedBlock(block: block, certificate: cert))

@@ -1,7 +1,8 @@
 import TotemCrypto
 @testable import Consensus
 
-/// A block for tests: a label, a height, a parent and a validity bit the fake validator reads.
+/// A block for tests: a label, a height, a parent and a validity bit the fake proposal check reads
+/// (the simulator and the transcript harness answer `checkProposal` with it).
 /// The hash is computed once at construction.
 struct TestBlock: ConsensusBlock, Hashable {
     let height: UInt64
@@ -24,9 +25,4 @@ struct TestBlock: ConsensusBlock, Hashable {
         h.update(parentHash)
         self.hash = h.finalize()
     }
-}
-
-/// Accepts blocks whose validity bit is set: stands in for the chain state machine.
-struct TestProposalValidator: ProposalValidator {
-    func isValid(_ block: TestBlock, nowMs: UInt64, reproposal: Bool) -> Bool { block.valid }
 }

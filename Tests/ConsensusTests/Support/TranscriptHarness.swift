@@ -27,6 +27,9 @@ struct TranscriptHarness {
     var lastHeartbeat: Timeout?
     var lastCommit: (TestBlock, QuorumCertificate)?
     let nowMs: UInt64 = 1_000_000
+    /// Whether `checkProposal` is answered at once (`checks mode=auto`, the default) or waits for a
+    /// `checked` command (`checks mode=manual`).
+    var answerChecks = true
 
     // MARK: commands
 
@@ -95,6 +98,15 @@ struct TranscriptHarness {
             }
             return try step(.blocksReceived(certified, from: try pub(from)))
         case "state": return [state()]
+        case "checks":
+            guard let mode = args["mode"], mode == "auto" || mode == "manual" else { throw TranscriptError("mode=auto|manual") }
+            answerChecks = mode == "auto"
+            return []
+        case "checked":
+            // A runtime's answer, possibly stale: `checked block=B1 v=0 valid=yes [h=1]`.
+            let block = try self.block(try one(args["block"]))
+            let valid = try one(args["valid"]) == "yes"
+            return try step(.proposalChecked(height: h, view: v, blockHash: block.hash, valid: valid))
         default: throw TranscriptError("unknown command \(verb)")
         }
     }
@@ -119,8 +131,7 @@ struct TranscriptHarness {
         let position = ChainPosition(height: chainHeight + 1, parentHash: parent,
                                      parentCertificate: nil, validators: setNow, nextValidators: setNext)
         replica = Replica(config: config, signer: signer, verifier: Ed25519SignatureVerifier(genesisHash: TestKeys.genesisHash),
-                          validator: TestProposalValidator(), position: position, restoring: restoring,
-                          abstainingAt: abstainingAt)
+                          position: position, restoring: restoring, abstainingAt: abstainingAt)
         lastViewTimeout = nil
         lastHeartbeat = nil
     }
@@ -254,6 +265,8 @@ struct TranscriptHarness {
         try step(.message(m, from: try pub(from), nowMs: nowMs))
     }
 
+    /// Steps the replica and renders its actions. A `checkProposal` is answered at once with the
+    /// test block's validity bit (the runtime's check), and the answer's actions follow its line.
     mutating func step(_ e: Event<TestBlock>) throws -> [String] {
         guard var r = replica else { throw TranscriptError("setup first") }
         let actions = r.step(e)
@@ -261,15 +274,17 @@ struct TranscriptHarness {
         var out = [String]()
         for a in actions {
             try checkPersistedBefore(a)
+            out.append(render(a))
             switch a {
             case let .persistSigningState(s):
                 persistedBefore = persisted
                 persisted = s
             case let .scheduleTimeout(t, _): if t.kind == .view { lastViewTimeout = t } else { lastHeartbeat = t }
             case let .commit(b, c): lastCommit = (b, c)
+            case let .checkProposal(b, v, _, _) where answerChecks:
+                out += try step(.proposalChecked(height: b.height, view: v, blockHash: b.hash, valid: b.valid))
             default: break
             }
-            out.append(render(a))
         }
         return out
     }
@@ -332,6 +347,9 @@ struct TranscriptHarness {
         case let .scheduleTimeout(t, after):
             return t.kind == .view ? "timer view h=\(t.height) v=\(t.view) after=\(after)ms" : "timer heartbeat h=\(t.height) after=\(after)ms"
         case let .requestProposal(h, v, _): return "request-proposal h=\(h) v=\(v)"
+        case let .checkProposal(b, v, reproposal, _):
+            let answer = answerChecks ? " -> \(b.valid ? "valid" : "invalid")" : ""
+            return "check-proposal h=\(b.height) v=\(v) \(name(b.hash))\(reproposal ? " reproposal" : "")\(answer)"
         case let .commit(b, c): return "commit h=\(b.height) \(name(b.hash)) v=\(c.view) signers=\(names(c.signatures))"
         case let .requestBlocks(from, peer): return "request-blocks from=\(from) peer=\(keys.name(of: peer))"
         case let .reportEvidence(e):
