@@ -1,10 +1,10 @@
 /// Limits and fixed parameters of image decoding, in one place.
 public enum DecodingLimits {
     /// Largest image file accepted (a 100-megapixel TIFF is about 300 MB uncompressed).
-    public static let maxFileBytes = 512 * 1024 * 1024
+    public static let fileMaxBytes = 512 * 1024 * 1024
     /// Largest image accepted, in pixels (width x height), checked from the header before any pixel
     /// is decoded, so a small file declaring a huge image (a decompression bomb) costs nothing.
-    public static let maxPixelCount = 250_000_000
+    public static let pixelsMax = 250_000_000
     /// A border is trimmed where every pixel is within this distance (per band, 0-255, after
     /// libvips' 3x3 median smoothing) of the top-left pixel: libvips' default, which absorbs JPEG
     /// noise in a flat border but not the content of a photograph.

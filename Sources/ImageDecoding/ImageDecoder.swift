@@ -26,8 +26,8 @@ public enum ImageDecoder {
     public static func decode(_ bytes: [UInt8]) throws(ImageDecodingError) -> DecodedImage {
         guard Vips.started else { throw Vips.error(.libraryUnavailable, "starting libvips") }
         guard !bytes.isEmpty else { throw ImageDecodingError(.notAnImage, "no bytes to decode") }
-        guard bytes.count <= DecodingLimits.maxFileBytes else {
-            throw ImageDecodingError(.fileTooLarge, "\(bytes.count) bytes, over \(DecodingLimits.maxFileBytes)")
+        guard bytes.count <= DecodingLimits.fileMaxBytes else {
+            throw ImageDecodingError(.fileTooLarge, "\(bytes.count) bytes, over \(DecodingLimits.fileMaxBytes)")
         }
         // libvips reads the buffer lazily without copying it: every image derived from it must be
         // released before this closure returns, which `normalise` guarantees by returning values only.
@@ -50,8 +50,8 @@ public enum ImageDecoder {
         } catch {
             throw ImageDecodingError(.fileUnreadable, "cannot read \(path): \(error.localizedDescription)")
         }
-        guard size <= DecodingLimits.maxFileBytes else {
-            throw ImageDecodingError(.fileTooLarge, "\(path) has \(size) bytes, over \(DecodingLimits.maxFileBytes)")
+        guard size <= DecodingLimits.fileMaxBytes else {
+            throw ImageDecodingError(.fileTooLarge, "\(path) has \(size) bytes, over \(DecodingLimits.fileMaxBytes)")
         }
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else {
             throw ImageDecodingError(.fileUnreadable, "cannot read \(path), or it is empty")
@@ -70,8 +70,8 @@ public enum ImageDecoder {
         }
         guard let opened = cvips_new_from_buffer(base, raw.count) else { throw Vips.error(.decodeFailed, "reading the header") }
         var image = VipsHandle(opened)
-        guard image.width * image.height <= DecodingLimits.maxPixelCount else {
-            throw ImageDecodingError(.imageTooLarge, "\(image.width)x\(image.height) pixels, over \(DecodingLimits.maxPixelCount)")
+        guard image.width * image.height <= DecodingLimits.pixelsMax else {
+            throw ImageDecodingError(.imageTooLarge, "\(image.width)x\(image.height) pixels, over \(DecodingLimits.pixelsMax)")
         }
         image = try image.apply("EXIF orientation") { cvips_autorot($0, $1) }
         let (width, height) = (image.width, image.height)

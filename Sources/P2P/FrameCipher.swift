@@ -2,7 +2,7 @@ import CSodium
 
 /// One direction of a session: ChaCha20-Poly1305 (IETF, 96-bit nonce) under a key from the
 /// handshake, with the nonce `0x00000000 || counter:u64 big-endian` and the counter incremented per
-/// frame. Invariant: a counter value is used at most once per key; at `P2PLimits.nonceCounterLimit`
+/// frame. Invariant: a counter value is used at most once per key; at `P2PLimits.nonceCounterMax`
 /// the cipher refuses, and the connection closes, before the counter could wrap.
 public struct FrameCipher: Sendable {
     /// 32 bytes (checked in `init`), so its base address is never nil.
@@ -17,7 +17,7 @@ public struct FrameCipher: Sendable {
 
     /// The nonce for the current counter, which is then advanced.
     private mutating func advance() throws(P2PError) -> [UInt8] {
-        guard counter < P2PLimits.nonceCounterLimit else {
+        guard counter < P2PLimits.nonceCounterMax else {
             throw P2PError(.nonceExhausted, "nonce counter exhausted; the connection must be re-established")
         }
         var n = [UInt8](repeating: 0, count: Int(crypto_aead_chacha20poly1305_ietf_NPUBBYTES))

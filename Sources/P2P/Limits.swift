@@ -17,14 +17,14 @@ public enum P2PLimits {
     public static let aeadTagBytes = 16
     /// A direction's nonce counter must stay below this; the connection is closed before it would
     /// wrap, so no (key, nonce) pair is ever used twice.
-    public static let nonceCounterLimit: UInt64 = .max
+    public static let nonceCounterMax: UInt64 = .max
 
     // MARK: Frames and messages
 
     /// Default maximum frame size (`u32` length excluded): a block response of this size fits.
-    public static let maxFrameBytesDefault = 16 * 1024 * 1024
+    public static let frameMaxBytesDefault = 16 * 1024 * 1024
     /// The smallest `maxFrameBytes` a node accepts in its configuration (a full tx batch fits).
-    public static let maxFrameBytesMinimum = 1024 * 1024 + 64 * 1024
+    public static let frameMaxBytesMin = 1024 * 1024 + 64 * 1024
     /// Transactions per `txBatch` message.
     public static let txBatchMaxCount = 1_000
     /// Bytes of the SignedTx strings of one `txBatch` (the writer cuts batches at this size).

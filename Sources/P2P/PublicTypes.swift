@@ -113,7 +113,7 @@ public struct P2PConfig: Sendable {
     public var genesisHash: Bytes32
     /// Announced in Status.
     public var role: PeerRole
-    public var maxFrameBytes: Int = P2PLimits.maxFrameBytesDefault
+    public var maxFrameBytes: Int = P2PLimits.frameMaxBytesDefault
     public var handshakeTimeoutMs: Int64 = P2PLimits.handshakeTimeoutMsDefault
     public var connectTimeoutMs: Int64 = P2PLimits.connectTimeoutMsDefault
     public var pingIntervalMs: Int64 = P2PLimits.pingIntervalMsDefault
@@ -132,8 +132,8 @@ public struct P2PConfig: Sendable {
     }
 
     func validate() throws(P2PError) {
-        guard maxFrameBytes >= P2PLimits.maxFrameBytesMinimum, maxFrameBytes <= Int(UInt32.max) else {
-            throw P2PError(.invalidConfig, "maxFrameBytes must be between \(P2PLimits.maxFrameBytesMinimum) and 2^32-1")
+        guard maxFrameBytes >= P2PLimits.frameMaxBytesMin, maxFrameBytes <= Int(UInt32.max) else {
+            throw P2PError(.invalidConfig, "maxFrameBytes must be between \(P2PLimits.frameMaxBytesMin) and 2^32-1")
         }
         guard handshakeTimeoutMs > 0, connectTimeoutMs > 0, pingIntervalMs > 0,
               dialBackoffBaseMs > 0, dialBackoffCapMs >= dialBackoffBaseMs else {

@@ -103,15 +103,15 @@ struct CertificateVerifierTests {
 
     @Test func documentLimitsFailFormat() throws {
         let genesis = try CertificateVectors.genesis()
-        let deep = [UInt8](repeating: UInt8(ascii: "["), count: JSONLimits.maxDepth + 1)
+        let deep = [UInt8](repeating: UInt8(ascii: "["), count: JSONLimits.depthMax + 1)
         #expect(step(deep, genesis) == .format)
-        let huge = [UInt8](repeating: 0x20, count: CertificateLimits.maxDocumentBytes) + Array("{}".utf8)
+        let huge = [UInt8](repeating: 0x20, count: CertificateLimits.documentMaxBytes) + Array("{}".utf8)
         #expect(step(huge, genesis) == .format)
         #expect(step([], genesis) == .format)
         #expect(step(Array("[]".utf8), genesis) == .format)
         let (doc, _) = try Self.base()
         let longProof = replacing(doc, at: [Self.k("inclusionProof")], with: .array(Array(
-            repeating: .string(String(repeating: "a", count: 64)), count: CertificateLimits.maxInclusionProofHashes + 1)))
+            repeating: .string(String(repeating: "a", count: 64)), count: CertificateLimits.inclusionProofHashesMax + 1)))
         #expect(step(JSONWriter.write(longProof), genesis) == .format)
     }
 

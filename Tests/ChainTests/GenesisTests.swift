@@ -196,7 +196,7 @@ struct GenesisTests {
     }
 
     @Test func refusesOversizedFilesAndInvalidUTF8() throws {
-        let big = [UInt8](repeating: 0x20, count: GenesisLimits.maxFileBytes) + Array("{}".utf8)
+        let big = [UInt8](repeating: 0x20, count: GenesisLimits.fileMaxBytes) + Array("{}".utf8)
         #expect(genesisError(big)?.code == .tooLarge)
         var bytes = try mutated("validator-0", "validator-\u{E9}")
         let i = try #require(bytes.firstIndex(of: 0xC3))

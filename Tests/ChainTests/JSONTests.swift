@@ -9,7 +9,7 @@ private func parse(_ text: String) throws(JSONError) -> StrictJSON {
     try JSONParser.parse(Array(text.utf8))
 }
 
-private func parseError(_ bytes: [UInt8], maxInputBytes: Int = JSONLimits.defaultMaxInputBytes) -> JSONError? {
+private func parseError(_ bytes: [UInt8], maxInputBytes: Int = JSONLimits.inputMaxBytesDefault) -> JSONError? {
     do {
         _ = try JSONParser.parse(bytes, maxInputBytes: maxInputBytes)
         return nil
@@ -84,7 +84,7 @@ struct JSONTests {
     }
 
     @Test func enforcesDepthAndSizeLimits() {
-        let ok = String(repeating: "[", count: JSONLimits.maxDepth) + String(repeating: "]", count: JSONLimits.maxDepth)
+        let ok = String(repeating: "[", count: JSONLimits.depthMax) + String(repeating: "]", count: JSONLimits.depthMax)
         #expect(parseError(Array(ok.utf8)) == nil)
         let deep = "[" + ok + "]"
         #expect(parseError(Array(deep.utf8))?.code == .tooDeep)

@@ -104,7 +104,7 @@ import TotemCrypto
                 return e?.code == .unknownField && e?.message.contains(path) == true
                     && e?.message.contains("\"note\"") == true
             }
-            let big = String(repeating: " ", count: KeyFile.maxFileBytes + 1)
+            let big = String(repeating: " ", count: KeyFile.fileMaxBytes + 1)
             #expect(FileManager.default.createFile(atPath: dir + "/big.key", contents: Data(big.utf8),
                                                    attributes: [.posixPermissions: 0o600]))
             #expect { try KeyFile.read(path: dir + "/big.key") } throws: { error in

@@ -47,7 +47,7 @@ import Testing
         let scan = SimilarityLinearScan(entries)
         var nonEmpty = 0
         for (i, q) in Self.queries(entries, count: 120, seed: seed + 100).enumerated() {
-            for r in 0...SimilarityLimits.maxDistance {
+            for r in 0...SimilarityLimits.distanceMax {
                 let limit = [1, 3, 20, 1000][(i + r) % 4]
                 let got = try index.query(q, maxDistance: r, limit: limit)
                 let want = scan.query(q, maxDistance: r, limit: limit)
@@ -109,7 +109,7 @@ import Testing
 
     /// The probe radii satisfy the pigeonhole bound with no slack: sum of (radius + 1) is r + 1.
     @Test func probeRadiiCoverEveryRadius() {
-        for r in 0...SimilarityLimits.maxDistance {
+        for r in 0...SimilarityLimits.distanceMax {
             let radii = SimilarityIndex.probeRadii(r)
             #expect(radii.count == SimilarityLimits.substringCount)
             #expect(radii.reduce(0) { $0 + $1 + 1 } == r + 1, "radius \(r): \(radii)")

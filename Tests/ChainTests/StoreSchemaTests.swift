@@ -8,7 +8,7 @@ import Testing
         #expect(Set(StoreSchema.all).count == StoreSchema.all.count, "database names are unique")
         #expect(StoreSchema.all.count == 7 + StateTable.allCases.count)
         #expect(StateTable.allCases.allSatisfy { StoreSchema.all.contains($0.name) }, "every state table has a database")
-        #expect(StoreSchema.all.count <= Int(StoreLimits.maxDatabases))
+        #expect(StoreSchema.all.count <= Int(StoreLimits.databasesMax))
         let dir = try TemporaryDirectory("schema")
         let env = try LMDBEnvironment(directory: dir.sub("env"), databases: StoreSchema.all)
         let dbs = try StoreDatabases(env)

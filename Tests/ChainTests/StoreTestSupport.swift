@@ -22,7 +22,7 @@ final class TemporaryDirectory: Sendable {
 /// Opens an environment with databases `names` in `directory`.
 func openEnvironment(_ directory: String, _ names: [String] = ["a", "b"],
                      initialMapSizeBytes: Int = 8 << 20,
-                     maxMapSizeBytes: Int = StoreLimits.maxMapSizeBytes) throws -> LMDBEnvironment {
+                     maxMapSizeBytes: Int = StoreLimits.mapSizeMaxBytes) throws -> LMDBEnvironment {
     try LMDBEnvironment(directory: directory, databases: names,
                         options: .init(initialMapSizeBytes: initialMapSizeBytes, maxMapSizeBytes: maxMapSizeBytes))
 }

@@ -117,7 +117,7 @@ import TotemCrypto
         #expect { _ = try r.open(c) } throws: { ($0 as? P2PError)?.code == .authenticationFailed }
         #expect { _ = try r.open([1, 2]) } throws: { ($0 as? P2PError)?.code == .authenticationFailed }
 
-        var last = FrameCipher(key: key, counter: P2PLimits.nonceCounterLimit - 1)
+        var last = FrameCipher(key: key, counter: P2PLimits.nonceCounterMax - 1)
         _ = try last.seal([0])
         #expect { _ = try last.seal([0]) } throws: { ($0 as? P2PError)?.code == .nonceExhausted }
     }

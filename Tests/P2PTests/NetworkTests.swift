@@ -224,7 +224,7 @@ extension SocketTests {
     @Test func frameOverTheLimitClosesThatConnectionOnly() async throws {
         try await expectOnlyThatConnectionCloses(code: .frameTooLarge) { _, outbound in
             var header = ByteBuffer()
-            header.writeInteger(UInt32(P2PLimits.maxFrameBytesMinimum + 1))
+            header.writeInteger(UInt32(P2PLimits.frameMaxBytesMin + 1))
             header.writeBytes([UInt8](repeating: 0, count: 1024))
             try await outbound.write(header)
         }

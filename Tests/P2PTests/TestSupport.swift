@@ -35,7 +35,7 @@ enum T {
         c.handshakeTimeoutMs = 2_000
         c.dialBackoffBaseMs = 50
         c.dialBackoffCapMs = 500
-        c.maxFrameBytes = P2PLimits.maxFrameBytesMinimum
+        c.maxFrameBytes = P2PLimits.frameMaxBytesMin
         return c
     }
 }
@@ -232,7 +232,7 @@ extension P2PEvent {
 
 /// A hand-driven peer on a raw NIO channel, for sending what a correct node never would.
 enum RawPeer {
-    static func connect(port: Int, maxFrameBytes: Int = P2PLimits.maxFrameBytesMinimum) async throws
+    static func connect(port: Int, maxFrameBytes: Int = P2PLimits.frameMaxBytesMin) async throws
     -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in

@@ -27,7 +27,7 @@ import TotemCrypto
         var items = take(&s, at: now)
         #expect(items.count == 3)
         // Far more failed POSTs than maxRetriesPerTx: a node down for a long while.
-        for _ in 0..<(3 * BenchLimits.maxRetriesPerTx) {
+        for _ in 0..<(3 * BenchLimits.retriesPerTxMax) {
             s.sending(items, nowNs: now)
             s.answered(group: 0, items, results: nil, nowNs: now)
             now += 100_000_000

@@ -139,7 +139,7 @@ public enum CertificateBuilder {
 
     /// Certificate numbers are JSON integers up to 2^53 - 1.
     private static func requireSafe(_ v: UInt64, _ what: String) throws(CertificateBuildError) {
-        guard v <= JSONLimits.maxSafeInteger else {
+        guard v <= JSONLimits.safeIntegerMax else {
             throw CertificateBuildError(.valueOutOfRange, "\(what) \(v) is over 2^53 - 1, which JSON cannot carry")
         }
     }

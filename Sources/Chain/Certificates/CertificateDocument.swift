@@ -43,21 +43,21 @@ struct CertificateDocument {
     }
 
     private static func readTop(_ bytes: [UInt8]) throws(JSONError) -> CertificateDocument {
-        let o = try JSONParser.parse(bytes, maxInputBytes: CertificateLimits.maxDocumentBytes).object(at: .root)
+        let o = try JSONParser.parse(bytes, maxInputBytes: CertificateLimits.documentMaxBytes).object(at: .root)
         try o.expectKeys(topKeys, optional: ["work"])
         let proofPath = o.path.appending("inclusionProof")
         let proofItems = try o.array("inclusionProof")
-        guard proofItems.count <= CertificateLimits.maxInclusionProofHashes else {
+        guard proofItems.count <= CertificateLimits.inclusionProofHashesMax else {
             throw JSONError(.tooLong, at: proofPath,
-                            "\(proofItems.count) hashes, at most \(CertificateLimits.maxInclusionProofHashes)")
+                            "\(proofItems.count) hashes, at most \(CertificateLimits.inclusionProofHashesMax)")
         }
         var proof = [Bytes32]()
         for (i, item) in proofItems.enumerated() { proof.append(try item.bytes32(at: proofPath.appending(index: i))) }
         return CertificateDocument(
             format: try o.string("format"), chainId: try o.string("chainId"), genesisHash: try o.bytes32("genesisHash"),
-            tx: try o.base64("tx", maxBytes: CertificateLimits.maxDocumentBytes), txHash: try o.bytes32("txHash"),
+            tx: try o.base64("tx", maxBytes: CertificateLimits.documentMaxBytes), txHash: try o.bytes32("txHash"),
             leafIndex: try o.uint("leafIndex"), treeSize: try o.uint("treeSize"), inclusionProof: proof,
-            header: try o.base64("header", maxBytes: CertificateLimits.maxHeaderBytes),
+            header: try o.base64("header", maxBytes: CertificateLimits.headerMaxBytes),
             blockHash: try o.bytes32("blockHash"), commit: try o.object("commit"),
             validatorSets: try o.array("validatorSets"),
             work: try o.optional("work").map { (v: JSONValue) throws(JSONError) in try v.object(at: o.path.appending("work")) })
@@ -74,9 +74,9 @@ enum CertificateReader {
 
     /// The `validatorSets` entries: the first without `certifiedBy`, later ones with it.
     static func validatorSets(_ items: [JSONValue]) throws(CertificateFailure) -> [CertificateValidatorSet] {
-        guard items.count <= CertificateLimits.maxValidatorSetEntries else {
+        guard items.count <= CertificateLimits.validatorSetEntriesMax else {
             throw CertificateFailure(.validatorSets, "too_long",
-                                     "\(items.count) entries, at most \(CertificateLimits.maxValidatorSetEntries)")
+                                     "\(items.count) entries, at most \(CertificateLimits.validatorSetEntriesMax)")
         }
         var out = [CertificateValidatorSet]()
         for (i, item) in items.enumerated() {
@@ -90,8 +90,8 @@ enum CertificateReader {
         try o.expectKeys(index == 0 ? entryKeys : entryKeys + ["certifiedBy"])
         let keysPath = o.path.appending("validators")
         let keyItems = try o.array("validators")
-        guard keyItems.count <= CertificateLimits.maxValidators else {
-            throw JSONError(.tooLong, at: keysPath, "\(keyItems.count) keys, at most \(CertificateLimits.maxValidators)")
+        guard keyItems.count <= CertificateLimits.validatorsMax else {
+            throw JSONError(.tooLong, at: keysPath, "\(keyItems.count) keys, at most \(CertificateLimits.validatorsMax)")
         }
         var keys = [Bytes32]()
         for (i, k) in keyItems.enumerated() { keys.append(try k.bytes32(at: keysPath.appending(index: i))) }
@@ -99,7 +99,7 @@ enum CertificateReader {
         if index > 0 {
             let c = try o.object("certifiedBy")
             try c.expectKeys(certifiedByKeys)
-            certifiedBy = CertifyingBlock(header: try c.base64("header", maxBytes: CertificateLimits.maxHeaderBytes),
+            certifiedBy = CertifyingBlock(header: try c.base64("header", maxBytes: CertificateLimits.headerMaxBytes),
                                           commit: try commitFields(try c.object("commit")))
         }
         return CertificateValidatorSet(fromHeight: try o.uint("fromHeight"), validators: keys, certifiedBy: certifiedBy)
@@ -114,8 +114,8 @@ enum CertificateReader {
         try o.expectKeys(commitKeys)
         let sigPath = o.path.appending("signatures")
         let items = try o.array("signatures")
-        guard items.count <= CertificateLimits.maxValidators else {
-            throw JSONError(.tooLong, at: sigPath, "\(items.count) signatures, at most \(CertificateLimits.maxValidators)")
+        guard items.count <= CertificateLimits.validatorsMax else {
+            throw JSONError(.tooLong, at: sigPath, "\(items.count) signatures, at most \(CertificateLimits.validatorsMax)")
         }
         var sigs = [ValidatorSignature]()
         for (i, item) in items.enumerated() {

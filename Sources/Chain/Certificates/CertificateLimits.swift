@@ -5,13 +5,13 @@ public enum CertificateLimits {
     /// The format name of PROTOCOL.md v1 certificates.
     public static let format = "totem-certificate/1"
     /// A certificate document larger than this fails `format` before parsing.
-    public static let maxDocumentBytes = 16 * 1024 * 1024
+    public static let documentMaxBytes = 16 * 1024 * 1024
     /// Entries of `validatorSets` (the genesis set and every later change).
-    public static let maxValidatorSetEntries = 4096
+    public static let validatorSetEntriesMax = 4096
     /// Hashes in an inclusion proof: a tree of at most 2^32 leaves (`txCount: u32`) needs 32.
-    public static let maxInclusionProofHashes = 64
+    public static let inclusionProofHashesMax = 64
     /// Keys of one `validatorSets` entry and signatures of one commit.
-    public static let maxValidators = Limits.validatorsMaxCount
+    public static let validatorsMax = Limits.validatorsMaxCount
     /// Encoded headers are well under this; a larger base64 value fails `format`.
-    public static let maxHeaderBytes = 4096
+    public static let headerMaxBytes = 4096
 }

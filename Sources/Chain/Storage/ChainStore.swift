@@ -35,7 +35,7 @@ public final class ChainStore: Sendable {
     let pending = Mutex<PendingBlock?>(nil)
     /// Headers of committed blocks read recently (a header never changes once stored), so the
     /// tip's header, asked for by every proposal and status request, is not checksummed with its
-    /// whole block each time. At most `StoreLimits.headerCacheEntries`.
+    /// whole block each time. At most `StoreLimits.headerCacheEntriesMax`.
     let headers = Mutex<[UInt64: Header]>([:])
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
@@ -52,9 +52,9 @@ public final class ChainStore: Sendable {
             try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
         }
         try environment.sync()
-        signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.maxSigningStateBytes,
+        signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.signingStateMaxBytes,
                                    holds: "the signing state: starting without it could sign conflicting votes")
-        decidedLog = try SlotFile(directory: directory, name: "decided-block", maxPayloadBytes: StoreLimits.maxDecidedRecordBytes,
+        decidedLog = try SlotFile(directory: directory, name: "decided-block", maxPayloadBytes: StoreLimits.decidedRecordMaxBytes,
                                   holds: "the decided-block log: the last decided blocks, which may not be in data.mdb yet")
         self.environment = environment
         self.databases = dbs
@@ -184,12 +184,12 @@ public final class ChainStore: Sendable {
     public var pendingHeight: UInt64? { pending.withLock { $0?.block.height } }
 
     /// Returns once the block at `height` is in LMDB (a logged block's write is under way), or
-    /// throws after `StoreLimits.pendingWriteWaitMs`.
+    /// throws after `StoreLimits.pendingWriteWaitMaxMs`.
     public func waitUntilStored(height: UInt64) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(StoreLimits.pendingWriteWaitMs)
+        let deadline = ContinuousClock.now + .milliseconds(StoreLimits.pendingWriteWaitMaxMs)
         while try tip().height < height {
             guard ContinuousClock.now < deadline else {
-                throw StoreError(.io, "block \(height) was not stored within \(StoreLimits.pendingWriteWaitMs) ms")
+                throw StoreError(.io, "block \(height) was not stored within \(StoreLimits.pendingWriteWaitMaxMs) ms")
             }
             try await Task.sleep(for: .milliseconds(1))
         }

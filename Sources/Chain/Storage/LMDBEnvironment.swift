@@ -51,8 +51,8 @@ public final class LMDBEnvironment: Sendable {
         /// should open an environment this way.
         public var syncsMetaPage: Bool
 
-        public init(initialMapSizeBytes: Int = StoreLimits.defaultInitialMapSizeBytes,
-                    maxMapSizeBytes: Int = StoreLimits.maxMapSizeBytes, syncsMetaPage: Bool = true) {
+        public init(initialMapSizeBytes: Int = StoreLimits.initialMapSizeBytesDefault,
+                    maxMapSizeBytes: Int = StoreLimits.mapSizeMaxBytes, syncsMetaPage: Bool = true) {
             self.initialMapSizeBytes = initialMapSizeBytes
             self.maxMapSizeBytes = maxMapSizeBytes
             self.syncsMetaPage = syncsMetaPage
@@ -76,7 +76,7 @@ public final class LMDBEnvironment: Sendable {
     /// Opens (creating if needed) the environment in `directory` with the named databases `names`,
     /// creating any that do not exist yet.
     public init(directory: String, databases names: [String], options: Options = Options()) throws {
-        precondition(names.count <= Int(StoreLimits.maxDatabases), "more databases than StoreLimits.maxDatabases")
+        precondition(names.count <= Int(StoreLimits.databasesMax), "more databases than StoreLimits.databasesMax")
         precondition(Set(names).count == names.count, "database names repeat")
         guard options.initialMapSizeBytes > 0, options.initialMapSizeBytes <= options.maxMapSizeBytes else {
             throw StoreError(.invalidOptions, "initial map size \(options.initialMapSizeBytes) outside 1...\(options.maxMapSizeBytes)")
@@ -92,8 +92,8 @@ public final class LMDBEnvironment: Sendable {
             throw StoreError.lmdb(rc, "mdb_env_create")
         }
         do {
-            try check(mdb_env_set_maxdbs(raw, StoreLimits.maxDatabases), "mdb_env_set_maxdbs")
-            try check(mdb_env_set_maxreaders(raw, StoreLimits.maxReaders), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_maxdbs(raw, StoreLimits.databasesMax), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_maxreaders(raw, StoreLimits.readersMax), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(raw, Self.roundToPages(options.initialMapSizeBytes)), "mdb_env_set_mapsize")
             let flags = UInt32(MDB_NOTLS) | (options.syncsMetaPage ? 0 : UInt32(MDB_NOMETASYNC))
             try check(mdb_env_open(raw, directory, flags, mdb_mode_t(StoreLimits.fileMode)),
@@ -198,8 +198,8 @@ public final class LMDBEnvironment: Sendable {
                 if !mapFull, case .failure(let error) = outcome { throw error }
             }
             growths += 1
-            guard growths <= StoreLimits.maxMapGrowthRetries else {
-                throw StoreError(.mapFull, "write still did not fit after \(StoreLimits.maxMapGrowthRetries) map growths")
+            guard growths <= StoreLimits.mapGrowthRetriesMax else {
+                throw StoreError(.mapFull, "write still did not fit after \(StoreLimits.mapGrowthRetriesMax) map growths")
             }
             try growMap(seenSize: sizeAtBegin)
         }
@@ -229,7 +229,7 @@ public final class LMDBEnvironment: Sendable {
         }
     }
 
-    /// Doubles the map (by at most `StoreLimits.maxMapGrowthStepBytes`), unless another thread
+    /// Doubles the map (by at most `StoreLimits.mapGrowthStepMaxBytes`), unless another thread
     /// already grew it past `seenSize`.
     private func growMap(seenSize: Int) throws {
         try gate.withExclusive {
@@ -238,7 +238,7 @@ public final class LMDBEnvironment: Sendable {
                 mapSize.store(current, ordering: .releasing)
                 return
             }
-            let grown = min(current + min(current, StoreLimits.maxMapGrowthStepBytes), options.maxMapSizeBytes)
+            let grown = min(current + min(current, StoreLimits.mapGrowthStepMaxBytes), options.maxMapSizeBytes)
             guard grown > current else {
                 throw StoreError(.mapFull, "map is full at \(current) bytes, the configured maximum")
             }

@@ -6,7 +6,7 @@ import TotemCrypto
 public struct StoreError: CodedError, Equatable {
     /// Stable error codes. The raw values are part of the node's contract (logs, API mapping).
     public enum Code: String, Sendable, Equatable {
-        /// The map is full and may not grow further (`StoreLimits.maxMapSizeBytes`).
+        /// The map is full and may not grow further (`StoreLimits.mapSizeMaxBytes`).
         case mapFull = "map_full"
         /// A key is empty or longer than LMDB's maximum key size.
         case invalidKey = "invalid_key"

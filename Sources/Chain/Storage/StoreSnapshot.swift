@@ -68,7 +68,7 @@ public struct StoreSnapshot {
             throw StoreError(.malformedRecord, "stored block \(height): \(error)")
         }
         store.headers.withLock { cache in
-            if cache.count >= StoreLimits.headerCacheEntries, let oldest = cache.keys.min() { cache[oldest] = nil }
+            if cache.count >= StoreLimits.headerCacheEntriesMax, let oldest = cache.keys.min() { cache[oldest] = nil }
             cache[height] = header
         }
         return header

@@ -6,7 +6,7 @@ import Synchronization
 /// Async callers hand a synchronous closure to `write` and are resumed with its result; the
 /// closure runs start to finish (begin, puts, commit with fsync) on the writer thread, so no event
 /// loop blocks on a disk sync and no transaction spans an `await`. Writes run one at a time in the
-/// order they were queued. The queue is bounded (`StoreLimits.writerQueueCapacity`): when it is
+/// order they were queued. The queue is bounded (`StoreLimits.writerQueueMax`): when it is
 /// full, callers wait for room. Reads do not go through the writer; use
 /// `environment.read` on any thread.
 ///
@@ -22,7 +22,7 @@ public final class StoreWriter: Sendable {
     private let syncFailure = Mutex<StoreError?>(nil)
 
     /// Starts the writer thread for `environment`.
-    public init(environment: LMDBEnvironment, queueCapacity: Int = StoreLimits.writerQueueCapacity) {
+    public init(environment: LMDBEnvironment, queueCapacity: Int = StoreLimits.writerQueueMax) {
         self.environment = environment
         thread = SerialThread(name: "totem-store-writer", queueCapacity: queueCapacity)
     }

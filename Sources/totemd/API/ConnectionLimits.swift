@@ -24,7 +24,7 @@ struct ConnectionLimits: Sendable, Equatable {
     static let connectionLogIntervalMs = 10_000
     /// The shortest `response_timeout_ms` a config may set: the longest wait a request may ask for
     /// (`waitMs`) plus a read's wait for the store, with as much again for a margin.
-    static let responseTimeoutMinMs = 2 * (NodeLimits.heightWaitMaxMs + StoreLimits.pendingWriteWaitMs)
+    static let responseTimeoutMinMs = 2 * (NodeLimits.heightWaitMaxMs + StoreLimits.pendingWriteWaitMaxMs)
     /// The range of the read and idle timeouts a config may set.
     static let readTimeoutRangeMs = 100...600_000
     /// The range of `max_connections` a config may set.

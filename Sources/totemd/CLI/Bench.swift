@@ -47,29 +47,29 @@ struct Bench: AsyncParsableCommand {
     var imageCode = true
 
     func validate() throws {
-        guard (1...BenchLimits.maxIdentities).contains(identities) else {
-            throw ValidationError("--identities must be 1 to \(BenchLimits.maxIdentities)")
+        guard (1...BenchLimits.identitiesMax).contains(identities) else {
+            throw ValidationError("--identities must be 1 to \(BenchLimits.identitiesMax)")
         }
-        guard rate >= 0, rate <= BenchLimits.maxRatePerSecond else {
-            throw ValidationError("--rate must be 0 to \(Int(BenchLimits.maxRatePerSecond))")
+        guard rate >= 0, rate <= BenchLimits.ratePerSecondMax else {
+            throw ValidationError("--rate must be 0 to \(Int(BenchLimits.ratePerSecondMax))")
         }
-        guard duration > 0, duration <= BenchLimits.maxDurationSeconds else {
-            throw ValidationError("--duration must be above 0 and at most \(Int(BenchLimits.maxDurationSeconds))")
+        guard duration > 0, duration <= BenchLimits.durationMaxSeconds else {
+            throw ValidationError("--duration must be above 0 and at most \(Int(BenchLimits.durationMaxSeconds))")
         }
-        guard (1...BenchLimits.maxTxsPerPost).contains(batch) else {
-            throw ValidationError("--batch must be 1 to \(BenchLimits.maxTxsPerPost)")
+        guard (1...BenchLimits.txsPerPostMax).contains(batch) else {
+            throw ValidationError("--batch must be 1 to \(BenchLimits.txsPerPostMax)")
         }
-        guard (1...BenchLimits.maxConcurrency).contains(concurrency) else {
-            throw ValidationError("--concurrency must be 1 to \(BenchLimits.maxConcurrency)")
+        guard (1...BenchLimits.concurrencyMax).contains(concurrency) else {
+            throw ValidationError("--concurrency must be 1 to \(BenchLimits.concurrencyMax)")
         }
-        guard (0...BenchLimits.maxPresignedTxs).contains(presign) else {
-            throw ValidationError("--presign must be 0 to \(BenchLimits.maxPresignedTxs)")
+        guard (0...BenchLimits.presignedTxsMax).contains(presign) else {
+            throw ValidationError("--presign must be 0 to \(BenchLimits.presignedTxsMax)")
         }
         guard (1...1000).contains(pollMs) else { throw ValidationError("--poll-ms must be 1 to 1000") }
-        guard drain >= 0, drain <= BenchLimits.maxDurationSeconds else {
-            throw ValidationError("--drain must be 0 to \(Int(BenchLimits.maxDurationSeconds))")
+        guard drain >= 0, drain <= BenchLimits.durationMaxSeconds else {
+            throw ValidationError("--drain must be 0 to \(Int(BenchLimits.durationMaxSeconds))")
         }
-        guard apiURLs.count <= BenchLimits.maxNodes else { throw ValidationError("at most \(BenchLimits.maxNodes) --api") }
+        guard apiURLs.count <= BenchLimits.nodesMax else { throw ValidationError("at most \(BenchLimits.nodesMax) --api") }
     }
 
     /// The node URLs, in order, without repeats; the devnet's anchor node when none is given.
@@ -158,21 +158,21 @@ struct Bench: AsyncParsableCommand {
 
 /// Bounds of the load generator (DESIGN.md: everything bounded).
 enum BenchLimits {
-    static let maxIdentities = 100_000
-    static let maxRatePerSecond = 1_000_000.0
-    static let maxDurationSeconds = 86_400.0
+    static let identitiesMax = 100_000
+    static let ratePerSecondMax = 1_000_000.0
+    static let durationMaxSeconds = 86_400.0
     /// PROTOCOL.md: POST /v1/txs takes 1 to 1,000 txs.
-    static let maxTxsPerPost = 1000
-    static let maxConcurrency = 256
-    static let maxNodes = 64
+    static let txsPerPostMax = 1000
+    static let concurrencyMax = 256
+    static let nodesMax = 64
     /// About 250 bytes each: 2,000,000 pre-signed txs are about 500 MB.
-    static let maxPresignedTxs = 2_000_000
+    static let presignedTxsMax = 2_000_000
     /// The mempool's nonce window: nonces in `[next, next + 64)` are admitted.
     static let nonceWindow: UInt64 = 64
     /// The registrar registers identities in rounds of this many (its own nonce window).
     static let identitiesPerRound = 64
     /// Rejections of one tx retried before its identity is given up.
-    static let maxRetriesPerTx = 50
+    static let retriesPerTxMax = 50
     /// A node that does not answer a POST: the pause before trying again doubles from the base to
     /// the cap, and after this many failures in a row the submitter moves to the next node.
     static let postBackoffBaseMs = 50
@@ -182,7 +182,7 @@ enum BenchLimits {
     /// A tx in flight this long after its last submission is sent again.
     static let resubmitAfterNs: UInt64 = 15_000_000_000
     /// Longest commit latency the histogram tracks, in microseconds (larger values are clamped).
-    static let maxLatencyUs: UInt64 = 600_000_000
+    static let latencyMaxUs: UInt64 = 600_000_000
     /// With a target rate, a POST waits for at least this share of a second's txs (steady load, few POSTs).
     static let pacingSliceSeconds = 0.01
 }

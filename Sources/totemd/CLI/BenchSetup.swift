@@ -52,7 +52,7 @@ struct BenchSetup: Sendable {
             let results = try await client.submit(txs)
             guard let bad = results.first(where: { !$0.accepted }) else { break }
             let code = bad.errorCode ?? "?"
-            guard BenchState.retriableCodes.contains(code), attempt < BenchLimits.maxRetriesPerTx else {
+            guard BenchState.retriableCodes.contains(code), attempt < BenchLimits.retriesPerTxMax else {
                 throw BenchError("\(what) refused: \(code): \(bad.errorMessage ?? "")")
             }
             try await Task.sleep(for: .milliseconds(100))

@@ -68,11 +68,11 @@ struct BenchState: Sendable {
     var identities: [Identity]
     var inFlight: [Bytes32: InFlight] = [:]
     var counters = BenchCounters()
-    var latencyUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.maxLatencyUs, numberOfSignificantValueDigits: .three)
+    var latencyUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.latencyMaxUs, numberOfSignificantValueDigits: .three)
     /// The same latency split at the block header's `timestampMs` (when the leader built the
     /// proposal; same host, same clock): waiting to be proposed, then consensus, commit and polling.
-    var toProposalUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.maxLatencyUs, numberOfSignificantValueDigits: .three)
-    var proposalToSeenUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.maxLatencyUs, numberOfSignificantValueDigits: .three)
+    var toProposalUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.latencyMaxUs, numberOfSignificantValueDigits: .three)
+    var proposalToSeenUs = Histogram<UInt64>(highestTrackableValue: BenchLimits.latencyMaxUs, numberOfSignificantValueDigits: .three)
 
     init(plan: BenchPlan, presigned: [[PresignedTx]]) {
         self.plan = plan
@@ -201,7 +201,7 @@ struct BenchState: Sendable {
     private mutating func retry(group g: Int, _ item: Outgoing, nowNs: UInt64, backoffNs: UInt64) {
         guard let tx = item.tx else { return }
         guard let entry = inFlight[tx.hash] else { return }  // committed meanwhile
-        guard entry.attempts < BenchLimits.maxRetriesPerTx else {
+        guard entry.attempts < BenchLimits.retriesPerTxMax else {
             giveUp(item.identity, tx: tx.hash)
             return
         }
@@ -227,13 +227,13 @@ struct BenchState: Sendable {
         for h in hashes {
             guard let e = inFlight.removeValue(forKey: h) else { continue }
             let us = (nowNs &- e.firstSubmitNs) / 1000
-            _ = latencyUs.record(min(us, BenchLimits.maxLatencyUs))
+            _ = latencyUs.record(min(us, BenchLimits.latencyMaxUs))
             if let proposedNs {
                 // The header has ms resolution: a tx sent in the proposal's millisecond counts as 0.
                 let waitUs = proposedNs > e.firstSubmitNs ? (proposedNs - e.firstSubmitNs) / 1000 : 0
                 let restUs = nowNs > proposedNs ? (nowNs - proposedNs) / 1000 : 0
-                _ = toProposalUs.record(min(waitUs, BenchLimits.maxLatencyUs))
-                _ = proposalToSeenUs.record(min(restUs, BenchLimits.maxLatencyUs))
+                _ = toProposalUs.record(min(waitUs, BenchLimits.latencyMaxUs))
+                _ = proposalToSeenUs.record(min(restUs, BenchLimits.latencyMaxUs))
             }
             counters.committed += 1
             if nowNs <= endNs { counters.committedInWindow += 1 }

@@ -40,7 +40,7 @@ struct NodeConfig: Sendable {
     var mempoolMaxPerSender = 64
 
     var storeInitialMapMiB = 1024
-    var storeMinFreeMiB = NodeLimits.minFreeMiBDefault
+    var storeMinFreeMiB = NodeLimits.diskFreeMinMiBDefault
 
     var logLevel = "info"
 

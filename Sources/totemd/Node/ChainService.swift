@@ -21,9 +21,9 @@ final class ChainService: Sendable {
 
     /// Outcomes of blocks checked or built on the current tip, so committing one does not apply it
     /// again. Keyed by block hash; cleared on every commit.
-    private let outcomes = Mutex(BoundedCache<Bytes32, BlockOutcome>(capacity: NodeLimits.outcomeCacheEntries))
+    private let outcomes = Mutex(BoundedCache<Bytes32, BlockOutcome>(capacity: NodeLimits.outcomeCacheEntriesMax))
     /// Transactions accepted and later dropped (at block building or as stale), for tx status.
-    private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntries))
+    private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntriesMax))
 
     init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, metrics: NodeMetrics,
          logger: Logger) throws {

@@ -15,7 +15,7 @@ final class ConsensusDriver: Sendable {
     let chain: ChainService
     let network: P2PNode
     let key: SigningKey
-    let inbox = EventQueue<ReplicaEvent>(networkCapacity: NodeLimits.consensusEventQueue) { control in
+    let inbox = EventQueue<ReplicaEvent>(networkCapacity: NodeLimits.consensusEventQueueMax) { control in
         switch control {
         case .workPending: .workPending
         case .timeout(let t): .timeout(t)

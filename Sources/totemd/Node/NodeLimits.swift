@@ -1,12 +1,12 @@
 /// Bounds of the node's own caches and queues (the chain's and the network's are in their modules).
 enum NodeLimits {
     /// Checked or built proposals whose outcome is kept until the next commit.
-    static let outcomeCacheEntries = 16
+    static let outcomeCacheEntriesMax = 16
     /// Rejected-after-acceptance transactions remembered for `GET /v1/txs/{hash}`.
-    static let rejectedTxCacheEntries = 100_000
+    static let rejectedTxCacheEntriesMax = 100_000
     /// Consensus network messages waiting for the replica (beyond it the newest are dropped; the
     /// control lane holds at most `ControlLane.capacity` events by construction).
-    static let consensusEventQueue = 10_000
+    static let consensusEventQueueMax = 10_000
     /// Transactions in one `POST /v1/txs`.
     static let submitMaxTxs = 1000
     /// Times a submission is checked again when a block was committed while it was being checked.
@@ -42,6 +42,6 @@ extension NodeLimits {
 extension NodeLimits {
     /// Free space of the data directory's file system under which the node warns (config
     /// `store.min_free_mib`), and the least time between two such warnings.
-    static let minFreeMiBDefault = 1024
+    static let diskFreeMinMiBDefault = 1024
     static let lowDiskWarningIntervalSeconds = 60
 }

@@ -47,7 +47,7 @@ final class QueryService: Sendable {
     /// Waits for the LMDB write of a block already reported committed (logged, see
     /// `ChainStore.logDecided`), so state read next includes it: a client that saw its tx committed
     /// then reads its work, certificate or account sees the change. Throws `NotSettled` after
-    /// `StoreLimits.pendingWriteWaitMs`.
+    /// `StoreLimits.pendingWriteWaitMaxMs`.
     func settle() async throws {
         guard let height = chain.store.pendingHeight else { return }
         do {

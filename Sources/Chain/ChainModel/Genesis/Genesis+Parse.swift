@@ -13,7 +13,7 @@ extension Genesis {
     /// `genesisHash` is SHA-256 of `fileBytes` exactly as given.
     public static func parse(fileBytes: [UInt8]) throws(GenesisError) -> Genesis {
         do {
-            let root = try JSONParser.parse(fileBytes, maxInputBytes: GenesisLimits.maxFileBytes).object(at: .root)
+            let root = try JSONParser.parse(fileBytes, maxInputBytes: GenesisLimits.fileMaxBytes).object(at: .root)
             try root.expectKeys(topKeys)
             let chainId = try root.string("chainId")
             try checkChainId(chainId, path: root.path.appending("chainId"))
@@ -49,9 +49,9 @@ extension Genesis {
     private static func parseRegistrars(_ root: JSONObjectReader) throws -> [GenesisRegistrar] {
         let path = root.path.appending("registrars")
         let items = try root.array("registrars")
-        guard items.count <= GenesisLimits.maxRegistrars else {
+        guard items.count <= GenesisLimits.registrarsMax else {
             throw GenesisError(.badRegistrars, field: path.description,
-                               "\(items.count) registrars, at most \(GenesisLimits.maxRegistrars)")
+                               "\(items.count) registrars, at most \(GenesisLimits.registrarsMax)")
         }
         var seen = Set<Bytes32>()
         var out = [GenesisRegistrar]()
@@ -119,19 +119,19 @@ extension GenesisParams {
         func require(_ ok: Bool, _ key: String, _ rule: String) throws(GenesisError) {
             guard ok else { throw GenesisError(.badParam, field: path.appending(key).description, rule) }
         }
-        try require((1...GenesisLimits.maxBlockTxs).contains(maxBlockTxs), "maxBlockTxs",
-                    "maxBlockTxs must be 1 to \(GenesisLimits.maxBlockTxs)")
-        try require((GenesisLimits.minTxBytes...Limits.signedTxMaxBytes).contains(maxTxBytes), "maxTxBytes",
-                    "maxTxBytes must be \(GenesisLimits.minTxBytes) to \(Limits.signedTxMaxBytes)")
-        try require((maxTxBytes...GenesisLimits.maxBlockBytes).contains(maxBlockBytes), "maxBlockBytes",
-                    "maxBlockBytes must be at least maxTxBytes (\(maxTxBytes)) and at most \(GenesisLimits.maxBlockBytes)")
-        try require(proposalTimeoutMs >= GenesisLimits.minProposalTimeoutMs, "proposalTimeoutMs",
-                    "proposalTimeoutMs must be at least \(GenesisLimits.minProposalTimeoutMs)")
+        try require((1...GenesisLimits.blockTxsLimitMax).contains(maxBlockTxs), "maxBlockTxs",
+                    "maxBlockTxs must be 1 to \(GenesisLimits.blockTxsLimitMax)")
+        try require((GenesisLimits.txBytesLimitMin...Limits.signedTxMaxBytes).contains(maxTxBytes), "maxTxBytes",
+                    "maxTxBytes must be \(GenesisLimits.txBytesLimitMin) to \(Limits.signedTxMaxBytes)")
+        try require((maxTxBytes...GenesisLimits.blockBytesLimitMax).contains(maxBlockBytes), "maxBlockBytes",
+                    "maxBlockBytes must be at least maxTxBytes (\(maxTxBytes)) and at most \(GenesisLimits.blockBytesLimitMax)")
+        try require(proposalTimeoutMs >= GenesisLimits.proposalTimeoutMinMs, "proposalTimeoutMs",
+                    "proposalTimeoutMs must be at least \(GenesisLimits.proposalTimeoutMinMs)")
         try require(proposalTimeoutMs <= maxProposalTimeoutMs, "proposalTimeoutMs",
                     "proposalTimeoutMs (\(proposalTimeoutMs)) must be at most maxProposalTimeoutMs (\(maxProposalTimeoutMs))")
-        try require(emptyBlockIntervalMs >= GenesisLimits.minEmptyBlockIntervalMs, "emptyBlockIntervalMs",
-                    "emptyBlockIntervalMs must be at least \(GenesisLimits.minEmptyBlockIntervalMs)")
-        try require(validatorChangeTtlBlocks >= GenesisLimits.minValidatorChangeTtlBlocks, "validatorChangeTtlBlocks",
-                    "validatorChangeTtlBlocks must be at least \(GenesisLimits.minValidatorChangeTtlBlocks)")
+        try require(emptyBlockIntervalMs >= GenesisLimits.emptyBlockIntervalMinMs, "emptyBlockIntervalMs",
+                    "emptyBlockIntervalMs must be at least \(GenesisLimits.emptyBlockIntervalMinMs)")
+        try require(validatorChangeTtlBlocks >= GenesisLimits.validatorChangeTtlMinBlocks, "validatorChangeTtlBlocks",
+                    "validatorChangeTtlBlocks must be at least \(GenesisLimits.validatorChangeTtlMinBlocks)")
     }
 }

@@ -3,7 +3,7 @@
 /// and its parameters within what the node's types and buffers hold.
 public enum GenesisLimits {
     /// A genesis file larger than this is refused before parsing.
-    public static let maxFileBytes = 1024 * 1024
+    public static let fileMaxBytes = 1024 * 1024
     public static let chainIdBytes: ClosedRange<Int> = 1...Limits.chainIdMaxBytes
     /// Registrar and validator names: non-empty, within the on-chain name limits.
     public static let registrarNameBytes: ClosedRange<Int> = 1...Limits.registrarNameMaxBytes
@@ -11,18 +11,18 @@ public enum GenesisLimits {
     /// A validator must be reachable, so its address is non-empty.
     public static let p2pAddressBytes: ClosedRange<Int> = 1...Limits.p2pAddressMaxBytes
     public static let validatorsCount: ClosedRange<Int> = 1...Limits.validatorsMaxCount
-    public static let maxRegistrars = 1024
+    public static let registrarsMax = 1024
 
     /// PROTOCOL.md: `proposalTimeoutMs` is at least 100.
-    public static let minProposalTimeoutMs: UInt64 = 100
+    public static let proposalTimeoutMinMs: UInt64 = 100
     /// Empty blocks no more often than the shortest proposal timeout.
-    public static let minEmptyBlockIntervalMs: UInt64 = 100
+    public static let emptyBlockIntervalMinMs: UInt64 = 100
     /// Large enough for any RegisterWork with every string at its limit (807 bytes encoded).
-    public static let minTxBytes = 1024
+    public static let txBytesLimitMin = 1024
     /// A block fits a header's `txCount: u32`.
-    public static let maxBlockTxs = Int(UInt32.max)
+    public static let blockTxsLimitMax = Int(UInt32.max)
     /// A block travels in one P2P frame and one LMDB value.
-    public static let maxBlockBytes = 64 * 1024 * 1024
+    public static let blockBytesLimitMax = 64 * 1024 * 1024
     /// A validator-change tally must be able to count at least one block.
-    public static let minValidatorChangeTtlBlocks: UInt64 = 1
+    public static let validatorChangeTtlMinBlocks: UInt64 = 1
 }

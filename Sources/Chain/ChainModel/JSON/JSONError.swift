@@ -9,7 +9,7 @@ public struct JSONError: CodedError, Hashable {
         case invalidUTF8 = "json_invalid_utf8"
         /// An object repeats a key.
         case duplicateKey = "json_duplicate_key"
-        /// Arrays and objects nest deeper than `JSONLimits.maxDepth`.
+        /// Arrays and objects nest deeper than `JSONLimits.depthMax`.
         case tooDeep = "json_too_deep"
         /// The text is longer than the caller's limit.
         case tooLarge = "json_too_large"

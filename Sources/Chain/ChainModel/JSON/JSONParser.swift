@@ -1,6 +1,6 @@
 /// A strict JSON parser (RFC 8259): one value, surrounded only by JSON whitespace, with no
 /// duplicate key in any object (keys compared as exact bytes), strings of valid UTF-8 without lone
-/// surrogates, nesting at most `JSONLimits.maxDepth` deep and the input at most `maxInputBytes`.
+/// surrogates, nesting at most `JSONLimits.depthMax` deep and the input at most `maxInputBytes`.
 /// Numbers are checked against the grammar and kept as their literal text.
 public struct JSONParser {
     private let input: [UInt8]
@@ -12,7 +12,7 @@ public struct JSONParser {
     private init(_ input: [UInt8]) { self.input = input }
 
     /// Parses a whole JSON text.
-    public static func parse(_ bytes: [UInt8], maxInputBytes: Int = JSONLimits.defaultMaxInputBytes)
+    public static func parse(_ bytes: [UInt8], maxInputBytes: Int = JSONLimits.inputMaxBytesDefault)
     throws(JSONError) -> JSONValue {
         guard bytes.count <= maxInputBytes else {
             throw JSONError(.tooLarge, at: .root, "input of \(bytes.count) bytes is over the limit of \(maxInputBytes)")
@@ -62,8 +62,8 @@ public struct JSONParser {
 
     private mutating func enter() throws(JSONError) {
         depth += 1
-        guard depth <= JSONLimits.maxDepth else {
-            throw JSONError(.tooDeep, at: path, "nesting deeper than \(JSONLimits.maxDepth) levels")
+        guard depth <= JSONLimits.depthMax else {
+            throw JSONError(.tooDeep, at: path, "nesting deeper than \(JSONLimits.depthMax) levels")
         }
     }
 

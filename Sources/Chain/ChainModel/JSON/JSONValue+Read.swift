@@ -21,7 +21,7 @@ extension JSONValue {
         try JSONObjectReader(self, at: path)
     }
 
-    /// A JSON integer (no sign, fraction or exponent) in `0...JSONLimits.maxSafeInteger`.
+    /// A JSON integer (no sign, fraction or exponent) in `0...JSONLimits.safeIntegerMax`.
     public func uint(at path: JSONPath) throws(JSONError) -> UInt64 {
         guard case .number(let text) = self else { throw wrongType("an integer", path) }
         let digits = Array(text.utf8)
@@ -33,7 +33,7 @@ extension JSONValue {
         }
         var v: UInt64 = 0
         for d in digits { v = v * 10 + UInt64(d - UInt8(ascii: "0")) }
-        guard v <= JSONLimits.maxSafeInteger else {
+        guard v <= JSONLimits.safeIntegerMax else {
             throw JSONError(.badInteger, at: path, "\(text) is over 2^53 - 1")
         }
         return v

@@ -14,7 +14,7 @@ public enum KeyFile {
     public static let algorithm = "ed25519"
 
     /// A key file is about 170 bytes; anything much larger is not one, and is not read whole.
-    public static let maxFileBytes = 4096
+    public static let fileMaxBytes = 4096
 
     /// The fields, in the order they are written and checked.
     static let fieldNames = ["algorithm", "publicKey", "seed"]
@@ -58,7 +58,7 @@ public enum KeyFile {
     static func stringFields(_ bytes: [UInt8], origin: String) throws(KeyFileError) -> [String: String] {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(bytes, maxInputBytes: maxFileBytes)
+            value = try JSONParser.parse(bytes, maxInputBytes: fileMaxBytes)
         } catch {
             if error.code == .duplicateKey, case .key(let key)? = error.path.components.last {
                 throw KeyFileError(.duplicateField, "\(origin): field \"\(printable(key))\" appears more than once")
@@ -90,7 +90,7 @@ public enum KeyFile {
     /// Reads the key file at `path`, refusing it when its mode lets group or others access it
     /// (`mode & 0o077 != 0`) or when it is not a regular file.
     public static func read(path: String) throws(KeyFileError) -> SigningKey {
-        let bytes = try KeyFileIO.readPrivate(path: path, maxBytes: maxFileBytes)
+        let bytes = try KeyFileIO.readPrivate(path: path, maxBytes: fileMaxBytes)
         return try decode(bytes, origin: "key file \(path)")
     }
 

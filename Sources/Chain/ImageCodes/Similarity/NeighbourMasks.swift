@@ -2,7 +2,7 @@
 /// them enumerates the substrings at exactly that distance.
 enum NeighbourMasks {
     /// A query of radius r probes substrings within floor(r / substringCount).
-    static let maxWeight = SimilarityLimits.maxDistance / SimilarityLimits.substringCount
+    static let maxWeight = SimilarityLimits.distanceMax / SimilarityLimits.substringCount
 
     /// `byWeight[w]` holds the C(16, w) masks of weight `w`, ascending.
     static let byWeight: [[UInt16]] = {

@@ -31,7 +31,7 @@ public struct SimilarityMatch: Sendable, Hashable, Comparable {
     public var code: UInt64
     /// The key it was indexed with.
     public var key: UInt64
-    /// Hamming distance to the queried code, 0 to `SimilarityLimits.maxDistance`.
+    /// Hamming distance to the queried code, 0 to `SimilarityLimits.distanceMax`.
     public var distance: Int
 
     public init(code: UInt64, key: UInt64, distance: Int) {

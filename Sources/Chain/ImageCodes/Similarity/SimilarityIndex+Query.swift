@@ -2,13 +2,13 @@ extension SimilarityIndex {
     /// Entries within Hamming distance `maxDistance` (0...16) of `code`: nearest first, then by key,
     /// then by code; at most `limit` (1...1000). Exactly what a linear scan returns.
     public func query(_ code: UInt64, maxDistance: Int, limit: Int) throws(SimilarityIndexError) -> [SimilarityMatch] {
-        guard (0...SimilarityLimits.maxDistance).contains(maxDistance) else {
+        guard (0...SimilarityLimits.distanceMax).contains(maxDistance) else {
             throw SimilarityIndexError(.maxDistanceOutOfRange,
-                                       "maxDistance must be 0 to \(SimilarityLimits.maxDistance), got \(maxDistance)")
+                                       "maxDistance must be 0 to \(SimilarityLimits.distanceMax), got \(maxDistance)")
         }
-        guard (1...SimilarityLimits.maxResultCount).contains(limit) else {
+        guard (1...SimilarityLimits.resultsMax).contains(limit) else {
             throw SimilarityIndexError(.limitOutOfRange,
-                                       "limit must be 1 to \(SimilarityLimits.maxResultCount), got \(limit)")
+                                       "limit must be 1 to \(SimilarityLimits.resultsMax), got \(limit)")
         }
         var search = SimilaritySearch(query: code, radius: maxDistance, limit: limit)
         scanDelta(&search)

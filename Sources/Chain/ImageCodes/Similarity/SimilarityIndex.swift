@@ -83,7 +83,7 @@ public struct SimilarityIndex: Sendable {
     /// at 10^7 entries, so an owner serving queries should insert on a copy off the request path
     /// and publish the copy (copies share storage; see the type's documentation).
     public mutating func insert(_ entry: SimilarityEntry) {
-        precondition(count < SimilarityLimits.maxEntryCount, "similarity index over its entry limit")
+        precondition(count < SimilarityLimits.entriesMax, "similarity index over its entry limit")
         if deltaCodes.isEmpty {
             deltaCodes.reserveCapacity(deltaCapacity)
             deltaKeys.reserveCapacity(deltaCapacity)

@@ -1,9 +1,9 @@
 /// Limits and shape of the similarity index, in one place.
 public enum SimilarityLimits {
     /// Largest Hamming radius a query may ask for (DESIGN.md: 9 to 16 is "similar, review").
-    public static let maxDistance = 16
+    public static let distanceMax = 16
     /// Most matches one query returns.
-    public static let maxResultCount = 1000
+    public static let resultsMax = 1000
     /// Recent inserts kept unsorted and scanned linearly; reaching this count merges them into the
     /// sorted tables (an O(n) rebuild, so its cost is spread over this many inserts).
     public static let deltaMaxCount = 65_536
@@ -12,7 +12,7 @@ public enum SimilarityLimits {
     /// 781,250 inserts; the delta scan then costs about as much as reading 6 % of the buckets).
     public static let deltaShareDivisor = 128
     /// Most entries the index holds: positions are stored as `UInt32`.
-    public static let maxEntryCount = Int(UInt32.max)
+    public static let entriesMax = Int(UInt32.max)
     /// The 64-bit code is cut into this many substrings, each indexing one table.
     static let substringCount = 4
     /// Bits per substring: 64 / `substringCount`, and the bucket key width of each table.

@@ -24,7 +24,7 @@ struct SubstringTable: Sendable {
     /// one bucket keep their order, so codes given in ascending order stay ascending when
     /// `rotation` is 0.
     init(rotation: Int, count: Int, forEachCode: ((UInt64) -> Void) -> Void) {
-        precondition(count <= SimilarityLimits.maxEntryCount, "similarity index over its entry limit")
+        precondition(count <= SimilarityLimits.entriesMax, "similarity index over its entry limit")
         self.rotation = rotation
         var starts = [UInt32](repeating: 0, count: Self.bucketCount + 1)
         forEachCode { code in starts[Int(Self.rotate(code, rotation) >> 48) + 1] += 1 }
