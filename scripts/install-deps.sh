@@ -4,7 +4,8 @@
 # on a fresh Debian machine. Extra package names may be given as arguments.
 set -euo pipefail
 
-packages=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools python3 python3-pip "$@")
+# faketime: libfaketime, for the e2e test of a validator whose clock is off (tests/e2e/test_clock_skew.py).
+packages=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools python3 python3-pip faketime "$@")
 command -v dpkg-query >/dev/null || exit 0  # not Debian: the README says what to install
 missing=()
 for p in "${packages[@]}"; do

@@ -18,7 +18,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import totem_client as tc
 
@@ -154,6 +154,9 @@ class Node:
     client: tc.Client
     proc: subprocess.Popen | None = None
     starts: int = 0
+    # Extra environment variables of this node's process (added to the test's own environment at
+    # every start; empty: the process inherits the test's environment unchanged).
+    env: dict[str, str] = field(default_factory=dict)
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -245,10 +248,13 @@ class Network:
         assert not node.running(), f"{node.name} is already running"
         node.starts += 1
         with open(node.log_path, "ab") as log:
-            log.write(f"\n===== e2e: start #{node.starts} of {node.name} at {time.time():.3f} =====\n".encode())
+            extra = "".join(f" {k}={v}" for k, v in sorted(node.env.items()))
+            log.write(f"\n===== e2e: start #{node.starts} of {node.name} at {time.time():.3f}"
+                      f"{' with' + extra if extra else ''} =====\n".encode())
             log.flush()
+            env = {**os.environ, **node.env} if node.env else None
             node.proc = subprocess.Popen([self.totemd, "start", "--home", node.home],
-                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stdin=subprocess.DEVNULL, stdout=log, env=env,
                                          stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         _LIVE[node.proc.pid] = node.proc
 
