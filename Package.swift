@@ -57,9 +57,9 @@ let package = Package(
                                                    "TotemCrypto",
                                                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                    .product(name: "NIOPosix", package: "swift-nio")]),
-        // Pure PBFT replica, its simulator support and runtime. TOTEM_FAULT_INJECTION compiles the
-        // simulator's test-only injected bugs (InjectedBug) into debug builds only: a release build
-        // has none (docs/consensus.md, "Fault injection").
+        // The pure PBFT replica, its messages and codecs (its runtime is totemd's ConsensusDriver).
+        // TOTEM_FAULT_INJECTION compiles the simulator's test-only injected bugs (InjectedBug) into
+        // debug builds only: a release build has none (docs/consensus.md, "Fault injection").
         .target(name: "Consensus", dependencies: ["ChainModel", "TotemCrypto"],
                 swiftSettings: [.define("TOTEM_FAULT_INJECTION", .when(configuration: .debug))]),
         // Transport, handshake, peers, gossip.
