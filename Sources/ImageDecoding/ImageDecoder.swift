@@ -5,7 +5,7 @@ import ImageCodes
 /// Decodes JPEG, PNG, WebP and TIFF with libvips and normalises them to the 1,024 grayscale pixels
 /// an ISCC Image-Code is computed from. The steps, in order (docs/fingerprint.md explains each):
 ///
-/// 1. Refuse what is not one of the four formats, or declares over `maxPixelCount` pixels.
+/// 1. Refuse what is not one of the four formats, or declares over `DecodingLimits.pixelsMax` pixels.
 /// 2. Apply the EXIF orientation (libvips autorot), so a rotated photograph keeps its code.
 /// 3. Convert to 8-bit sRGB (grayscale, 16-bit, CMYK and palette images alike).
 /// 4. Flatten transparency over white.
