@@ -128,7 +128,7 @@ net_create() {
   ip link set "$BRIDGE" up
   for n in "${NAMES[@]}"; do
     ns="$(ns_of "$n")"; veth="$(veth_of "$n")"
-    ip netns add "$ns"
+    ip netns add "$ns" || die "cannot create namespace $ns (root? leftovers: scripts/cluster.sh down)"
     ip link add "$veth" type veth peer name eth0 netns "$ns"
     ip link set "$veth" master "$BRIDGE"
     ip link set "$veth" up
@@ -146,10 +146,12 @@ net_create() {
 # end of the veth along; tc qdiscs on the root-namespace end go with the link).
 net_delete() {
   local n ns veth removed=()
+  # The veth first: deleting one end deletes the other, while a deleted namespace takes its end
+  # of the pair along only some time later.
   for n in "${NAMES[@]}"; do
     ns="$(ns_of "$n")"; veth="$(veth_of "$n")"
+    if ip link show "$veth" >/dev/null 2>&1; then ip link delete "$veth" 2>/dev/null || true; removed+=("$veth"); fi
     if ns_exists "$ns"; then ip netns delete "$ns"; removed+=("$ns"); fi
-    if ip link show "$veth" >/dev/null 2>&1; then ip link delete "$veth"; removed+=("$veth"); fi
   done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE"; removed+=("$BRIDGE"); fi
   if [[ ${#removed[@]} -gt 0 ]]; then say "removed ${removed[*]}"; fi
@@ -377,6 +379,9 @@ cmd_up() {
     stop_nodes "${NAMES[@]}" >/dev/null
   fi
   net_delete
+  if [[ -d "$DIR" && -n "$(ls -A "$DIR")" && ! -f "$DIR/testnet.txt" ]]; then
+    die "$DIR is not empty and holds no testnet.txt (not a cluster folder?); remove it or set TOTEM_CLUSTER_DIR"
+  fi
   rm -rf "$DIR"
   mkdir -p "$DIR"
   generate
