@@ -80,6 +80,11 @@ need_tools() {
   local t missing=()
   for t in ip tc iptables python3; do command -v "$t" >/dev/null || missing+=("$t"); done
   [[ ${#missing[@]} -eq 0 ]] && return 0
+  # On Debian, install them the way devnet.sh and test.sh install theirs.
+  bash "$ROOT/scripts/install-deps.sh" iproute2 iptables || true
+  missing=()
+  for t in ip tc iptables python3; do command -v "$t" >/dev/null || missing+=("$t"); done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
   die "missing: ${missing[*]} (Debian: apt-get install iproute2 iptables python3)"
 }
 need_bin() {
