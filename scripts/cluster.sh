@@ -57,6 +57,8 @@ CHAIN="TOTEM-CLUSTER"   # the iptables chain the script owns inside each namespa
 
 say() { printf 'cluster: %s\n' "$*"; }
 die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/stop-nodes.sh
+. "$ROOT/scripts/lib/stop-nodes.sh"
 
 # The node names, validators first; index i of this list is node i's host number 10 + i.
 NAMES=()
@@ -180,31 +182,15 @@ start_node() {
 
 # SIGTERM every given node that runs, SIGKILL those still alive after STOP_TIMEOUT.
 stop_nodes() {
-  local n pid pids=() names=() i deadline alive
+  local n pid stopping=()
   for n in "$@"; do
     pid="$(live_pid "$n")"
     if [[ -z "$pid" ]]; then rm -f "$DIR/$n/node.pid"; continue; fi
     kill -CONT "$pid" 2>/dev/null || true   # a stopped process would not act on SIGTERM
     kill -TERM "$pid" 2>/dev/null || true
-    pids+=("$pid"); names+=("$n")
+    stopping+=("$n=$pid")
   done
-  if [[ ${#pids[@]} -eq 0 ]]; then say "no node was running"; return 0; fi
-  say "sent SIGTERM to ${names[*]}; waiting up to ${STOP_TIMEOUT}s"
-  deadline=$((SECONDS + STOP_TIMEOUT))
-  while :; do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    if [[ $alive -eq 0 ]] || (( SECONDS >= deadline )); then break; fi
-    sleep 0.2
-  done
-  for i in "${!pids[@]}"; do
-    if kill -0 "${pids[$i]}" 2>/dev/null; then
-      say "${names[$i]} did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "${pids[$i]}" 2>/dev/null || true
-    else
-      say "stopped ${names[$i]} (pid ${pids[$i]})"
-    fi
-  done
+  wait_then_kill "$STOP_TIMEOUT" "${stopping[@]}"
   for n in "$@"; do rm -f "$DIR/$n/node.pid"; done
 }
 

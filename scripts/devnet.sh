@@ -35,6 +35,8 @@ STOP_TIMEOUT="${TOTEM_STOP_TIMEOUT:-30}"
 
 say() { printf 'devnet: %s\n' "$*"; }
 die() { printf 'devnet: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/stop-nodes.sh
+. "$ROOT/scripts/lib/stop-nodes.sh"
 
 # NODES: the node folders of the network, validators first (folder names may hold spaces).
 NODES=()
@@ -193,30 +195,14 @@ cmd_up() {
 }
 
 cmd_down() {
-  local d pid pids=() names=() i deadline alive
+  local d pid stopping=()
   for d in "${NODES[@]}"; do
     pid="$(live_pid "$d")"
     if [[ -z "$pid" ]]; then rm -f "$d/node.pid"; continue; fi
     kill -TERM "$pid" 2>/dev/null || true
-    pids+=("$pid"); names+=("$(basename "$d")")
+    stopping+=("$(basename "$d")=$pid")
   done
-  if [[ ${#pids[@]} -eq 0 ]]; then say "no node was running"; return 0; fi
-  say "sent SIGTERM to ${names[*]}; waiting up to ${STOP_TIMEOUT}s"
-  deadline=$((SECONDS + STOP_TIMEOUT))
-  while :; do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    if [[ $alive -eq 0 ]] || (( SECONDS >= deadline )); then break; fi
-    sleep 0.2
-  done
-  for i in "${!pids[@]}"; do
-    if kill -0 "${pids[$i]}" 2>/dev/null; then
-      say "${names[$i]} did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "${pids[$i]}" 2>/dev/null || true
-    else
-      say "stopped ${names[$i]} (pid ${pids[$i]})"
-    fi
-  done
+  wait_then_kill "$STOP_TIMEOUT" "${stopping[@]}"
   for d in "${NODES[@]}"; do rm -f "$d/node.pid"; done
 }
 

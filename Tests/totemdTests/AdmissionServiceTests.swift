@@ -12,16 +12,11 @@ import TotemCrypto
 /// `ChainService` (LMDB in a temporary directory), a real `P2PNode` (not started) and a real
 /// `ConsensusDriver` (not running: its inbox shows whether it was woken).
 @Suite struct AdmissionServiceTests {
-    let keys = (1...4).map { SigningKey(seed: SHA256.hash(Array("admission validator \($0)".utf8))) }
+    let keys = TestChain.validatorKeys("admission validator")
     let genesis: Genesis
 
     init() throws {
-        let validators = keys.enumerated().map {
-            GenesisValidator(name: "v\($0.offset)", publicKey: $0.element.publicKey, p2pAddress: "127.0.0.1:\(1000 + $0.offset)")
-        }
-        genesis = try Genesis.build(chainId: "totem-admission-test", genesisTimeMs: 1_700_000_000_000,
-                                    rootRegistrar: SigningKey(seed: SHA256.hash(Array("root".utf8))).publicKey,
-                                    registrars: [], validators: validators, params: .standard)
+        genesis = try TestChain.genesis(chainId: "totem-admission-test", keys: keys)
     }
 
     /// A node's admission path with its parts, on a fresh store in `dir`.

@@ -10,16 +10,11 @@ import TotemCrypto
 /// Blocks from catch-up are committed in runs, one LMDB write per run, each block only if its
 /// commit certificate verifies against the set in force at its height and its state root checks.
 @Suite struct CatchUpRunTests {
-    let keys = (1...4).map { SigningKey(seed: SHA256.hash(Array("catch-up validator \($0)".utf8))) }
+    let keys = TestChain.validatorKeys("catch-up validator")
     let genesis: Genesis
 
     init() throws {
-        let validators = keys.enumerated().map {
-            GenesisValidator(name: "v\($0.offset)", publicKey: $0.element.publicKey, p2pAddress: "127.0.0.1:\(1000 + $0.offset)")
-        }
-        genesis = try Genesis.build(chainId: "totem-catchup-test", genesisTimeMs: 1_700_000_000_000,
-                                    rootRegistrar: SigningKey(seed: SHA256.hash(Array("root".utf8))).publicKey,
-                                    registrars: [], validators: validators, params: .standard)
+        genesis = try TestChain.genesis(chainId: "totem-catchup-test", keys: keys)
     }
 
     func open(_ dir: String) throws -> ChainService {
