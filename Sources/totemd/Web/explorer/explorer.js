@@ -400,7 +400,7 @@
 
     // Signed / absent grid: the set in force at this height against the certificate's signers.
     const signers = new Set(b.commit.signatures.map((s) => s.validator));
-    const grid = el("section", { "aria-labelledby": "grid-title" }, el("h2", { id: "grid-title" }, "Commit certificate"));
+    const grid = el("section", { "aria-labelledby": "grid-title", id: "commit-certificate" }, el("h2", { id: "grid-title" }, "Commit certificate"));
     if (vs instanceof Error) {
       grid.append(errorBox(vs, "Could not load the validator sets"));
     } else {
@@ -699,7 +699,7 @@
     const serial = ++routeSerial;
     const old = document.getElementById("content");
     if (old && old.cleanup) old.cleanup();
-    const main = el("main", { id: "content", tabindex: "-1", "aria-busy": "true" });
+    const main = el("main", { id: "content", tabindex: "-1", "aria-busy": "true", "data-route": hash });
     old.replaceWith(main);
     current = main;
     const match = ROUTES.map(([re, f]) => [hash.match(re), f]).find(([m]) => m);
@@ -716,8 +716,7 @@
       main.dataset.ready = "true";
     }
     const h1 = main.querySelector("h1");
-    if (h1 && document.activeElement && document.activeElement.id !== "search") document.title = h1.textContent + " — Totem explorer";
-    else if (h1) document.title = h1.textContent + " — Totem explorer";
+    if (h1) document.title = h1.textContent + " — Totem explorer";
   }
 
   const KIND_ROUTES = { block: "block", tx: "tx", work: "work", account: "account", imageCode: "imagecode" };
@@ -740,8 +739,6 @@
         main.prepend(errorBox(e, `Search for “${q}” failed`));
       }
     }
-    const main = document.getElementById("content");
-    if (main) main.focus({ preventScroll: false });
   }
 
   function start() {
