@@ -430,6 +430,7 @@
     } else {
       const shown = b.txHashes.slice(0, BLOCK_TXS_SHOWN);
       const answers = await mapLimited(shown, 6, (hash) => api("/v1/txs/" + hash));
+      await learnNames(answers.filter((a) => a.ok && a.ok.tx).map((a) => a.ok.tx.sender));
       const rows = shown.map((hash, i) => {
         const a = answers[i];
         if (a.error) return [String(i), txLink(hash), el("span", { class: "error-inline" }, a.error.message), "—"];
