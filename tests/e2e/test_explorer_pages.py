@@ -15,6 +15,9 @@ licence, a claim).
 - test_signature_grid_matches_certificate: one validator stopped (SIGSTOP) so that the blocks
   committed meanwhile lack its commit vote; each block page's signed/absent grid equals the
   block's `commit.signatures`, with the stopped validator absent.
+- test_freshness_badge_stale_disconnected_and_resumed: the badge says "stale" when the latest
+  block is over 60 s old (the page's clock moved ahead), "disconnected" when node0 is killed; node0
+  restarted, the stream resumes and the blocks committed meanwhile are listed once each, no gap.
 - test_no_request_to_another_origin: every resource the pages loaded is from the node's origin.
 """
 
@@ -417,6 +420,47 @@ def test_signature_grid_matches_certificate(chain, driver):
     assert checked_absent == 2
     browser.screenshot(driver, "explorer-block-absent")
     net.wait_height(max(stopped_heights), timeout_s=60)  # node3 catches up before the next test
+
+
+def badge_state(driver) -> str:
+    return driver.find_element(By.ID, "freshness").get_attribute("data-state")
+
+
+def test_freshness_badge_stale_disconnected_and_resumed(chain, driver):
+    net = chain.net
+    open_page(driver, chain, "#/")
+    driver.execute_script("window.__sameDocument = true;")
+    WebDriverWait(driver, scaled(15)).until(lambda d: badge_state(d) == "fresh")
+    # Stale: the page's clock two minutes ahead makes the latest block older than 60 s.
+    driver.execute_script("window.__realNow = Date.now; Date.now = () => window.__realNow() + 120000;")
+    WebDriverWait(driver, scaled(5)).until(lambda d: badge_state(d) == "stale")
+    assert "stale: no block for over 60 s" in text_of(driver, "#freshness"), text_of(driver, "#freshness")
+    driver.execute_script("Date.now = window.__realNow;")
+    WebDriverWait(driver, scaled(5)).until(lambda d: badge_state(d) == "fresh")
+
+    # Disconnected: node0, which serves the page and its stream, is killed; the others go on.
+    before = int(driver.find_element(By.ID, "freshness").get_attribute("data-height"))
+    net.kill(chain.node)
+    try:
+        WebDriverWait(driver, scaled(15)).until(lambda d: badge_state(d) == "disconnected")
+        assert "live updates disconnected" in text_of(driver, "#freshness"), text_of(driver, "#freshness")
+        client1 = net.nodes[1].client
+        tx = chain.photographer.tx(tc.KIND_REGISTER_WORK, tc.work(tc.sha256(f"offline/{time.time_ns()}".encode()),
+                                                                  "Registered while node0 was down"))
+        submit_accepted(client1, [tx])
+        missed = tx_committed(client1, tx)["height"]
+    finally:
+        net.start(chain.node)
+    net.wait_healthy([chain.node])
+    # Resumed (Last-Event-ID): the blocks committed meanwhile arrive, each listed once, no gap.
+    WebDriverWait(driver, scaled(30), poll_frequency=0.2).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, f"#latest-blocks tr[data-height='{missed}']"),
+        f"block {missed}, committed while node0 was down, did not appear after the stream resumed")
+    WebDriverWait(driver, scaled(10)).until(lambda d: badge_state(d) == "fresh")
+    assert "Registered while node0 was down" in text_of(driver, "#registrations")
+    shown = [int(r.get_attribute("data-height")) for r in driver.find_elements(By.CSS_SELECTOR, "#latest-blocks tr[data-height]")]
+    assert shown == list(range(shown[0], shown[0] - min(20, shown[0]), -1)) and shown[0] > before, shown
+    assert driver.execute_script("return window.__sameDocument === true"), "the page was reloaded"
 
 
 def test_no_request_to_another_origin(chain, driver):

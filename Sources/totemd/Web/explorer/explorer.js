@@ -332,12 +332,18 @@
     }
     function addRegistration(r) {
       feedEmpty.hidden = true;
+      const who = el("span", {}, accountLink(r.registrant));
       const item = el("li", { "data-content-hash": r.contentHash },
         workLink(r.contentHash, r.title || "(untitled)"), " ",
-        el("span", { class: "muted" }, "by "), accountLink(r.registrant), " ",
+        el("span", { class: "muted" }, "by "), who, " ",
         el("span", { class: "muted" }, "in block "), blockLink(r.height));
       feed.prepend(item);
       while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
+      // The registrant's display name, once known (one lookup per key).
+      if (!names.has(r.registrant)) {
+        if (!pendingNames.has(r.registrant)) pendingNames.set(r.registrant, displayName(r.registrant));
+        pendingNames.get(r.registrant).then((n) => { if (n) who.replaceChildren(accountLink(r.registrant)); });
+      }
     }
     const onEvent = (type, d) => {
       if (type === "block") {
@@ -507,9 +513,10 @@
     const p = t.payload || {};
     if (t.kind === "RegisterWorkBatch") {
       const works = p.works || [];
-      main.append(section(`Works (${works.length})`, table(null, ["#", "Title", "Content hash", "Image code", "Certificate"],
+      main.append(section(`Works (${works.length})`, table(null, ["#", "Title", "Content hash", "Image code", "Media, size, licence", "Certificate"],
         works.map((w, i) => [String(i), workLink(w.contentHash, w.title || "(untitled)"), workLink(w.contentHash, code(w.contentHash)),
           w.imageCode ? payloadValue("imageCode", w.imageCode) : "—",
+          `${w.mediaType || "—"}, ${w.width} × ${w.height} px, ${w.license || "—"}`,
           committed ? link(`/v1/certificates/${hash}?item=${i}`, `certificate ${i}`, { download: `certificate-${hash.slice(0, 12)}-${i}.json` }) : "—"]),
         { id: "batch-works" })));
     } else if (t.payload) {
@@ -540,6 +547,7 @@
     } catch (e) { /* the key itself is shown */ }
     return null;
   }
+  const pendingNames = new Map();  // key -> promise of its display name (the home page's feed)
   const learnNames = (keys) => mapLimited([...new Set(keys)].filter((k) => !names.has(k)), 6, displayName);
 
   async function party(key) {
