@@ -44,8 +44,17 @@ def make_driver(width: int = 1200, height: int = 900) -> webdriver.Chrome:
     service = Service(executable_path=_find(["/usr/bin/chromedriver", "chromedriver"], "chromedriver"))
     driver = webdriver.Chrome(service=service, options=opts)
     driver.set_page_load_timeout(30)
-    driver.set_window_size(width, height)
+    set_viewport(driver, width, height)
     return driver
+
+
+def set_viewport(driver, width: int, height: int) -> None:
+    """Size the window so that the page's viewport (what a screenshot shows) is `width` x `height`
+    CSS pixels: a headless window's size includes its (invisible) browser frame."""
+    driver.set_window_size(width, height)
+    inner_w, inner_h = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    if (inner_w, inner_h) != (width, height):
+        driver.set_window_size(width + (width - inner_w), height + (height - inner_h))
 
 
 def screenshot(driver, name: str) -> str:

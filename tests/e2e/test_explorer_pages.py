@@ -114,11 +114,21 @@ def chain(totemd, tmp_path_factory):
         net.stop()
 
 
+# The README's screenshots (docs/images) and the artifacts they are copied from.
+README_SHOTS = {"explorer-home": "explorer-home-live", "explorer-block": "explorer-block-absent",
+                "explorer-work": "explorer-work", "explorer-validators": "explorer-validators"}
+
+
 @pytest.fixture(scope="module")
 def driver(chain):
     d = browser.make_driver(1200, 900)
+    assert d.execute_script("return [window.innerWidth, window.innerHeight]") == [1200, 900]
     yield d
     d.quit()
+    if os.environ.get("TOTEM_E2E_README_SCREENSHOTS") == "1":
+        os.makedirs(README_IMAGES, exist_ok=True)
+        for name, artifact in README_SHOTS.items():
+            shutil.copy(os.path.join(browser.ARTIFACTS, f"{artifact}.png"), os.path.join(README_IMAGES, f"{name}.png"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -126,7 +136,8 @@ def driver(chain):
 
 
 def open_page(driver, chain: Chain, route: str, timeout_s: float = 20):
-    """Load /explorer<route> and wait until that route's page is done (data-ready)."""
+    """Load /explorer<route> as a new document and wait until that route's page is done."""
+    driver.get("about:blank")  # else a URL differing only in its fragment would not reload
     driver.get(chain.base + "/explorer" + route)
     return wait_route(driver, route or "#/", timeout_s)
 
@@ -316,7 +327,7 @@ def test_every_page_renders(chain, driver):
     assert driver.switch_to.active_element.get_attribute("id") == "search"
 
     # 400px wide: no page is wider than the window.
-    driver.set_window_size(400, 900)
+    browser.set_viewport(driver, 400, 900)
     try:
         for route in ("#/", f"#/block/{h1}", "#/validators", f"#/tx/{txh}", f"#/work/{w1_hash}",
                       f"#/account/{ph}", f"#/imagecode/{W1_CODE:016x}"):
@@ -324,13 +335,8 @@ def test_every_page_renders(chain, driver):
             assert overflow_px(driver) <= 0, f"{route} overflows 400px by {overflow_px(driver)}px"
         browser.screenshot(driver, "explorer-work-400")
     finally:
-        driver.set_window_size(1200, 900)
+        browser.set_viewport(driver, 1200, 900)
 
-    # The README's screenshots (docs/images), when asked for.
-    if os.environ.get("TOTEM_E2E_README_SCREENSHOTS") == "1":
-        os.makedirs(README_IMAGES, exist_ok=True)
-        for name in ("explorer-home", "explorer-block", "explorer-work", "explorer-validators"):
-            shutil.copy(os.path.join(browser.ARTIFACTS, f"{name}.png"), os.path.join(README_IMAGES, f"{name}.png"))
 
 
 def test_search_lands_on_each_kind(chain, driver):
@@ -382,6 +388,10 @@ def test_block_committed_while_open_appears_live(chain, driver):
         lambda d: d.find_elements(By.CSS_SELECTOR, f"#registrations li[data-content-hash='{work['contentHash'].hex()}']"),
         "the registration did not appear in the feed")
     assert "Live registration" in text_of(driver, "#registrations")
+    # The registrant's display name replaces the bare key once looked up.
+    WebDriverWait(driver, scaled(10), poll_frequency=0.2).until(
+        lambda d: "Zoë Explorer" in text_of(d, f"#registrations li[data-content-hash='{work['contentHash'].hex()}']"))
+    browser.screenshot(driver, "explorer-home-live")
     assert driver.execute_script("return window.__sameDocument === true"), "the page was reloaded"
     assert int(driver.find_element(By.ID, "freshness").get_attribute("data-height")) >= height
     # The list stays the newest blocks, without gaps, at most 20.

@@ -225,6 +225,7 @@
     height: null, timeMs: null, connected: false, everConnected: false,
     listeners: new Set(),       // (type, data) => void, for the page on screen
     seenBlocks: new Set(),      // heights whose block event was handled (replays are ignored)
+    registrations: [],          // the newest FEED_MAX registration events, oldest first
   };
 
   function noteBlock(height, timeMs) {
@@ -266,12 +267,15 @@
     if (typeof EventSource === "undefined") return;
     const url = "/v1/events" + (fromHeight ? "?fromHeight=" + fromHeight : "");
     const es = new EventSource(url);
+    live.stream = es;
     es.onopen = () => { live.connected = true; live.everConnected = true; renderBadge(); };
     es.onerror = () => {
       live.connected = es.readyState === EventSource.OPEN;
       renderBadge();
       // EventSource retries by itself (with Last-Event-ID) unless the answer was not a stream.
-      if (es.readyState === EventSource.CLOSED) setTimeout(() => openStream(live.height ? live.height + 1 : null), 5000);
+      if (es.readyState === EventSource.CLOSED && live.stream === es) {
+        setTimeout(() => { if (live.stream === es) openStream(live.height ? live.height + 1 : null); }, 5000);
+      }
     };
     for (const type of EVENT_TYPES) {
       es.addEventListener(type, (ev) => {
@@ -283,6 +287,10 @@
           noteBlock(data.height, data.timestampMs);
         }
         if (type === "validatorSet" || type === "validatorChange") validatorsCache = null;
+        if (type === "registration") {
+          live.registrations.push(data);
+          if (live.registrations.length > FEED_MAX) live.registrations.shift();
+        }
         for (const f of live.listeners) {
           try { f(type, data); } catch (e) { console.error(e); }
         }
@@ -353,6 +361,7 @@
         addRegistration(d);
       }
     };
+    for (const r of live.registrations) addRegistration(r);
     live.listeners.add(onEvent);
     main.cleanup = () => live.listeners.delete(onEvent);
 
@@ -749,6 +758,17 @@
       }
     }
   }
+
+  // A page left for another (or kept in the back/forward cache) must not keep its stream open:
+  // the browser allows few connections per host, and a held one would stall the next page's requests.
+  window.addEventListener("pagehide", () => {
+    if (live.stream) live.stream.close();
+    live.stream = null;
+    live.connected = false;
+  });
+  window.addEventListener("pageshow", (ev) => {
+    if (ev.persisted && !live.stream) openStream(live.height ? live.height + 1 : null);
+  });
 
   function start() {
     document.getElementById("search-form").addEventListener("submit", search);
