@@ -4,7 +4,8 @@ import TotemCrypto
 
 /// The events of `GET /v1/events` (docs/openapi.yaml): what one committed block tells a follower,
 /// derived from the block alone (and the validator set it adopted), so every node gives the same
-/// events with the same ids for the same chain.
+/// events with the same ids for the same chain, but for the block event's `signers` and
+/// `commitView`, which come from the commit certificate this node holds.
 ///
 /// Event ids are `<height>:<seq>`: `seq` 0 is the block itself, then 1, 2, … for the block's
 /// transactions' events in block order (a RegisterWorkBatch gives one per item). A client that
