@@ -34,6 +34,7 @@ import totem_client as tc
 import totem_net
 from totem_net import Actor, scaled, submit_accepted, tx_committed
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -168,6 +169,34 @@ def overflow_px(driver) -> int:
     return driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
+# WCAG 2.x contrast of every visible text node against the first opaque background behind it.
+CONTRAST_JS = """
+const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+  const p = m[1].split(',').map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+const background = (el) => { for (let e = el; e; e = e.parentElement) {
+  const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return { r: 255, g: 255, b: 255, a: 1 }; };
+const low = []; let checked = 0;
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const t = walker.currentNode, e = t.parentElement;
+  if (!t.textContent.trim() || !e || e.getClientRects().length === 0) continue;
+  const fg = parse(getComputedStyle(e).color), bg = background(e);
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  const ratio = (a + 0.05) / (b + 0.05); checked++;
+  if (ratio < 4.5) low.push([e.tagName, t.textContent.trim().slice(0, 40), getComputedStyle(e).color, ratio.toFixed(2)]);
+}
+return [checked, low];
+"""
+
+
+def assert_contrast(driver, route: str):
+    checked, low = driver.execute_script(CONTRAST_JS)
+    assert checked > 10, f"{route}: only {checked} text nodes checked"
+    assert not low, f"{route}: text under WCAG AA contrast (4.5:1): {low}"
+
+
 def grid_of(driver) -> dict[str, bool]:
     return {li.get_attribute("data-validator"): li.get_attribute("data-signed") == "true"
             for li in driver.find_elements(By.CSS_SELECTOR, "#signature-grid li")}
@@ -197,6 +226,7 @@ def test_every_page_renders(chain, driver):
         lambda d: d.find_element(By.ID, "freshness").get_attribute("data-state") == "fresh")
     assert text_of(driver, "#freshness").startswith("Height "), text_of(driver, "#freshness")
     no_error_box(driver, "#/")
+    assert_contrast(driver, "explorer-home")
     browser.screenshot(driver, "explorer-home")
 
     # Block: header fields decoded in the page, the txs with kind and sender, the grid.
@@ -214,6 +244,7 @@ def test_every_page_renders(chain, driver):
     assert driver.find_element(By.CSS_SELECTOR, "a[rel=prev]").get_attribute("href").endswith(f"#/block/{h1 - 1}")
     assert driver.find_element(By.CSS_SELECTOR, "a[rel=next]").get_attribute("href").endswith(f"#/block/{h1 + 1}")
     no_error_box(driver, "block")
+    assert_contrast(driver, "explorer-block")
     browser.screenshot(driver, "explorer-block")
 
     # Validators: names, keys, addresses, uptime over the stated window, the set history.
@@ -235,6 +266,7 @@ def test_every_page_renders(chain, driver):
     history = text_of(driver, "#history")
     assert "1" in history and all(n in history for n in names.values()), history
     no_error_box(driver, "validators")
+    assert_contrast(driver, "explorer-validators")
     browser.screenshot(driver, "explorer-validators")
 
     # Tx (single): status, block link, kind, sender, payload, certificate link, /verify link.
@@ -248,6 +280,7 @@ def test_every_page_renders(chain, driver):
     assert driver.find_element(By.ID, "certificate-link").get_attribute("href") == f"{chain.base}/v1/certificates/{txh}"
     assert driver.find_elements(By.CSS_SELECTOR, "#content a[href='/verify']")
     no_error_box(driver, "tx")
+    assert_contrast(driver, "explorer-tx")
     browser.screenshot(driver, "explorer-tx")
 
     # Tx (batch): one certificate per item.
@@ -256,6 +289,7 @@ def test_every_page_renders(chain, driver):
     links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#batch-works a[download]")]
     assert links == [f"{chain.base}/v1/certificates/{bh}?item={i}" for i in range(2)], links
     assert "Harbour variant 1" in text_of(driver, "#batch-works")
+    assert_contrast(driver, "explorer-tx-batch")
     browser.screenshot(driver, "explorer-tx-batch")
 
     # Work: registrant with identity name, owner, fields, image code in hex and ISCC, history, similar.
@@ -275,6 +309,7 @@ def test_every_page_renders(chain, driver):
     assert "Harbour variant 0" in text_of(driver, "#similar") and len(rows) == 3, text_of(driver, "#similar")
     assert driver.find_element(By.ID, "certificate-link").get_attribute("href") == f"{chain.base}/v1/certificates/{txh}"
     no_error_box(driver, "work")
+    assert_contrast(driver, "explorer-work")
     browser.screenshot(driver, "explorer-work")
 
     # A transferred batch item: owner the agency, registrant the photographer, the transfer listed.
@@ -293,6 +328,7 @@ def test_every_page_renders(chain, driver):
     owned = text_of(driver, "#owned-works")
     assert "Snow over the harbour" in owned and "Harbour variant 1" in owned and "Harbour variant 0" not in owned, owned
     no_error_box(driver, "account")
+    assert_contrast(driver, "explorer-account")
     browser.screenshot(driver, "explorer-account")
     # A validator's account says so.
     v0 = vals["validators"][0]
@@ -304,6 +340,7 @@ def test_every_page_renders(chain, driver):
     assert iscc(W1_CODE) in text_of(driver, "#imagecode-fields")
     assert "Snow over the harbour" in text_of(driver, "#similar")
     no_error_box(driver, "imagecode")
+    assert_contrast(driver, "explorer-imagecode")
     browser.screenshot(driver, "explorer-imagecode")
 
     # API errors and unknown routes are readable messages, never a blank page.
@@ -314,17 +351,27 @@ def test_every_page_renders(chain, driver):
     assert "work_not_found" in text_of(driver, "#content .error")
     open_page(driver, chain, "#/nowhere")
     assert "no page" in text_of(driver, "#content .error")
+    assert_contrast(driver, "explorer-error")
     browser.screenshot(driver, "explorer-error")
 
     # Keyboard: the search box is labelled and reached with Tab from the top of the page.
     open_page(driver, chain, "#/")
     assert driver.find_element(By.CSS_SELECTOR, "label[for=search]").text == "Search"
-    driver.find_element(By.TAG_NAME, "body").click()
-    for _ in range(8):
-        driver.switch_to.active_element.send_keys(Keys.TAB)
+    def tab():
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+    for _ in range(8):  # skip link, brand, 3 nav links, then the search box
+        tab()
         if driver.switch_to.active_element.get_attribute("id") == "search":
             break
     assert driver.switch_to.active_element.get_attribute("id") == "search"
+    outline = driver.execute_script("const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]")
+    assert outline[0] != "none" and outline[1] != "0px", f"no visible focus on the search box: {outline}"
+    # Tab goes on to the button, then into the page's links.
+    tab()
+    assert driver.switch_to.active_element.tag_name == "button"
+    tab()
+    first = driver.switch_to.active_element
+    assert first.tag_name == "a" and first.get_attribute("href").endswith("#/block/" + first.text), first.text
 
     # 400px wide: no page is wider than the window.
     browser.set_viewport(driver, 400, 900)
