@@ -110,6 +110,9 @@ def chain(totemd, tmp_path_factory):
                                                       "infringingDigest": tc.sha256(b"copy"),
                                                       "locator": "https://example.org/copy", "note": "found online"})
         commit(c, [c.claim_tx])
+        # Enough works for a second page of the account's list; titles that look like markup.
+        c.pages = [tc.work(tc.sha256(f"p{i}/{uid}".encode()), f"Page <b>{i}</b>") for i in range(21)]
+        commit(c, [c.photographer.tx(tc.KIND_REGISTER_WORK_BATCH, {"works": c.pages})])
         yield c
     finally:
         net.stop()
@@ -247,6 +250,15 @@ def test_every_page_renders(chain, driver):
     assert_contrast(driver, "explorer-block")
     browser.screenshot(driver, "explorer-block")
 
+    # The latest block's page gets its "next" link once the next block is committed.
+    tip = api.status()["height"]
+    open_page(driver, chain, f"#/block/{tip}")
+    if not driver.find_elements(By.CSS_SELECTOR, "a[rel=next]"):
+        assert "Latest block" in text_of(driver, ".pager")
+        commit(chain, [chain.agency.tx(tc.KIND_REGISTER_WORK, tc.work(tc.sha256(f"next/{time.time_ns()}".encode()), "Next"))])
+        WebDriverWait(driver, scaled(15)).until(lambda d: d.find_elements(By.CSS_SELECTOR, "a[rel=next]"))
+    assert driver.find_element(By.CSS_SELECTOR, "a[rel=next]").get_attribute("href").endswith(f"#/block/{tip + 1}")
+
     # Validators: names, keys, addresses, uptime over the stated window, the set history.
     open_page(driver, chain, "#/validators")
     window = api.get_json("/v1/blocks/latest?limit=100")["blocks"]
@@ -327,6 +339,15 @@ def test_every_page_renders(chain, driver):
         assert value in acct, f"{value} not in the account's fields:\n{acct}"
     owned = text_of(driver, "#owned-works")
     assert "Snow over the harbour" in owned and "Harbour variant 1" in owned and "Harbour variant 0" not in owned, owned
+    # Paged with `next`: 20, then the rest (2 + 21 owned); titles shown as text, never as markup.
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#owned-works tr")) == 20
+    more = driver.find_element(By.CSS_SELECTOR, "#content section button")
+    assert more.is_displayed() and "more" in more.text
+    more.click()
+    WebDriverWait(driver, scaled(10)).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#owned-works tr")) == 23)
+    assert not more.is_displayed()
+    assert "Page <b>20</b>" in text_of(driver, "#owned-works")
+    assert not driver.find_elements(By.CSS_SELECTOR, "#owned-works b")
     no_error_box(driver, "account")
     assert_contrast(driver, "explorer-account")
     browser.screenshot(driver, "explorer-account")

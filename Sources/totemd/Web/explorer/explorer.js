@@ -388,10 +388,22 @@
     let h = null, headerError = null;
     try { h = decodeHeader(fromBase64(b.header)); } catch (e) { headerError = e; }
     const tip = live.height;
+    const nextLink = () => link("#/block/" + (height + 1), "Block " + (height + 1) + " →", { rel: "next" });
+    const next = tip === null || height < tip ? nextLink() : el("span", { class: "muted" }, "Latest block");
     main.append(el("nav", { class: "pager", "aria-label": "Neighbouring blocks" },
       height > 1 ? link("#/block/" + (height - 1), "← Block " + (height - 1), { rel: "prev" }) : el("span", {}, "First block"),
-      tip === null || height < tip ? link("#/block/" + (height + 1), "Block " + (height + 1) + " →", { rel: "next" })
-        : el("span", { class: "muted" }, "Latest block")));
+      next));
+    if (next.tagName !== "A") {
+      // The latest block so far: its successor's link appears once that block is committed.
+      const onEvent = (type, d) => {
+        if (type === "block" && d.height > height && next.isConnected) {
+          next.replaceWith(nextLink());
+          live.listeners.delete(onEvent);
+        }
+      };
+      live.listeners.add(onEvent);
+      main.cleanup = () => live.listeners.delete(onEvent);
+    }
     const cols = el("div", { class: "cols" });
     main.append(cols);
     cols.append(section("Header",
