@@ -380,7 +380,9 @@ def test_every_page_renders(chain, driver):
     assert driver.find_element(By.CSS_SELECTOR, "label[for=search]").text == "Search"
     def tab():
         ActionChains(driver).send_keys(Keys.TAB).perform()
-    for _ in range(8):  # skip link, brand, 3 nav links, then the search box
+    tab()
+    assert "skip" in driver.switch_to.active_element.get_attribute("class")
+    for _ in range(8):  # brand, 3 nav links, then the search box
         tab()
         if driver.switch_to.active_element.get_attribute("id") == "search":
             break
@@ -393,6 +395,11 @@ def test_every_page_renders(chain, driver):
     tab()
     first = driver.switch_to.active_element
     assert first.tag_name == "a" and first.get_attribute("href").endswith("#/block/" + first.text), first.text
+    # The skip link (Enter) moves focus to the page's heading, leaving the route as it is.
+    driver.execute_script("document.querySelector('a.skip').focus()")
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    assert driver.switch_to.active_element.tag_name == "h1"
+    assert driver.execute_script("return location.hash") == "#/"
 
     # 400px wide: no page is wider than the window.
     browser.set_viewport(driver, 400, 900)

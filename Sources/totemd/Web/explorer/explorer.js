@@ -381,8 +381,8 @@
   }
 
   async function pageBlock(main, heightText) {
-    if (!/^[0-9]{1,20}$/.test(heightText)) throw new Error(`“${heightText}” is not a block height`);
-    const height = Number(heightText);
+    const height = /^[0-9]{1,16}$/.test(heightText) ? Number(heightText) : NaN;
+    if (!Number.isSafeInteger(height) || height < 1) throw new Error(`“${heightText}” is not a block height this page can show`);
     main.append(el("h1", { tabindex: "-1" }, `Block ${height}`));
     const [b, vs] = await Promise.all([api("/v1/blocks/" + height), loadValidators().catch((e) => e)]);
     let h = null, headerError = null;
@@ -784,6 +784,13 @@
 
   function start() {
     document.getElementById("search-form").addEventListener("submit", search);
+    // The skip link moves focus to the page's content without changing the route in the URL.
+    document.querySelector("a.skip").addEventListener("click", (ev) => {
+      ev.preventDefault();
+      const main = document.getElementById("content");
+      const h1 = main.querySelector("h1");
+      (h1 || main).focus();
+    });
     window.addEventListener("hashchange", () => {
       route().then(() => {
         const h1 = document.querySelector("#content h1");
