@@ -9,7 +9,7 @@ licence, a claim).
   is reachable with Tab and labelled.
 - test_search_lands_on_each_kind: a height, a block hash, a tx hash, a content hash, a public key,
   an ISCC code and 16 hex digits typed into input#search (+ Enter) open the right page; an unknown
-  hash shows the not-found message.
+  hash and text of no known form show the not-found message, a refused query its error.
 - test_block_committed_while_open_appears_live: a block committed while the home page is open is
   listed (and its registration in the feed) without a reload; the freshness badge follows it.
 - test_signature_grid_matches_certificate: one validator stopped (SIGSTOP) so that the blocks
@@ -444,6 +444,21 @@ def test_search_lands_on_each_kind(chain, driver):
     msg = text_of(driver, "#not-found")
     assert "Nothing on this chain matches" in msg and unknown in msg, msg
     browser.screenshot(driver, "explorer-not-found")
+    # Text of no form the node knows: not found, with the node's explanation.
+    box = driver.find_element(By.ID, "search")
+    box.clear()
+    box.send_keys("ISCC:EEA!", Keys.ENTER)
+    wait_route(driver, "#/notfound/ISCC%3AEEA!")
+    assert "ISCC:EEA!" in text_of(driver, "#not-found")
+    assert "search takes" in text_of(driver, "#not-found-detail"), text_of(driver, "#not-found-detail")
+    # A query the node refuses (over 256 characters): its message on the page, the route unchanged.
+    box = driver.find_element(By.ID, "search")
+    box.clear()
+    box.send_keys("9" * 257, Keys.ENTER)
+    WebDriverWait(driver, scaled(10)).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#content .error"))
+    err = text_of(driver, "#content .error")
+    assert "failed" in err and "HTTP 400, bad_parameter" in err, err
+    assert driver.execute_script("return location.hash") == "#/notfound/ISCC%3AEEA!"
 
 
 def test_block_committed_while_open_appears_live(chain, driver):

@@ -701,10 +701,15 @@
     await similarInto(s, hex, null);
   }
 
+  // What the node said about the last search that found nothing, shown on the not-found page.
+  const searchMisses = new Map();
+
   function pageNotFound(main, query) {
     main.append(el("h1", { tabindex: "-1" }, "Nothing found"));
     main.append(el("p", { class: "notice", role: "alert", id: "not-found" },
       `Nothing on this chain matches “${query}”: no block of that height or hash, no transaction, work or account with that key, and no such image code.`));
+    const said = searchMisses.get(query);
+    if (said) main.append(el("p", { id: "not-found-detail" }, "The node says: ", said));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -763,6 +768,8 @@
       location.hash = `#/${target}/${r.key}`;
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
+        searchMisses.clear();
+        searchMisses.set(q, e.message);
         location.hash = "#/notfound/" + encodeURIComponent(q);
       } else {
         const main = document.getElementById("content");
