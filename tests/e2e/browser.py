@@ -1,12 +1,11 @@
-"""Headless Chromium through WebDriver (Debian's `chromium`, `chromium-driver` and
-`python3-selenium`), for the tests of the pages the node serves.
+"""A headless Chromium for the page tests: Debian's `chromium`, `chromium-driver` and
+`python3-selenium` (scripts/install-deps.sh installs them). Screenshots go to tests/e2e/artifacts/
+(not committed).
 
-`make_driver()` gives a driver; `screenshot(driver, name)` saves `artifacts/<name>.png` beside this
-file (gitignored). Debian's selenium lives in /usr/lib/python3/dist-packages, which another Python
-(e.g. pyenv's) does not search: that directory is added when `import selenium` fails.
+Two entry points with one behaviour: `chromium(offline=False)` (the verifier's tests) and
+`make_driver(width, height)` (the explorer's), both with a viewport of exactly the size asked
+(`set_viewport` changes it later); `screenshot(driver, name)` saves the viewport.
 """
-
-from __future__ import annotations
 
 import os
 import shutil
@@ -15,51 +14,75 @@ import sys
 try:
     import selenium  # noqa: F401
 except ImportError:
+    # Debian's python3-selenium lives in the system Python's dist-packages, which another Python on
+    # PATH (e.g. pyenv's) does not search.
     sys.path.append("/usr/lib/python3/dist-packages")
     import selenium  # noqa: F401
 
 from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ARTIFACTS = os.path.join(HERE, "artifacts")
+ARTIFACTS_DIR = os.path.join(HERE, "artifacts")
+ARTIFACTS = ARTIFACTS_DIR
+WINDOW = (1200, 900)
 
 
-def _find(names: list[str], what: str) -> str:
-    for n in names:
-        p = n if os.path.isabs(n) else shutil.which(n)
-        if p and os.path.isfile(p) and os.access(p, os.X_OK):
+def find_chromedriver() -> str:
+    for p in (os.environ.get("CHROMEDRIVER"), shutil.which("chromedriver"), "/usr/bin/chromedriver"):
+        if p and os.path.isfile(p):
             return p
-    raise FileNotFoundError(f"{what} not found (tried {', '.join(names)}); on Debian: "
-                            "apt-get install chromium chromium-driver python3-selenium")
-
-
-def make_driver(width: int = 1200, height: int = 900) -> webdriver.Chrome:
-    """A headless Chromium window of `width` x `height` CSS pixels."""
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = _find(["chromium", "/usr/bin/chromium", "chromium-browser"], "chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={width},{height}", "--hide-scrollbars", "--force-device-scale-factor=1"):
-        opts.add_argument(arg)
-    service = Service(executable_path=_find(["/usr/bin/chromedriver", "chromedriver"], "chromedriver"))
-    driver = webdriver.Chrome(service=service, options=opts)
-    driver.set_page_load_timeout(30)
-    set_viewport(driver, width, height)
-    return driver
+    raise FileNotFoundError("chromedriver not found: install Debian's chromium-driver "
+                            "(scripts/install-deps.sh chromium chromium-driver python3-selenium)")
 
 
 def set_viewport(driver, width: int, height: int) -> None:
-    """Size the window so that the page's viewport (what a screenshot shows) is `width` x `height`
-    CSS pixels: a headless window's size includes its (invisible) browser frame."""
+    """The page's viewport (what a screenshot shows) becomes `width` x `height` CSS pixels; the
+    window's own frame would otherwise take some of it."""
     driver.set_window_size(width, height)
-    inner_w, inner_h = driver.execute_script("return [window.innerWidth, window.innerHeight]")
-    if (inner_w, inner_h) != (width, height):
-        driver.set_window_size(width + (width - inner_w), height + (height - inner_h))
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def chromium(offline: bool = False, width: int = WINDOW[0], height: int = WINDOW[1]) -> webdriver.Chrome:
+    """A headless Chromium. `offline`: every request leaves through a proxy that does not exist
+    (loopback included), so any fetch the page tried would fail."""
+    opts = Options()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              f"--window-size={width},{height}", "--force-device-scale-factor=1",
+              "--allow-file-access-from-files", "--disable-background-networking",
+              "--disable-component-update", "--no-first-run", "--disable-sync"):
+        opts.add_argument(a)
+    if offline:
+        opts.add_argument("--proxy-server=127.0.0.1:9")
+        opts.add_argument("--proxy-bypass-list=<-loopback>")
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    binary = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if binary:
+        opts.binary_location = binary
+    driver = webdriver.Chrome(service=Service(find_chromedriver()), options=opts)
+    driver.set_script_timeout(90)
+    driver.set_page_load_timeout(30)
+    set_viewport(driver, width, height)
+    if offline:
+        driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
+    return driver
+
+
+def make_driver(width: int = WINDOW[0], height: int = WINDOW[1]) -> webdriver.Chrome:
+    """A headless Chromium, online, with a `width` x `height` viewport."""
+    return chromium(offline=False, width=width, height=height)
+
+
+def wait_for(driver, condition, timeout_s: float = 20, message: str = ""):
+    return WebDriverWait(driver, timeout_s, poll_frequency=0.05).until(lambda d: condition(d), message)
 
 
 def screenshot(driver, name: str) -> str:
-    """Save the viewport as artifacts/<name>.png; returns the path."""
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    path = os.path.join(ARTIFACTS, f"{name}.png")
+    """Saves the viewport as artifacts/<name>.png and returns the path."""
+    os.makedirs(ARTIFACTS_DIR, exist_ok=True)
+    path = os.path.join(ARTIFACTS_DIR, f"{name}.png")
     driver.save_screenshot(path)
     return path
