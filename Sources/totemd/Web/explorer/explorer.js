@@ -709,7 +709,8 @@
     main.append(el("p", { class: "notice", role: "alert", id: "not-found" },
       `Nothing on this chain matches “${query}”: no block of that height or hash, no transaction, work or account with that key, and no such image code.`));
     const said = searchMisses.get(query);
-    if (said) main.append(el("p", { id: "not-found-detail" }, "The node says: ", said));
+    // Only when it says more than "nothing matches" (e.g. which forms the search takes).
+    if (said && !/^nothing on this chain matches/i.test(said)) main.append(el("p", { id: "not-found-detail" }, "The node says: ", said));
   }
 
   // ---------------------------------------------------------------------------------------------
