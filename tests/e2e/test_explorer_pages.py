@@ -111,7 +111,8 @@ def chain(totemd, tmp_path_factory):
                                                       "locator": "https://example.org/copy", "note": "found online"})
         commit(c, [c.claim_tx])
         # Enough works for a second page of the account's list; titles that look like markup.
-        c.pages = [tc.work(tc.sha256(f"p{i}/{uid}".encode()), f"Page <b>{i}</b>") for i in range(21)]
+        c.pages = [tc.work(tc.sha256(f"p{i}/{uid}".encode()), "Tom & Jerry <b>not bold</b>" if i == 0 else f"Archive print {i}")
+                   for i in range(21)]
         commit(c, [c.photographer.tx(tc.KIND_REGISTER_WORK_BATCH, {"works": c.pages})])
         yield c
     finally:
@@ -346,7 +347,8 @@ def test_every_page_renders(chain, driver):
     more.click()
     WebDriverWait(driver, scaled(10)).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#owned-works tr")) == 23)
     assert not more.is_displayed()
-    assert "Page <b>20</b>" in text_of(driver, "#owned-works")
+    assert "Archive print 20" in text_of(driver, "#owned-works")
+    assert "Tom & Jerry <b>not bold</b>" in text_of(driver, "#owned-works")
     assert not driver.find_elements(By.CSS_SELECTOR, "#owned-works b")
     no_error_box(driver, "account")
     assert_contrast(driver, "explorer-account")
