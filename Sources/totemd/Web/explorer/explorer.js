@@ -9,6 +9,7 @@
   const BLOCK_TXS_SHOWN = 100;      // txs of a block looked up one by one; the rest are counted
   const UPTIME_WINDOW = 100;        // blocks whose certificates make up a validator's uptime
   const SIMILAR_MAX_DISTANCE = 8;
+  const SEEN_BLOCKS_KEPT = 1000;    // heights remembered to ignore a replayed block event
   const HEX64 = /^[0-9a-f]{64}$/;
   const HEX16 = /^[0-9a-f]{16}$/;
 
@@ -284,6 +285,9 @@
         if (type === "block") {
           if (live.seenBlocks.has(data.height)) return;
           live.seenBlocks.add(data.height);
+          if (live.seenBlocks.size > 2 * SEEN_BLOCKS_KEPT) {  // a page left open for days stays small
+            for (const h of live.seenBlocks) if (h < data.height - SEEN_BLOCKS_KEPT) live.seenBlocks.delete(h);
+          }
           noteBlock(data.height, data.timestampMs);
         }
         if (type === "validatorSet" || type === "validatorChange") validatorsCache = null;
