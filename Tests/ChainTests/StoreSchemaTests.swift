@@ -6,7 +6,8 @@ import Testing
 @Suite struct StoreSchemaTests {
     @Test func everySchemaDatabaseOpens() throws {
         #expect(Set(StoreSchema.all).count == StoreSchema.all.count, "database names are unique")
-        #expect(StoreSchema.all.count == 7 + StateTable.allCases.count)
+        // blocks, certificates, txIndex, blockHashes, imageCodes, validatorHistory, signingState, meta
+        #expect(StoreSchema.all.count == 8 + StateTable.allCases.count)
         #expect(StateTable.allCases.allSatisfy { StoreSchema.all.contains($0.name) }, "every state table has a database")
         #expect(StoreSchema.all.count <= Int(StoreLimits.databasesMax))
         let dir = try TemporaryDirectory("schema")

@@ -85,6 +85,26 @@ class EventStream:
         self.conn.close()
 
 
+def registered(network, client: tc.Client, label: str, roles: list[int]) -> list[Actor]:
+    """A registrar appointed by the root, and one registered identity per role (committed)."""
+    key = tc.read_key_file(network.root_registrar_path, strict=False)
+    network.settle()
+    root = Actor("root", key, network)
+    root.sync(client)
+    registrar = Actor(f"{label}-registrar", tc.KeyPair.generate(), network)
+    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": f"{label} registrar"})
+    submit_accepted(client, [add])
+    tx_committed(client, add)
+    actors = [Actor(f"{label}-{i}", tc.KeyPair.generate(), network) for i in range(len(roles))]
+    idents = [registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": a.public_key, "displayName": a.name, "role": role,
+                                                         "kycDigest": bytes(32)})
+              for a, role in zip(actors, roles)]
+    submit_accepted(client, idents)
+    for t in idents:
+        tx_committed(client, t)
+    return [registrar] + actors
+
+
 def header(resp: tc.Response, name: str) -> str:
     return next((v for k, v in resp.headers.items() if k.lower() == name.lower()), "")
 
@@ -124,22 +144,7 @@ def test_event_stream_every_block_once_across_a_reconnect(network):
     stream = EventStream(n0.api_url, from_height=start)
     assert stream.status == 200 and stream.resp.getheader("Content-Type") == "text/event-stream"
 
-    key = tc.read_key_file(network.root_registrar_path, strict=False)
-    network.settle()
-    root = Actor("root", key, network)
-    root.sync(c0)
-    registrar = Actor("events-registrar", tc.KeyPair.generate(), network)
-    owner = Actor("events-photographer", tc.KeyPair.generate(), network)
-    buyer = Actor("events-agency", tc.KeyPair.generate(), network)
-    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "events registrar"})
-    submit_accepted(c0, [add])
-    tx_committed(c0, add)
-    idents = [registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": a.public_key, "displayName": a.name, "role": role,
-                                                         "kycDigest": bytes(32)})
-              for a, role in [(owner, tc.ROLE_PHOTOGRAPHER), (buyer, tc.ROLE_AGENCY)]]
-    submit_accepted(c0, idents)
-    for t in idents:
-        tx_committed(c0, t)
+    registrar, owner, buyer = registered(network, c0, "events", [tc.ROLE_PHOTOGRAPHER, tc.ROLE_AGENCY])
     single = tc.work(content("single"), "Single — événement", image_code=0x0123456789ABCDEF)
     batch = [tc.work(content(f"batch{i}"), f"Batch item {i}") for i in range(3)]
     reg = owner.tx(tc.KIND_REGISTER_WORK, single)
@@ -258,19 +263,7 @@ def test_event_stream_refuses_bad_ids_and_caps_streams(network):
 
 def test_search_names_each_kind(network):
     n0, n1 = network.nodes[0].client, network.nodes[1].client
-    key = tc.read_key_file(network.root_registrar_path, strict=False)
-    network.settle()
-    root = Actor("root", key, network)
-    root.sync(n0)
-    registrar = Actor("search-registrar", tc.KeyPair.generate(), network)
-    owner = Actor("search-photographer", tc.KeyPair.generate(), network)
-    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "search registrar"})
-    submit_accepted(n0, [add])
-    tx_committed(n0, add)
-    ident = registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": owner.public_key, "displayName": "S", "role": tc.ROLE_PHOTOGRAPHER,
-                                                     "kycDigest": bytes(32)})
-    submit_accepted(n0, [ident])
-    tx_committed(n0, ident)
+    registrar, owner = registered(network, n0, "search", [tc.ROLE_PHOTOGRAPHER])
     vector = json.load(open(os.path.join(VECTORS_DIR, "vectors.json")))["imageCodes"][2]
     code = int(vector["imageCode"])
     w = tc.work(content("searched"), "searched", image_code=code)
