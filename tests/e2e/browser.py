@@ -51,6 +51,9 @@ def chromium(offline: bool = False) -> webdriver.Chrome:
     driver = webdriver.Chrome(service=Service(find_chromedriver()), options=opts)
     driver.set_script_timeout(90)
     driver.set_page_load_timeout(30)
+    # The viewport itself is WINDOW (the window's own frame would take some of it).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False})
     if offline:
         driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
     return driver
