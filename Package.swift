@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
-        ]),
+        ], resources: [.copy("Web")]),
         // Killed at random moments by the store's crash-safety test (Tests/ChainTests/StoreCrashTests).
         .executableTarget(name: "totem-store-crash-child", dependencies: ["Storage", "Benchmarks"],
                          path: "Sources/StoreCrashChild"),

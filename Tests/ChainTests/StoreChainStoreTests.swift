@@ -194,6 +194,30 @@ import TotemCrypto
         await store.shutdown()
     }
 
+    @Test func blocksAreFoundByHashAndAnOlderStoreGetsItsIndexAtOpen() async throws {
+        let dir = try TemporaryDirectory("chainstore-block-hashes")
+        var blocks: [Block] = []
+        do {
+            let store = try Self.open(dir)
+            for n in 1...3 {
+                let (block, certificate, changes) = Self.nextBlock(on: try store.tip(), works: [Self.work(n)], firstNonce: UInt64(n))
+                _ = try await store.commit(block, certificate: certificate, changes: changes)
+                blocks.append(block)
+            }
+            for b in blocks { #expect(try store.read { try $0.height(ofBlock: b.hash) } == b.height) }
+            #expect(try store.read { try $0.height(ofBlock: Self.genesisHash) } == nil)
+            // A store written before the index existed: the same data without it.
+            let dbs = store.databases
+            try store.environment.write { txn in try txn.deleteAll(dbs.blockHashes) }
+            #expect(try store.read { try $0.height(ofBlock: blocks[0].hash) } == nil)
+            await store.shutdown()
+        }
+        let store = try Self.open(dir)
+        for b in blocks { #expect(try store.read { try $0.height(ofBlock: b.hash) } == b.height) }
+        #expect(try store.environment.read { try $0.count(store.databases.blockHashes) } == 3)
+        await store.shutdown()
+    }
+
     @Test func validatorSetHistoryAnswersTheSetInForceAtEachHeight() async throws {
         let dir = try TemporaryDirectory("chainstore-validators")
         let store = try Self.open(dir)

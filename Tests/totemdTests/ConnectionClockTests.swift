@@ -56,6 +56,23 @@ struct ConnectionClockTests {
         #expect(c.answersOwed == 1 && c.deadline.atNs == Self.ms(70) && c.deadline.expiry == .response)
     }
 
+    @Test func aStreamedAnswerLivesWhileItsPartsAreWrittenAndDiesWhenTheyStop() {
+        var c = ConnectionClock(limits: Self.limits, nowNs: 0)
+        c.bytesRead(nowNs: 0)
+        c.headRead(nowNs: 0)
+        c.endRead(nowNs: Self.ms(1))
+        for t in stride(from: UInt64(30), through: 300, by: 30) {
+            #expect(c.expired(nowNs: Self.ms(t)) == nil)
+            c.answerProgressed(nowNs: Self.ms(t))
+        }
+        #expect(c.deadline.atNs == Self.ms(340) && c.deadline.expiry == .response)
+        #expect(c.expired(nowNs: Self.ms(340)) == .response)
+        // With no answer owed, a written part changes nothing.
+        var idle = ConnectionClock(limits: Self.limits, nowNs: 0)
+        idle.answerProgressed(nowNs: Self.ms(20))
+        #expect(idle.deadline.atNs == Self.ms(30) && idle.deadline.expiry == .idle)
+    }
+
     @Test func anAnswerBeforeTheBodyLeavesTheBodyDeadlineInForce() {
         var c = ConnectionClock(limits: Self.limits, nowNs: 0)
         c.bytesRead(nowNs: 0)

@@ -52,6 +52,51 @@ import TotemCrypto
         await p.chain.store.shutdown()
     }
 
+    @Test func theEventsOfABlockAndWhatASearchFinds() async throws {
+        let dir = AdmissionServiceTests.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try admissionTests.parts(dir)
+        let queries = QueryService(chain: p.chain, similarity: try SimilarityService(store: p.chain.store), metrics: p.metrics,
+                                   logger: Logger(label: "test"))
+        let tx = try await committedEvidence(p)
+        let found = try #require(try queries.blockForEvents(at: 1))
+        #expect(try queries.blockForEvents(at: 2) == nil)
+        #expect(found.adopted == nil)
+        let events = ChainEvent.events(of: found.block, commit: found.commit, adopted: found.adopted)
+        #expect(events.map(\.type) == ["block", "evidence"])
+        #expect(events.map(\.id) == [EventPosition(height: 1, seq: 0), EventPosition(height: 1, seq: 1)])
+        let text = String(decoding: events[1].sse, as: UTF8.self)
+        #expect(text.hasPrefix("id: 1:1\nevent: evidence\ndata: {\"height\":1,\"txHash\":\"\(tx.hash.hex)\","))
+        #expect(text.hasSuffix("}\n\n") && text.filter { $0 == "\n" }.count == 4)
+        let blockText = String(decoding: events[0].sse, as: UTF8.self)
+        for s in found.commit.signatures { #expect(blockText.contains(s.validator.hex)) }
+        // A set adopted in the block is its last event.
+        let adopted = ValidatorSet(admissionTests.keys.prefix(2).map(\.publicKey))!
+        let withSet = ChainEvent.events(of: found.block, commit: found.commit, adopted: adopted)
+        #expect(withSet.map(\.type) == ["block", "evidence", "validatorSet"] && withSet[2].seq == 2)
+
+        let root = admissionTests.genesis.rootRegistrar
+        #expect(try queries.find(height: 1) == .block(height: 1))
+        #expect(try queries.find(height: 2) == nil)
+        #expect(try queries.find(found.block.hash, rootRegistrar: root) == .block(height: 1))
+        #expect(try queries.find(tx.hash, rootRegistrar: root) == .tx(tx.hash))
+        #expect(try queries.find(tx.tx.sender, rootRegistrar: root) == .account(tx.tx.sender))
+        #expect(try queries.find(root, rootRegistrar: root) == .account(root))
+        #expect(try queries.find(SHA256.hash(Array("nothing".utf8)), rootRegistrar: root) == nil)
+        #expect(try queries.validatorHistory().map(\.fromHeight) == [1])
+        await p.chain.store.shutdown()
+    }
+
+    @Test(arguments: [("7:0", EventPosition(height: 7, seq: 0)), ("18446744073709551615:3", EventPosition(height: .max, seq: 3))])
+    func eventIdsParse(_ text: String, _ expected: EventPosition) {
+        #expect(EventPosition(id: text) == expected)
+    }
+
+    @Test(arguments: ["", "7", "7:", ":0", "0:0", "-1:0", "7:-1", "7:0:1", " 7:0", "7:0 ", "a:b", "18446744073709551616:0", "+7:0"])
+    func otherEventIdsAreRefused(_ text: String) {
+        #expect(EventPosition(id: text) == nil)
+    }
+
     @Test func aFailedReadIsCountedAndThrown() async throws {
         let dir = AdmissionServiceTests.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

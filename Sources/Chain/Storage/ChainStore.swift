@@ -50,6 +50,7 @@ public final class ChainStore: Sendable {
         let dbs = try StoreDatabases(environment)
         try environment.write { txn in
             try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
+            try Self.indexBlockHashes(txn, dbs)
         }
         try environment.sync()
         signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.signingStateMaxBytes,
@@ -84,6 +85,27 @@ public final class ChainStore: Sendable {
         let genesisSet = try txn.get(dbs.validatorHistory, key: StoreKey.u64(1))
         guard genesisSet == Self.encode(genesisValidators) else {
             throw StoreError(.wrongChain, "store's genesis validator set differs from the one given")
+        }
+    }
+
+    /// Fills the `blockHashes` index of a store written before it existed (same schema otherwise):
+    /// when the tip's hash is not in it, every stored block's hash is added. A no-op afterwards.
+    private static func indexBlockHashes(_ txn: WriteTxn, _ dbs: StoreDatabases) throws {
+        let height = try StoreBlockReplay.committedHeight(txn, meta: dbs.meta)
+        guard height > 0, let tipHash = try txn.get(dbs.meta, key: StoreSchema.MetaKey.lastBlockHash),
+              try txn.get(dbs.blockHashes, key: tipHash) == nil else { return }
+        for h in 1...height {
+            let key = StoreKey.u64(h)
+            guard let bytes = try txn.get(dbs.blocks, key: key) else {
+                throw StoreError(.corrupted, "\(txn.environment.directory)/data.mdb is damaged: block \(h) is missing below "
+                                 + "the tip \(height); " + StoreError.restoreAdvice)
+            }
+            var reader = TCEReader(bytes)
+            let header: Header
+            do { header = try Header.decode(from: &reader) } catch {
+                throw StoreError(.malformedRecord, "stored block \(h): \(error)")
+            }
+            try txn.put(dbs.blockHashes, key: header.hash.bytes, value: key)
         }
     }
 
@@ -257,6 +279,7 @@ public final class ChainStore: Sendable {
         let heightKey = StoreKey.u64(height)
         try txn.put(dbs.blocks, key: heightKey, value: block.encoded)
         try txn.put(dbs.certificates, key: heightKey, value: certificate.encoded)
+        try txn.put(dbs.blockHashes, key: block.hash.bytes, value: heightKey)
         for (index, tx) in block.txs.enumerated() {
             var location = StoreKey(capacity: 12)
             location.append(height)

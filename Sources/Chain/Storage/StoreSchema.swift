@@ -20,6 +20,9 @@ public enum StoreSchema {
     public static let certificates = "certificates"
     /// `txHash:bytes32` → `height:u64 | index:u32` (position of the tx in its block).
     public static let txIndex = "txIndex"
+    /// `blockHash:bytes32` → `height:u64`: every committed block by its hash (the explorer's search).
+    /// Stores written before it existed are filled at startup (`ChainStore.indexBlockHashes`).
+    public static let blockHashes = "blockHashes"
     // The state tables: one database per `StateTable` case, named `StateTable.name`, written only
     // through `StateChanges` (layouts: `StateTable` and the record types of `Chain/State`).
 
@@ -64,7 +67,7 @@ public enum StoreSchema {
     public static let meta = "meta"
 
     /// Every database of the node, in a fixed order (digests iterate it).
-    public static let all: [String] = [blocks, certificates, txIndex]
+    public static let all: [String] = [blocks, certificates, txIndex, blockHashes]
         + StateTable.allCases.map(\.name)
         + [imageCodes, validatorHistory, signingState, meta]
 
@@ -87,7 +90,7 @@ public enum StoreSchema {
 
 /// Handles of every database in `StoreSchema`, opened once at startup.
 public struct StoreDatabases: Sendable {
-    public let blocks, certificates, txIndex, imageCodes, validatorHistory, signingState, meta: Database
+    public let blocks, certificates, txIndex, blockHashes, imageCodes, validatorHistory, signingState, meta: Database
     /// The state tables, indexed by `StateTable.rawValue`.
     private let tables: [UInt8: Database]
 
@@ -97,6 +100,7 @@ public struct StoreDatabases: Sendable {
         blocks = try environment.database(StoreSchema.blocks)
         certificates = try environment.database(StoreSchema.certificates)
         txIndex = try environment.database(StoreSchema.txIndex)
+        blockHashes = try environment.database(StoreSchema.blockHashes)
         imageCodes = try environment.database(StoreSchema.imageCodes)
         validatorHistory = try environment.database(StoreSchema.validatorHistory)
         signingState = try environment.database(StoreSchema.signingState)

@@ -130,4 +130,18 @@ public struct StoreSnapshot {
         case .some(.some(let location)): return location
         }
     }
+
+    /// The height of the committed block `blockHash` (the logged block included); nil if no
+    /// committed block has that hash.
+    public func height(ofBlock blockHash: Bytes32) throws -> UInt64? {
+        if let logged, logged.block.hash == blockHash { return logged.block.height }
+        let found = try txn.withValue(store.databases.blockHashes, key: blockHash.bytes) { raw -> UInt64? in
+            raw.count == 8 ? StoreKey.readU64(raw) : nil
+        }
+        switch found {
+        case .none: return nil
+        case .some(.none): throw StoreError(.malformedRecord, "block-hash index entry of \(blockHash) is not 8 bytes")
+        case .some(.some(let height)): return height
+        }
+    }
 }

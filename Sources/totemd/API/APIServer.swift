@@ -43,7 +43,7 @@ struct APIServer {
     /// Every route, with its method: the router serves them, and `RouteTable` answers 405 for the
     /// other methods of their paths.
     func routes() -> [(method: HTTPRequest.Method, path: String, handler: Handler)] {
-        [
+        let api: [(method: HTTPRequest.Method, path: String, handler: Handler)] = [
             (.get, "/healthz", { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }),
             (.get, "/metrics", { _, _ in
                 Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -74,7 +74,10 @@ struct APIServer {
             (.get, "/v1/blocks/latest", { request, _ in try latestBlocks(request) }),
             (.get, "/v1/blocks/:height", { request, context in try await block(request, context) }),
             (.get, "/v1/validators", { _, _ in try await settled(); return try validators() }),
+            (.get, "/v1/search", { request, _ in try await settled(); return try search(request) }),
+            (.get, "/v1/events", { request, _ in try events(request) }),
         ]
+        return api + webRoutes()
     }
 
     func application() throws -> some ApplicationProtocol {

@@ -7,7 +7,8 @@
 ///   the first byte;
 /// - body (header block read, body not complete): `bodyReadTimeoutMs` from the end of the header;
 /// - answering (request read, answer not written): `responseTimeoutMs` from the end of the request
-///   (or from the previous answer, for a pipelined one).
+///   (or from the previous answer, for a pipelined one), or from the last part written of a
+///   streamed answer.
 /// A read timer runs from a fixed start: bytes trickling in never push it back.
 struct ConnectionClock: Sendable, Equatable {
     enum Phase: Sendable, Equatable { case idle, header, body }
@@ -53,6 +54,14 @@ struct ConnectionClock: Sendable, Equatable {
         answersOwed = max(0, answersOwed - 1)
         answerStartNs = nowNs
         if phase == .idle { phaseStartNs = nowNs }
+    }
+
+    /// Part of a streamed answer (an event stream) was written: its `responseTimeoutMs` starts
+    /// again, so a stream lives while its reader takes what it is sent. A reader that stops
+    /// reading stops the writes (backpressure), and the timer runs out.
+    mutating func answerProgressed(nowNs: UInt64) {
+        guard answersOwed > 0 else { return }
+        answerStartNs = nowNs
     }
 
     /// When the connection must be closed unless something happens first, and why.

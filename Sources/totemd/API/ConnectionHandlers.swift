@@ -100,9 +100,14 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
+        switch unwrapOutboundIn(data) {
+        case .end:
             clock.answerWritten(nowNs: Self.nowNs())
             arm(context)
+        case .body:
+            clock.answerProgressed(nowNs: Self.nowNs())
+        case .head:
+            break
         }
         context.write(data, promise: promise)
     }

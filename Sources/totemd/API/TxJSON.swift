@@ -19,9 +19,13 @@ enum TxJSON {
     }
 
     static func imageCode(_ code: UInt64?) -> JSONValue {
-        guard let code else { return .null }
+        code.map { .string(imageCodeHex($0)) } ?? .null
+    }
+
+    /// An image code as 16 lowercase hex digits (the big-endian u64).
+    static func imageCodeHex(_ code: UInt64) -> String {
         let hex = String(code, radix: 16)
-        return .string(String(repeating: "0", count: 16 - hex.count) + hex)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     static func work(_ w: Work) -> JSONValue {

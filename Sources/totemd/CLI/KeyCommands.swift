@@ -60,7 +60,7 @@ struct Init: ParsableCommand {
 /// Writes config.toml files (the sample in config/node.toml documents every setting).
 enum NodeConfigFile {
     static func render(moniker: String, role: String, p2pListen: String, apiListen: String,
-                       peers: [String], observers: [String]) -> String {
+                       peers: [String], observers: [String], explorer: Bool = false) -> String {
         func list(_ xs: [String]) -> String { "[" + xs.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
         return """
         # Totem node configuration; config/node.toml in the repository documents every setting.
@@ -78,6 +78,7 @@ enum NodeConfigFile {
 
         [api]
         listen = "\(apiListen)"
+        explorer = \(explorer)
 
         [log]
         level = "info"

@@ -81,7 +81,8 @@ struct Testnet: ParsableCommand {
             let peers = (0..<validators).filter { $0 != i }.map { "\(keys[$0].publicKey.hex)@\(p2p[$0])" }
             let config = NodeConfigFile.render(
                 moniker: names[i], role: i < validators ? "validator" : "observer", p2pListen: p2p[i],
-                apiListen: "\(host):\(apiBasePort + i)", peers: peers, observers: i < validators ? observerKeys : [])
+                apiListen: "\(host):\(apiBasePort + i)", peers: peers, observers: i < validators ? observerKeys : [],
+                explorer: i == 0)
             try Data(config.utf8).write(to: URL(fileURLWithPath: "\(home)/config.toml"))
         }
         print("genesis \(genesis.genesisHash.hex) chain \(chainId)")

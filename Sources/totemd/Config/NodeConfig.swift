@@ -32,6 +32,8 @@ struct NodeConfig: Sendable {
     var apiMaxBodyBytes = 16 << 20
     var apiRequestsPerSecond = 500
     var apiBurst = 1000
+    /// Serve the explorer (`/explorer`) and verifier (`/verify`) pages (`api.explorer`).
+    var apiExplorer = false
     /// Timeouts and the connection cap (defaults in `ConnectionLimits`).
     var apiConnections = ConnectionLimits()
 
@@ -94,6 +96,7 @@ struct NodeConfig: Sendable {
         c.apiRequestsPerSecond = try api.int("requests_per_second", default: c.apiRequestsPerSecond, in: 1...1_000_000)
         c.apiBurst = try api.int("burst", default: c.apiBurst, in: 1...1_000_000)
         c.apiConnections = try connectionLimits(&api)
+        c.apiExplorer = try api.bool("explorer", default: c.apiExplorer)
         try api.finish()
 
         var mempool = try root.section("mempool")

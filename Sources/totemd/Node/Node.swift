@@ -25,6 +25,9 @@ final class Node: Service {
     /// What the API reads, one store snapshot per answer.
     let queries: QueryService
     let commits = CommitFeed()
+    /// The explorer and verifier pages, when `api.explorer` is on and they are installed.
+    let web: WebAssets?
+    let eventStreams = EventStreamSlots()
     let metrics = NodeMetrics()
     let logger: Logger
     let startedAt = Date()
@@ -79,6 +82,19 @@ final class Node: Service {
                                      metrics: metrics, logger: logger, admission: admission,
                                      onCommit: { similarity.blockCommitted($0) })
         admission.connect(network: network, consensus: driver)
+        if config.apiExplorer {
+            switch WebAssets.load(genesisFileBytes: Array(genesisBytes)) {
+            case .success(let assets):
+                web = assets
+                logger.info("serving the explorer at /explorer and the verifier at /verify",
+                            metadata: ["files": "\(assets.files.count)", "from": "\(assets.directory)"])
+            case .failure(let missing):
+                web = nil
+                logger.warning("api.explorer is on but the pages cannot be served", metadata: ["error": "\(missing)"])
+            }
+        } else {
+            web = nil
+        }
         if config.role == .validator, !inForce.contains(key.publicKey) {
             logger.warning("this node's key is not in the validator set in force; it follows the chain without voting",
                            metadata: ["key": "\(key.publicKey.hex)"])

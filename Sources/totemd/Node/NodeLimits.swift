@@ -44,4 +44,18 @@ extension NodeLimits {
     /// `store.min_free_mib`), and the least time between two such warnings.
     static let diskFreeMinMiBDefault = 1024
     static let lowDiskWarningIntervalSeconds = 60
+
+    /// `GET /v1/events` streams open at once; one more is answered 503 `too_many_streams`.
+    static let eventStreamsMax = 64
+    /// A stream with nothing to send writes a comment line this often (proxies and clients see
+    /// the connection alive).
+    static let eventKeepaliveMs = 15_000
+    /// How long a stream waits for the next block before it looks at a graceful shutdown again.
+    static let eventWaitSliceMs = 1_000
+    /// The SSE `retry:` the stream asks clients to wait before reconnecting.
+    static let eventRetryMs = 2_000
+    /// A block's events are written in chunks of about this many bytes.
+    static let eventWriteChunkBytes = 256 << 10
+    /// Longest `q` of `GET /v1/search`.
+    static let searchQueryMaxBytes = 256
 }

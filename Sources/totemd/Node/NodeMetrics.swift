@@ -42,6 +42,9 @@ struct NodeMetrics: Sendable {
     let apiConnectionsRefused: CoreMetrics.Counter
     /// API connections closed because a request was not read, or answered, in time.
     let apiConnectionsTimedOut: CoreMetrics.Counter
+    /// Events written to `GET /v1/events` streams, and the streams open.
+    let eventsSent: CoreMetrics.Counter
+    let eventStreamsOpen: CoreMetrics.Gauge
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -72,6 +75,8 @@ struct NodeMetrics: Sendable {
         apiConnectionsOpen = CoreMetrics.Gauge(label: "totem_api_connections_open", factory: factory)
         apiConnectionsRefused = CoreMetrics.Counter(label: "totem_api_connections_refused_total", factory: factory)
         apiConnectionsTimedOut = CoreMetrics.Counter(label: "totem_api_connections_timed_out_total", factory: factory)
+        eventsSent = CoreMetrics.Counter(label: "totem_events_sent_total", factory: factory)
+        eventStreamsOpen = CoreMetrics.Gauge(label: "totem_event_streams_open", factory: factory)
     }
 
     /// `totem_txs_accepted_total`, one series per `AdmissionService.Origin`.

@@ -98,6 +98,54 @@ final class QueryService: Sendable {
         try read("validators") { s in (try s.tip().height + 1, s.state.validatorSetRecord()) }
     }
 
+    /// The block at `height`, its certificate and the validator set it adopted (in force from
+    /// `height + 2`), for the event stream; nil above the tip.
+    func blockForEvents(at height: UInt64) throws -> (block: Block, commit: CommitCertificate, adopted: ValidatorSet?)? {
+        try read("block events") { s in
+            guard let (block, commit) = try Self.block(at: height, s) else { return nil }
+            let adopted = s.state.validatorHistory().entries.first { $0.fromHeight == height + 2 }?.set
+            return (block, commit, adopted)
+        }
+    }
+
+    /// Every validator set since genesis, oldest first, with the first height it is in force.
+    func validatorHistory() throws -> [ValidatorHistory.Entry] {
+        try read("validator history") { s in s.state.validatorHistory().entries }
+    }
+
+    /// What a search term names (`GET /v1/search`).
+    enum Found: Equatable {
+        case block(height: UInt64)
+        case tx(Bytes32)
+        case work(Bytes32)
+        case account(Bytes32)
+    }
+
+    /// The committed block at `height`, if there is one.
+    func find(height: UInt64) throws -> Found? {
+        try read("search") { s in try s.header(at: height) != nil ? .block(height: height) : nil }
+    }
+
+    /// What a 32-byte value is, tried in this order: a committed block's hash, a transaction's
+    /// hash (committed or pending here), a registered work's content hash, an account (a key with
+    /// a committed tx, an identity, a registrar, the root registrar or a validator, now or before).
+    func find(_ value: Bytes32, rootRegistrar: Bytes32) throws -> Found? {
+        try read("search") { s in
+            if let height = try s.height(ofBlock: value) { return .block(height: height) }
+            switch try chain.txStatus(value, in: s) {
+            case .committed, .pending: return .tx(value)
+            case .rejected, .unknown: break
+            }
+            let state = s.state
+            if state.work(value) != nil { return .work(value) }
+            if value == rootRegistrar || state.lastNonce(value) > 0 || state.identity(value) != nil || state.registrar(value) != nil
+                || state.validatorHistory().entries.contains(where: { $0.set.contains(value) }) {
+                return .account(value)
+            }
+            return nil
+        }
+    }
+
     // MARK: Accounts and works
 
     struct Account {
