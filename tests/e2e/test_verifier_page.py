@@ -149,6 +149,26 @@ def test_every_conformance_certificate_matches_totemd_verify(driver, totemd):
     print(f"\n[verifier] {len(files)} certificates agree (page {page_s:.2f} s)")
 
 
+def test_genesis_files_of_the_vectors_are_accepted_or_refused_as_the_vectors_say(driver):
+    """The trust root is parsed as strictly as by the node: the vectors' 20 genesis files."""
+    with open(os.path.join(REPO_ROOT, "testdata", "totem", "vectors.json")) as f:
+        cases = json.load(f)["genesisFiles"]
+    assert len(cases) >= 20
+    load(driver)
+    results = run_js(driver, """
+        const out = [];
+        for (const text of args[0]) {
+          try { out.push(await window.totemGenesis(text)); } catch (e) { out.push({refused: String(e.message)}); }
+        }
+        return out;""", [c["file"] for c in cases])
+    wrong = []
+    for c, r in zip(cases, results):
+        accept = c["accept"] in (True, "True", "true")
+        if accept != ("refused" not in r) or (accept and r["genesisHash"] != c["genesisHash"]):
+            wrong.append(f"{c['name']}: vectors say accept={accept}, page {r}")
+    assert not wrong, "\n".join(wrong)
+
+
 # -------------------------------------------------------------------------------------------------
 # Ed25519: the page against libsodium
 
