@@ -392,10 +392,6 @@ def choose(d, input_id: str, path: str) -> None:
     d.find_element(By.ID, input_id).send_keys(os.path.abspath(path))
 
 
-def clear_inputs(d) -> None:
-    load(d)
-
-
 def requested_urls(d) -> list[str]:
     urls = []
     for entry in d.get_log("performance"):
@@ -500,6 +496,7 @@ def test_pinned_genesis_and_a_chosen_one_overriding_it(driver, tmp_path):
     note = d.find_element(By.ID, "genesis-source").text
     assert "pinned" in note and "totem-devnet" in note
     assert hashlib.sha256(genesis).hexdigest() in note
+    assert "Optional" in d.find_element(By.ID, "genesis-hint").text
     # No genesis chosen: the pinned one is used.
     choose(d, "certificate", os.path.join(CERTS, "valid-registerworkbatch.json"))
     assert browser.wait_for(d, verdict_done) == "valid"
