@@ -8,20 +8,23 @@ extension APIServer {
     /// `GET /v1/search?q=`: what a height, block hash, tx hash, content hash, public key or image
     /// code names, as the kind of page that shows it and its key (docs/openapi.yaml). Hex may be
     /// in either case and surrounding spaces are ignored: this is a search box, not the protocol.
+    /// Text of no form it knows, like a value it does not find, is a 404 `not_found` that says
+    /// what it takes; only a missing, empty or over-long `q` is a 400.
     func search(_ request: Request) throws -> Response {
         guard let raw = request.uri.queryParameters.get("q") else {
             throw APIError.badRequest("bad_parameter", "q is required: a height, a 64-hex-digit hash or key, or an image code")
         }
-        let q = raw.trimmingCharacters(in: .whitespaces)
-        guard !q.isEmpty, q.utf8.count <= NodeLimits.searchQueryMaxBytes else {
-            throw APIError.badRequest("bad_parameter", "q must be 1 to \(NodeLimits.searchQueryMaxBytes) bytes")
+        guard !raw.isEmpty, raw.unicodeScalars.count <= NodeLimits.searchQueryMaxCharacters else {
+            throw APIError.badRequest("bad_parameter", "q must be 1 to \(NodeLimits.searchQueryMaxCharacters) characters")
         }
+        let q = raw.trimmingCharacters(in: .whitespaces)
         func answer(_ kind: String, _ key: String) -> Response {
             JSONResponse.make(.object([("query", .string(String(raw))), ("kind", .string(kind)), ("key", .string(key))]))
         }
         func notFound() -> APIError {
             APIError.notFound("not_found", "nothing on this chain matches \(q)")
         }
+        let forms = "a height, 64 hex digits (a block, tx or content hash, or a key), or an image code (16 hex digits or ISCC:…)"
         if let height = Self.decimal(q) {
             guard height >= 1, try queries.find(height: height) != nil else { throw notFound() }
             return answer("block", String(height))
@@ -44,11 +47,10 @@ extension APIServer {
                 let code = try ImageCode.parse(q.uppercased())
                 return answer("imageCode", TxJSON.imageCodeHex(code))
             } catch {
-                throw APIError.badRequest("bad_parameter", error.description)
+                throw APIError.notFound("not_found", "\(error.description); search takes \(forms)")
             }
         }
-        throw APIError.badRequest("bad_parameter",
-                                  "q must be a height, 64 hex digits (block, tx, content hash or key), or an image code (16 hex digits or ISCC:…)")
+        throw APIError.notFound("not_found", "\(q) is none of what search takes: \(forms)")
     }
 
 }

@@ -56,6 +56,6 @@ extension NodeLimits {
     static let eventRetryMs = 2_000
     /// A block's events are written in chunks of about this many bytes.
     static let eventWriteChunkBytes = 256 << 10
-    /// Longest `q` of `GET /v1/search`.
-    static let searchQueryMaxBytes = 256
+    /// Longest `q` of `GET /v1/search`, in Unicode scalars (JSON Schema's `maxLength`).
+    static let searchQueryMaxCharacters = 256
 }
