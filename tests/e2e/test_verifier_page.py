@@ -1,15 +1,16 @@
 """The certificate verifier page (Sources/totemd/Web/verify.html) in a real headless Chromium:
 
-- every conformance certificate gives, in the page, the verdict and failing step that
-  `totemd verify` gives and that expected.json names, file for file;
+- every conformance certificate gives in the page the verdict and failing step that `totemd verify`
+  gives and that expected.json names, file for file, and so do 240 seeded variants of the valid ones;
+  the vectors' genesis files are accepted or refused as the vectors say;
 - Wycheproof's Ed25519 vectors, plus edge cases built here (small-order and mixed-order keys,
   small-order R, S >= L, non-canonical keys), get the same accept/reject in the browser as from
   libsodium's crypto_sign_verify_detached (the real library, through ctypes);
 - from file:// with the network off, through the file inputs: a valid and an invalid certificate,
   every step's result, an image that is not the work, a genesis pinned into the page and one chosen
   over it; a one-page print; labels, headings and keyboard use;
-- on a real devnet: a registered picture's certificate with the picture itself (SHA-256 match), and,
-  when the node serves it, `GET /verify` with the node's genesis pinned.
+- on a real devnet: a registered picture's certificate with the picture itself (SHA-256 match), and
+  node0's `GET /verify` with the node's genesis pinned.
 """
 
 import base64
@@ -167,6 +168,118 @@ def test_genesis_files_of_the_vectors_are_accepted_or_refused_as_the_vectors_say
         if accept != ("refused" not in r) or (accept and r["genesisHash"] != c["genesisHash"]):
             wrong.append(f"{c['name']}: vectors say accept={accept}, page {r}")
     assert not wrong, "\n".join(wrong)
+
+
+def mutations(seed: int, count: int) -> list[tuple[str, bytes]]:
+    """Seeded variants of the valid certificates: bits flipped in the text, and tx or header bytes
+    changed with txHash or blockHash recomputed (so decoding is reached), JSON values changed,
+    keys removed or added, signature entries repeated or reordered."""
+    import random
+    rng = random.Random(seed)
+    valid = sorted(n for n in os.listdir(CERTS) if n.startswith("valid-"))
+    out = []
+
+    def mutate_bytes(b: bytes) -> bytes:
+        b = bytearray(b)
+        kind = rng.randrange(5)
+        if kind == 0 and b:
+            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+        elif kind == 1 and b:
+            del b[rng.randrange(len(b)):]
+        elif kind == 2:
+            b.insert(rng.randrange(len(b) + 1), rng.randrange(256))
+        elif kind == 3 and len(b) > 4:
+            i = rng.randrange(len(b) - 4)
+            b[i:i + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x01", b"\x00\x00\x04\x01"])
+        elif b:
+            b[rng.randrange(len(b))] = rng.choice([0, 1, 2, 12, 0x80, 0xc0, 0xff])
+        return bytes(b)
+
+    def walk(v, path=()):
+        yield path, v
+        if isinstance(v, dict):
+            for k, x in v.items():
+                yield from walk(x, path + (k,))
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                yield from walk(x, path + (i,))
+
+    def parent(doc, path):
+        for p in path[:-1]:
+            doc = doc[p]
+        return doc
+
+    for i in range(count):
+        name = rng.choice(valid)
+        text = read(os.path.join(CERTS, name))
+        doc = json.loads(text)
+        kind = i % 6
+        label = f"{name} #{i}"
+        if kind == 0:
+            b = bytearray(text)
+            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+            out.append((label + " text bit", bytes(b)))
+            continue
+        if kind == 1:
+            tx = mutate_bytes(base64.b64decode(doc["tx"]))
+            doc["tx"], doc["txHash"] = b64(tx), hashlib.sha256(tx).hexdigest()
+            label += " tx bytes"
+        elif kind == 2:
+            h = mutate_bytes(base64.b64decode(doc["header"]))
+            doc["header"], doc["blockHash"] = b64(h), hashlib.sha256(h).hexdigest()
+            label += " header bytes"
+        elif kind == 3:
+            ints = [(p, v) for p, v in walk(doc) if isinstance(v, int) and not isinstance(v, bool)]
+            p, v = rng.choice(ints)
+            parent(doc, p)[p[-1]] = rng.choice([v + 1, max(v - 1, 0), 0, 2**32, 2**53 - 1, 2**53, -1, float(v), str(v)])
+            label += f" {'.'.join(map(str, p))}"
+        elif kind == 4:
+            keyed = [(p, v) for p, v in walk(doc) if p and isinstance(p[-1], str)]
+            p, _ = rng.choice(keyed)
+            if rng.random() < 0.5:
+                del parent(doc, p)[p[-1]]
+                label += f" without {'.'.join(map(str, p))}"
+            else:
+                parent(doc, p)["extra"] = 1
+                label += f" extra key beside {'.'.join(map(str, p))}"
+        else:
+            sig_lists = [(p, v) for p, v in walk(doc) if p and p[-1] == "signatures" and v]
+            p, sigs = rng.choice(sig_lists)
+            if rng.random() < 0.5:
+                rng.shuffle(sigs)
+                label += f" {'.'.join(map(str, p))} reordered"
+            else:
+                sigs.append(dict(rng.choice(sigs)))
+                label += f" {'.'.join(map(str, p))} entry repeated"
+        out.append((label, json.dumps(doc, indent=rng.choice([None, 2]), ensure_ascii=rng.random() < 0.5).encode()))
+    return out
+
+
+def test_mutated_certificates_get_the_same_verdict_as_totemd_verify(driver, totemd, tmp_path):
+    """A differential check beyond the fixed vectors: 240 seeded variants of the valid
+    certificates, each through the page and `totemd verify`."""
+    from concurrent.futures import ThreadPoolExecutor
+    seed = int(os.environ.get("TOTEM_E2E_VERIFIER_SEED", "20261203"))
+    cases = mutations(seed, 240)
+    paths = []
+    for i, (_, data) in enumerate(cases):
+        path = tmp_path / f"m{i:03d}.json"
+        path.write_bytes(data)
+        paths.append(str(path))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        cli = list(pool.map(lambda p: totemd_verify(totemd, p), paths))
+    load(driver)
+    page = run_js(driver, """
+        const [certs, genesis] = args, B = window.totemBytes, out = [];
+        for (const c of certs) { const r = await window.totemVerify(B.fromBase64(c), B.fromBase64(genesis));
+                                 out.push(r.verdict === "valid" ? "valid" : r.failedStep); }
+        return out;""", [b64(data) for _, data in cases], b64(read(GENESIS)))
+    wrong = [f"{label}: totemd {c}, page {p}" for (label, _), c, p in zip(cases, cli, page) if c != p]
+    assert not wrong, f"seed {seed}:\n" + "\n".join(wrong)
+    outcomes = sorted(set(cli))
+    assert "valid" in outcomes and len(outcomes) >= 6, outcomes  # the variants reach many steps
+    print(f"\n[verifier] {len(cases)} mutated certificates agree (seed {seed}): "
+          + ", ".join(f"{o} {cli.count(o)}" for o in outcomes))
 
 
 # -------------------------------------------------------------------------------------------------
