@@ -705,6 +705,27 @@ def test_prints_as_one_page_and_is_keyboard_usable(driver):
     assert not low, f"contrast below 4.5:1: {low}"
 
 
+def test_a_browser_without_webcrypto_gets_no_verdict_but_the_reason():
+    """Outside a secure context (a page served over plain HTTP from another host) a browser gives
+    no crypto.subtle: the page says so and decides nothing, rather than calling certificates invalid."""
+    d = browser.chromium(offline=True)
+    try:
+        d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+            "source": "Object.defineProperty(window, 'crypto', {value: {getRandomValues: a => a}, configurable: true});"})
+        load(d)
+        problem = d.find_element(By.ID, "browser-problem")
+        browser.wait_for(d, lambda d: problem.is_displayed())
+        assert "WebCrypto" in problem.text and problem.get_attribute("role") == "alert"
+        choose(d, "genesis", GENESIS)
+        choose(d, "certificate", os.path.join(CERTS, "valid-registerwork.json"))
+        browser.wait_for(d, lambda d: "secure context" in d.find_element(By.ID, "status").text)
+        time.sleep(0.3)
+        assert verdict_done(d) is None
+        assert all(r is None for r in step_results(d).values())
+    finally:
+        d.quit()
+
+
 # -------------------------------------------------------------------------------------------------
 # A real devnet: a registered picture, its certificate, and GET /verify when the node serves it
 
