@@ -568,6 +568,13 @@ def test_file_inputs_offline_valid_invalid_and_image(driver, tmp_path):
     assert not d.find_element(By.ID, "work-section").is_displayed()
     d.execute_script("document.getElementById('verify-button').scrollIntoView()")
     browser.screenshot(d, "verifier-invalid")
+    # An image beside an invalid certificate is not compared.
+    choose(d, "image", str(other))
+    browser.wait_for(d, lambda d: verdict_done(d) and
+                     d.find_element(By.ID, "image-check").get_attribute("data-image-result"))
+    check = d.find_element(By.ID, "image-check")
+    assert check.get_attribute("data-image-result") == "not-applicable" and "not valid" in check.text
+    assert verdict_done(d) == "invalid"
 
     # A FileClaim certificate with an image: valid, and the image is not compared (no content hash).
     load(d)
@@ -650,9 +657,12 @@ def test_pinned_genesis_and_a_chosen_one_overriding_it(driver, tmp_path):
     assert verdict_done(d) is None
 
 
-def test_prints_as_one_page_and_is_keyboard_usable(driver):
+def test_prints_as_one_page_and_is_keyboard_usable(driver, tmp_path):
     d = driver
     load(d)
+    image = tmp_path / "photo.webp"
+    image.write_bytes(b"RIFF\x00\x00\x00\x00WEBP not the registered one")
+    choose(d, "image", str(image))
     choose(d, "genesis", GENESIS)
     choose(d, "certificate", os.path.join(CERTS, "valid-registerworkbatch.json"))
     assert browser.wait_for(d, verdict_done) == "valid"
@@ -663,6 +673,9 @@ def test_prints_as_one_page_and_is_keyboard_usable(driver):
         assert d.find_element(By.ID, "verdict").is_displayed()
         assert d.find_element(By.ID, "work-section").is_displayed()
         assert d.find_element(By.ID, "checklist").is_displayed()
+        assert d.find_element(By.ID, "image-check").is_displayed()
+        when = d.find_element(By.ID, "print-when")
+        assert when.is_displayed() and "f021dc0e99890070c60796946c395c5bf8ec12c732858f0b2cd568cbd60631ea" in when.text
     finally:
         d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     pdf = base64.b64decode(d.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
