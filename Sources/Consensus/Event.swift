@@ -20,13 +20,15 @@ public struct Timeout: Sendable, Hashable {
 public struct AppliedBlock: Sendable {
     public var height: UInt64
     public var blockHash: Bytes32
+    /// The proposer the block's header names (the leader rotation reads it: `LeaderRotation`).
+    public var proposer: Bytes32
     /// The validator set in force at `height + 2` (a change adopted in `height` takes effect there).
     public var validatorsAtHeightPlus2: ValidatorSet
     /// Whether the mempool still holds transactions.
     public var workPending: Bool
 
-    public init(height: UInt64, blockHash: Bytes32, validatorsAtHeightPlus2: ValidatorSet, workPending: Bool) {
-        self.height = height; self.blockHash = blockHash
+    public init(height: UInt64, blockHash: Bytes32, proposer: Bytes32, validatorsAtHeightPlus2: ValidatorSet, workPending: Bool) {
+        self.height = height; self.blockHash = blockHash; self.proposer = proposer
         self.validatorsAtHeightPlus2 = validatorsAtHeightPlus2; self.workPending = workPending
     }
 }

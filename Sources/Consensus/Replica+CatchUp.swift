@@ -10,8 +10,11 @@ extension Replica {
         precondition(a.height == height && a.blockHash == cert.blockHash, "applied a block the replica did not decide")
         lastDecided = cert
         parentHash = a.blockHash
+        rotation.record(height: a.height, proposer: a.proposer, validatorCount: validators.count)
+        if nextValidators != validators { rotation.newSet(from: a.height + 1) }
         validators = nextValidators
         nextValidators = a.validatorsAtHeightPlus2
+        leaders = rotation.leaders(at: a.height + 1, validators: validators)
         signing = SigningState(height: height + 1)
         signingDirty = true
         round = Round(validatorCount: validators.count)

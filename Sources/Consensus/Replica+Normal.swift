@@ -7,7 +7,7 @@ extension Replica {
     /// proposal is still remembered after the replica moved on, since view-0 commits may decide it.
     mutating func onProposal(_ p: Proposal<Block>, nowMs: UInt64) {
         let vote = p.vote
-        guard vote.phase == .prepare, vote.view == 0, vote.validator == validators.leader(height: height, view: 0),
+        guard vote.phase == .prepare, vote.view == 0, vote.validator == leader(view: 0),
               p.block.height == height, p.block.parentHash == parentHash, p.block.hash == vote.blockHash
         else { return }
         guard let index = validators.index(of: vote.validator) else { return }
@@ -155,7 +155,7 @@ extension Replica {
     /// once it holds q view changes for exactly that view.
     mutating func leaderDuties() {
         let v = view
-        guard myIndex != nil, validators.leader(height: height, view: v) == publicKey, round.proposedView != v else { return }
+        guard myIndex != nil, leader(view: v) == publicKey, round.proposedView != v else { return }
         if v == 0 {
             guard workPending, round.proposalRequestedView != 0 else { return }
             round.proposalRequestedView = 0
@@ -176,7 +176,7 @@ extension Replica {
 
     mutating func onProposalBuilt(_ block: Block, view v: UInt32) {
         guard myIndex != nil, round.decided == nil, v == view, block.height == height, block.parentHash == parentHash,
-              validators.leader(height: height, view: v) == publicKey, round.proposedView != v,
+              leader(view: v) == publicKey, round.proposedView != v,
               signing.maySign(.prepare, view: v, hash: block.hash) else { return }
         if v > 0 {
             let vcs = round.viewChanges.forView(v)

@@ -131,7 +131,7 @@ extension Replica {
         let v = nv.view
         let vote = nv.proposal.vote
         let block = nv.proposal.block
-        guard vote.phase == .prepare, vote.height == height, nv.leader == validators.leader(height: height, view: v),
+        guard vote.phase == .prepare, vote.height == height, nv.leader == leader(view: v),
               block.height == height, block.parentHash == parentHash, block.hash == vote.blockHash,
               nv.viewChanges.count >= validators.quorum, nv.viewChanges.count <= validators.count else { return nil }
         var previous: Bytes32?

@@ -22,6 +22,9 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     /// The sets in force at `height` and `height + 1`.
     public internal(set) var validators: ValidatorSet
     public internal(set) var nextValidators: ValidatorSet
+    /// Who leads each view (`LeaderRotation`), and its answer for this height.
+    public internal(set) var rotation: LeaderRotation
+    public internal(set) var leaders: [Bytes32]
     var round: Round<Block>
     var workPending = false
     var timerSequence: UInt64 = 0
@@ -52,6 +55,8 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         self.lastDecided = position.parentCertificate
         self.validators = position.validators
         self.nextValidators = position.nextValidators
+        self.rotation = position.rotation
+        self.leaders = position.rotation.leaders(at: position.height, validators: position.validators)
         if let restoring, restoring.height == position.height {
             signing = restoring
         } else {
@@ -65,6 +70,13 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     }
 
     public var publicKey: Bytes32 { signer.publicKey }
+    /// The leader of view `v` at this height.
+    public func leader(view v: UInt32) -> Bytes32 {
+        #if TOTEM_FAULT_INJECTION
+        if bug == .baseRotation { return validators.leader(height: height, view: v) }
+        #endif
+        return leaders[Int(v % UInt32(leaders.count))]
+    }
     public var height: UInt64 { signing.height }
     public var view: UInt32 { signing.view }
     public var lock: Lock<Block>? { signing.lock }

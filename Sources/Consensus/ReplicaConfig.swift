@@ -35,10 +35,15 @@ public struct ChainPosition: Sendable {
     public var parentCertificate: QuorumCertificate?
     public var validators: ValidatorSet
     public var nextValidators: ValidatorSet
+    /// The proposers of the recent heights (`LeaderRotation.neededHeights`) and the first height
+    /// of the set in force: who leads each view. Without history, the base rotation.
+    public var rotation: LeaderRotation
 
     public init(height: UInt64, parentHash: Bytes32, parentCertificate: QuorumCertificate?,
-                validators: ValidatorSet, nextValidators: ValidatorSet) {
+                validators: ValidatorSet, nextValidators: ValidatorSet,
+                rotation: LeaderRotation = LeaderRotation(setFromHeight: 1)) {
         self.height = height; self.parentHash = parentHash; self.parentCertificate = parentCertificate
         self.validators = validators; self.nextValidators = nextValidators
+        self.rotation = rotation
     }
 }

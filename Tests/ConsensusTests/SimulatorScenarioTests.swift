@@ -26,6 +26,41 @@ import Testing
         #expect(found != nil, "the simulator did not catch \(bug)")
     }
 
+    /// One validator of four down for good: with the leader rotation it is benched after its first
+    /// missed turn and tried again only on probe turns, so almost every height is decided in view 0;
+    /// with the base rotation every fourth height waits for a view change.
+    @Test func aValidatorDownForGoodIsBenchedAsLeader() {
+        func run(_ bug: InjectedBug, down: Bool = true) -> (heights: Int, lateHeights: Int, lateViewChanged: Int) {
+            var o = SimOptions()
+            o.n = 4
+            o.byzantine = 0
+            o.runMs = 30_000
+            o.delayMs = 5...20
+            o.bug = bug
+            o.outages = down ? [(2, 0, nil)] : []
+            var sim = Simulator(seed: 11, options: o)
+            sim.start()
+            while sim.now < 30_000, let (t, e) = sim.queue.pop() {
+                sim.now = t
+                sim.handle(e)
+            }
+            #expect(sim.violation == nil)
+            // The first heights are the rotation's learning time.
+            let late = sim.nodes[0].chain.dropFirst(20)
+            return (sim.nodes[0].chain.count, late.count, late.filter { $0.certificate.view > 0 }.count)
+        }
+        let healthy = run(.none, down: false)
+        let rotation = run(.none)
+        let base = run(.baseRotation)
+        print("one validator down for 30 s: rotation \(rotation.heights) heights (\(rotation.lateViewChanged) of the "
+              + "\(rotation.lateHeights) after the 20th decided after a view change); base rotation \(base.heights) heights "
+              + "(\(base.lateViewChanged) of \(base.lateHeights)); all four up \(healthy.heights) heights")
+        #expect(base.lateViewChanged * 5 >= base.lateHeights, "the base rotation waits at every fourth height")
+        #expect(rotation.lateViewChanged * 50 <= rotation.lateHeights, "a benched validator costs at most probe turns")
+        #expect(rotation.heights * 3 >= base.heights * 5)
+        #expect(healthy.lateViewChanged == 0)
+    }
+
     /// DESIGN.md's livelock: n=4, one validator down for good, two down for much longer than
     /// maxProposalTimeoutMs while the fourth times out alone. With the view-timer rule the height
     /// is decided soon after the two return; without it, they never meet in one view.

@@ -105,7 +105,7 @@ final class ConsensusDriver: Sendable {
                     let event = queue.removeFirst()
                     let actions = replica.step(event)
                     for action in actions {
-                        if let followUp = try await perform(action, group: &group) { queue.append(followUp) }
+                        if let followUp = try await perform(action, leaders: replica.leaders, group: &group) { queue.append(followUp) }
                     }
                 }
                 // Between steps: a run of blocks from catch-up is committed in one write, and the
@@ -135,10 +135,20 @@ final class ConsensusDriver: Sendable {
         let parentCertificate = try chain.store.certificate(at: tip.height).map {
             QuorumCertificate($0, blockHash: tip.lastBlockHash)
         }
-        let (validators, next) = try chain.store.withState { r in
+        let (validators, next, setFromHeight) = try chain.store.withState { r in
             let rec = r.validatorSetRecord()
-            return (rec.inForce(at: height).set, rec.inForce(at: height + 1).set)
+            let inForce = rec.inForce(at: height)
+            return (inForce.set, rec.inForce(at: height + 1).set, inForce.fromHeight)
         }
+        // The proposers of the recent heights: who leads each view (the same on every node).
+        let recent = LeaderRotation.neededHeights(before: height, validatorCount: validators.count, setFromHeight: setFromHeight)
+        let proposers = try chain.store.read { s in
+            try recent.map { h -> Bytes32 in
+                guard let header = try s.header(at: h) else { throw NodeError("block \(h) is missing below the tip \(tip.height)") }
+                return header.proposer
+            }
+        }
+        let rotation = LeaderRotation(setFromHeight: setFromHeight, firstHeight: recent.lowerBound, proposers: proposers)
         var restoring: SigningState<Block>?
         if let bytes = try chain.store.signingState() {
             let s = try ConsensusCodec.decodeSigningState(bytes, maxBlockTxs: params.maxBlockTxs)
@@ -166,14 +176,15 @@ final class ConsensusDriver: Sendable {
                                                      "validator": "\(validators.contains(key.publicKey))",
                                                      "abstaining": "\(abstaining != nil)"])
         let position = ChainPosition(height: height, parentHash: tip.lastBlockHash, parentCertificate: parentCertificate,
-                                     validators: validators, nextValidators: next)
+                                     validators: validators, nextValidators: next, rotation: rotation)
         return Replica(config: config, signer: Ed25519VoteSigner(key: key, genesisHash: chain.genesis.genesisHash),
                        verifier: Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash),
                        position: position, restoring: restoring, abstainingAt: abstaining)
     }
 
     /// Performs one action; returns the event that answers it when the answer is immediate.
-    private func perform(_ action: Action<Block>,
+    /// `leaders` are the replica's leaders of each view at its height (`LeaderRotation`).
+    private func perform(_ action: Action<Block>, leaders: [Bytes32],
                          group: inout ThrowingDiscardingTaskGroup<any Error>) async throws -> ReplicaEvent? {
         switch action {
         case .persistSigningState(let s):
@@ -207,7 +218,15 @@ final class ConsensusDriver: Sendable {
             return .proposalBuilt(block, view: view)
         case .checkProposal(let block, let view, let reproposal, let nowMs):
             // The chain state machine's check (it logs why it refuses); answered at once, before any
-            // other event, so the replica goes on exactly where it paused.
+            // other event, so the replica goes on exactly where it paused. The header must name the
+            // leader of the view it was first proposed in (PROTOCOL.md): the rotation reads it.
+            let named = leaders[Int(block.header.view % UInt32(leaders.count))]
+            guard block.header.proposer == named else {
+                logger.info("refused proposal", metadata: ["height": "\(block.height)", "view": "\(block.header.view)",
+                                                         "proposer": "\(block.header.proposer.hex.prefix(16))",
+                                                         "reason": "the header names a proposer other than its view's leader \(named.hex.prefix(16))"])
+                return .proposalChecked(height: block.height, view: view, blockHash: block.hash, valid: false)
+            }
             let valid = chain.validateProposal(block, nowMs: nowMs, reproposal: reproposal)
             return .proposalChecked(height: block.height, view: view, blockHash: block.hash, valid: valid)
         case .commit(let block, let qc):
@@ -238,7 +257,7 @@ final class ConsensusDriver: Sendable {
         if committed.applied { metrics.blocksAppliedAtCommit.increment() }
         afterCommit(block, validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2, fromCatchUp: false)
         logger.debug("committed", metadata: ["height": "\(block.height)", "view": "\(qc.view)", "txs": "\(block.txs.count)"])
-        return .blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,
+        return .blockApplied(AppliedBlock(height: block.height, blockHash: block.hash, proposer: block.header.proposer,
                                           validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2,
                                           workPending: chain.hasProposableWork()))
     }

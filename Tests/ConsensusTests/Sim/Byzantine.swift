@@ -51,11 +51,12 @@ struct Byzantine: Sendable {
         if kinds.contains(.silent) { return [] }
         switch m {
         case let .proposal(p) where kinds.contains(.equivocate) && to % 2 == 1:
-            let twin = TestBlock(height: p.block.height, parentHash: p.block.parentHash, label: p.block.label &+ 1)
+            let twin = TestBlock(height: p.block.height, parentHash: p.block.parentHash, label: p.block.label &+ 1,
+                                 proposer: p.block.proposer)
             return [.proposal(Proposal(block: twin, vote: vote(.prepare, p.vote.height, p.vote.view, twin.hash)))]
         case let .newView(nv) where kinds.contains(.equivocate) && to % 2 == 1:
             let b = nv.proposal.block
-            let twin = TestBlock(height: b.height, parentHash: b.parentHash, label: b.label &+ 1)
+            let twin = TestBlock(height: b.height, parentHash: b.parentHash, label: b.label &+ 1, proposer: b.proposer)
             let body = SigningBody.newView(height: nv.height, view: nv.view, blockHash: twin.hash,
                                            signers: nv.viewChanges.map(\.validator))
             let p = Proposal(block: twin, vote: vote(.prepare, nv.height, nv.view, twin.hash))
@@ -88,7 +89,7 @@ struct Byzantine: Sendable {
     func forgedNewView(_ h: UInt64, _ v: UInt32, head: Bytes32, set: ValidatorSet, rng: inout PRNG) -> NewView<TestBlock>? {
         guard let w = (v...(v + UInt32(set.count))).first(where: { $0 > 0 && set.leader(height: h, view: $0) == signer.publicKey })
         else { return nil }
-        let block = TestBlock(height: h, parentHash: head, label: rng.next())
+        let block = TestBlock(height: h, parentHash: head, label: rng.next(), proposer: signer.publicKey)
         var vcs = seenViewChanges.filter { $0.height == h }
         switch rng.int(0...3) {
         case 0:  // real view changes of other views relabelled (their signatures no longer match)

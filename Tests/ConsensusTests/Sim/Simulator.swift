@@ -186,9 +186,10 @@ struct Simulator {
             step(i, .timeout(t))
         case let .build(i, h, v, inc):
             guard nodes[i].incarnation == inc, nodes[i].replica != nil else { return }
-            var block = TestBlock(height: h, parentHash: nodes[i].head, label: rng.next())
+            let proposer = nodes[i].signer.publicKey
+            var block = TestBlock(height: h, parentHash: nodes[i].head, label: rng.next(), proposer: proposer)
             if !nodes[i].isHonest, rng.chance(permille: 200) {
-                block = TestBlock(height: h, parentHash: nodes[i].head, label: block.label, valid: false)
+                block = TestBlock(height: h, parentHash: nodes[i].head, label: block.label, valid: false, proposer: proposer)
             }
             step(i, .proposalBuilt(block, view: v))
         case let .crash(i):
@@ -218,8 +219,13 @@ struct Simulator {
     func makeReplica(_ i: Int) -> Replica<TestBlock> {
         let node = nodes[i]
         let h = UInt64(node.chain.count + 1)
+        // The leader rotation from the committed blocks, as the node rebuilds it from its store.
+        let setFrom = setChange.map { h >= $0.adoptedAt + 2 ? $0.adoptedAt + 2 : 1 } ?? 1
+        let recent = LeaderRotation.neededHeights(before: h, validatorCount: validators(at: h).count, setFromHeight: setFrom)
+        let rotation = LeaderRotation(setFromHeight: setFrom, firstHeight: recent.lowerBound,
+                                      proposers: recent.map { node.chain[Int($0) - 1].block.proposer })
         let position = ChainPosition(height: h, parentHash: node.head, parentCertificate: node.chain.last?.certificate,
-                                     validators: validators(at: h), nextValidators: validators(at: h + 1))
+                                     validators: validators(at: h), nextValidators: validators(at: h + 1), rotation: rotation)
         var r = Replica<TestBlock>(config: options.config, signer: node.signer, verifier: verifier,
                                    position: position, restoring: node.persisted)
         #if TOTEM_FAULT_INJECTION
@@ -301,7 +307,7 @@ struct Simulator {
             case let .commit(block, cert):
                 checkCommit(i, block, cert)
                 nodes[i].chain.append(CertifiedBlock(block: block, certificate: cert))
-                followUps.append(.blockApplied(AppliedBlock(height: block.height, blockHash: block.hash,
+                followUps.append(.blockApplied(AppliedBlock(height: block.height, blockHash: block.hash, proposer: block.proposer,
                                                             validatorsAtHeightPlus2: validators(at: block.height + 2),
                                                             workPending: true)))
             case let .requestBlocks(h, peer):

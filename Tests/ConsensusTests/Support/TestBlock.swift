@@ -3,19 +3,22 @@ import TotemCrypto
 
 /// A block for tests: a label, a height, a parent and a validity bit the fake proposal check reads
 /// (the simulator and the transcript harness answer `checkProposal` with it).
-/// The hash is computed once at construction.
+/// The hash is computed once at construction. `proposer` stands for the header's field the leader
+/// rotation reads (`AppliedBlock.proposer`); zero (left out of the hash) where a test does not care.
 struct TestBlock: ConsensusBlock, Hashable {
     let height: UInt64
     let parentHash: Bytes32
     let label: UInt64
     let valid: Bool
+    let proposer: Bytes32
     let hash: Bytes32
 
-    init(height: UInt64, parentHash: Bytes32, label: UInt64, valid: Bool = true) {
+    init(height: UInt64, parentHash: Bytes32, label: UInt64, valid: Bool = true, proposer: Bytes32 = .zero) {
         self.height = height
         self.parentHash = parentHash
         self.label = label
         self.valid = valid
+        self.proposer = proposer
         var h = Hasher256()
         var body = [UInt8]()
         SigningBody.append(height, to: &body)
@@ -23,6 +26,7 @@ struct TestBlock: ConsensusBlock, Hashable {
         body.append(valid ? 1 : 0)
         h.update(body)
         h.update(parentHash)
+        if proposer != .zero { h.update(proposer) }
         self.hash = h.finalize()
     }
 }

@@ -156,7 +156,9 @@ struct TranscriptHarness {
             guard let set = keys.set(try list(s)) else { throw TranscriptError("bad set \(s)") }
             return set
         } ?? setNext
-        let a = AppliedBlock(height: block.height, blockHash: block.hash, validatorsAtHeightPlus2: after,
+        // The base rotation's view-0 leader as proposer: transcripts keep the base rotation.
+        let a = AppliedBlock(height: block.height, blockHash: block.hash,
+                             proposer: setNow?.leader(height: block.height, view: 0) ?? .zero, validatorsAtHeightPlus2: after,
                              workPending: args["work"] != "no")
         chainHeight = block.height
         parent = block.hash
