@@ -839,7 +839,9 @@ def test_get_verify_serves_the_page_with_the_genesis_pinned(driver, network, tmp
             served, status, ctype = r.read(), r.status, r.headers.get("Content-Type", "")
     except urllib.error.HTTPError as e:
         served, status, ctype = b"", e.code, ""
-    assert status == 200 and ctype.startswith("text/html"), (status, ctype)
+    assert status == 200 and ctype.startswith("text/html"), (
+        f"GET /verify on node0 answered {status} {ctype!r}: this totemd does not serve the verifier page "
+        f"(built before GET /verify, or its Totem_totemd.resources bundle is not beside it)")
     assert len(served) < PAGE_MAX_BYTES
     m = re.search(rb'<script type="application/octet-stream" id="pinned-genesis" data-encoding="base64">([^<]*)</script>',
                   served)
