@@ -1,6 +1,11 @@
 """A headless Chromium for the page tests: Debian's `chromium`, `chromium-driver` and
 `python3-selenium` (scripts/install-deps.sh installs them). Screenshots go to tests/e2e/artifacts/
-(not committed)."""
+(not committed).
+
+Two entry points with one behaviour: `chromium(offline=False)` (the verifier's tests) and
+`make_driver(width, height)` (the explorer's), both with a viewport of exactly the size asked
+(`set_viewport` changes it later); `screenshot(driver, name)` saves the viewport.
+"""
 
 import os
 import shutil
@@ -21,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARTIFACTS_DIR = os.path.join(HERE, "artifacts")
+ARTIFACTS = ARTIFACTS_DIR
 WINDOW = (1200, 900)
 
 
@@ -32,12 +38,20 @@ def find_chromedriver() -> str:
                             "(scripts/install-deps.sh chromium chromium-driver python3-selenium)")
 
 
-def chromium(offline: bool = False) -> webdriver.Chrome:
+def set_viewport(driver, width: int, height: int) -> None:
+    """The page's viewport (what a screenshot shows) becomes `width` x `height` CSS pixels; the
+    window's own frame would otherwise take some of it."""
+    driver.set_window_size(width, height)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def chromium(offline: bool = False, width: int = WINDOW[0], height: int = WINDOW[1]) -> webdriver.Chrome:
     """A headless Chromium. `offline`: every request leaves through a proxy that does not exist
     (loopback included), so any fetch the page tried would fail."""
     opts = Options()
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              f"--window-size={WINDOW[0]},{WINDOW[1]}", "--force-device-scale-factor=1",
+              f"--window-size={width},{height}", "--force-device-scale-factor=1",
               "--allow-file-access-from-files", "--disable-background-networking",
               "--disable-component-update", "--no-first-run", "--disable-sync"):
         opts.add_argument(a)
@@ -51,12 +65,15 @@ def chromium(offline: bool = False) -> webdriver.Chrome:
     driver = webdriver.Chrome(service=Service(find_chromedriver()), options=opts)
     driver.set_script_timeout(90)
     driver.set_page_load_timeout(30)
-    # The viewport itself is WINDOW (the window's own frame would take some of it).
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False})
+    set_viewport(driver, width, height)
     if offline:
         driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
     return driver
+
+
+def make_driver(width: int = WINDOW[0], height: int = WINDOW[1]) -> webdriver.Chrome:
+    """A headless Chromium, online, with a `width` x `height` viewport."""
+    return chromium(offline=False, width=width, height=height)
 
 
 def wait_for(driver, condition, timeout_s: float = 20, message: str = ""):

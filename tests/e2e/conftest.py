@@ -69,6 +69,11 @@ def network(totemd, tmp_path_factory):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    net = item.funcargs.get("network") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(net, totem_net.Network):
-        report.sections.append(("totemd log tails", net.logs_summary()))
+    if not report.failed or not hasattr(item, "funcargs"):
+        return
+    # The session's network, or a module's own one held by its fixture (as `.net`).
+    for value in item.funcargs.values():
+        net = value if isinstance(value, totem_net.Network) else getattr(value, "net", None)
+        if isinstance(net, totem_net.Network):
+            report.sections.append(("totemd log tails", net.logs_summary()))
+            break

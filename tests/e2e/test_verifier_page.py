@@ -598,7 +598,7 @@ def test_file_inputs_offline_valid_invalid_and_image(driver, tmp_path):
     assert urls and all(u.startswith("file://") for u in urls), urls
 
     # The README's screenshot, refreshed on request (it is committed).
-    if os.environ.get("TOTEM_E2E_README_IMAGES") == "1":
+    if os.environ.get("TOTEM_E2E_README_SCREENSHOTS") == "1":
         os.makedirs(os.path.join(REPO_ROOT, "docs", "images"), exist_ok=True)
         readme_image = os.path.join(REPO_ROOT, "docs", "images", "verifier.png")
         if shutil.which("vips"):  # libvips-tools (install-deps.sh): a 256-colour PNG, a third of the size
