@@ -533,6 +533,10 @@ def test_file_inputs_offline_valid_invalid_and_image(driver, tmp_path):
     assert step_results(d) == {s: "ok" for s in STEPS}
     verdict = d.find_element(By.ID, "verdict").text
     assert "Valid" in verdict and "does not prove" in verdict
+    # PROTOCOL.md's time guarantee, with this genesis's maxClockDriftMs and the 5-key set (q 4, f 1).
+    drift = json.loads(read(GENESIS))["params"]["maxClockDriftMs"]
+    assert f"within {drift} ms of the clocks of at least 3 honest validators" in verdict, verdict
+    assert "at most 1 of the 5 validators are faulty" in verdict, verdict
     work = d.find_element(By.ID, "work-section").text
     assert "Zoë im Schnee — ❄️ Série 1" in work
     assert "403db84b5ac2724d6b9e61c40eaa486fa046167665c2b307777803a31f39e853" in work
