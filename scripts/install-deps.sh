@@ -5,7 +5,9 @@
 set -euo pipefail
 
 # faketime: libfaketime, for the e2e test of a validator whose clock is off (tests/e2e/test_clock_skew.py).
-packages=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools python3 python3-pip faketime "$@")
+# chromium, chromium-driver, python3-selenium: a headless browser for the page tests (tests/e2e/test_verifier_page.py).
+packages=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools python3 python3-pip faketime
+          chromium chromium-driver python3-selenium "$@")
 command -v dpkg-query >/dev/null || exit 0  # not Debian: the README says what to install
 missing=()
 for p in "${packages[@]}"; do
