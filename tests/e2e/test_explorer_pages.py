@@ -121,7 +121,8 @@ def chain(totemd, tmp_path_factory):
 
 # The README's screenshots (docs/images) and the artifacts they are copied from.
 README_SHOTS = {"explorer-home": "explorer-home-live", "explorer-block": "explorer-block-absent",
-                "explorer-work": "explorer-work", "explorer-validators": "explorer-validators"}
+                "explorer-work": "explorer-work", "explorer-validators": "explorer-validators",
+                "explorer-tx": "explorer-tx", "explorer-account": "explorer-account"}
 
 
 @pytest.fixture(scope="module")
