@@ -4,10 +4,8 @@
 # on a fresh Debian machine. Extra package names may be given as arguments.
 set -euo pipefail
 
-# faketime: libfaketime, for the e2e test of a validator whose clock is off (tests/e2e/test_clock_skew.py).
-# chromium, chromium-driver, python3-selenium: a headless browser for the page tests (tests/e2e/test_verifier_page.py).
-packages=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools python3 python3-pip faketime
-          chromium chromium-driver python3-selenium "$@")
+# What building and running a node needs; callers add their own (scripts/test.sh: the test tools).
+packages=(libsodium-dev liblmdb-dev libssl-dev pkg-config libvips-dev libvips-tools python3 python3-pip "$@")
 command -v dpkg-query >/dev/null || exit 0  # not Debian: the README says what to install
 missing=()
 for p in "${packages[@]}"; do

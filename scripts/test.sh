@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages first (only those missing), so this can be the first command on a new machine.
-bash scripts/install-deps.sh
+# Test tools on top of the build's: faketime (libfaketime, tests/e2e/test_clock_skew.py); chromium,
+# chromium-driver and python3-selenium (a headless browser for the explorer and verifier page tests);
+# iproute2 and iptables (the fault campaign's network namespaces, scripts/cluster.sh).
+bash scripts/install-deps.sh faketime chromium chromium-driver python3-selenium iproute2 iptables
 
 swift build --build-tests
 # The socket suites measure throughput under a flood: they run on their own, after the CPU-heavy

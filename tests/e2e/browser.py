@@ -1,5 +1,5 @@
 """A headless Chromium for the page tests: Debian's `chromium`, `chromium-driver` and
-`python3-selenium` (scripts/install-deps.sh installs them). Screenshots go to tests/e2e/artifacts/
+`python3-selenium` (scripts/test.sh installs them). Screenshots go to tests/e2e/artifacts/
 (not committed).
 
 Two entry points with one behaviour: `chromium(offline=False)` (the verifier's tests) and

@@ -57,7 +57,7 @@ def find_libfaketime() -> str:
     for path in candidates:
         if os.path.isfile(path):
             return path
-    pytest.fail("libfaketime.so.1 not found: install Debian's `faketime` package (scripts/install-deps.sh "
+    pytest.fail("libfaketime.so.1 not found: install Debian's `faketime` package (scripts/test.sh "
                 "does), or set TOTEM_E2E_LIBFAKETIME to the library's path", pytrace=False)
 
 
