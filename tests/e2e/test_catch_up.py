@@ -70,12 +70,15 @@ def run_catch_up(network, observer, v0, bench, bench_log, height_at_kill):
     network.start(observer)
     network.wait_healthy([observer], timeout_s=60)
     samples = []  # (observer height, catchingUp, validator height)
+    readiness = []  # (observer height, /readyz status, reason codes, validator height)
     caught_up_at = None
     deadline = time.monotonic() + scaled(120)
     while time.monotonic() < deadline and bench.poll() is None:
         s = observer.client.status()
+        r = observer.client.request("GET", "/readyz")
         top = v0.status()["height"]
         samples.append((s["height"], s.get("catchingUp"), top))
+        readiness.append((s["height"], r.status, [x["code"] for x in (r.json or {}).get("reasons", [])], top))
         if top - s["height"] <= 2:
             caught_up_at = len(samples)
             break
@@ -88,6 +91,9 @@ def run_catch_up(network, observer, v0, bench, bench_log, height_at_kill):
     far = [(h, c, t) for h, c, t in samples if t - h > 50]
     assert far, f"no sample while far behind: {samples[:5]}"
     assert all(c is True for _, c, _ in far), f"catchingUp false while far behind: {[x for x in far if x[1] is not True][:5]}"
+    # /readyz says the same: 503 with `catching_up` while far behind.
+    far_ready = [(h, st, codes) for h, st, codes, t in readiness if t - h > 50]
+    assert far_ready and all(st == 503 and "catching_up" in codes for _, st, codes in far_ready), far_ready[:5]
 
     log = read_log_since_last_start(observer)
     progress = [l for l in log.splitlines() if "catching up" in l]

@@ -45,6 +45,8 @@ struct APIServer {
     func routes() -> [(method: HTTPRequest.Method, path: String, handler: Handler)] {
         let api: [(method: HTTPRequest.Method, path: String, handler: Handler)] = [
             (.get, "/healthz", { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }),
+            (.get, "/livez", { _, _ in JSONResponse.make(.object([("status", .string("alive"))])) }),
+            (.get, "/readyz", { _, _ in readyz() }),
             (.get, "/metrics", { _, _ in
                 Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                          body: ResponseBody(byteBuffer: ByteBuffer(bytes: node.metrics.render())))
@@ -97,6 +99,18 @@ struct APIServer {
                            configuration: .init(address: .hostname(node.config.apiListenHost, port: node.config.apiListenPort),
                                                 serverName: "totemd"),
                            logger: node.logger)
+    }
+
+    /// `GET /readyz`: 200 when ready, else 503; both with every reason that holds (`Readiness`).
+    func readyz() -> Response {
+        let inputs = node.readinessInputs()
+        let reasons = Readiness.reasons(inputs)
+        let height = node.driver.current.height
+        return JSONResponse.make(.object([
+            ("ready", .bool(reasons.isEmpty)), ("height", Self.u(height)),
+            ("blocksBehind", Self.u(inputs.blocksBehind)),
+            ("reasons", .array(reasons.map { .object([("code", .string($0.code)), ("message", .string($0.message))]) })),
+        ]), status: reasons.isEmpty ? .ok : .serviceUnavailable)
     }
 
     // MARK: Helpers

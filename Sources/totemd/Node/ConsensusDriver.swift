@@ -44,6 +44,10 @@ final class ConsensusDriver: Sendable {
         var viewChanges = 0
         var evidenceNonce: UInt64 = 0
         var catchingUp = false
+        var blocksBehind: UInt64 = 0
+        /// This node's clock minus the time of the last committed block another validator proposed
+        /// (blocks from catch-up are old and do not count); nil until one is committed.
+        var clockOffsetMs: Int64?
         var txsCommitted: UInt64 = 0
         var clockWarnedMs: UInt64 = 0
         var replicaStarts = 0
@@ -70,7 +74,7 @@ final class ConsensusDriver: Sendable {
 
     var current: DriverStatus {
         var s = status.withLock { $0 }
-        s.catchingUp = sync.withLock { $0.isCatchingUp }
+        (s.catchingUp, s.blocksBehind) = sync.withLock { ($0.isCatchingUp, $0.blocksBehind) }
         return s
     }
 
@@ -317,8 +321,9 @@ final class ConsensusDriver: Sendable {
         let ts = block.header.timestampMs
         let offsetMs = Int64(clamping: nowMs) - Int64(clamping: ts)
         let limit = chain.genesis.params.maxClockDriftMs
-        guard block.header.proposer != key.publicKey, offsetMs.magnitude > limit / 2,
-              !sync.withLock({ $0.isCatchingUp }) else { return }
+        guard block.header.proposer != key.publicKey, !sync.withLock({ $0.isCatchingUp }) else { return }
+        status.withLock { $0.clockOffsetMs = offsetMs }
+        guard offsetMs.magnitude > limit / 2 else { return }
         let warn = status.withLock { s in
             guard nowMs >= s.clockWarnedMs + NodeLimits.clockWarningIntervalMs else { return false }
             s.clockWarnedMs = nowMs

@@ -189,6 +189,20 @@ final class Node: Service {
         }
     }
 
+    /// What `GET /readyz` judges (`Readiness`), read now.
+    func readinessInputs() -> Readiness.Inputs {
+        let d = driver.current
+        let (inForce, _) = chain.validatorKeys()
+        let peers = network.peers()
+        return Readiness.Inputs(
+            isVoting: config.role == .validator && inForce.contains(key.publicKey), validatorCount: inForce.count,
+            quorum: ValidatorSet.quorum(of: inForce.count), peersConnected: peers.count,
+            validatorPeersConnected: peers.filter { $0.key != key.publicKey && inForce.contains($0.key) }.count,
+            catchingUp: d.catchingUp, blocksBehind: d.blocksBehind,
+            freeBytes: DiskSpace.of(path: config.dataDir)?.freeBytes, minFreeBytes: UInt64(config.storeMinFreeMiB) << 20,
+            clockOffsetMs: d.clockOffsetMs, maxClockDriftMs: genesis.params.maxClockDriftMs)
+    }
+
     private func sampleGauges() async {
         var lowDiskWarned: ContinuousClock.Instant?
         while !Task.isCancelled {

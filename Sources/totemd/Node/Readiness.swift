@@ -1,0 +1,62 @@
+/// Whether a node is ready to serve and to take part (`GET /readyz`), as a pure function of what
+/// the node observes, so each reason is tested with values. A node that is not ready says why,
+/// with every reason that holds, each with a stable code.
+enum Readiness {
+    struct Inputs: Sendable, Equatable {
+        /// The node's key is in the validator set in force (it votes).
+        var isVoting: Bool
+        /// Validators of the set in force, and how many commits decide (q).
+        var validatorCount: Int
+        var quorum: Int
+        /// Connected peers, and how many of them are validators of the set in force (not this node).
+        var peersConnected: Int
+        var validatorPeersConnected: Int
+        /// The catch-up state: behind the peers' tip, or not yet heard from a peer since start.
+        var catchingUp: Bool
+        var blocksBehind: UInt64
+        /// Free bytes on the data directory's disk (nil: unknown) and the configured minimum.
+        var freeBytes: UInt64?
+        var minFreeBytes: UInt64
+        /// This node's clock minus the time of the last committed block another validator proposed
+        /// (nil: none seen since start), and the genesis bound on proposal times.
+        var clockOffsetMs: Int64?
+        var maxClockDriftMs: UInt64
+    }
+
+    struct Reason: Sendable, Equatable {
+        let code: String
+        let message: String
+    }
+
+    static func reasons(_ i: Inputs) -> [Reason] {
+        var out: [Reason] = []
+        if i.isVoting {
+            // This node plus the validators it hears must make a quorum, or nothing it signs commits.
+            let reachable = i.validatorPeersConnected + 1
+            if reachable < i.quorum {
+                out.append(Reason(code: "no_quorum_of_peers",
+                                  message: "connected to \(i.validatorPeersConnected) of the \(i.validatorCount - 1) other validators; "
+                                      + "with this one that is \(reachable), and \(i.quorum) are needed to commit"))
+            }
+        } else if i.peersConnected == 0 {
+            out.append(Reason(code: "no_peers", message: "connected to no peer: this node cannot follow the chain"))
+        }
+        if i.catchingUp {
+            out.append(Reason(code: "catching_up",
+                              message: i.blocksBehind > 0 ? "\(i.blocksBehind) blocks behind the peers' tip, catching up"
+                                  : "not yet heard the peers' tip since start"))
+        }
+        if let free = i.freeBytes, free < i.minFreeBytes {
+            out.append(Reason(code: "disk_nearly_full",
+                              message: "\(free >> 20) MiB free on the data directory's disk, under the configured \(i.minFreeBytes >> 20) MiB"))
+        }
+        // The offset includes the block's way from proposal to commit (tens to hundreds of ms), so
+        // only one beyond the bound itself is a reason; the log warns from half of it.
+        if let offset = i.clockOffsetMs, offset.magnitude > i.maxClockDriftMs {
+            out.append(Reason(code: "clock_offset",
+                              message: "this node's clock is \(offset) ms from the time of the last block another validator proposed; "
+                                  + "proposals more than \(i.maxClockDriftMs) ms off are refused (check NTP)"))
+        }
+        return out
+    }
+}
