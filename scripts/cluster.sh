@@ -11,7 +11,8 @@
 #   scripts/cluster.sh rate [seconds]        blocks committed per second on every node (default 10 s)
 #   scripts/cluster.sh partition A,B C,D     drop traffic between the groups (node0,node1 node2,node3)
 #   scripts/cluster.sh isolate NODE          drop all traffic between NODE and every other node
-#   scripts/cluster.sh heal                  remove every partition rule
+#   scripts/cluster.sh loss PERCENT          drop PERCENT % of the packets between nodes, at random
+#   scripts/cluster.sh heal                  remove every partition and loss rule
 #   scripts/cluster.sh limit NODE RATE       tc tbf on NODE's link, both directions (e.g. 1mbit)
 #   scripts/cluster.sh unlimit NODE          remove the limit
 #   scripts/cluster.sh kill NODE             SIGKILL the node
@@ -304,6 +305,23 @@ cmd_isolate() {
   say "isolated $1 from every other node (its API stays reachable from the host; heal removes the rules)"
 }
 
+# Random loss on every link between nodes: each packet from one node to another passes two rules
+# (the sender's OUTPUT and the receiver's INPUT both jump to the chain), so each rule drops with
+# probability p = 1 - sqrt(1 - PERCENT/100) and a packet is lost with probability PERCENT/100.
+# Traffic with the host (the bridge address: API requests) is never dropped.
+cmd_loss() {
+  [[ $# -eq 1 && "$1" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "usage: scripts/cluster.sh loss PERCENT (e.g. 5)"
+  need_root; need_net
+  local p n
+  p="$(awk -v pct="$1" 'BEGIN { if (pct <= 0 || pct >= 100) exit 1; printf "%.6f", 1 - sqrt(1 - pct / 100) }')" \
+    || die "PERCENT must be above 0 and below 100"
+  for n in "${NAMES[@]}"; do
+    in_ns "$n" iptables -A "$CHAIN" ! -s "$SUBNET.1" ! -d "$SUBNET.1" \
+      -m statistic --mode random --probability "$p" -j DROP
+  done
+  say "dropping $1% of the packets between nodes (probability $p at each end; heal removes the rules)"
+}
+
 cmd_heal() {
   need_root
   local n ns count total=0
@@ -451,6 +469,7 @@ case "$CMD" in
   rate) cmd_rate "$@" ;;
   partition) cmd_partition "$@" ;;
   isolate) cmd_isolate "$@" ;;
+  loss) cmd_loss "$@" ;;
   heal) cmd_heal ;;
   limit) cmd_limit "$@" ;;
   unlimit) cmd_unlimit "$@" ;;
@@ -459,5 +478,5 @@ case "$CMD" in
   cont) one_node "$@"; signal_node CONT "sent SIGCONT to" "$1" ;;
   start) one_node "$@"; need_root; need_bin; start_node "$1" ;;
   logs) cmd_logs "$@" ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
