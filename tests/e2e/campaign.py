@@ -613,8 +613,31 @@ SCENARIOS = {
     "kill": Scenario("kill", "kill -9 of one validator under load, `start` after the window: it "
                      "rejoins by itself", liveness_target=True),
     "sigstop": Scenario("sigstop", "SIGSTOP of one validator under load, SIGCONT after the window"),
+    "clock_ahead": Scenario("clock_ahead", "one validator restarted with its clock 30 s ahead "
+                            "(libfaketime): its proposals are refused, the others keep committing, "
+                            "it follows; restarted with a true clock at heal", liveness_target=True),
 }
-ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop"]
+ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
+       "clock_ahead"]
+
+
+def libfaketime() -> str:
+    """libfaketime.so.1: TOTEM_E2E_LIBFAKETIME, else Debian's path (as test_clock_skew.py)."""
+    import glob
+    env = os.environ.get("TOTEM_E2E_LIBFAKETIME")
+    found = [env] if env else sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+    if not found or not os.path.isfile(found[0]):
+        raise FileNotFoundError("libfaketime.so.1 not found (Debian: apt-get install libfaketime; "
+                                "or set TOTEM_E2E_LIBFAKETIME)")
+    return found[0]
+
+
+def skew_env(seconds: int) -> list[str]:
+    # As test_clock_skew.py: FAKETIME_SHARED names objects that do not exist, or libfaketime's own
+    # setenv at load moves `environ` and totemd sees no arguments; monotonic time is not faked.
+    missing = f"/totem_campaign_none_{os.getpid()}"
+    return [f"LD_PRELOAD={libfaketime()}", f"FAKETIME={seconds:+d}s", "DONT_FAKE_MONOTONIC=1",
+            f"FAKETIME_SHARED={missing} {missing}"]
 CI = ["healthy", "isolate_leader", "split", "kill", "sigstop"]
 
 
@@ -662,6 +685,20 @@ class Campaign:
                 return None, snap
             time.sleep(0.1)
 
+    def log_size(self, node: str) -> int:
+        try:
+            return os.path.getsize(os.path.join(self.cluster.dir, node, "node.log"))
+        except OSError:
+            return 0
+
+    def log_count(self, node: str, offset: int, needle: str) -> int:
+        try:
+            with open(os.path.join(self.cluster.dir, node, "node.log"), "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace").count(needle)
+        except OSError:
+            return 0
+
     # -- one scenario
 
     def run(self, name: str, duration_s: float) -> dict:
@@ -690,7 +727,7 @@ class Campaign:
         shown = {"healthy": "-", "split": "-", "loss": "all links"}.get(name, victim)
         log(f"--- {name}: victim {shown}{detail}, {duration_s:.0f} s, from height {h0}")
         log(f"    expect: {sc.promise}")
-        if name in ("isolate_one", "isolate_leader", "kill", "sigstop", "flap"):
+        if name in ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead"):
             self.load.avoid = {victim}
         t_fault = time.monotonic()
         flaps = 0
@@ -706,6 +743,10 @@ class Campaign:
             cs("kill", victim)
         elif name == "sigstop":
             cs("stop", victim)
+        elif name == "clock_ahead":
+            cs("kill", victim)
+            log_offsets = {n: self.log_size(n) for n in VALIDATORS}
+            cs("start", victim, *skew_env(30))
         # During the fault: follow heights; the window of the liveness target starts once 10 more
         # heights are committed on 3 of 4 validators.
         t_end = t_fault + duration_s
@@ -747,6 +788,15 @@ class Campaign:
             cs("start", victim)
         elif name == "sigstop":
             cs("cont", victim)
+        elif name == "clock_ahead":
+            warned = self.log_count(victim, log_offsets[victim], "clock seems off")
+            refused = {n: self.log_count(n, log_offsets[n], "block_clock_drift")
+                       for n in VALIDATORS if n != victim}
+            detail += f" (its log: 'clock seems off' x{warned}; others' 'block_clock_drift' lines: {refused})"
+            if warned < 1:
+                self.failures.append(f"{name}: {victim} never logged that its clock seems off (faketime not in effect?)")
+            cs("kill", victim)
+            cs("start", victim)
         self.load.avoid = set()
         # Resume: height rises on 3 of 4 validators above what the highest had at heal.
         resume_s = None
@@ -800,6 +850,9 @@ class Campaign:
             saw.append(f"vs healthy: throughput {res['vsHealthy']['throughput']}x lower, p50 "
                        f"{res['vsHealthy']['p50']}x, p99 {res['vsHealthy']['p99']}x: target "
                        f"(1.5x, 1.5x, 3x) {'met' if met else 'NOT met'}")
+        res["detail"] = detail.strip()
+        if name == "clock_ahead":
+            saw.insert(0, detail.strip())
         for line in saw:
             log(f"    saw: {line}")
         if name != "healthy":
