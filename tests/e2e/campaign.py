@@ -240,6 +240,7 @@ class Load:
         with self.rng_lock:
             seeds = [self.rng.randbytes(32) for _ in range(self.workers + 3)]
         registrar = Actor("campaign-registrar", tc.KeyPair(seeds[0]), shim)
+        self.registrar_key = registrar.public_key
         add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "campaign registrar"})
         self._commit_now(c0, [add])
         self.actors = [Actor(f"load{i}", tc.KeyPair(seeds[1 + i]), shim) for i in range(self.workers)]
@@ -616,9 +617,27 @@ SCENARIOS = {
     "clock_ahead": Scenario("clock_ahead", "one validator restarted with its clock 30 s ahead "
                             "(libfaketime): its proposals are refused, the others keep committing, "
                             "it follows; restarted with a true clock at heal", liveness_target=True),
+    "damaged_store": Scenario("damaged_store", "a validator killed, its data.mdb damaged (every "
+                              "record naming the campaign's registrar): the next start is refused "
+                              "with 'refusing to start'; the operator moves data.mdb away and starts "
+                              "it: it resyncs from its peers by itself"),
 }
 ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
-       "clock_ahead"]
+       "clock_ahead", "damaged_store"]
+
+
+def flip_all(path: str, pattern: bytes, at: int) -> int:
+    """Flips byte `at` of every occurrence of `pattern` in the file (as test_store_damage.py)."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    count, start = 0, 0
+    while (i := data.find(pattern, start)) >= 0:
+        data[i + at] ^= 0xFF
+        count += 1
+        start = i + 1
+    with open(path, "wb") as f:
+        f.write(data)
+    return count
 
 
 def libfaketime() -> str:
@@ -685,6 +704,41 @@ class Campaign:
                 return None, snap
             time.sleep(0.1)
 
+    def node_pid(self, node: str) -> int | None:
+        try:
+            with open(os.path.join(self.cluster.dir, node, "node.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return None
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def damage_store(self, victim: str) -> str:
+        cs = self.cluster.sh
+        cs("kill", victim)
+        path = os.path.join(self.cluster.dir, victim, "data", "data.mdb")
+        flipped = flip_all(path, self.load.registrar_key, 31)
+        offset = self.log_size(victim)
+        cs("start", victim)
+        deadline = time.monotonic() + scaled(60)
+        while self.node_pid(victim) is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        exited = self.node_pid(victim) is None
+        with open(os.path.join(self.cluster.dir, victim, "node.log"), "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+        refused = "refusing to start" in text
+        line = next((ln for ln in text.splitlines() if "refusing to start" in ln), "")
+        if not (exited and refused):
+            self.failures.append(f"damaged_store: {victim} with {flipped} damaged records "
+                                 f"{'exited' if exited else 'kept running'} without 'refusing to start' "
+                                 f"(log: {text[-600:]!r})")
+        return (f" ({flipped} occurrences of the registrar key damaged; start "
+                f"{'refused' if exited and refused else 'NOT refused'}: {line.strip()[:200]})")
+
     def log_size(self, node: str) -> int:
         try:
             return os.path.getsize(os.path.join(self.cluster.dir, node, "node.log"))
@@ -727,7 +781,7 @@ class Campaign:
         shown = {"healthy": "-", "split": "-", "loss": "all links"}.get(name, victim)
         log(f"--- {name}: victim {shown}{detail}, {duration_s:.0f} s, from height {h0}")
         log(f"    expect: {sc.promise}")
-        if name in ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead"):
+        if name in ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead", "damaged_store"):
             self.load.avoid = {victim}
         t_fault = time.monotonic()
         flaps = 0
@@ -743,6 +797,8 @@ class Campaign:
             cs("kill", victim)
         elif name == "sigstop":
             cs("stop", victim)
+        elif name == "damaged_store":
+            detail += self.damage_store(victim)
         elif name == "clock_ahead":
             cs("kill", victim)
             log_offsets = {n: self.log_size(n) for n in VALIDATORS}
@@ -788,6 +844,16 @@ class Campaign:
             cs("start", victim)
         elif name == "sigstop":
             cs("cont", victim)
+        elif name == "damaged_store":
+            data = os.path.join(self.cluster.dir, victim, "data")
+            aside = os.path.join(self.cluster.dir, victim, f"data.mdb.damaged-{int(time.time())}")
+            os.makedirs(aside)
+            for f in ("data.mdb", "lock.mdb"):
+                if os.path.exists(os.path.join(data, f)):
+                    os.rename(os.path.join(data, f), os.path.join(aside, f))
+            log(f"    moved {victim}'s data.mdb and lock.mdb to {aside} (the signing state and the "
+                f"decided-block log stay), starting it")
+            cs("start", victim)
         elif name == "clock_ahead":
             warned = self.log_count(victim, log_offsets[victim], "clock seems off")
             refused = {n: self.log_count(n, log_offsets[n], "block_clock_drift")
@@ -851,7 +917,7 @@ class Campaign:
                        f"{res['vsHealthy']['p50']}x, p99 {res['vsHealthy']['p99']}x: target "
                        f"(1.5x, 1.5x, 3x) {'met' if met else 'NOT met'}")
         res["detail"] = detail.strip()
-        if name == "clock_ahead":
+        if name in ("clock_ahead", "damaged_store"):
             saw.insert(0, detail.strip())
         for line in saw:
             log(f"    saw: {line}")
