@@ -619,8 +619,8 @@ SCENARIOS = {
                             "it follows; restarted with a true clock at heal", liveness_target=True),
     "damaged_store": Scenario("damaged_store", "a validator killed, its data.mdb damaged (every "
                               "record naming the campaign's registrar): the next start is refused "
-                              "with 'refusing to start'; the operator moves data.mdb away and starts "
-                              "it: it resyncs from its peers by itself"),
+                              "with 'refusing to start'; the operator moves the data directory away "
+                              "and starts it, as the message says: it resyncs from its peers by itself"),
 }
 ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
        "clock_ahead", "damaged_store"]
@@ -845,14 +845,12 @@ class Campaign:
         elif name == "sigstop":
             cs("cont", victim)
         elif name == "damaged_store":
+            # What the refusal says to do: move the data directory away (all of it: a data.mdb
+            # moved alone leaves a signing state ahead of an empty store, which the node refuses).
             data = os.path.join(self.cluster.dir, victim, "data")
-            aside = os.path.join(self.cluster.dir, victim, f"data.mdb.damaged-{int(time.time())}")
-            os.makedirs(aside)
-            for f in ("data.mdb", "lock.mdb"):
-                if os.path.exists(os.path.join(data, f)):
-                    os.rename(os.path.join(data, f), os.path.join(aside, f))
-            log(f"    moved {victim}'s data.mdb and lock.mdb to {aside} (the signing state and the "
-                f"decided-block log stay), starting it")
+            aside = os.path.join(self.cluster.dir, victim, f"data.damaged-{int(time.time())}")
+            os.rename(data, aside)
+            log(f"    moved {victim}'s data directory to {aside}, starting it")
             cs("start", victim)
         elif name == "clock_ahead":
             warned = self.log_count(victim, log_offsets[victim], "clock seems off")
