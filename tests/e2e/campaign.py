@@ -327,8 +327,18 @@ class Load:
 
     def _after_failure(self, actor: Actor, tx: tc.SignedTx, outcome: str) -> None:
         if outcome in ("rejected", "refused"):
-            # Its nonce was not used: the next tx takes it (checked against committed state).
+            # Its nonce was not used: the next tx takes it; after a nonce error, the next nonce
+            # comes from committed state.
             actor.next_nonce = tx.tx.nonce
+            with self.history.lock:
+                errors = list(self.history.txs[tx.tx_hash].rejected.values())
+            if any("nonce" in str(e.get("code")) for e in errors):
+                for _ in range(50):
+                    try:
+                        actor.sync(self.cluster.client(self._pick()))
+                        break
+                    except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+                        time.sleep(0.2)
         elif outcome == "abandoned":  # only at stop: leave it
             actor.next_nonce = tx.tx.nonce + 1
 
@@ -951,12 +961,20 @@ class Campaign:
             if r.dup_group is not None:
                 dups.setdefault(r.dup_group, []).append(r)
         dup_committed = sum(1 for rs in dups.values() if any(r.place for r in rs))
+        codes: dict[str, int] = {}
+        for r in recs:
+            if r.rejected and r.place is None:
+                key = ("duplicate pair: " if r.dup_group is not None else "load: ") + ", ".join(
+                    sorted({str(e.get("code")) + (" at submission" if e.get("atSubmission") else "")
+                            for e in r.rejected.values()}))
+                codes[key] = codes.get(key, 0) + 1
         summary = {
             "seed": self.seed, "seconds": round(time.monotonic() - t0, 1),
             "txsSubmitted": len(recs), "txsReportedCommitted": len(committed),
             "txsRejected": sum(1 for r in recs if r.rejected and r.place is None),
             "txsUnresolved": sum(1 for r in recs if r.place is None and not r.rejected),
             "duplicatePairs": len(dups), "duplicatePairsWithAWinner": dup_committed,
+            "rejectedByCode": codes,
             "finalCheck": final, "violations": list(self.checker.violations),
             "failures": list(self.failures), "loadErrors": list(self.load.errors),
             "scenarios": self.results}
@@ -964,7 +982,7 @@ class Campaign:
             f"{final['txsInRange']} of them checked in every node's chain, {final['worksChecked']} works, "
             f"{len(self.checker.violations)} violations ({final['seconds']} s)")
         log(f"{len(dups)} duplicate pairs, {dup_committed} with a winner; "
-            f"{summary['txsRejected']} txs rejected (the losers), {summary['txsUnresolved']} unresolved")
+            f"{summary['txsRejected']} txs rejected {codes}, {summary['txsUnresolved']} unresolved")
         for v in self.checker.violations[:30]:
             log(f"VIOLATION: {v}")
         for f in self.failures:
