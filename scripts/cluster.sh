@@ -11,12 +11,15 @@
 #   scripts/cluster.sh rate [seconds]        blocks committed per second on every node (default 10 s)
 #   scripts/cluster.sh partition A,B C,D     drop traffic between the groups (node0,node1 node2,node3)
 #   scripts/cluster.sh isolate NODE          drop all traffic between NODE and every other node
-#   scripts/cluster.sh heal                  remove every partition rule
+#   scripts/cluster.sh loss PERCENT          drop PERCENT % of the packets between nodes, at random
+#   scripts/cluster.sh heal                  remove every partition and loss rule
 #   scripts/cluster.sh limit NODE RATE       tc tbf on NODE's link, both directions (e.g. 1mbit)
 #   scripts/cluster.sh unlimit NODE          remove the limit
 #   scripts/cluster.sh kill NODE             SIGKILL the node
 #   scripts/cluster.sh stop NODE / cont NODE freeze (SIGSTOP) / resume (SIGCONT) the node
-#   scripts/cluster.sh start NODE            start a node that is not running (after kill)
+#   scripts/cluster.sh start NODE [VAR=VALUE ...]
+#                                            start a node that is not running (after kill), with
+#                                            these variables added to its environment (e.g. libfaketime's)
 #   scripts/cluster.sh logs [NODE]           follow the nodes' logs
 #
 # NODE is node0..node3 or observer0. `up` removes what a previous run left behind (processes it
@@ -167,15 +170,16 @@ net_delete() {
 # ---- processes -------------------------------------------------------------------------------
 
 start_node() {
-  local n="$1" d="$DIR/$1" pid args
+  local n="$1" d="$DIR/$1" pid args envs=("${@:2}") e
+  for e in "${envs[@]}"; do [[ "$e" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "not VAR=VALUE: '$e'"; done
   pid="$(live_pid "$n")"
   if [[ -n "$pid" ]]; then say "$n already running (pid $pid)"; return 0; fi
   ns_exists "$(ns_of "$n")" || die "namespace $(ns_of "$n") is missing (scripts/cluster.sh up creates it)"
   args=(start --home "$d")
   [[ -n "${TOTEM_LOG_LEVEL:-}" ]] && args+=(--log-level "$TOTEM_LOG_LEVEL")
-  printf '\n==== %s start %s\n' "$(date -u +%FT%TZ)" "$n" >> "$d/node.log"
-  # `ip netns exec` execs totemd in place, so $! is the node's own pid.
-  nohup ip netns exec "$(ns_of "$n")" "$BIN" "${args[@]}" >> "$d/node.log" 2>&1 < /dev/null &
+  printf '\n==== %s start %s%s\n' "$(date -u +%FT%TZ)" "$n" "${envs[*]:+ with ${envs[*]}}" >> "$d/node.log"
+  # `ip netns exec` and `env` exec in place, so $! is the node's own pid.
+  nohup ip netns exec "$(ns_of "$n")" env "${envs[@]}" "$BIN" "${args[@]}" >> "$d/node.log" 2>&1 < /dev/null &
   echo $! > "$d/node.pid"
   say "started $n in $(ns_of "$n") (pid $!, log $d/node.log)"
 }
@@ -302,6 +306,23 @@ cmd_isolate() {
   local n
   for n in "${NAMES[@]}"; do [[ "$n" != "$1" ]] && drop_pair "$1" "$n"; done
   say "isolated $1 from every other node (its API stays reachable from the host; heal removes the rules)"
+}
+
+# Random loss on every link between nodes: each packet from one node to another passes two rules
+# (the sender's OUTPUT and the receiver's INPUT both jump to the chain), so each rule drops with
+# probability p = 1 - sqrt(1 - PERCENT/100) and a packet is lost with probability PERCENT/100.
+# Traffic with the host (the bridge address: API requests) is never dropped.
+cmd_loss() {
+  [[ $# -eq 1 && "$1" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "usage: scripts/cluster.sh loss PERCENT (e.g. 5)"
+  need_root; need_net
+  local p n
+  p="$(awk -v pct="$1" 'BEGIN { if (pct <= 0 || pct >= 100) exit 1; printf "%.6f", 1 - sqrt(1 - pct / 100) }')" \
+    || die "PERCENT must be above 0 and below 100"
+  for n in "${NAMES[@]}"; do
+    in_ns "$n" iptables -A "$CHAIN" ! -s "$SUBNET.1" ! -d "$SUBNET.1" \
+      -m statistic --mode random --probability "$p" -j DROP
+  done
+  say "dropping $1% of the packets between nodes (probability $p at each end; heal removes the rules)"
 }
 
 cmd_heal() {
@@ -451,13 +472,15 @@ case "$CMD" in
   rate) cmd_rate "$@" ;;
   partition) cmd_partition "$@" ;;
   isolate) cmd_isolate "$@" ;;
+  loss) cmd_loss "$@" ;;
   heal) cmd_heal ;;
   limit) cmd_limit "$@" ;;
   unlimit) cmd_unlimit "$@" ;;
   kill) one_node "$@"; cmd_kill "$1" ;;
   stop) one_node "$@"; signal_node STOP "sent SIGSTOP to" "$1" ;;
   cont) one_node "$@"; signal_node CONT "sent SIGCONT to" "$1" ;;
-  start) one_node "$@"; need_root; need_bin; start_node "$1" ;;
+  start) [[ $# -ge 1 ]] || die "usage: scripts/cluster.sh start NODE [VAR=VALUE ...]"
+    index_of "$1" >/dev/null; need_root; need_bin; start_node "$@" ;;
   logs) cmd_logs "$@" ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

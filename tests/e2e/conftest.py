@@ -27,9 +27,10 @@ OBSERVERS = 1
 
 def pytest_collection_modifyitems(items):
     # Tests that need the network run after the vector tests, API tests before the scenario,
-    # and the fault test (which kills a validator) last.
+    # and the fault test (which kills a validator) last; the fault campaign (its own cluster in
+    # network namespaces) after all of them.
     order = {"test_vectors.py": 0, "test_api_errors.py": 1, "test_demo.py": 2, "test_network.py": 2,
-             "test_catch_up.py": 2}
+             "test_catch_up.py": 2, "test_fault_campaign.py": 3}
     items.sort(key=lambda it: (order.get(os.path.basename(str(it.fspath)), 1),
                                1 if it.get_closest_marker("disruptive") else 0))
 

@@ -1,0 +1,1055 @@
+#!/usr/bin/env python3
+"""The fault campaign of issue 13: seeded, time-bounded faults on the namespace cluster
+(scripts/cluster.sh), under a steady RegisterWork load, with one checker over the whole history.
+
+Library (used by test_fault_campaign.py) and command line:
+
+    sudo TOTEM_BIN=.build/release/totemd python3 tests/e2e/campaign.py --seed 7 --rounds 3
+
+Each scenario prints what it expected and what it saw. The load generator records every tx that a
+node reported committed (`GET /v1/txs/{hash}` status `committed`, with height and index): that is
+the history the checker holds the chain to. The checker (after each scenario, and over the whole
+history at the end):
+
+- every tx reported committed is in the final chain of every node, at the height and index a node
+  reported, and no two nodes reported it at different places;
+- one block hash (and header, stateRoot, txHashes, parent link) per height on every node;
+- "first registration wins": of the RegisterWork txs of one content hash at most one is committed,
+  and `GET /v1/works/{contentHash}` on every node names its sender, height and tx (the load
+  includes pairs of registrations of the same content by two identities, sent at once to two nodes);
+- after each heal, the chain resumes (height rises on 3 of 4 validators) and every node is at the
+  tip with `catchingUp` false, without a manual step, within the stated bound.
+
+Throughput and latency (submit → committed as polled, every 0.1 s) are measured per scenario and
+compared with the healthy baseline, in the window after the first 10 heights of the fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import totem_client as tc  # noqa: E402
+from totem_net import Actor, scaled  # noqa: E402
+
+VALIDATORS = [f"node{i}" for i in range(4)]
+NODES = VALIDATORS + ["observer0"]
+
+
+def log(msg: str) -> None:
+    print(f"[campaign {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
+
+
+# ------------------------------------------------------------------------------------------------
+# The cluster (scripts/cluster.sh)
+
+
+class Cluster:
+    def __init__(self, totemd: str, directory: str):
+        self.totemd = os.path.abspath(totemd)
+        self.dir = os.path.abspath(directory)
+        self.script = os.path.join(REPO_ROOT, "scripts", "cluster.sh")
+        self.subnet = os.environ.get("TOTEM_CLUSTER_SUBNET", "10.77.0")
+        self.api_port = int(os.environ.get("TOTEM_API_PORT", "26701"))
+        self.genesis: dict = {}
+        self.genesis_hash = b""
+        self.keys: dict[str, bytes] = {}   # node name -> public key
+
+    def sh(self, *args: str, timeout_s: float = 240) -> str:
+        env = {**os.environ, "TOTEM_BIN": self.totemd, "TOTEM_CLUSTER_DIR": self.dir}
+        res = subprocess.run([self.script, *args], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
+        out = res.stdout.decode("utf-8", "replace")
+        if res.returncode != 0:
+            raise RuntimeError(f"cluster.sh {' '.join(args)} exited {res.returncode}:\n{out}")
+        return out
+
+    def up(self) -> None:
+        self.sh("up")
+        with open(os.path.join(self.dir, "genesis.json"), "rb") as f:
+            raw = f.read()
+        self.genesis = json.loads(raw)
+        self.genesis_hash = tc.sha256(raw)
+        for n in NODES:
+            with open(os.path.join(self.dir, n, "node_key.json")) as f:
+                self.keys[n] = bytes.fromhex(json.load(f)["publicKey"])
+
+    def down(self) -> None:
+        self.sh("down")
+
+    def url(self, name: str) -> str:
+        return f"http://{self.subnet}.{10 + NODES.index(name)}:{self.api_port}"
+
+    def client(self, name: str, timeout_s: float = 3.0) -> tc.Client:
+        return tc.Client(self.url(name), timeout_s=timeout_s, rate_limit_wait_s=5.0)
+
+    def name_of(self, key: bytes) -> str:
+        return next((n for n, k in self.keys.items() if k == key), key.hex()[:8])
+
+    @property
+    def root_registrar_path(self) -> str:
+        return os.path.join(self.dir, "root_registrar.json")
+
+    def status(self, name: str, timeout_s: float = 1.0) -> dict | None:
+        try:
+            return self.client(name, timeout_s).status()
+        except (OSError, tc.ApiError, ValueError):
+            return None
+
+    def snapshot(self) -> dict[str, dict | None]:
+        with ThreadPoolExecutor(len(NODES)) as ex:
+            return dict(zip(NODES, ex.map(self.status, NODES)))
+
+
+def heights_of(snap: dict[str, dict | None]) -> dict[str, int | None]:
+    return {n: (s["height"] if s else None) for n, s in snap.items()}
+
+
+def majority_height(snap: dict[str, dict | None]) -> int | None:
+    """The height that at least 3 of the 4 validators have reached (None if 2 do not answer)."""
+    hs = sorted((snap[n]["height"] for n in VALIDATORS if snap[n]), reverse=True)
+    return hs[2] if len(hs) >= 3 else None
+
+
+# ------------------------------------------------------------------------------------------------
+# History and load
+
+
+@dataclass
+class TxRecord:
+    tx: tc.SignedTx
+    kind: int
+    sender: bytes
+    content: bytes | None
+    submitted_at: float
+    dup_group: bytes | None = None       # content hash of a deliberate duplicate pair
+    committed_at: float | None = None
+    place: tuple[int, int] | None = None  # (height, index) as first reported
+    reported_by: dict[str, tuple[int, int]] = field(default_factory=dict)
+    rejected: dict[str, dict] = field(default_factory=dict)  # node -> error
+
+
+class History:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.txs: dict[bytes, TxRecord] = {}
+        self.anomalies: list[str] = []   # seen at observation time (e.g. two places for one tx)
+
+    def add(self, rec: TxRecord) -> None:
+        with self.lock:
+            self.txs.setdefault(rec.tx.tx_hash, rec)
+
+    def committed(self, txh: bytes, node: str, height: int, index: int, at: float) -> None:
+        with self.lock:
+            rec = self.txs[txh]
+            place = (height, index)
+            for other, p in rec.reported_by.items():
+                if p != place:
+                    self.anomalies.append(f"tx {txh.hex()} reported committed at {p} by {other} "
+                                          f"and at {place} by {node}")
+            rec.reported_by[node] = place
+            if rec.rejected:
+                self.anomalies.append(f"tx {txh.hex()} reported committed by {node} and rejected "
+                                      f"by {sorted(rec.rejected)}: {rec.rejected}")
+            if rec.place is None:
+                rec.place, rec.committed_at = place, at
+
+    def rejected(self, txh: bytes, node: str, error: dict) -> None:
+        with self.lock:
+            rec = self.txs[txh]
+            rec.rejected[node] = error
+            if rec.reported_by:
+                self.anomalies.append(f"tx {txh.hex()} rejected by {node} ({error}) after being "
+                                      f"reported committed by {sorted(rec.reported_by)}")
+
+    def committed_records(self) -> list[TxRecord]:
+        with self.lock:
+            return [r for r in self.txs.values() if r.place is not None]
+
+    def all_records(self) -> list[TxRecord]:
+        with self.lock:
+            return list(self.txs.values())
+
+
+class ChainShim:
+    """What totem_net.Actor needs of a network: the genesis and its hash."""
+
+    def __init__(self, cluster: Cluster):
+        self.genesis = cluster.genesis
+        self.genesis_hash = cluster.genesis_hash
+
+
+class Load:
+    """A background load: `workers` identities each sending one RegisterWork at a time (a tx is
+    followed to committed or rejected before the identity's next), paced so the total offered rate
+    is at most `rate` tx/s, spread over the validators not marked avoided; plus one pair of
+    identities registering the same content at once through two validators every `dup_every_s`.
+    A tx not committed after `resubmit_s` is submitted again (the same signed tx) to another
+    validator, as the API says to."""
+
+    POLL_S = 0.1
+
+    def __init__(self, cluster: Cluster, history: History, rng: random.Random, *, rate: float = 30,
+                 workers: int = 12, dup_every_s: float = 2.0, resubmit_s: float = 8.0):
+        self.cluster = cluster
+        self.history = history
+        self.rng = rng
+        self.rng_lock = threading.Lock()
+        self.rate = rate
+        self.workers = workers
+        self.dup_every_s = dup_every_s
+        self.resubmit_s = resubmit_s
+        self.avoid: set[str] = set()
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.actors: list[Actor] = []
+        self.dup_actors: list[Actor] = []
+        self.errors: list[str] = []
+        self.counter = 0
+        self.counter_lock = threading.Lock()
+        self.label = f"{os.getpid()}-{time.time_ns()}"
+
+    # -- setup: root registrar → AddRegistrar → RegisterIdentity for every load identity
+
+    def setup(self) -> None:
+        shim = ChainShim(self.cluster)
+        c0 = self.cluster.client("node0", timeout_s=10)
+        root = Actor("root", tc.read_key_file(self.cluster.root_registrar_path, strict=False), shim)
+        root.sync(c0)
+        with self.rng_lock:
+            seeds = [self.rng.randbytes(32) for _ in range(self.workers + 3)]
+        registrar = Actor("campaign-registrar", tc.KeyPair(seeds[0]), shim)
+        self.registrar_key = registrar.public_key
+        add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": "campaign registrar"})
+        self._commit_now(c0, [add])
+        self.actors = [Actor(f"load{i}", tc.KeyPair(seeds[1 + i]), shim) for i in range(self.workers)]
+        self.dup_actors = [Actor(f"dup{i}", tc.KeyPair(seeds[1 + self.workers + i]), shim) for i in range(2)]
+        idents = [registrar.tx(tc.KIND_REGISTER_IDENTITY, {
+            "subject": a.public_key, "displayName": a.name, "role": tc.ROLE_PHOTOGRAPHER,
+            "kycDigest": tc.sha256(a.name.encode())}) for a in self.actors + self.dup_actors]
+        self._commit_now(c0, idents)
+
+    def _commit_now(self, client: tc.Client, txs: list[tc.SignedTx]) -> None:
+        now = time.monotonic()
+        for t in txs:
+            self.history.add(TxRecord(t, t.tx.kind, t.tx.sender, None, now))
+        results = client.submit(txs)
+        for t, r in zip(txs, results):
+            if not r.get("accepted"):
+                raise RuntimeError(f"setup tx {tc.KIND_NAMES[t.tx.kind]} refused: {r}")
+        for t in txs:
+            deadline = time.monotonic() + scaled(60)
+            while True:
+                resp = client.tx_status(t.tx_hash)
+                if resp.status == 200 and resp.json.get("status") == "committed":
+                    self.history.committed(t.tx_hash, "node0", resp.json["height"], resp.json["index"],
+                                           time.monotonic())
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"setup tx {t.tx_hash.hex()} not committed: {resp.describe()}")
+                time.sleep(0.1)
+
+    # -- running
+
+    def start(self) -> None:
+        for i, a in enumerate(self.actors):
+            th = threading.Thread(target=self._guard, args=(self._worker, a), name=f"load{i}", daemon=True)
+            th.start()
+            self.threads.append(th)
+        th = threading.Thread(target=self._guard, args=(self._dup_worker,), name="dup", daemon=True)
+        th.start()
+        self.threads.append(th)
+
+    def stop(self, timeout_s: float = 60) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + scaled(timeout_s)
+        for th in self.threads:
+            th.join(max(0.1, deadline - time.monotonic()))
+        alive = [th.name for th in self.threads if th.is_alive()]
+        if alive:
+            self.errors.append(f"load threads still running after stop: {alive}")
+
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001 - reported by the campaign, never silent
+            self.errors.append(f"{threading.current_thread().name}: {e!r}")
+            log(f"load thread {threading.current_thread().name} died: {e!r}")
+
+    def _pick(self, exclude: tuple[str, ...] = ()) -> str:
+        choices = [n for n in VALIDATORS if n not in self.avoid and n not in exclude] or \
+                  [n for n in VALIDATORS if n not in self.avoid] or VALIDATORS
+        with self.rng_lock:
+            return self.rng.choice(choices)
+
+    def _content(self) -> bytes:
+        with self.counter_lock:
+            self.counter += 1
+            n = self.counter
+        return tc.sha256(f"campaign/{self.label}/{n}".encode())
+
+    def _worker(self, actor: Actor) -> None:
+        period = self.workers / self.rate
+        next_start = time.monotonic()
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            if now < next_start:
+                self.stop_event.wait(next_start - now)
+                continue
+            next_start = max(now, next_start + period)
+            content = self._content()
+            tx = actor.tx(tc.KIND_REGISTER_WORK, tc.work(content, f"{actor.name} work"))
+            self.history.add(TxRecord(tx, tx.tx.kind, tx.tx.sender, content, time.monotonic()))
+            outcome = self._follow(tx)
+            if outcome != "committed":
+                self._after_failure(actor, tx, outcome)
+
+    def _after_failure(self, actor: Actor, tx: tc.SignedTx, outcome: str) -> None:
+        if outcome in ("rejected", "refused"):
+            # Its nonce was not used: the next tx takes it; after a nonce error, the next nonce
+            # comes from committed state.
+            actor.next_nonce = tx.tx.nonce
+            with self.history.lock:
+                errors = list(self.history.txs[tx.tx_hash].rejected.values())
+            if any("nonce" in str(e.get("code")) for e in errors):
+                for _ in range(50):
+                    try:
+                        actor.sync(self.cluster.client(self._pick()))
+                        break
+                    except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+                        time.sleep(0.2)
+        elif outcome == "abandoned":  # only at stop: leave it
+            actor.next_nonce = tx.tx.nonce + 1
+
+    def _dup_worker(self) -> None:
+        a, b = self.dup_actors
+        while not self.stop_event.wait(self.dup_every_s):
+            content = self._content()
+            ta = a.tx(tc.KIND_REGISTER_WORK, tc.work(content, "contested (dup0)"))
+            tb = b.tx(tc.KIND_REGISTER_WORK, tc.work(content, "contested (dup1)"))
+            now = time.monotonic()
+            for t in (ta, tb):
+                self.history.add(TxRecord(t, t.tx.kind, t.tx.sender, content, now, dup_group=content))
+            na = self._pick()
+            nb = self._pick(exclude=(na,))
+            results: dict[str, str] = {}
+            ths = [threading.Thread(target=lambda t=t, n=n, k=k: results.__setitem__(k, self._follow(t, n)))
+                   for t, n, k in ((ta, na, "a"), (tb, nb, "b"))]
+            for th in ths:
+                th.start()
+            for th in ths:
+                th.join()
+            for actor, t, k in ((a, ta, "a"), (b, tb, "b")):
+                if results.get(k) != "committed":
+                    self._after_failure(actor, t, results.get(k, "abandoned"))
+
+    def _follow(self, tx: tc.SignedTx, node: str | None = None) -> str:
+        """Submit `tx` and follow it to committed / rejected / refused; resubmits as the API says.
+        Returns the outcome; 'abandoned' only after stop was asked and 30 s passed."""
+        h = tx.tx_hash
+        node = node or self._pick()
+        submitted = False
+        last_submit = 0.0
+        stop_deadline = None
+        while True:
+            now = time.monotonic()
+            if self.stop_event.is_set():
+                stop_deadline = stop_deadline or now + scaled(30)
+                if now > stop_deadline:
+                    return "abandoned"
+            if not submitted or now - last_submit > self.resubmit_s:
+                if submitted:
+                    node = self._pick(exclude=(node,))
+                try:
+                    [res] = self.cluster.client(node).submit([tx])
+                    last_submit = time.monotonic()
+                    submitted = True
+                    if not res.get("accepted"):
+                        code = (res.get("error") or {}).get("code")
+                        if code == "work_already_registered" or "nonce" in str(code):
+                            self.history.rejected(h, node, {"atSubmission": True, **(res.get("error") or {})})
+                            return "refused"
+                        # e.g. a full mempool: try again a bit later
+                        last_submit = time.monotonic() - self.resubmit_s + 1.0
+                except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+                    node = self._pick(exclude=(node,))
+                    time.sleep(self.POLL_S)
+                    continue
+            time.sleep(self.POLL_S)
+            try:
+                resp = self.cluster.client(node).tx_status(h)
+            except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+                node = self._pick(exclude=(node,))
+                submitted = False  # resubmit there (safe: a duplicate is answered as such)
+                continue
+            if resp.status == 404:
+                submitted = False  # lost (e.g. the node restarted): submit again
+                continue
+            st = resp.json.get("status")
+            if st == "committed":
+                self.history.committed(h, node, resp.json["height"], resp.json["index"], time.monotonic())
+                return "committed"
+            if st == "rejected":
+                self.history.rejected(h, node, resp.json.get("error") or {})
+                return "rejected"
+
+
+# ------------------------------------------------------------------------------------------------
+# The checker
+
+
+class Checker:
+    """Safety over the whole history; see the module docstring. Violations are collected as text."""
+
+    def __init__(self, cluster: Cluster, history: History, rng: random.Random):
+        self.cluster = cluster
+        self.history = history
+        self.rng = rng
+        self.checked_to = 0
+        self.violations: list[str] = []
+
+    def _fetch_blocks(self, node: str, heights: range) -> dict[int, dict]:
+        host, port = self.cluster.url(node).removeprefix("http://").split(":")
+        out: dict[int, dict] = {}
+        conn = None
+        for h in heights:
+            for attempt in range(5):
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                    conn.request("GET", f"/v1/blocks/{h}", headers={"Accept": "application/json"})
+                    r = conn.getresponse()
+                    body = r.read()
+                    if r.status == 429:
+                        time.sleep(0.2)
+                        continue
+                    out[h] = json.loads(body) if r.status == 200 else {"error": r.status}
+                    break
+                except (OSError, http.client.HTTPException, ValueError) as e:
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    if attempt == 4:
+                        out[h] = {"error": repr(e)}
+                    time.sleep(0.2)
+        if conn is not None:
+            conn.close()
+        return out
+
+    def check(self, final: bool = False) -> dict:
+        """Checks heights (all when `final`, else those not checked yet) up to the lowest tip, and
+        every recorded tx and duplicate registration there. Returns a summary."""
+        t0 = time.monotonic()
+        snap = self.cluster.snapshot()
+        missing = [n for n, s in snap.items() if s is None]
+        if missing:
+            self.violations.append(f"nodes not answering at the check: {missing}")
+        tips = {n: s["height"] for n, s in snap.items() if s}
+        common = min(tips.values()) if tips else 0
+        start = 1 if final else self.checked_to + 1
+        heights = range(start, common + 1)
+        nodes = [n for n in NODES if n in tips]
+        with ThreadPoolExecutor(len(nodes)) as ex:
+            per_node = dict(zip(nodes, ex.map(lambda n: self._fetch_blocks(n, heights), nodes)))
+        v = self.violations
+        n_before = len(v)
+        blocks: dict[int, tuple[str, tc.Header, list[str]]] = {}
+        prev_hash = None
+        for h in heights:
+            answers = {n: per_node[n].get(h, {}) for n in nodes}
+            hashes = {n: a.get("blockHash") for n, a in answers.items()}
+            if None in hashes.values() or len(set(hashes.values())) != 1:
+                v.append(f"height {h}: block hashes differ or missing: {hashes} "
+                         f"{ {n: a.get('error') for n, a in answers.items() if 'error' in a} }")
+                prev_hash = None
+                continue
+            first = answers[nodes[0]]
+            try:
+                headers = {n: tc.Header.decode(base64.b64decode(a["header"])) for n, a in answers.items()}
+            except (tc.DecodeError, KeyError, ValueError) as e:
+                v.append(f"height {h}: header does not decode: {e!r}")
+                continue
+            hdr = headers[nodes[0]]
+            roots = {n: hd.state_root.hex() for n, hd in headers.items()}
+            if len(set(roots.values())) != 1:
+                v.append(f"height {h}: stateRoot differs: {roots}")
+            if hdr.block_hash.hex() != first["blockHash"] or hdr.height != h:
+                v.append(f"height {h}: header hash/height do not match the answer")
+            if prev_hash is not None and hdr.parent_hash.hex() != prev_hash:
+                v.append(f"height {h}: parentHash {hdr.parent_hash.hex()} is not block {h - 1}'s {prev_hash}")
+            txl = {n: tuple(a.get("txHashes", ())) for n, a in answers.items()}
+            if len(set(txl.values())) != 1:
+                v.append(f"height {h}: txHashes differ between nodes")
+            blocks[h] = (first["blockHash"], hdr, list(first.get("txHashes", ())))
+            prev_hash = first["blockHash"]
+
+        # Every tx reported committed, at its reported place, in the chain of every node.
+        records = self.history.committed_records()
+        in_range = [r for r in records if start <= r.place[0] <= common]
+        for r in in_range:
+            hgt, idx = r.place
+            if hgt not in blocks:
+                continue  # that height's disagreement is reported above
+            txs = blocks[hgt][2]
+            if idx >= len(txs) or txs[idx] != r.tx.tx_hash.hex():
+                v.append(f"tx {r.tx.tx_hash.hex()} reported committed at {r.place} by "
+                         f"{sorted(r.reported_by)} is not there in the final chain")
+        if final:
+            beyond = [r for r in records if r.place[0] > common]
+            if beyond:
+                v.append(f"{len(beyond)} txs reported committed above the lowest tip {common}, e.g. "
+                         f"{beyond[0].tx.tx_hash.hex()} at {beyond[0].place}")
+        with self.history.lock:
+            for a in self.history.anomalies:
+                if a not in v:
+                    v.append(a)
+
+        # The tx index of every node agrees (all duplicate pairs plus a sample of the others).
+        dup = [r for r in in_range if r.dup_group is not None]
+        others = [r for r in in_range if r.dup_group is None]
+        sample = dup + self.rng.sample(others, min(len(others), 200 if final else 40))
+        self._check_tx_index(sample, nodes)
+        # First registration wins.
+        works_checked = self._check_works(records, start, common, nodes, final)
+        self.checked_to = max(self.checked_to, common)
+        summary = {"heights": f"{start}..{common}", "heightsChecked": len(heights),
+                   "txsInRange": len(in_range), "txsReportedCommitted": len(records),
+                   "txIndexSample": len(sample), "worksChecked": works_checked,
+                   "newViolations": len(v) - n_before, "seconds": round(time.monotonic() - t0, 1)}
+        return summary
+
+    def _check_tx_index(self, sample: list[TxRecord], nodes: list[str]) -> None:
+        def one(args):
+            node, r = args
+            try:
+                resp = self.cluster.client(node, 5).tx_status(r.tx.tx_hash)
+            except (OSError, tc.ApiError, ValueError) as e:
+                return f"{node}: GET /v1/txs/{r.tx.tx_hash.hex()} failed: {e!r}"
+            j = resp.json or {}
+            if resp.status != 200 or j.get("status") != "committed" or (j.get("height"), j.get("index")) != r.place:
+                return (f"{node}: tx {r.tx.tx_hash.hex()} reported committed at {r.place} answers "
+                        f"{resp.status} {j}")
+            return None
+        with ThreadPoolExecutor(8) as ex:
+            for problem in ex.map(one, [(n, r) for r in sample for n in nodes]):
+                if problem:
+                    self.violations.append(problem)
+
+    def _check_works(self, records, start, common, nodes, final) -> int:
+        by_content: dict[bytes, list[TxRecord]] = {}
+        for r in records:
+            if r.kind == tc.KIND_REGISTER_WORK and r.content is not None:
+                by_content.setdefault(r.content, []).append(r)
+        todo = []
+        for content, recs in by_content.items():
+            winner = min(recs, key=lambda r: r.place)
+            if not (start <= winner.place[0] <= common):
+                continue
+            if len(recs) > 1:
+                self.violations.append(
+                    f"content {content.hex()}: {len(recs)} registrations committed: "
+                    + ", ".join(f"{r.tx.tx_hash.hex()[:16]} by {r.sender.hex()[:16]} at {r.place}" for r in recs))
+            if recs[0].dup_group is not None or final or self.rng.random() < 0.05:
+                todo.append((content, winner))
+
+        def one(args):
+            node, content, w = args
+            try:
+                resp = self.cluster.client(node, 5).work(content)
+            except (OSError, tc.ApiError, ValueError) as e:
+                return f"{node}: GET /v1/works/{content.hex()} failed: {e!r}"
+            j = resp.json or {}
+            want = (w.sender.hex(), w.place[0], w.tx.tx_hash.hex())
+            got = (j.get("registrant"), j.get("height"), j.get("txHash"))
+            if resp.status != 200 or got != want:
+                return f"{node}: work {content.hex()}: first committed registration {want}, node says {resp.status} {got}"
+            return None
+        if final and len(todo) > 300:  # every duplicate pair, and a sample of the rest
+            dups = [t for t in todo if t[1].dup_group is not None]
+            rest = [t for t in todo if t[1].dup_group is None]
+            todo = dups + self.rng.sample(rest, 300)
+        with ThreadPoolExecutor(8) as ex:
+            for problem in ex.map(one, [(n, c, w) for c, w in todo for n in nodes]):
+                if problem:
+                    self.violations.append(problem)
+        return len(todo)
+
+
+# ------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+@dataclass
+class Scenario:
+    name: str
+    promise: str
+    liveness_target: bool = False   # issue 13's 1.5x / 3x target applies
+    expect_stop: bool = False       # the chain must not advance during the fault
+
+
+SCENARIOS = {
+    "healthy": Scenario("healthy", "baseline: no fault"),
+    "isolate_one": Scenario("isolate_one", "one validator isolated: the other 3 keep committing; "
+                            "it catches up after heal", liveness_target=True),
+    "isolate_leader": Scenario("isolate_leader", "the validator leading the next height isolated: "
+                               "a view change, then the other 3 keep committing", liveness_target=True),
+    "split": Scenario("split", "2|2 split of the validators: no block commits (quorum is 3), the "
+                      "chain resumes after heal", expect_stop=True),
+    "flap": Scenario("flap", "one validator isolated and healed every 3 s: the chain keeps "
+                     "committing, no node needs a manual step"),
+    "loss": Scenario("loss", "5% random loss on every link between nodes: the chain keeps committing"),
+    "limit": Scenario("limit", "one validator behind 1 Mbit/s each way: the others keep committing",
+                      liveness_target=True),
+    "kill": Scenario("kill", "kill -9 of one validator under load, `start` after the window: it "
+                     "rejoins by itself", liveness_target=True),
+    "sigstop": Scenario("sigstop", "SIGSTOP of one validator under load, SIGCONT after the window"),
+    "clock_ahead": Scenario("clock_ahead", "one validator restarted with its clock 30 s ahead "
+                            "(libfaketime): its proposals are refused, the others keep committing, "
+                            "it follows; restarted with a true clock at heal", liveness_target=True),
+    "damaged_store": Scenario("damaged_store", "a validator killed, its data.mdb damaged (every "
+                              "record naming the campaign's registrar): the next start is refused "
+                              "with 'refusing to start'; the operator moves the data directory away "
+                              "and starts it, as the message says: it resyncs from its peers by itself"),
+}
+ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
+       "clock_ahead", "damaged_store"]
+
+
+def flip_all(path: str, pattern: bytes, at: int) -> int:
+    """Flips byte `at` of every occurrence of `pattern` in the file (as test_store_damage.py)."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    count, start = 0, 0
+    while (i := data.find(pattern, start)) >= 0:
+        data[i + at] ^= 0xFF
+        count += 1
+        start = i + 1
+    with open(path, "wb") as f:
+        f.write(data)
+    return count
+
+
+def libfaketime() -> str:
+    """libfaketime.so.1: TOTEM_E2E_LIBFAKETIME, else Debian's path (as test_clock_skew.py)."""
+    import glob
+    env = os.environ.get("TOTEM_E2E_LIBFAKETIME")
+    found = [env] if env else sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+    if not found or not os.path.isfile(found[0]):
+        raise FileNotFoundError("libfaketime.so.1 not found (Debian: apt-get install libfaketime; "
+                                "or set TOTEM_E2E_LIBFAKETIME)")
+    return found[0]
+
+
+def skew_env(seconds: int) -> list[str]:
+    # As test_clock_skew.py: FAKETIME_SHARED names objects that do not exist, or libfaketime's own
+    # setenv at load moves `environ` and totemd sees no arguments; monotonic time is not faked.
+    missing = f"/totem_campaign_none_{os.getpid()}"
+    return [f"LD_PRELOAD={libfaketime()}", f"FAKETIME={seconds:+d}s", "DONT_FAKE_MONOTONIC=1",
+            f"FAKETIME_SHARED={missing} {missing}"]
+CI = ["healthy", "isolate_leader", "split", "kill", "sigstop"]
+
+
+class Campaign:
+    def __init__(self, cluster: Cluster, seed: int, *, rate: float = 30, workers: int = 12,
+                 resume_bound_s: float = 30.0):
+        self.cluster = cluster
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.history = History()
+        self.load = Load(cluster, self.history, random.Random(self.rng.randrange(2**32)),
+                         rate=rate, workers=workers)
+        self.checker = Checker(cluster, self.history, random.Random(self.rng.randrange(2**32)))
+        self.resume_bound_s = resume_bound_s
+        self.results: list[dict] = []
+        self.baseline: dict | None = None
+        self.failures: list[str] = []   # a resume bound or an expectation not met
+
+    # -- measurements
+
+    def window_stats(self, t_from: float, t_to: float) -> dict:
+        recs = self.history.all_records()
+        sub = [r for r in recs if t_from <= r.submitted_at < t_to and r.dup_group is None
+               and r.kind == tc.KIND_REGISTER_WORK]
+        lat = [r.committed_at - r.submitted_at for r in sub if r.committed_at is not None]
+        done = [r for r in recs if r.committed_at is not None and t_from <= r.committed_at < t_to]
+        span = max(0.001, t_to - t_from)
+        return {"seconds": round(span, 1), "committedTxs": len(done),
+                "txPerS": round(len(done) / span, 1), "submitted": len(sub),
+                "p50Ms": round(1000 * percentile(lat, 50)) if lat else None,
+                "p99Ms": round(1000 * percentile(lat, 99)) if lat else None}
+
+    def wait_converged(self, what: str, timeout_s: float) -> tuple[float | None, dict]:
+        """Seconds until every node answers, none is catching up and all heights are within 2 of
+        each other (None if not within `timeout_s`), and the last snapshot."""
+        t0 = time.monotonic()
+        while True:
+            snap = self.cluster.snapshot()
+            hs = [s["height"] for s in snap.values() if s]
+            if len(hs) == len(NODES) and not any(s["catchingUp"] for s in snap.values()) \
+                    and max(hs) - min(hs) <= 2:
+                return time.monotonic() - t0, snap
+            if time.monotonic() - t0 > timeout_s:
+                log(f"{what}: not converged after {timeout_s:.0f}s: {heights_of(snap)}")
+                return None, snap
+            time.sleep(0.1)
+
+    def node_pid(self, node: str) -> int | None:
+        try:
+            with open(os.path.join(self.cluster.dir, node, "node.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return None
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def damage_store(self, victim: str) -> str:
+        cs = self.cluster.sh
+        cs("kill", victim)
+        path = os.path.join(self.cluster.dir, victim, "data", "data.mdb")
+        flipped = flip_all(path, self.load.registrar_key, 31)
+        offset = self.log_size(victim)
+        cs("start", victim)
+        deadline = time.monotonic() + scaled(60)
+        while self.node_pid(victim) is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        exited = self.node_pid(victim) is None
+        with open(os.path.join(self.cluster.dir, victim, "node.log"), "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+        refused = "refusing to start" in text
+        line = next((ln for ln in text.splitlines() if "refusing to start" in ln), "")
+        if not (exited and refused):
+            self.failures.append(f"damaged_store: {victim} with {flipped} damaged records "
+                                 f"{'exited' if exited else 'kept running'} without 'refusing to start' "
+                                 f"(log: {text[-600:]!r})")
+        return (f" ({flipped} occurrences of the registrar key damaged; start "
+                f"{'refused' if exited and refused else 'NOT refused'}: {line.strip()[:200]})")
+
+    def log_size(self, node: str) -> int:
+        try:
+            return os.path.getsize(os.path.join(self.cluster.dir, node, "node.log"))
+        except OSError:
+            return 0
+
+    def log_count(self, node: str, offset: int, needle: str) -> int:
+        try:
+            with open(os.path.join(self.cluster.dir, node, "node.log"), "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace").count(needle)
+        except OSError:
+            return 0
+
+    # -- one scenario
+
+    def run(self, name: str, duration_s: float) -> dict:
+        sc = SCENARIOS[name]
+        rng = random.Random(self.rng.randrange(2**32))
+        conv, snap = self.wait_converged(f"before {name}", scaled(60))
+        if conv is None:
+            self.failures.append(f"{name}: the cluster was not converged before the scenario")
+        h0 = majority_height(snap) or 0
+        victim = rng.choice(VALIDATORS)
+        detail = ""
+        cs = self.cluster.sh
+        if name == "isolate_leader":
+            keys = [self.cluster.keys[n] for n in VALIDATORS]
+            base = self.cluster.name_of(tc.leader(keys, h0 + 1, 0))
+            latest = self.cluster.client("node0").get_json("/v1/blocks/latest?limit=8")["blocks"]
+            proposers = [self.cluster.name_of(bytes.fromhex(b["proposer"])) for b in latest]
+            victim = base if base in proposers else proposers[0]
+            detail = f" (base leader of height {h0 + 1}: {base}; proposers of the last 8 blocks: {proposers})"
+        groups = None
+        if name == "split":
+            order = VALIDATORS[:]
+            rng.shuffle(order)
+            groups = (sorted(order[:2]), sorted(order[2:]))
+            detail = f" ({','.join(groups[0])} | {','.join(groups[1])})"
+        shown = {"healthy": "-", "split": "-", "loss": "all links"}.get(name, victim)
+        log(f"--- {name}: victim {shown}{detail}, {duration_s:.0f} s, from height {h0}")
+        log(f"    expect: {sc.promise}")
+        if name in ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead", "damaged_store"):
+            self.load.avoid = {victim}
+        t_fault = time.monotonic()
+        flaps = 0
+        if name in ("isolate_one", "isolate_leader"):
+            cs("isolate", victim)
+        elif name == "split":
+            cs("partition", ",".join(groups[0]), ",".join(groups[1]))
+        elif name == "loss":
+            cs("loss", "5")
+        elif name == "limit":
+            cs("limit", victim, "1mbit")
+        elif name == "kill":
+            cs("kill", victim)
+        elif name == "sigstop":
+            cs("stop", victim)
+        elif name == "damaged_store":
+            detail += self.damage_store(victim)
+        elif name == "clock_ahead":
+            cs("kill", victim)
+            log_offsets = {n: self.log_size(n) for n in VALIDATORS}
+            cs("start", victim, *skew_env(30))
+        # During the fault: follow heights; the window of the liveness target starts once 10 more
+        # heights are committed on 3 of 4 validators.
+        t_end = t_fault + duration_s
+        t_window = None
+        stop_from = stop_to = None
+        flap_next = t_fault + 3.0
+        isolated = name == "flap"
+        if name == "flap":
+            cs("isolate", victim)
+        while time.monotonic() < t_end:
+            now = time.monotonic()
+            if name == "flap" and now >= flap_next:
+                cs("heal") if isolated else cs("isolate", victim)
+                isolated = not isolated
+                flaps += 1
+                flap_next = now + 3.0
+            s = self.cluster.snapshot()
+            mh = majority_height(s)
+            maxh = max((x["height"] for x in s.values() if x), default=None)
+            if t_window is None and mh is not None and mh >= h0 + 10:
+                t_window = time.monotonic()
+            if sc.expect_stop and now - t_fault >= 3.0 and maxh is not None:
+                stop_from = maxh if stop_from is None else stop_from
+                stop_to = maxh
+            time.sleep(0.25)
+        snap_end = self.cluster.snapshot()
+        h_end = majority_height(snap_end)
+        during = self.window_stats(t_window, time.monotonic()) if t_window else None
+        whole = self.window_stats(t_fault, time.monotonic())
+        # Heal.
+        hmax_heal = max((x["height"] for x in snap_end.values() if x), default=0)
+        vheights_heal = {n: snap_end[n]["height"] for n in VALIDATORS if snap_end[n]}
+        t_heal = time.monotonic()
+        if name in ("isolate_one", "isolate_leader", "split", "loss", "flap"):
+            cs("heal")
+        elif name == "limit":
+            cs("unlimit", victim)
+        elif name == "kill":
+            cs("start", victim)
+        elif name == "sigstop":
+            cs("cont", victim)
+        elif name == "damaged_store":
+            # What the refusal says to do: move the data directory away (all of it: a data.mdb
+            # moved alone leaves a signing state ahead of an empty store, which the node refuses).
+            data = os.path.join(self.cluster.dir, victim, "data")
+            aside = os.path.join(self.cluster.dir, victim, f"data.damaged-{int(time.time())}")
+            os.rename(data, aside)
+            log(f"    moved {victim}'s data directory to {aside}, starting it")
+            cs("start", victim)
+        elif name == "clock_ahead":
+            warned = self.log_count(victim, log_offsets[victim], "clock seems off")
+            refused = {n: self.log_count(n, log_offsets[n], "block_clock_drift")
+                       for n in VALIDATORS if n != victim}
+            detail += f" (its log: 'clock seems off' x{warned}; others' 'block_clock_drift' lines: {refused})"
+            if warned < 1:
+                self.failures.append(f"{name}: {victim} never logged that its clock seems off (faketime not in effect?)")
+            cs("kill", victim)
+            cs("start", victim)
+        self.load.avoid = set()
+        # Resume: height rises on 3 of 4 validators above what the highest had at heal.
+        resume_s = None
+        top_at_heal = max(vheights_heal.values(), default=0)
+        while time.monotonic() - t_heal < scaled(self.resume_bound_s) * 2:
+            s = self.cluster.snapshot()
+            if sum(1 for n in VALIDATORS if s[n] and s[n]["height"] > top_at_heal) >= 3:
+                resume_s = time.monotonic() - t_heal
+                break
+            time.sleep(0.1)
+        conv_s, snap_after = self.wait_converged(f"after {name}", scaled(self.resume_bound_s) * 2)
+        tip_s = None if conv_s is None else time.monotonic() - t_heal
+        check = self.checker.check()
+        res = {"scenario": name, "victim": shown, "detail": detail.strip(), "durationS": duration_s,
+               "heightStart": h0, "heightEnd": h_end, "heightsDuring": (h_end - h0) if h_end is not None else None,
+               "windowAfter10Heights": during, "wholeFault": whole,
+               "resumeS": None if resume_s is None else round(resume_s, 1),
+               "allAtTipS": None if tip_s is None else round(tip_s, 1),
+               "check": check, "flaps": flaps}
+        saw = []
+        if sc.expect_stop:
+            stopped = stop_from is not None and stop_to == stop_from
+            res["stopped"] = stopped
+            saw.append(f"height during the split (after 3 s): {stop_from} → {stop_to}"
+                       f" ({'stopped' if stopped else 'DID NOT STOP'})")
+            if not stopped:
+                self.failures.append(f"{name}: the chain advanced during a 2|2 split ({stop_from} → {stop_to})")
+        saw.append(f"{res['heightsDuring']} heights on 3 of 4 validators during the fault")
+        saw.append(f"whole fault: {whole['txPerS']} tx/s, p50 {whole['p50Ms']} ms, p99 {whole['p99Ms']} ms")
+        if during:
+            saw.append(f"after the first 10 heights ({during['seconds']} s): {during['txPerS']} tx/s, "
+                       f"p50 {during['p50Ms']} ms, p99 {during['p99Ms']} ms")
+        elif name != "healthy":
+            saw.append("fewer than 10 heights during the fault: no steady window")
+        saw.append(f"resumed (3 of 4 validators above {top_at_heal}) {res['resumeS']} s after heal, "
+                   f"every node at the tip, catchingUp false, {res['allAtTipS']} s after heal")
+        saw.append(f"checker: heights {check['heights']}, {check['txsInRange']} txs reported committed "
+                   f"there, {check['newViolations']} violations ({check['seconds']} s)")
+        if name == "healthy":
+            self.baseline = whole
+        elif sc.liveness_target and self.baseline and during:
+            b = self.baseline
+            ratios = {
+                "throughput": (b["txPerS"] / during["txPerS"]) if during["txPerS"] else None,
+                "p50": (during["p50Ms"] / b["p50Ms"]) if during["p50Ms"] and b["p50Ms"] else None,
+                "p99": (during["p99Ms"] / b["p99Ms"]) if during["p99Ms"] and b["p99Ms"] else None}
+            met = all(x is not None for x in ratios.values()) and ratios["throughput"] <= 1.5 \
+                and ratios["p50"] <= 1.5 and ratios["p99"] <= 3.0
+            res["vsHealthy"] = {k: None if x is None else round(x, 2) for k, x in ratios.items()}
+            res["livenessTargetMet"] = met
+            saw.append(f"vs healthy: throughput {res['vsHealthy']['throughput']}x lower, p50 "
+                       f"{res['vsHealthy']['p50']}x, p99 {res['vsHealthy']['p99']}x: target "
+                       f"(1.5x, 1.5x, 3x) {'met' if met else 'NOT met'}")
+        res["detail"] = detail.strip()
+        if name in ("clock_ahead", "damaged_store"):
+            saw.insert(0, detail.strip())
+        for line in saw:
+            log(f"    saw: {line}")
+        if name != "healthy":
+            for key, label in (("resumeS", "resume"), ("allAtTipS", "every node at the tip")):
+                if res[key] is None or res[key] > scaled(self.resume_bound_s):
+                    self.failures.append(f"{name}: {label} took {res[key]} s (bound {self.resume_bound_s} s)")
+        self.results.append(res)
+        return res
+
+    # -- the whole campaign
+
+    def execute(self, plan: list[tuple[str, float]]) -> dict:
+        t0 = time.monotonic()
+        log(f"seed {self.seed}; plan: {', '.join(f'{n} {d:.0f}s' for n, d in plan)}; load "
+            f"{self.load.rate} tx/s offered by {self.load.workers} identities + a duplicate pair every "
+            f"{self.load.dup_every_s} s")
+        self.load.setup()
+        self.load.start()
+        try:
+            time.sleep(3)  # let the load settle
+            for name, dur in plan:
+                self.run(name, dur)
+        finally:
+            self.load.stop()
+        # Final sweep: the txs still followed at stop, then the whole-history check.
+        self.wait_converged("at the end", scaled(60))
+        final = self.checker.check(final=True)
+        recs = self.history.all_records()
+        committed = [r for r in recs if r.place is not None]
+        dups = {}
+        for r in recs:
+            if r.dup_group is not None:
+                dups.setdefault(r.dup_group, []).append(r)
+        dup_committed = sum(1 for rs in dups.values() if any(r.place for r in rs))
+        codes: dict[str, int] = {}
+        for r in recs:
+            if r.rejected and r.place is None:
+                key = ("duplicate pair: " if r.dup_group is not None else "load: ") + ", ".join(
+                    sorted({str(e.get("code")) + (" at submission" if e.get("atSubmission") else "")
+                            for e in r.rejected.values()}))
+                codes[key] = codes.get(key, 0) + 1
+        summary = {
+            "seed": self.seed, "seconds": round(time.monotonic() - t0, 1),
+            "txsSubmitted": len(recs), "txsReportedCommitted": len(committed),
+            "txsRejected": sum(1 for r in recs if r.rejected and r.place is None),
+            "txsUnresolved": sum(1 for r in recs if r.place is None and not r.rejected),
+            "duplicatePairs": len(dups), "duplicatePairsWithAWinner": dup_committed,
+            "rejectedByCode": codes,
+            "finalCheck": final, "violations": list(self.checker.violations),
+            "failures": list(self.failures), "loadErrors": list(self.load.errors),
+            "scenarios": self.results}
+        log(f"final check over heights {final['heights']}: {len(committed)} txs reported committed, "
+            f"{final['txsInRange']} of them checked in every node's chain, {final['worksChecked']} works, "
+            f"{len(self.checker.violations)} violations ({final['seconds']} s)")
+        log(f"{len(dups)} duplicate pairs, {dup_committed} with a winner; "
+            f"{summary['txsRejected']} txs rejected {codes}, {summary['txsUnresolved']} unresolved")
+        for v in self.checker.violations[:30]:
+            log(f"VIOLATION: {v}")
+        for f in self.failures:
+            log(f"NOT MET: {f}")
+        for e in self.load.errors:
+            log(f"LOAD ERROR: {e}")
+        return summary
+
+
+def table(summary: dict) -> str:
+    rows = ["| scenario | victim | heights during | resume s | all at tip s | tx/s | p50 ms | p99 ms | vs healthy (tput, p50, p99) | violations |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in summary["scenarios"]:
+        w = r["windowAfter10Heights"] or r["wholeFault"]
+        vs = r.get("vsHealthy")
+        vs_text = f"{vs['throughput']}, {vs['p50']}, {vs['p99']}" if vs else ""
+        rows.append(f"| {r['scenario']} | {r['victim']} | {r['heightsDuring']} | {r['resumeS']} | "
+                    f"{r['allAtTipS']} | {w['txPerS']} | {w['p50Ms']} | {w['p99Ms']} | "
+                    f"{vs_text} | "
+                    f"{r['check']['newViolations']} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=1, help="times every scenario is run (default 1)")
+    ap.add_argument("--duration", type=float, default=30, help="seconds of each fault (default 30)")
+    ap.add_argument("--scenarios", default=",".join(ALL), help=f"comma-separated, of {','.join(ALL)}")
+    ap.add_argument("--rate", type=float, default=30, help="offered tx/s (default 30)")
+    ap.add_argument("--bin", default=os.environ.get("TOTEM_BIN") or os.environ.get("TOTEMD")
+                    or os.path.join(REPO_ROOT, ".build", "release", "totemd"))
+    ap.add_argument("--dir", default=os.environ.get("TOTEM_CLUSTER_DIR") or os.path.join(REPO_ROOT, "cluster"))
+    ap.add_argument("--json", default=None, help="write the summary here")
+    ap.add_argument("--keep", action="store_true", help="leave the cluster up at the end")
+    a = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        print("campaign.py needs root (scripts/cluster.sh: namespaces, iptables, tc)", file=sys.stderr)
+        return 2
+    seed = a.seed if a.seed is not None else random.randrange(2**32)
+    names = [s for s in a.scenarios.split(",") if s]
+    bad = [s for s in names if s not in SCENARIOS]
+    if bad:
+        ap.error(f"unknown scenarios {bad}")
+    plan = [("healthy", a.duration)] if "healthy" in names else []
+    rng = random.Random(seed)
+    for _ in range(a.rounds):
+        rest = [s for s in names if s != "healthy"]
+        rng.shuffle(rest)
+        plan += [(s, a.duration) for s in rest]
+    cluster = Cluster(a.bin, a.dir)
+    log(f"cluster in {cluster.dir} with {cluster.totemd} (replay: --seed {seed})")
+    try:
+        cluster.up()
+        camp = Campaign(cluster, seed, rate=a.rate)
+        summary = camp.execute(plan)
+    finally:
+        if not a.keep:
+            cluster.down()
+    print(table(summary))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(summary, f, indent=1, default=str)
+    ok = not summary["violations"] and not summary["failures"] and not summary["loadErrors"]
+    log("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
