@@ -11,19 +11,33 @@ import TotemCrypto
 /// set in force; it *missed* a base turn when that block's proposer is someone else (it failed to
 /// propose in view 0, or it was benched). Its missed count at a height is the number of its base
 /// turns before that height, newest first, that it missed in a row, looking back at most
-/// `windowTurns` turns and never before the first height of the set in force. So a node needs the
-/// proposers of the last `windowTurns * n` heights only, and a node that restarts (or caught up)
-/// reads exactly what a node that kept running knows.
+/// `turnsLookedBack(n)` turns (`windowTurns`, fewer for large sets so that the window stays within
+/// `windowHeightsMax` heights) and never before the first height of the set in force. So a node
+/// needs the proposers of the last `turnsLookedBack(n) * n` heights only, and a node that restarts
+/// (or caught up) reads exactly what a node that kept running knows.
 ///
 /// At its own base turn a validator with a missed count `m >= 1` is benched unless the turn is a
-/// probe: `m` is 3, 7, 15, … (one less than a power of two), or `m` is `windowTurns` and the turn
-/// is one in `windowTurns`. A failed validator is thus tried again after doubling intervals, then
-/// once every `windowTurns` turns; one that proposes on a probe is back at once. At other heights a
-/// validator with `m >= 1` is ordered after those with none. Safety never depends on the order:
-/// it only decides which proposal a view's replicas wait for.
+/// probe: `m` is 15, 63 or 255 (one less than a power of four), or `m` is the turns looked back and
+/// the turn is one in that many. A failed validator is thus tried again after growing intervals,
+/// then once a window; one that proposes on a probe is back at once. A probe's view 0 waits a
+/// quarter of the proposal timeout (`probeTimeoutMs`), so a probe that fails costs little. At other
+/// heights a validator with `m >= 1` is ordered after those with none. Safety never depends on the
+/// order: it only decides which proposal a view's replicas wait for.
 public struct LeaderRotation: Sendable, Equatable {
-    /// How many of a validator's base turns the missed count looks back over.
-    public static let windowTurns = 128
+    /// How many of a validator's base turns the missed count looks back over (at most).
+    public static let windowTurns = 512
+    /// The most heights a rotation reads: a large set looks back over fewer turns.
+    public static let windowHeightsMax = 32_768
+
+    /// The turns looked back over with `n` validators.
+    public static func turnsLookedBack(validatorCount n: Int) -> Int {
+        max(1, min(windowTurns, windowHeightsMax / max(1, n)))
+    }
+
+    /// The view-0 timeout of a probe turn, from the proposal timeout.
+    public static func probeTimeoutMs(proposalTimeoutMs: UInt64) -> UInt64 {
+        max(100, proposalTimeoutMs / 4)
+    }
 
     /// The first height of the validator set in force: turns before it do not count.
     public private(set) var setFromHeight: UInt64
@@ -42,7 +56,7 @@ public struct LeaderRotation: Sendable, Equatable {
     /// The heights whose proposers a rotation for `height` needs, with `n` validators in force
     /// from `setFromHeight`: what a node reads from its store to build one.
     public static func neededHeights(before height: UInt64, validatorCount n: Int, setFromHeight: UInt64) -> Range<UInt64> {
-        let window = UInt64(windowTurns) * UInt64(max(1, n))
+        let window = UInt64(turnsLookedBack(validatorCount: n)) * UInt64(max(1, n))
         let lower = max(max(1, setFromHeight), height > window ? height - window : 1)
         return lower < height ? lower..<height : height..<height
     }
@@ -83,7 +97,8 @@ public struct LeaderRotation: Sendable, Equatable {
         guard height > (back == 0 ? n : back) else { return 0 }
         var turn = height - (back == 0 ? n : back)
         var missed = 0
-        while turn >= lowest, missed < Self.windowTurns, let p = proposer(at: turn), p != key {
+        let most = Self.turnsLookedBack(validatorCount: validators.count)
+        while turn >= lowest, missed < most, let p = proposer(at: turn), p != key {
             missed += 1
             guard turn > n else { break }
             turn -= n
@@ -93,8 +108,17 @@ public struct LeaderRotation: Sendable, Equatable {
 
     /// Whether a validator with `missed` turns missed is tried at its base turn `height`.
     static func isProbe(missed: Int, height: UInt64, validatorCount n: Int) -> Bool {
-        if missed == windowTurns { return (height / UInt64(max(1, n))) % UInt64(windowTurns) == 0 }
-        return missed >= 3 && (missed + 1) & missed == 0
+        let most = turnsLookedBack(validatorCount: n)
+        if missed == most { return (height / UInt64(max(1, n))) % UInt64(most) == 0 }
+        return [15, 63, 255].contains(missed)
+    }
+
+    /// Whether view 0 of `height` is a probe: its leader missed its last turn and is tried again.
+    public func isProbe(at height: UInt64, validators: ValidatorSet) -> Bool {
+        let n = validators.count
+        let index = Int(height % UInt64(n))
+        let missed = missedTurns(index: index, before: height, validators: validators)
+        return missed >= 1 && Self.isProbe(missed: missed, height: height, validatorCount: n)
     }
 
     /// The leaders of views `0 ..< n` at `height` (the order repeats for higher views).

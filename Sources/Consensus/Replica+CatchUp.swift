@@ -15,6 +15,7 @@ extension Replica {
         validators = nextValidators
         nextValidators = a.validatorsAtHeightPlus2
         leaders = rotation.leaders(at: a.height + 1, validators: validators)
+        probeTurn = rotation.isProbe(at: a.height + 1, validators: validators)
         signing = SigningState(height: height + 1)
         signingDirty = true
         round = Round(validatorCount: validators.count)

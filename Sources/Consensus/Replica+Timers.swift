@@ -31,7 +31,9 @@ extension Replica {
         timerSequence += 1
         round.viewTimerRunning = true
         let t = Timeout(kind: .view, height: height, view: view, sequence: timerSequence)
-        emit(.scheduleTimeout(t, afterMs: config.viewTimeoutMs(view)))
+        let ms = view == 0 && probeTurn ? LeaderRotation.probeTimeoutMs(proposalTimeoutMs: config.proposalTimeoutMs)
+            : config.viewTimeoutMs(view)
+        emit(.scheduleTimeout(t, afterMs: ms))
     }
 
     mutating func scheduleHeartbeat() {

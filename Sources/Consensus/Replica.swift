@@ -25,6 +25,8 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     /// Who leads each view (`LeaderRotation`), and its answer for this height.
     public internal(set) var rotation: LeaderRotation
     public internal(set) var leaders: [Bytes32]
+    /// View 0 of this height is a probe of a benched validator (`LeaderRotation`): its timer is short.
+    public internal(set) var probeTurn: Bool
     var round: Round<Block>
     var workPending = false
     var timerSequence: UInt64 = 0
@@ -57,6 +59,7 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         self.nextValidators = position.nextValidators
         self.rotation = position.rotation
         self.leaders = position.rotation.leaders(at: position.height, validators: position.validators)
+        self.probeTurn = position.rotation.isProbe(at: position.height, validators: position.validators)
         if let restoring, restoring.height == position.height {
             signing = restoring
         } else {

@@ -40,16 +40,18 @@ import TotemCrypto
         var r = Self.rotation(proposers)
         // At height 2 it is second in the base order: benched, it goes last.
         #expect(r.leaders(at: 2, validators: Self.set) == [Self.set.keys[2], Self.set.keys[3], Self.set.keys[0], down])
-        // Its turns at 5 and 9 are benched (missed 1 and 2); 13 is a probe (missed 3); then 17..29
-        // benched, 29 a probe (missed 7)…
+        // Its turns at 5, 9, … are benched (missed 1, 2, …); 61 is a probe (missed 15), then 253
+        // (63) and 1021 (255).
         var probes: [UInt64] = []
-        for h in UInt64(2)...300 {
+        for h in UInt64(2)...1_100 {
             let leaders = r.leaders(at: h, validators: Self.set)
             if leaders[0] == down { probes.append(h) }
             // It fails again: someone else proposes.
             r.record(height: h, proposer: leaders[0] == down ? leaders[1] : leaders[0], validatorCount: 4)
         }
-        #expect(probes == [13, 29, 61, 125, 253])
+        #expect(probes == [61, 253, 1_021])
+        #expect(r.isProbe(at: 1_021, validators: Self.set) && !r.isProbe(at: 1_025, validators: Self.set))
+        #expect(!r.isProbe(at: 1_022, validators: Self.set), "only at its own turn")
         // One that proposes at a probe has a missed count of 0 and leads its next turn.
         var recovered = LeaderRotation(setFromHeight: 1)
         for (i, p) in Self.chain(upTo: 17, down: down).enumerated() {
@@ -106,6 +108,39 @@ import TotemCrypto
         r.newSet(from: 50)
         #expect(r.leaders(at: 50, validators: bigger) == (0..<5).map { bigger.leader(height: 50, view: UInt32($0)) })
         #expect(LeaderRotation.neededHeights(before: 50, validatorCount: 5, setFromHeight: 50).isEmpty)
-        #expect(LeaderRotation.neededHeights(before: 1_000, validatorCount: 4, setFromHeight: 1) == 488..<1_000)
+        #expect(LeaderRotation.neededHeights(before: 5_000, validatorCount: 4, setFromHeight: 1) == 2_952..<5_000)
+        // A large set looks back over fewer turns: the window stays within windowHeightsMax.
+        #expect(LeaderRotation.turnsLookedBack(validatorCount: 1_024) == 32)
+        #expect(LeaderRotation.neededHeights(before: 100_000, validatorCount: 1_024, setFromHeight: 1).count == 32_768)
+    }
+
+    /// A replica waits a quarter of the proposal timeout for a probed leader's proposal, the full
+    /// timeout otherwise.
+    @Test func aProbeTurnHasAShortViewTimer() throws {
+        let keys = TestKeys(count: 4)
+        let set = try #require(keys.set(["r0", "r1", "r2", "r3"]))
+        let down = set.keys[1]
+        // r1 missed its turns 1, 5, …, 57 (15 turns): height 61 is its probe; 65 is benched.
+        func replica(at height: UInt64) -> Replica<TestBlock> {
+            let proposers = Self.chain(upTo: height, down: down, set: set)
+            let rotation = LeaderRotation(setFromHeight: 1, firstHeight: 1, proposers: proposers)
+            let position = ChainPosition(height: height, parentHash: SHA256.hash([1]), parentCertificate: nil,
+                                         validators: set, nextValidators: set, rotation: rotation)
+            return Replica(config: ReplicaConfig(proposalTimeoutMs: 2_000, maxProposalTimeoutMs: 16_000, emptyBlockIntervalMs: 5_000),
+                           signer: keys.signer("r0")!, verifier: Ed25519SignatureVerifier(genesisHash: TestKeys.genesisHash),
+                           position: position)
+        }
+        func viewTimer(_ r: inout Replica<TestBlock>) -> UInt64? {
+            _ = r.step(.start)
+            return r.step(.workPending).compactMap { a -> UInt64? in
+                if case let .scheduleTimeout(t, ms) = a, t.kind == .view, t.view == 0 { ms } else { nil }
+            }.first
+        }
+        var probe = replica(at: 61)
+        #expect(probe.probeTurn && probe.leader(view: 0) == down)
+        #expect(viewTimer(&probe) == 500)
+        var benched = replica(at: 65)
+        #expect(!benched.probeTurn && benched.leader(view: 0) == set.keys[2])
+        #expect(viewTimer(&benched) == 2_000)
     }
 }
