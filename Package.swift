@@ -86,11 +86,11 @@ let package = Package(
         // Decodes image files with libvips and normalises them to the 32x32 pixels of an Image-Code.
         .target(name: "ImageDecoding", dependencies: ["CVips", "ImageCodes", "TotemCrypto"]),
         // libFuzzer targets for every decoder of outside bytes: scripts/fuzz.sh builds it with
-        // -sanitize=fuzzer (its own entry point hands over to libFuzzer's driver); a plain build
+        // -sanitize=fuzzer (its @main hands over to libFuzzer's driver); a plain build
         // links it without libFuzzer, and it says so.
         .executableTarget(name: "totem-fuzz", dependencies: ["ChainModel", "Certificates", "Consensus", "ImageCodes", "P2P",
                                                           "TotemCrypto"],
-                          path: "Sources/Fuzz", swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+                          path: "Sources/Fuzz"),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Benchmarks", "Storage", "ChainState", "ChainModel",
                                                          "TotemCrypto"]),

@@ -84,9 +84,15 @@ func fail(_ message: String) -> CInt {
     return 2
 }
 
-/// SwiftPM links an executable's entry point as `<module>_main`; with `-parse-as-library` this is
-/// it: it picks the target and hands over to libFuzzer's driver (which reads the usual flags).
-@_cdecl("totem_fuzz_main")
+/// The entry point: picks the target and hands over to libFuzzer's driver (which reads the usual
+/// flags).
+@main
+enum FuzzMain {
+    static func main() {
+        exit(fuzzMain(CommandLine.argc, CommandLine.unsafeArgv))
+    }
+}
+
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
         return fail("built without libFuzzer: run scripts/fuzz.sh")
