@@ -50,20 +50,10 @@ def totemd():
 @pytest.fixture(scope="session")
 def network(totemd, tmp_path_factory):
     base = tmp_path_factory.mktemp("totem-net")
-    net = totem_net.Network(totemd, str(base / "net"), VALIDATORS, OBSERVERS)
-    print(f"\n[e2e] network in {base} (p2p ports {net.p2p_base}.., api ports {net.api_base}..) "
-          f"with {totemd}")
-    net.create()
-    try:
-        net.start_all()
-        net.wait_healthy(timeout_s=60)
-        # An idle chain makes a heartbeat block every emptyBlockIntervalMs (30 s by default).
-        net.wait_height(1, timeout_s=90)
-    except BaseException:
-        net.stop()
-        raise
-    yield net
-    net.stop()
+    with totem_net.running_network(totemd, str(base / "net"), VALIDATORS, OBSERVERS) as net:
+        print(f"\n[e2e] network in {base} (p2p ports {net.p2p_base}.., api ports {net.api_base}..) "
+              f"with {totemd}")
+        yield net
 
 
 @pytest.hookimpl(hookwrapper=True)

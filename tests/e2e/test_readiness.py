@@ -16,17 +16,8 @@ from totem_net import scaled, wait_until
 
 @pytest.fixture(scope="module")
 def net(totemd, tmp_path_factory):
-    n = totem_net.Network(totemd, str(tmp_path_factory.mktemp("totem-readiness") / "net"), 4, 0)
-    n.create()
-    try:
-        n.start_all()
-        n.wait_healthy(timeout_s=60)
-        n.wait_height(1, timeout_s=90)
-    except BaseException:
-        n.stop()
-        raise
-    yield n
-    n.stop()
+    with totem_net.running_network(totemd, str(tmp_path_factory.mktemp("totem-readiness") / "net"), 4, 0) as n:
+        yield n
 
 
 def readyz(node):

@@ -369,6 +369,21 @@ class Network:
 
 
 @contextlib.contextmanager
+def running_network(totemd: str, directory: str, validators: int, observers: int):
+    """A network of its own, running, healthy and past height 1 while the block runs (an idle
+    chain makes a heartbeat block every emptyBlockIntervalMs). Stopped (and reaped) at the end."""
+    net = Network(totemd, directory, validators, observers)
+    net.create()
+    try:
+        net.start_all()
+        net.wait_healthy(timeout_s=60)
+        net.wait_height(1, timeout_s=90)
+        yield net
+    finally:
+        net.stop()
+
+
+@contextlib.contextmanager
 def one_validator_network(totemd: str, directory: str, api_settings: dict | None = None):
     """A network of one validator of its own, running and serving while the block runs; its
     config.toml `[api]` section gets `api_settings` first. Stopped (and reaped) at the end."""
