@@ -81,7 +81,8 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], resources: [.copy("Web")]),
         // Killed at random moments by the store's crash-safety test (Tests/ChainTests/StoreCrashTests).
-        .executableTarget(name: "totem-store-crash-child", dependencies: ["Storage", "Benchmarks"],
+        // Its `node` mode also writes the signing state through the consensus codec (PowerCutTests).
+        .executableTarget(name: "totem-store-crash-child", dependencies: ["Storage", "Benchmarks", "Consensus", "ChainState"],
                          path: "Sources/StoreCrashChild"),
         // Decodes image files with libvips and normalises them to the 32x32 pixels of an Image-Code.
         .target(name: "ImageDecoding", dependencies: ["CVips", "ImageCodes", "TotemCrypto"]),
@@ -96,8 +97,11 @@ let package = Package(
                                                          "TotemCrypto"]),
 
         .testTarget(name: "TotemCryptoTests", dependencies: ["TotemCrypto"]),
+        // PowerCut/powercut_journal.c is compiled by the power-cut test itself (cc, at test time) into
+        // the LD_PRELOAD shim it loads into the crash child; Consensus decodes the signing state there.
         .testTarget(name: "ChainTests", dependencies: ["ChainModel", "ChainState", "Storage", "Certificates",
-                                                       "ImageCodes", "Benchmarks", "TotemCrypto"]),
+                                                       "ImageCodes", "Benchmarks", "TotemCrypto", "Consensus"],
+                    exclude: ["PowerCut/powercut_journal.c"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ChainModel", "TotemCrypto"],
                     exclude: ["transcripts"],
                     swiftSettings: [.define("TOTEM_FAULT_INJECTION", .when(configuration: .debug))]),

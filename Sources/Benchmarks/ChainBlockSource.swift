@@ -38,6 +38,15 @@ public struct ChainBlockSource: StoreBlockSource {
     public static var genesisHash: Bytes32 { SHA256.hash(Array("totem harness genesis".utf8)) }
 
     public func writeBlock(height: UInt64, into txn: WriteTxn) throws {
+        let made = try block(height: height, on: txn)
+        try store.write(made.block, certificate: made.certificate, changes: made.changes, into: txn)
+    }
+
+    /// Block `height` with its certificate and state changes, built on the tip `txn` sees (which
+    /// must be at `height - 1`): what `writeBlock` writes, for callers that commit it through
+    /// `ChainStore`'s own steps (the power-cut child logs it, then commits it).
+    public func block(height: UInt64, on txn: ReadTxn) throws
+        -> (block: Block, certificate: CommitCertificate, changes: StateChanges) {
         let tip = try ChainStore.tip(txn, store.databases, genesisHash: Self.genesisHash)
         precondition(tip.height + 1 == height, "harness block \(height) on tip \(tip.height)")
         var changes = StateChanges()
@@ -73,7 +82,26 @@ public struct ChainBlockSource: StoreBlockSource {
             ValidatorSignature(validator: validator.publicKey,
                                signature: vote.sign(.commit, key: validator, genesisHash: Self.genesisHash)),
         ])
-        try store.write(Block(header: header, txs: txs), certificate: certificate, changes: changes, into: txn)
+        return (Block(header: header, txs: txs), certificate, changes)
+    }
+
+    /// Stores the decided blocks a crash left in the log but not in LMDB, as the node does at
+    /// start (`ChainService.applyLoggedBlocks`: one synced write each), with this source's state
+    /// changes. Each must be the block this source builds at its height. Returns how many it stored.
+    @discardableResult
+    public func storeLoggedBlocks() throws -> Int {
+        let logged = try store.loggedBlocksAboveTip()
+        for entry in logged {
+            try store.environment.write { txn in
+                let made = try block(height: entry.block.height, on: txn)
+                guard made.block.hash == entry.block.hash else {
+                    throw StoreError(.corrupted, "the logged block \(entry.block.height) is not the harness block of its height")
+                }
+                try store.write(entry.block, certificate: entry.certificate, changes: made.changes, into: txn)
+            }
+            try store.environment.sync()
+        }
+        return logged.count
     }
 
     private func storedNonce(_ sender: Bytes32, _ txn: ReadTxn) throws -> UInt64 {

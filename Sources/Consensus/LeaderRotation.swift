@@ -19,8 +19,8 @@ import TotemCrypto
 /// At its own base turn a validator with a missed count `m >= 1` is benched unless the turn is a
 /// probe: `m` is 15, 63 or 255 (one less than a power of four), or `m` is the turns looked back and
 /// the turn is one in that many. A failed validator is thus tried again after growing intervals,
-/// then once a window; one that proposes on a probe is back at once. A probe's view 0 waits a
-/// quarter of the proposal timeout (`probeTimeoutMs`), so a probe that fails costs little. At other
+/// then once a window; one that proposes on a probe is back at once. A probe's view 0 waits an
+/// eighth of the proposal timeout (`probeTimeoutMs`), so a probe that fails costs little. At other
 /// heights a validator with `m >= 1` is ordered after those with none. Safety never depends on the
 /// order: it only decides which proposal a view's replicas wait for.
 public struct LeaderRotation: Sendable, Equatable {
@@ -36,7 +36,7 @@ public struct LeaderRotation: Sendable, Equatable {
 
     /// The view-0 timeout of a probe turn, from the proposal timeout.
     public static func probeTimeoutMs(proposalTimeoutMs: UInt64) -> UInt64 {
-        max(100, proposalTimeoutMs / 4)
+        max(100, proposalTimeoutMs / 8)
     }
 
     /// The first height of the validator set in force: turns before it do not count.

@@ -37,19 +37,20 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     var evidenceLog = EvidenceLog()
     /// Output of the step in progress.
     var actions: [Action<Block>] = []
-    /// A height at which this replica signs and persists nothing (no prepare, commit, view change
-    /// or proposal) and follows like an observer until the height is decided: the newest signing
-    /// state of that height may have been lost, with a vote it implied (docs/consensus.md,
-    /// "Durability").
-    public let abstainHeight: UInt64?
+    /// The height up to which (inclusive) this replica signs and persists nothing (no prepare,
+    /// commit, view change or proposal) and follows like an observer until each height is decided:
+    /// the newest signing state of its start height may have been lost, with a vote it implied, or
+    /// a signing state above the chain (a restored backup, lost blocks) says it may have voted up to
+    /// there (docs/consensus.md, "Durability").
+    public let abstainThroughHeight: UInt64?
 
     /// A replica at `position`, resuming from `restoring` if it is the signing state of that height
     /// (a signing state of an earlier height is obsolete: that height was decided since).
-    /// `abstainingAt` is a height at which it must not sign (see `abstainHeight`).
+    /// `abstainingThrough` is the height up to which it must not sign (see `abstainThroughHeight`).
     public init(config: ReplicaConfig, signer: any VoteSigner, verifier: any SignatureVerifier,
-                position: ChainPosition, restoring: SigningState<Block>? = nil, abstainingAt: UInt64? = nil) {
+                position: ChainPosition, restoring: SigningState<Block>? = nil, abstainingThrough: UInt64? = nil) {
         precondition((restoring?.height ?? 0) <= position.height, "signing state is ahead of the chain")
-        abstainHeight = abstainingAt
+        abstainThroughHeight = abstainingThrough
         self.config = config
         self.signer = signer
         self.verifier = verifier
@@ -86,8 +87,10 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     /// True between deciding the current height and `blockApplied`.
     public var isDecided: Bool { round.decided != nil }
     public var evidence: [Evidence] { evidenceLog.items }
-    /// This replica's index in the set in force; nil for an observer, and at `abstainHeight`.
-    var myIndex: Int? { height == abstainHeight ? nil : validators.index(of: signer.publicKey) }
+    /// This replica's index in the set in force; nil for an observer, and while it abstains.
+    var myIndex: Int? { abstaining ? nil : validators.index(of: signer.publicKey) }
+    /// True at heights up to `abstainThroughHeight`.
+    var abstaining: Bool { abstainThroughHeight.map { height <= $0 } ?? false }
 
     /// Feeds one event; returns the actions to perform in order.
     public mutating func step(_ event: Event<Block>) -> [Action<Block>] {
@@ -110,10 +113,10 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
 
     /// Emits the signing state if it changed: called before every message that depends on it.
     mutating func persistIfNeeded() {
-        // At `abstainHeight` nothing is signed, so there is nothing to persist; and not writing keeps
-        // the damaged slot that caused the abstention, so a restart before the height is decided
-        // abstains again.
-        guard signingDirty, height != abstainHeight else { return }
+        // While abstaining nothing is signed, so there is nothing to persist; and not writing keeps
+        // the record (or the damaged slot) that caused the abstention, so a restart before those
+        // heights are decided abstains again.
+        guard signingDirty, !abstaining else { return }
         emit(.persistSigningState(signing))
         signingDirty = false
     }

@@ -13,13 +13,24 @@ final class FrameLimit: Sendable {
     static let handshakeBytes = max(P2PLimits.helloMaxBytes, P2PLimits.authFrameBytes)
 }
 
+/// When bytes last arrived on a connection, whole frame or not: a large frame on a slow link takes
+/// longer than the silence limit to arrive, and its peer is not silent while it does.
+final class ArrivalClock: Sendable {
+    private let last = NIOLockedValueBox(ContinuousClock.now)
+    func record() { last.withLockedValue { $0 = .now } }
+    /// How long since bytes last arrived (or since the connection was set up).
+    var silence: Duration { ContinuousClock.now - last.withLockedValue { $0 } }
+}
+
 /// Splits the byte stream into frames, `u32 length || body`, refusing a length above the limit
 /// before buffering it: the error closes this connection only.
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     let limit: FrameLimit
+    let arrival: ArrivalClock
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        arrival.record()
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
         let maxFrameBytes = limit.value
         guard Int(length) <= maxFrameBytes else {
@@ -60,12 +71,13 @@ enum Framing {
     /// buffer (at most `inboundFramesBufferedMaxCount` frames wait for the reader; beyond that NIO
     /// stops reading and TCP flow control holds the sender back).
     static func setUp(_ channel: Channel, limit: FrameLimit) throws -> Connection {
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+        let arrival = ArrivalClock()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit, arrival: arrival)))
         let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
             wrappingChannelSynchronously: channel,
             configuration: .init(backPressureStrategy: .init(lowWatermark: P2PLimits.inboundFramesBufferedResumeCount,
                                                              highWatermark: P2PLimits.inboundFramesBufferedMaxCount)))
-        return Connection(channel: async, limit: limit)
+        return Connection(channel: async, limit: limit, arrival: arrival)
     }
 
     /// A new connection in the handshake's frame limit.
@@ -73,9 +85,10 @@ enum Framing {
         try setUp(channel, limit: FrameLimit(FrameLimit.handshakeBytes))
     }
 
-    /// A TCP connection with its frame limit.
+    /// A TCP connection with its frame limit and the time bytes last arrived on it.
     struct Connection: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         let limit: FrameLimit
+        let arrival: ArrivalClock
     }
 }

@@ -51,7 +51,7 @@ public enum P2PLimits {
     /// Connections refused at accept are logged (with their count) at most this often.
     public static let refusalReportIntervalMs: Int64 = 10_000
     /// Default interval between pings on a connection.
-    public static let pingIntervalMsDefault: Int64 = 5_000
+    public static let pingIntervalMsDefault: Int64 = 2_000
 
     // MARK: Peer manager
 
@@ -109,7 +109,7 @@ extension P2PLimits {
     /// After sending `disconnect`, how long a side waits for the peer to close before closing itself.
     public static let disconnectGraceMs: Int64 = 1_000
     /// A peer silent for this many ping intervals is disconnected.
-    public static let silentPingIntervalsMax: Int64 = 4
+    public static let silentPingIntervalsMax: Int64 = 3
     /// How long a graceful shutdown waits for peers to close before cancelling their tasks.
     public static let shutdownGraceMs: Int64 = 2_000
 }

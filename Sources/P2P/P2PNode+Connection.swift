@@ -43,7 +43,8 @@ extension P2PNode {
                 established.heard(nowNs: nowNs(), byteCount: 0)
                 link = established
                 control.yield(.established(established))
-                try await serve(established, session: &session, frames: &frames, outbound: outbound, channel: ch)
+                try await serve(established, session: &session, frames: &frames, outbound: outbound, channel: ch,
+                                arrival: connection.arrival)
             }
         } catch let error as P2PError {
             if link == nil, direction == .outbound, error.code == .connectionClosed, let expected {
@@ -130,11 +131,11 @@ extension P2PNode {
     }
 
     private func serve(_ link: PeerLink, session: inout Session, frames: inout Frames, outbound: Writer,
-                       channel: Channel) async throws {
+                       channel: Channel, arrival: ArrivalClock) async throws {
         let sender = session.sender
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.writeLoop(link, cipher: sender, outbound: outbound, channel: channel) }
-            group.addTask { await self.pingLoop(link, channel: channel) }
+            group.addTask { await self.pingLoop(link, channel: channel, arrival: arrival) }
             defer {
                 link.close(nil)
                 group.cancelAll()
@@ -149,7 +150,11 @@ extension P2PNode {
     /// authentication or decoding ends the connection (the error propagates).
     private func readLoop(_ link: PeerLink, cipher: inout FrameCipher, frames: inout Frames) async throws {
         var limiter = InboundLimiter(config.inboundRateLimit, nowNs: nowNs())
-        while let buffer = try await frames.next() {
+        while true {
+            link.awaitingFrame = true
+            let next = try await frames.next()
+            link.awaitingFrame = false
+            guard let buffer = next else { return }
             let wait = limiter.charge(byteCount: buffer.readableBytes + 4, nowNs: nowNs())
             if wait > 0 { try await Task.sleep(for: .nanoseconds(Int64(clamping: wait))) }
             link.heard(nowNs: nowNs(), byteCount: buffer.readableBytes + 4)
@@ -235,13 +240,17 @@ extension P2PNode {
     }
 
     /// Pings the peer every interval; a peer silent for `silentPingIntervalsMax` intervals is closed.
-    private func pingLoop(_ link: PeerLink, channel: Channel) async {
+    /// Silent means no byte arrived (a large frame arriving slowly is not silence) while the reader
+    /// waited for one (a reader busy with a frame, or holding a flooding peer to its rate, is not
+    /// waiting on the peer). The peer pings us at the same interval, so a live peer is heard from
+    /// at least that often.
+    private func pingLoop(_ link: PeerLink, channel: Channel, arrival: ArrivalClock) async {
         let interval = config.pingIntervalMs
+        let silenceLimit = Duration.milliseconds(interval * P2PLimits.silentPingIntervalsMax)
         var nonce: UInt64 = 0
         while true {
             do { try await Task.sleep(for: .milliseconds(interval)) } catch { return }
-            let silentNs = nowNs() &- link.lastHeardNs
-            if silentNs > UInt64(interval * P2PLimits.silentPingIntervalsMax) * 1_000_000 {
+            if link.awaitingFrame && arrival.silence > silenceLimit {
                 log(.warning, "peer silent; closing", ("peer", link.key.hex), ("conn", "\(link.id)"))
                 channel.close(promise: nil)
                 return

@@ -53,6 +53,9 @@ final class PeerLink: Sendable {
         var role: PeerRole
         var txsDropped = 0
         var lastHeardNs: UInt64 = 0
+        /// The reader is waiting for the next frame from the network (not handling one, not
+        /// waiting out the peer's rate limit): only then can silence be the peer's.
+        var awaitingFrame = false
         var messagesReceived = 0
         var bytesReceived = 0
         var txsReceived = 0
@@ -99,6 +102,10 @@ final class PeerLink: Sendable {
         }
     }
     var lastHeardNs: UInt64 { state.withLockedValue { $0.lastHeardNs } }
+    var awaitingFrame: Bool {
+        get { state.withLockedValue { $0.awaitingFrame } }
+        set { state.withLockedValue { $0.awaitingFrame = newValue } }
+    }
 
     func updateStatus(height: UInt64, role: PeerRole) {
         state.withLockedValue { $0.height = height; $0.role = role }

@@ -2,6 +2,10 @@
 //
 //   totem-store-crash-child <store directory> <report file> <target height> [transactions per block]
 //                           [workload: synthetic | chain]
+//   totem-store-crash-child node <data directory> <report file> <target height> [transactions per block]
+//
+// (`node`: the store, the signing-state file and the decided-block log in the node's order, for
+// the power-cut test; see NodeOrder.swift.)
 //
 // Opens the store, appends "open <height>" to the report file, then commits blocks of the
 // workload's block source (`StoreWorkload`) one write transaction each (through the dedicated writer thread) as fast as it
@@ -33,6 +37,22 @@ func report(_ fd: Int32, _ line: String) {
 }
 
 let arguments = CommandLine.arguments
+if arguments.count >= 2 && arguments[1] == "node" {
+    // The store, the signing-state file and the decided-block log in the node's order (NodeOrder).
+    let usage = "usage: totem-store-crash-child node <data dir> <report file> <target height> [tx per block]"
+    guard arguments.count >= 5, let target = UInt64(arguments[4]),
+          let transactionsPerBlock = arguments.count >= 6 ? Int(arguments[5]) : 4, transactionsPerBlock >= 1 else {
+        fail(usage, status: 2)
+    }
+    let fd = open(arguments[3], O_WRONLY | O_APPEND | O_CREAT, 0o600)
+    guard fd >= 0 else { fail("cannot open report file \(arguments[3])", status: 2) }
+    do {
+        try await NodeOrder.run(directory: arguments[2], report: fd, target: target, transactionsPerBlock: transactionsPerBlock)
+    } catch {
+        fail("\(error)", status: 1)
+    }
+    exit(0)
+}
 let usage = "usage: totem-store-crash-child <store dir> <report file> <target height> [tx per block] [synthetic|chain]"
 guard arguments.count >= 4, let target = UInt64(arguments[3]) else { fail(usage, status: 2) }
 let defaultTransactionsPerBlock = 40

@@ -124,6 +124,44 @@ struct GenesisTests {
         #expect(build(validators: [v], params: p)?.field == "params.maxTxBytes")
     }
 
+    /// A draft (the ceremony's file before validators are added) is a genesis file with an empty
+    /// validator list: the draft parser takes it, the genesis parser does not; every other rule holds.
+    @Test func draftMayHaveNoValidatorsYet() throws {
+        let g = try Genesis.parse(fileBytes: Array(try standardText().utf8))
+        var draft = GenesisDraft(chainId: g.chainId, genesisTimeMs: g.genesisTimeMs, rootRegistrar: g.rootRegistrar,
+                                 registrars: g.registrars, validators: [], params: g.params)
+        let empty = try GenesisDraft.parse(fileBytes: draft.fileBytes)
+        #expect(empty.validators.isEmpty && empty.chainId == g.chainId && empty.params == g.params)
+        #expect(genesisError(draft.fileBytes)?.code == .badValidators)
+        #expect(throws: GenesisError.self) { try draft.build() }
+        draft.validators = g.validators
+        #expect(try draft.build().fileBytes == g.fileBytes)
+        draft.chainId = "Totem"
+        #expect(throws: GenesisError(.badChainId, field: "chainId",
+                                     "chainId must be 1 to \(Limits.chainIdMaxBytes) characters of [a-z0-9-]")) {
+            try GenesisDraft.parse(fileBytes: draft.fileBytes)
+        }
+    }
+
+    /// A validator entry file holds exactly one item of `validators`, under the same rules.
+    @Test func validatorEntryRoundTripsAndIsCheckedAsAnItem() throws {
+        let v = try Genesis.parse(fileBytes: Array(try standardText().utf8)).validators[0]
+        #expect(try Genesis.parseValidatorEntry(fileBytes: v.entryFileBytes) == v)
+        let text = String(decoding: v.entryFileBytes, as: UTF8.self)
+        func refusal(_ from: String, _ to: String) -> GenesisError? {
+            do {
+                _ = try Genesis.parseValidatorEntry(fileBytes: Array(text.replacingOccurrences(of: from, with: to).utf8))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(refusal("\"name\"", "\"seed\": \"00\", \"name\"")?.field == "seed")
+        #expect(refusal(v.publicKey.hex, v.publicKey.hex.uppercased())?.field == "publicKey")
+        #expect(refusal(v.p2pAddress, "")?.field == "p2pAddress")
+        #expect(refusal("{", "[")?.code == .invalidJSON)
+    }
+
     @Test func hashIsOfTheExactBytes() throws {
         let bytes = [UInt8](try TestData.data("totem/certificates/genesis.json"))
         let spaced = try Genesis.parse(fileBytes: bytes + Array(" \n".utf8))

@@ -50,6 +50,42 @@ struct MempoolTests {
         #expect(pool.count == 1)
     }
 
+    func registration(_ key: SigningKey, nonce: UInt64, contents: [String]) -> SignedTx {
+        let works = contents.map {
+            Work(contentHash: SHA256.hash(Array($0.utf8)), imageCode: nil, title: $0, mediaType: "image/jpeg",
+                 width: 1, height: 1, license: "")
+        }
+        return Tx(chainId: "totem-test", sender: key.publicKey, nonce: nonce,
+                  payload: works.count == 1 ? .registerWork(works[0]) : .registerWorkBatch(works))
+            .signed(by: key, genesisHash: genesis)
+    }
+
+    /// First registration wins: once a block registers some content, the pending registrations of
+    /// it (single or inside a batch) leave the mempool and free their senders' nonces; the others stay.
+    @Test func registrationsOfContentABlockRegisteredLeave() {
+        var pool = Mempool(chainId: "totem-test", limits: MempoolLimits())
+        let winner = registration(alice, nonce: 1, contents: ["photo"])
+        let loser = registration(bob, nonce: 1, contents: ["photo"])
+        let batchLoser = registration(bob, nonce: 2, contents: ["other", "photo"])
+        let unrelated = registration(stranger, nonce: 1, contents: ["unrelated"])
+        var a = accounts
+        a.known.insert(stranger.publicKey)
+        for t in [winner, loser, batchLoser, unrelated] { #expect(pool.insert(verified: t, accounts: a) == .accepted) }
+        _ = pool.blockCommitted([winner], accounts: a)
+        let dropped = pool.registrationsCommitted([winner])
+        #expect(Set(dropped.map(\.tx.hash)) == [loser.hash, batchLoser.hash])
+        #expect(dropped.allSatisfy { $0.registrant == alice.publicKey && $0.contentHash == SHA256.hash(Array("photo".utf8)) })
+        #expect(dropped.first { $0.tx.hash == batchLoser.hash }?.item == 1)
+        #expect(dropped.first { $0.tx.hash == loser.hash }?.item == nil)
+        #expect(pool.count == 1 && pool.contains(unrelated.hash))
+        // Bob's nonce 1 is free again at this node: a new tx under it is admitted.
+        let retry = registration(bob, nonce: 1, contents: ["new content"])
+        #expect(pool.insert(verified: retry, accounts: a) == .accepted)
+        // The index follows removals: committing other content drops nothing more.
+        #expect(pool.registrationsCommitted([registration(alice, nonce: 2, contents: ["photo"])]).isEmpty)
+        #expect(pool.registrationsCommitted([unrelated]).isEmpty)
+    }
+
     @Test func duplicateIsIdempotent() {
         let pool = shared()
         let t = tx(alice, nonce: 1)

@@ -206,6 +206,20 @@ struct StateMachineBuilderTests {
         #expect(built.rejected.isEmpty)
     }
 
+    @Test func stopsWhenTimeIsUpButAlwaysTakesTheFirstTx() {
+        let h = Harness()
+        let txs = (0..<5).map { identityTx(h, Keys.key("id\($0)"), ahead: UInt64($0)) }
+        var asked = 0
+        let built = h.sm.buildBlock(candidates: txs, parent: h.parent, state: h.state, timestampMs: 0, view: 0,
+                                    proposer: .zero, timeIsUp: { asked += 1; return asked > 2 })
+        #expect(built.block.txs == Array(txs.prefix(3)))
+        #expect(built.firstUntried == 3)
+        #expect(h.sm.apply(built.block, parent: h.parent, state: h.state).failureValue == nil)
+        let lone = h.sm.buildBlock(candidates: txs, parent: h.parent, state: h.state, timestampMs: 0, view: 0,
+                                   proposer: .zero, timeIsUp: { true })
+        #expect(lone.block.txs == [txs[0]], "a block whose time is up at once still carries one tx")
+    }
+
     @Test func stopsAtMaxBlockBytesAndRejectsWhatFitsNoBlock() {
         let probe = Harness()
         let tx0 = identityTx(probe, Keys.key("a"))

@@ -14,6 +14,29 @@ import TotemCrypto
         try ChainStore(directory: dir.sub("chain"), genesisHash: genesis, genesisValidators: validators)
     }
 
+    /// The data directory is locked while a store has it: another holder (another process, in
+    /// production) is refused with a message saying so, and the directory is free once the store
+    /// is gone.
+    @Test func aDataDirectoryHeldByAnotherOpenerIsRefused() async throws {
+        let dir = try TemporaryDirectory()
+        let other = try DirectoryLock(dir.sub("chain"))
+        do {
+            _ = try Self.open(dir)
+            Issue.record("a store opened a data directory another opener holds")
+        } catch let error as StoreError {
+            #expect(error.code == .alreadyOpen)
+            #expect(error.message.contains("in use by another process"))
+        }
+        other.release()
+        do {
+            let store = try Self.open(dir)
+            await store.shutdown()
+        }
+        // The store is gone: its lock went with it.
+        let again = try DirectoryLock(dir.sub("chain"))
+        again.release()
+    }
+
     /// Block `tip.height + 1` registering `works` (nonces from `firstNonce`), its certificate and changes.
     static func nextBlock(on tip: ChainTip, works: [Work], firstNonce: UInt64 = 1)
         -> (Block, CommitCertificate, StateChanges) {

@@ -26,6 +26,24 @@ import Testing
         #expect(try env.read { try $0.get(a, key: bytes("k1")) } == nil)
     }
 
+    /// A new data.mdb is made in a staging directory and renamed into place (a power cut during the
+    /// first open cannot leave a file LMDB refuses); a staging directory a crash left is discarded.
+    @Test func aStagingDirectoryLeftByACrashIsDiscardedAtOpen() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.sub("env"), staging = path + "/" + LMDBEnvironment.stagingDirectoryName
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        // A half-made data file, as a power cut during creation can leave it.
+        #expect(FileManager.default.createFile(atPath: staging + "/data.mdb", contents: Data(repeating: 0xA5, count: 4096)))
+        do {
+            let env = try openEnvironment(path)
+            try env.write { try $0.put(try env.database("a"), key: bytes("k"), value: bytes("v")) }
+        }
+        #expect(!FileManager.default.fileExists(atPath: staging))
+        let reopened = try openEnvironment(path)
+        #expect(try reopened.read { try $0.get(try reopened.database("a"), key: bytes("k")) } == bytes("v"))
+        #expect(!FileManager.default.fileExists(atPath: staging))
+    }
+
     @Test func namedDatabasesAreSeparate() throws {
         let dir = try TemporaryDirectory()
         let env = try openEnvironment(dir.sub("env"))

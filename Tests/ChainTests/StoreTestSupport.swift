@@ -5,8 +5,9 @@ import Foundation
 final class TemporaryDirectory: Sendable {
     let path: String
 
-    init(_ label: String = "store") throws {
-        let base = FileManager.default.temporaryDirectory.path
+    /// A new directory under `base` (the system's temporary directory if nil).
+    init(_ label: String = "store", under base: String? = nil) throws {
+        let base = base ?? FileManager.default.temporaryDirectory.path
         path = "\(base)/totem-\(label)-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }

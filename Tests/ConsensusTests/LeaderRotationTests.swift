@@ -114,7 +114,7 @@ import TotemCrypto
         #expect(LeaderRotation.neededHeights(before: 100_000, validatorCount: 1_024, setFromHeight: 1).count == 32_768)
     }
 
-    /// A replica waits a quarter of the proposal timeout for a probed leader's proposal, the full
+    /// A replica waits an eighth of the proposal timeout for a probed leader's proposal, the full
     /// timeout otherwise.
     @Test func aProbeTurnHasAShortViewTimer() throws {
         let keys = TestKeys(count: 4)
@@ -138,7 +138,7 @@ import TotemCrypto
         }
         var probe = replica(at: 61)
         #expect(probe.probeTurn && probe.leader(view: 0) == down)
-        #expect(viewTimer(&probe) == 500)
+        #expect(viewTimer(&probe) == 250)
         var benched = replica(at: 65)
         #expect(!benched.probeTurn && benched.leader(view: 0) == set.keys[2])
         #expect(viewTimer(&benched) == 2_000)

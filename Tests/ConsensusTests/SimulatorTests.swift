@@ -4,7 +4,8 @@ import Testing
 
 /// The seeded cluster simulator (STYLE.md §3). Replay one seed with its trace:
 ///   TOTEM_SIM_SEED=1234 swift test --filter ConsensusTests.SimulatorTests
-/// Run more seeds: TOTEM_SIM_SEEDS=20000 (default 2000), from TOTEM_SIM_FIRST_SEED (default 1).
+/// Run more seeds: TOTEM_SIM_SEEDS=20000 (default 2000), from TOTEM_SIM_FIRST_SEED (default 1), or
+/// scripts/simulate.sh.
 @Suite struct SimulatorTests {
     static let environment = ProcessInfo.processInfo.environment
     static let seedCount = environment["TOTEM_SIM_SEEDS"].flatMap { Int($0) } ?? 2_000
@@ -22,12 +23,18 @@ import Testing
     default: .none
     }
     #endif
+    /// TOTEM_SIM_NODE_BUG=sendsBeforePersist|ignoresDamagedSlot|skipsDriftCheck: replay a seed of the node-bug tests.
+    static let nodeBug = environment["TOTEM_SIM_NODE_BUG"].flatMap { NodeFaults.NodeBug(rawValue: $0) }
     static func options(_ seed: UInt64) -> SimOptions {
-        var o = SimOptions.random(seed: seed, harsh: harsh)
+        if let nodeBug { return SimOptions.nodeBugMix(seed: seed, bug: nodeBug) }
         #if TOTEM_FAULT_INJECTION
+        // The broken-replica tests run the mix without node faults.
+        var o = SimOptions.random(seed: seed, harsh: harsh, nodeFaults: bug == .none)
         o.bug = bug
-        #endif
         return o
+        #else
+        return SimOptions.random(seed: seed, harsh: harsh)
+        #endif
     }
     static let chunks = 16
     /// TOTEM_SIM_PRINT_SEEDS=1: print one line per seed (heights, messages, simulated time, what it
@@ -43,7 +50,7 @@ import Testing
         let replay = traced.run()
         return ("""
             seed \(seed) (\(options)): \(violation)
-            replay: TOTEM_SIM_SEED=\(seed) swift test --filter ConsensusTests.SimulatorTests
+            replay: \(harsh ? "TOTEM_SIM_HARSH=1 " : "")TOTEM_SIM_SEED=\(seed) swift test --filter ConsensusTests.SimulatorTests
             last trace lines:
             \(replay.trace.suffix(120).joined(separator: "\n"))
             """, result)
@@ -65,6 +72,7 @@ import Testing
         var passed = 0
         var heights = 0
         var stats = SimStats()
+        var withNodeFaults = 0
         for k in 0..<perChunk {
             let seed = UInt64(Self.firstSeed + chunk * perChunk + k)
             let (report, result) = Self.check(seed: seed, options: Self.options(seed))
@@ -74,19 +82,14 @@ import Testing
             }
             passed += 1
             heights += result.heightAllHonest
+            if result.options.faults.isOn { withNodeFaults += 1 }
             if Self.printSeeds {
-                let st = result.stats
                 print("seed \(seed): heights \(result.heightAllHonest), messages \(result.messages), "
-                      + "simulated \(result.simulatedMs)ms, view changes \(st.viewChanges), new views \(st.newViews), "
-                      + "max view \(st.maxView), restarts \(st.restarts), catch-up requests \(st.catchUpRequests), "
-                      + "laggard answers \(st.certificatesAnswered), evidence \(st.evidence)")
+                      + "simulated \(result.simulatedMs)ms, \(result.stats.summary)")
             }
             stats = stats + result.stats
         }
-        print("chunk \(chunk): \(passed) seeds, \(heights) heights decided, \(stats.viewChanges) view changes, "
-              + "\(stats.newViews) new views, max view \(stats.maxView), \(stats.restarts) restarts, "
-              + "\(stats.catchUpRequests) catch-up requests, \(stats.certificatesAnswered) laggard answers, "
-              + "\(stats.evidence) evidence reports")
+        print("chunk \(chunk): \(passed) seeds (\(withNodeFaults) with node faults), \(heights) heights decided, \(stats.summary)")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n\n"))")
         #expect(passed == perChunk)
         #expect(heights > passed, "seeds decide blocks")

@@ -21,6 +21,47 @@ extension SocketTests {
         await node.kill()
     }
 
+    /// A peer is silent when no byte of it arrives for `silentPingIntervalsMax` ping intervals: a
+    /// frame trickling in for longer than that keeps the connection, and silence after it ends it.
+    @Test func slowFrameKeepsThePeerAndSilenceThenClosesIt() async throws {
+        let a = T.key(1), peer = T.key(2)
+        var config = T.config(a)
+        config.pingIntervalMs = 200
+        let silenceLimit = Duration.milliseconds(config.pingIntervalMs * P2PLimits.silentPingIntervalsMax)
+        let node = try await RunningNode.start(config, allow: AllowList(validatorsInForce: [a.publicKey, peer.publicKey]))
+        try await withTimeout(.seconds(20), "silent peer closed") {
+            let ch = try await RawPeer.connect(port: node.port)
+            try await ch.executeThenClose { inbound, outbound in
+                var it = inbound.makeAsyncIterator()
+                var session = try await RawPeer.handshake(key: peer, inbound: &it, outbound: outbound)
+                try await node.waitForPeers([peer.publicKey])
+                // One 32 KiB frame, written in 64 pieces over about 2.5 silence limits.
+                let payload = [UInt8](repeating: 5, count: 32 * 1024)
+                var frame = try Framing.sealed(Message.consensus(payload).encoded, cipher: &session.sender,
+                                               allocator: ByteBufferAllocator())
+                let pieces = 64, pause = silenceLimit * 5 / 2 / pieces
+                let pieceBytes = (frame.readableBytes + pieces - 1) / pieces
+                while frame.readableBytes > 0 {
+                    try await outbound.write(frame.readSlice(length: min(pieceBytes, frame.readableBytes))!)
+                    try await Task.sleep(for: pause)
+                }
+                try await node.events.wait("the slow frame arrives") {
+                    $0.contains { if case .consensus(peer.publicKey, payload) = $0 { true } else { false } }
+                }
+                #expect(!node.events.items.contains { if case .peerDown(peer.publicKey) = $0 { true } else { false } },
+                        "a peer whose frame was arriving was taken for silent")
+                // Now nothing: the node closes the connection once the limit has passed.
+                let silentSince = ContinuousClock.now
+                do { while try await it.next() != nil {} } catch {}
+                #expect(ContinuousClock.now - silentSince >= silenceLimit)
+            }
+        }
+        try await node.events.wait("silent peer down") {
+            $0.contains { if case .peerDown(peer.publicKey) = $0 { true } else { false } }
+        }
+        await node.kill()
+    }
+
     /// Two validators, b dialling a, once each lists the other as its peer.
     static func connectedPair(_ a: SigningKey, _ b: SigningKey) async throws -> (RunningNode, RunningNode) {
         let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey])

@@ -105,7 +105,9 @@ extension SocketTests {
         for (i, pool) in mempools.enumerated().dropFirst() {
             try await eventually("all txs in mempool \(i)") { pool.count == txs.count }
             #expect(pool.withPool { p in txs.allSatisfy { p.contains($0.hash) } })
-            #expect(admissions[i].seen.items.count == txs.count)
+            // The recorder is written just after the mempool admits, so wait for it too.
+            let got = try await admissions[i].seen.wait("admission \(i) recorded") { $0.count >= txs.count }
+            #expect(got.count == txs.count)
         }
         // A tx with a forged signature gossiped from node 0 is refused by every other mempool.
         let good = T.txs(1, sender: T.key(500))[0]

@@ -53,7 +53,7 @@ import TotemCrypto
         let blocks = try await sourceChain(6, dir: base + "/source")
         let chain = try open(base + "/target")
         let verifier = Ed25519SignatureVerifier(genesisHash: genesis.genesisHash)
-        let verifies: (CommitCertificate, Block, ValidatorSet) -> Bool = { cert, block, set in
+        let verifies: @Sendable (CommitCertificate, Block, ValidatorSet) -> Bool = { cert, block, set in
             cert.height == block.height && QuorumCertificate(cert, blockHash: block.hash).verify(against: set, verifier)
         }
 

@@ -2,6 +2,7 @@ import ChainModel
 import Foundation
 import TOMLKit
 import Testing
+import TotemCrypto
 @testable import totemd
 
 /// The repository's samples stay valid, and a wrong setting stops start-up with a message naming
@@ -26,6 +27,31 @@ struct ConfigTests {
         let c = try NodeConfig.parse(try TOMLTable(string: toml), file: "x.toml", baseDir: "/tmp")
         #expect(c.apiConnections == ConnectionLimits(headerReadTimeoutMs: 1500, bodyReadTimeoutMs: 2500, idleTimeoutMs: 3500,
                                                      responseTimeoutMs: 45000, maxConnections: 7))
+    }
+
+    /// What `totemd init` writes is read back as given, whatever the characters of a value.
+    @Test func renderedConfigQuotesItsValues() throws {
+        let moniker = "agency \"a\" \\ \u{7}é"
+        let text = NodeConfigFile.render(moniker: moniker, role: "observer", p2pListen: "[::1]:26601", apiListen: "0.0.0.0:80",
+                                         peers: ["\(String(repeating: "ab", count: 32))@h.example:1"], observers: [])
+        let c = try NodeConfig.parse(try TOMLTable(string: text), file: "x.toml", baseDir: "/tmp")
+        #expect(c.moniker == moniker && c.role == .observer)
+        #expect(c.p2pListenHost == "::1" && c.p2pListenPort == 26601 && c.apiListenPort == 80)
+        #expect(c.persistentPeers.map(\.host) == ["h.example"])
+    }
+
+    @Test func ceremonyAddressRules() throws {
+        #expect(GenesisCeremony.addressProblem("node-a.example.org:26601") == nil)
+        #expect(GenesisCeremony.addressProblem("[2001:db8::1]:26601") == nil)
+        #expect(GenesisCeremony.addressProblem("node-a.example.org")?.contains("is not host:port") == true)
+        #expect(GenesisCeremony.addressProblem(":26601")?.contains("has no host") == true)
+        #expect(GenesisCeremony.addressProblem("0.0.0.0:26601")?.contains("listen-on-all") == true)
+        #expect(GenesisCeremony.addressProblem("[::]:26601")?.contains("listen-on-all") == true)
+        let key = try #require(Bytes32(hex: String(repeating: "ab", count: 32)))
+        let other = try #require(Bytes32(hex: String(repeating: "cd", count: 32)))
+        let twice = [GenesisValidator(name: "a", publicKey: key, p2pAddress: "h:1"),
+                     GenesisValidator(name: "b", publicKey: other, p2pAddress: "h:1")]
+        #expect(throws: CommandFailure.self) { try GenesisCeremony.check(twice) }
     }
 
     @Test func sampleGenesisParses() throws {

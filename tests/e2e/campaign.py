@@ -18,7 +18,11 @@ history at the end):
   and `GET /v1/works/{contentHash}` on every node names its sender, height and tx (the load
   includes pairs of registrations of the same content by two identities, sent at once to two nodes);
 - after each heal, the chain resumes (height rises on 3 of 4 validators) and every node is at the
-  tip with `catchingUp` false, without a manual step, within the stated bound.
+  tip with `catchingUp` false, without a manual step, within the stated bound;
+- with one validator unable to lead, the heights decided after a view change once the fault's
+  first 10 heights are committed are those the leader rotation explains (the victim's first turn
+  after it last proposed, and its probes), within VIEW_CHANGE_SLACK, read from the chain's headers
+  and commit certificates.
 
 Throughput and latency (submit → committed as polled, every 0.1 s) are measured per scenario and
 compared with the healthy baseline, in the window after the first 10 heights of the fault.
@@ -32,6 +36,9 @@ import http.client
 import json
 import os
 import random
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -75,6 +82,7 @@ class Cluster:
         self.genesis: dict = {}
         self.genesis_hash = b""
         self.keys: dict[str, bytes] = {}   # node name -> public key
+        self.mounts: list[str] = []         # tmpfs mounted under the folder (disk_full)
 
     def sh(self, *args: str, timeout_s: float = 240) -> str:
         env = {**os.environ, "TOTEM_BIN": self.totemd, "TOTEM_CLUSTER_DIR": self.dir}
@@ -86,6 +94,8 @@ class Cluster:
         return out
 
     def up(self) -> None:
+        # A run that died left its tmpfs mounted: `up` could not remove the folder.
+        self.unmount([m for m in mount_points() if m.startswith(self.dir + os.sep)])
         self.sh("up")
         with open(os.path.join(self.dir, "genesis.json"), "rb") as f:
             raw = f.read()
@@ -96,7 +106,21 @@ class Cluster:
                 self.keys[n] = bytes.fromhex(json.load(f)["publicKey"])
 
     def down(self) -> None:
-        self.sh("down")
+        try:
+            self.sh("down")
+        finally:
+            self.unmount(self.mounts)
+
+    def mount_tmpfs(self, path: str, size_bytes: int) -> None:
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", path], check=True)
+        self.mounts.append(path)
+
+    def unmount(self, paths: list[str]) -> None:
+        for m in reversed(paths):
+            subprocess.run(["umount", "-l", m], check=False)
+            if m in self.mounts:
+                self.mounts.remove(m)
 
     def url(self, name: str) -> str:
         return f"http://{self.subnet}.{10 + NODES.index(name)}:{self.api_port}"
@@ -120,6 +144,11 @@ class Cluster:
     def snapshot(self) -> dict[str, dict | None]:
         with ThreadPoolExecutor(len(NODES)) as ex:
             return dict(zip(NODES, ex.map(self.status, NODES)))
+
+
+def mount_points() -> list[str]:
+    with open("/proc/mounts") as f:
+        return [line.split()[1].encode().decode("unicode_escape") for line in f]
 
 
 def heights_of(snap: dict[str, dict | None]) -> dict[str, int | None]:
@@ -370,6 +399,7 @@ class Load:
         h = tx.tx_hash
         node = node or self._pick()
         submitted = False
+        accepted_at: str | None = None  # a node that accepted it: it may still commit from there
         last_submit = 0.0
         stop_deadline = None
         while True:
@@ -385,8 +415,16 @@ class Load:
                     [res] = self.cluster.client(node).submit([tx])
                     last_submit = time.monotonic()
                     submitted = True
-                    if not res.get("accepted"):
+                    if res.get("accepted"):
+                        accepted_at = node
+                    else:
                         code = (res.get("error") or {}).get("code")
+                        if accepted_at is not None and accepted_at != node:
+                            # Refused on a resubmission (e.g. conflicting_nonce: this node holds
+                            # another tx under the nonce) after another node accepted it: not
+                            # final, it may still commit; follow it where it was accepted.
+                            node = accepted_at
+                            continue
                         if code == "work_already_registered" or "nonce" in str(code):
                             self.history.rejected(h, node, {"atSubmission": True, **(res.get("error") or {})})
                             return "refused"
@@ -428,6 +466,9 @@ class Checker:
         self.rng = rng
         self.checked_to = 0
         self.violations: list[str] = []
+        # Per height, as every node agreed: (proposer, header view, highest commit-certificate view
+        # any node holds). What the leader rotation and the view-change count are read from.
+        self.chain: dict[int, tuple[bytes, int, int]] = {}
 
     def _fetch_blocks(self, node: str, heights: range) -> dict[int, dict]:
         host, port = self.cluster.url(node).removeprefix("http://").split(":")
@@ -502,21 +543,27 @@ class Checker:
             if len(set(txl.values())) != 1:
                 v.append(f"height {h}: txHashes differ between nodes")
             blocks[h] = (first["blockHash"], hdr, list(first.get("txHashes", ())))
+            commit_view = max((a.get("commit") or {}).get("view", 0) for a in answers.values())
+            self.chain[h] = (hdr.proposer, hdr.view, commit_view)
             prev_hash = first["blockHash"]
 
         # Every tx reported committed, at its reported place, in the chain of every node.
         records = self.history.committed_records()
         in_range = [r for r in records if start <= r.place[0] <= common]
+        lost = 0
         for r in in_range:
             hgt, idx = r.place
             if hgt not in blocks:
-                continue  # that height's disagreement is reported above
+                lost += 1  # that height's disagreement is reported above
+                continue
             txs = blocks[hgt][2]
             if idx >= len(txs) or txs[idx] != r.tx.tx_hash.hex():
+                lost += 1
                 v.append(f"tx {r.tx.tx_hash.hex()} reported committed at {r.place} by "
                          f"{sorted(r.reported_by)} is not there in the final chain")
         if final:
             beyond = [r for r in records if r.place[0] > common]
+            lost += len(beyond)
             if beyond:
                 v.append(f"{len(beyond)} txs reported committed above the lowest tip {common}, e.g. "
                          f"{beyond[0].tx.tx_hash.hex()} at {beyond[0].place}")
@@ -534,7 +581,7 @@ class Checker:
         works_checked = self._check_works(records, start, common, nodes, final)
         self.checked_to = max(self.checked_to, common)
         summary = {"heights": f"{start}..{common}", "heightsChecked": len(heights),
-                   "txsInRange": len(in_range), "txsReportedCommitted": len(records),
+                   "txsInRange": len(in_range), "txsLost": lost, "txsReportedCommitted": len(records),
                    "txIndexSample": len(sample), "worksChecked": works_checked,
                    "newViolations": len(v) - n_before, "seconds": round(time.monotonic() - t0, 1)}
         return summary
@@ -606,14 +653,31 @@ class Scenario:
     promise: str
     liveness_target: bool = False   # issue 13's 1.5x / 3x target applies
     expect_stop: bool = False       # the chain must not advance during the fault
+    # One validator cannot lead for the fault: the leader rotation benches it, so after the first
+    # 10 heights view changes come only at its probe turns (docs/consensus.md, "Leader rotation").
+    one_down: bool = False
+    clock_offset_s: int = 0         # the victim restarted under libfaketime with this offset
+
+
+def clock_scenario(name: str, offset_s: int, promise: str) -> Scenario:
+    return Scenario(name, f"one validator restarted with its clock {describe_offset(offset_s)} "
+                    f"(libfaketime): {promise}; it warns 'clock seems off'; the others keep "
+                    f"committing; restarted with a true clock at heal", liveness_target=True,
+                    one_down=True, clock_offset_s=offset_s)
+
+
+def describe_offset(offset_s: int) -> str:
+    amount = f"{abs(offset_s) // 3600} h" if abs(offset_s) % 3600 == 0 else f"{abs(offset_s)} s"
+    return f"{amount} {'ahead' if offset_s > 0 else 'behind'}"
 
 
 SCENARIOS = {
     "healthy": Scenario("healthy", "baseline: no fault"),
     "isolate_one": Scenario("isolate_one", "one validator isolated: the other 3 keep committing; "
-                            "it catches up after heal", liveness_target=True),
+                            "it catches up after heal", liveness_target=True, one_down=True),
     "isolate_leader": Scenario("isolate_leader", "the validator leading the next height isolated: "
-                               "a view change, then the other 3 keep committing", liveness_target=True),
+                               "a view change, then the other 3 keep committing", liveness_target=True,
+                               one_down=True),
     "split": Scenario("split", "2|2 split of the validators: no block commits (quorum is 3), the "
                       "chain resumes after heal", expect_stop=True),
     "flap": Scenario("flap", "one validator isolated and healed every 3 s: the chain keeps "
@@ -622,18 +686,31 @@ SCENARIOS = {
     "limit": Scenario("limit", "one validator behind 1 Mbit/s each way: the others keep committing",
                       liveness_target=True),
     "kill": Scenario("kill", "kill -9 of one validator under load, `start` after the window: it "
-                     "rejoins by itself", liveness_target=True),
-    "sigstop": Scenario("sigstop", "SIGSTOP of one validator under load, SIGCONT after the window"),
-    "clock_ahead": Scenario("clock_ahead", "one validator restarted with its clock 30 s ahead "
-                            "(libfaketime): its proposals are refused, the others keep committing, "
-                            "it follows; restarted with a true clock at heal", liveness_target=True),
+                     "rejoins by itself", liveness_target=True, one_down=True),
+    "sigstop": Scenario("sigstop", "SIGSTOP of one validator under load, SIGCONT after the window",
+                        one_down=True),
+    "clock_ahead": clock_scenario("clock_ahead", 30, "its proposals are refused (block_clock_drift)"),
+    "clock_behind": clock_scenario(
+        "clock_behind", -30, "its proposals carry its parent's time + 1 ms (a block's time never goes "
+        "back), so the others accept them; it refuses theirs (block_clock_drift) and follows by "
+        "their commit certificates"),
+    "clock_far_ahead": clock_scenario("clock_far_ahead", 3600, "its proposals are refused (block_clock_drift)"),
+    "disk_full": Scenario("disk_full", "one validator's data directory on a small tmpfs that its own "
+                          "writes fill under load: it stops with an error naming the full disk "
+                          "(path, bytes free) and leaves its store intact; the others keep committing; "
+                          "with the space freed and the node started it rejoins by itself",
+                          one_down=True),
     "damaged_store": Scenario("damaged_store", "a validator killed, its data.mdb damaged (every "
                               "record naming the campaign's registrar): the next start is refused "
                               "with 'refusing to start'; the operator moves the data directory away "
-                              "and starts it, as the message says: it resyncs from its peers by itself"),
+                              "and starts it, as the message says: it resyncs from its peers by itself",
+                              one_down=True),
 }
 ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
-       "clock_ahead", "damaged_store"]
+       "clock_ahead", "clock_behind", "clock_far_ahead", "disk_full", "damaged_store"]
+# The faults of one validator, which the load stops sending to while they last.
+ONE_VICTIM = ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead", "clock_behind",
+              "clock_far_ahead", "disk_full", "damaged_store")
 
 
 def flip_all(path: str, pattern: bytes, at: int) -> int:
@@ -667,6 +744,75 @@ def skew_env(seconds: int) -> list[str]:
     missing = f"/totem_campaign_none_{os.getpid()}"
     return [f"LD_PRELOAD={libfaketime()}", f"FAKETIME={seconds:+d}s", "DONT_FAKE_MONOTONIC=1",
             f"FAKETIME_SHARED={missing} {missing}"]
+
+
+# The leader rotation as docs/consensus.md states it (Sources/Consensus/LeaderRotation.swift), read
+# from the proposers the chain records: at which of a validator's base turns it may fail.
+ROTATION_WINDOW_TURNS = 512
+ROTATION_PROBE_MISSED = (15, 63, 255)
+# View changes in a steady window beyond the rotation's allowance that a busy machine may cause
+# (a proposal late by a whole timeout); the CI test allows this many.
+VIEW_CHANGE_SLACK = 2
+
+
+def missed_turns(chain: dict[int, tuple[bytes, int, int]], key: bytes, index: int, n: int, height: int) -> int:
+    """How many of the validator's base turns (the heights h with h mod n its index among the keys
+    sorted) before `height` another validator proposed, newest first, in a row; over at most
+    ROTATION_WINDOW_TURNS turns."""
+    turn = height - ((height - index) % n or n)
+    lowest = max(1, height - ROTATION_WINDOW_TURNS * n)
+    missed = 0
+    while turn >= lowest and missed < ROTATION_WINDOW_TURNS and turn in chain and chain[turn][0] != key:
+        missed += 1
+        turn -= n
+    return missed
+
+
+def rotation_allowance(chain: dict[int, tuple[bytes, int, int]], keys: list[bytes], victim: bytes,
+                       heights: range) -> tuple[list[int], list[int]]:
+    """The victim's base turns among `heights`, and those at which the rotation has it lead view 0
+    (so a victim that is down costs a view change there): a turn after one it proposed (missed
+    count 0) and its probes (missed count 15, 63, 255, or the whole window on one turn in 512)."""
+    ordered = sorted(keys)
+    n, index = len(ordered), ordered.index(victim)
+    turns = [h for h in heights if h % n == index]
+    allowed = []
+    for h in turns:
+        m = missed_turns(chain, victim, index, n, h)
+        if m == 0 or m in ROTATION_PROBE_MISSED or (
+                m == ROTATION_WINDOW_TURNS and (h // n) % ROTATION_WINDOW_TURNS == 0):
+            allowed.append(h)
+    return turns, allowed
+
+
+# disk_full: the victim's data directory moves to a tmpfs of the data's size plus DISK_HEADROOM_BYTES
+# (what the node writes for the rest of the campaign once the filler is gone); the filler then
+# leaves DISK_MARGIN_BYTES free, which the node's own writes under load use up.
+DISK_HEADROOM_BYTES = 256 << 20
+DISK_MARGIN_BYTES = 256 << 10
+DISK_FILL_CHUNK_BYTES = 1 << 20
+
+
+def free_bytes(path: str) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def fill_leaving(path: str, margin: int) -> int:
+    """Writes zeros to the file `path` until its file system has about `margin` bytes free;
+    returns the bytes written."""
+    written = 0
+    with open(path, "wb", buffering=0) as f:
+        while (room := free_bytes(os.path.dirname(path)) - margin) > 0:
+            written += f.write(b"\0" * min(room, DISK_FILL_CHUNK_BYTES))
+        os.fsync(f.fileno())
+    return written
+
+
+def tree_bytes(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
 CI = ["healthy", "isolate_leader", "split", "kill", "sigstop"]
 
 
@@ -684,6 +830,7 @@ class Campaign:
         self.results: list[dict] = []
         self.baseline: dict | None = None
         self.failures: list[str] = []   # a resume bound or an expectation not met
+        self.disk: str | None = None     # disk_full: the victim's tmpfs
 
     # -- measurements
 
@@ -755,13 +902,16 @@ class Campaign:
         except OSError:
             return 0
 
-    def log_count(self, node: str, offset: int, needle: str) -> int:
+    def log_text(self, node: str, offset: int) -> str:
         try:
             with open(os.path.join(self.cluster.dir, node, "node.log"), "rb") as f:
                 f.seek(offset)
-                return f.read().decode("utf-8", "replace").count(needle)
+                return f.read().decode("utf-8", "replace")
         except OSError:
-            return 0
+            return ""
+
+    def log_count(self, node: str, offset: int, needle: str) -> int:
+        return self.log_text(node, offset).count(needle)
 
     # -- one scenario
 
@@ -771,9 +921,15 @@ class Campaign:
         conv, snap = self.wait_converged(f"before {name}", scaled(60))
         if conv is None:
             self.failures.append(f"{name}: the cluster was not converged before the scenario")
-        h0 = majority_height(snap) or 0
         victim = rng.choice(VALIDATORS)
         detail = ""
+        if name in ONE_VICTIM:
+            self.load.avoid = {victim}
+        if name == "disk_full":
+            # Preparation, not the fault: the victim restarted on its small disk, back at the tip.
+            detail += self.disk_full_prepare(victim)
+            _, snap = self.wait_converged(f"{victim} on its tmpfs", scaled(60))
+        h0 = majority_height(snap) or 0
         cs = self.cluster.sh
         if name == "isolate_leader":
             keys = [self.cluster.keys[n] for n in VALIDATORS]
@@ -781,6 +937,7 @@ class Campaign:
             latest = self.cluster.client("node0").get_json("/v1/blocks/latest?limit=8")["blocks"]
             proposers = [self.cluster.name_of(bytes.fromhex(b["proposer"])) for b in latest]
             victim = base if base in proposers else proposers[0]
+            self.load.avoid = {victim}
             detail = f" (base leader of height {h0 + 1}: {base}; proposers of the last 8 blocks: {proposers})"
         groups = None
         if name == "split":
@@ -791,10 +948,8 @@ class Campaign:
         shown = {"healthy": "-", "split": "-", "loss": "all links"}.get(name, victim)
         log(f"--- {name}: victim {shown}{detail}, {duration_s:.0f} s, from height {h0}")
         log(f"    expect: {sc.promise}")
-        if name in ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead", "damaged_store"):
-            self.load.avoid = {victim}
+        log_offsets = {n: self.log_size(n) for n in VALIDATORS}
         t_fault = time.monotonic()
-        flaps = 0
         if name in ("isolate_one", "isolate_leader"):
             cs("isolate", victim)
         elif name == "split":
@@ -809,43 +964,17 @@ class Campaign:
             cs("stop", victim)
         elif name == "damaged_store":
             detail += self.damage_store(victim)
-        elif name == "clock_ahead":
+        elif sc.clock_offset_s:
             cs("kill", victim)
-            log_offsets = {n: self.log_size(n) for n in VALIDATORS}
-            cs("start", victim, *skew_env(30))
-        # During the fault: follow heights; the window of the liveness target starts once 10 more
-        # heights are committed on 3 of 4 validators.
-        t_end = t_fault + duration_s
-        t_window = None
-        stop_from = stop_to = None
-        flap_next = t_fault + 3.0
-        isolated = name == "flap"
-        if name == "flap":
-            cs("isolate", victim)
-        while time.monotonic() < t_end:
-            now = time.monotonic()
-            if name == "flap" and now >= flap_next:
-                cs("heal") if isolated else cs("isolate", victim)
-                isolated = not isolated
-                flaps += 1
-                flap_next = now + 3.0
-            s = self.cluster.snapshot()
-            mh = majority_height(s)
-            maxh = max((x["height"] for x in s.values() if x), default=None)
-            if t_window is None and mh is not None and mh >= h0 + 10:
-                t_window = time.monotonic()
-            if sc.expect_stop and now - t_fault >= 3.0 and maxh is not None:
-                stop_from = maxh if stop_from is None else stop_from
-                stop_to = maxh
-            time.sleep(0.25)
-        snap_end = self.cluster.snapshot()
-        h_end = majority_height(snap_end)
-        during = self.window_stats(t_window, time.monotonic()) if t_window else None
-        whole = self.window_stats(t_fault, time.monotonic())
+            cs("start", victim, *skew_env(sc.clock_offset_s))
+        elif name == "disk_full":
+            detail += self.disk_full_fill(victim)
+        during_fault = self.follow_fault(sc, victim, h0, t_fault, duration_s)
         # Heal.
-        hmax_heal = max((x["height"] for x in snap_end.values() if x), default=0)
+        snap_end = during_fault["snapshot"]
         vheights_heal = {n: snap_end[n]["height"] for n in VALIDATORS if snap_end[n]}
         t_heal = time.monotonic()
+        heal_offset = self.log_size(victim)
         if name in ("isolate_one", "isolate_leader", "split", "loss", "flap"):
             cs("heal")
         elif name == "limit":
@@ -862,15 +991,12 @@ class Campaign:
             os.rename(data, aside)
             log(f"    moved {victim}'s data directory to {aside}, starting it")
             cs("start", victim)
-        elif name == "clock_ahead":
-            warned = self.log_count(victim, log_offsets[victim], "clock seems off")
-            refused = {n: self.log_count(n, log_offsets[n], "block_clock_drift")
-                       for n in VALIDATORS if n != victim}
-            detail += f" (its log: 'clock seems off' x{warned}; others' 'block_clock_drift' lines: {refused})"
-            if warned < 1:
-                self.failures.append(f"{name}: {victim} never logged that its clock seems off (faketime not in effect?)")
+        elif sc.clock_offset_s:
+            detail += self.clock_report(name, victim, sc.clock_offset_s, log_offsets)
             cs("kill", victim)
             cs("start", victim)
+        elif name == "disk_full":
+            detail += self.disk_full_heal(victim, log_offsets[victim], during_fault["victimExitedS"])
         self.load.avoid = set()
         # Resume: height rises on 3 of 4 validators above what the highest had at heal.
         resume_s = None
@@ -881,23 +1007,78 @@ class Campaign:
                 resume_s = time.monotonic() - t_heal
                 break
             time.sleep(0.1)
-        conv_s, snap_after = self.wait_converged(f"after {name}", scaled(self.resume_bound_s) * 2)
+        conv_s, _ = self.wait_converged(f"after {name}", scaled(self.resume_bound_s) * 2)
         tip_s = None if conv_s is None else time.monotonic() - t_heal
+        if name == "disk_full":
+            detail += self.disk_full_rejoined(victim, heal_offset)
         check = self.checker.check()
+        h_end = during_fault["heightEnd"]
         res = {"scenario": name, "victim": shown, "detail": detail.strip(), "durationS": duration_s,
                "heightStart": h0, "heightEnd": h_end, "heightsDuring": (h_end - h0) if h_end is not None else None,
-               "windowAfter10Heights": during, "wholeFault": whole,
+               "windowAfter10Heights": during_fault["window"], "wholeFault": during_fault["whole"],
                "resumeS": None if resume_s is None else round(resume_s, 1),
                "allAtTipS": None if tip_s is None else round(tip_s, 1),
-               "check": check, "flaps": flaps}
-        saw = []
+               "check": check, "flaps": during_fault["flaps"],
+               "viewChanges": self.view_changes(victim if name in ONE_VICTIM else None, h0,
+                                                during_fault["heightWindow"], h_end)}
+        self.judge(sc, res, during_fault, top_at_heal)
+        self.results.append(res)
+        return res
+
+    def follow_fault(self, sc: Scenario, victim: str, h0: int, t_fault: float, duration_s: float) -> dict:
+        """Follows heights until the fault's end (flapping the link for `flap`). The window of the
+        liveness target starts once 10 more heights are committed on 3 of 4 validators."""
+        cs = self.cluster.sh
+        t_end = t_fault + duration_s
+        t_window = h_window = None
+        stop_from = stop_to = None
+        victim_exited_s = None
+        flaps = 0
+        flap_next = t_fault + 3.0
+        isolated = sc.name == "flap"
+        if sc.name == "flap":
+            cs("isolate", victim)
+        while time.monotonic() < t_end or (sc.name == "disk_full" and victim_exited_s is None
+                                               and time.monotonic() < t_fault + 3 * duration_s):
+            now = time.monotonic()
+            if sc.name == "flap" and now >= flap_next:
+                cs("heal") if isolated else cs("isolate", victim)
+                isolated = not isolated
+                flaps += 1
+                flap_next = now + 3.0
+            if sc.name == "disk_full" and victim_exited_s is None and self.node_pid(victim) is None:
+                victim_exited_s = now - t_fault
+                # The others go on without it for a while: at least 10 s after it stopped.
+                t_end = min(max(t_end, now + 10), t_fault + 3 * duration_s)
+            s = self.cluster.snapshot()
+            mh = majority_height(s)
+            maxh = max((x["height"] for x in s.values() if x), default=None)
+            if t_window is None and mh is not None and mh >= h0 + 10:
+                t_window, h_window = time.monotonic(), mh
+            if sc.expect_stop and now - t_fault >= 3.0 and maxh is not None:
+                stop_from = maxh if stop_from is None else stop_from
+                stop_to = maxh
+            time.sleep(0.25)
+        snap_end = self.cluster.snapshot()
+        return {"snapshot": snap_end, "heightEnd": majority_height(snap_end), "heightWindow": h_window,
+                "window": self.window_stats(t_window, time.monotonic()) if t_window else None,
+                "whole": self.window_stats(t_fault, time.monotonic()),
+                "stopFrom": stop_from, "stopTo": stop_to, "flaps": flaps, "victimExitedS": victim_exited_s}
+
+    def judge(self, sc: Scenario, res: dict, during_fault: dict, top_at_heal: int) -> None:
+        """Prints what the scenario saw against what it promised; records what was not met."""
+        name, whole, during, check = sc.name, res["wholeFault"], res["windowAfter10Heights"], res["check"]
+        saw = [res["detail"]] if res["detail"] and name not in ("isolate_leader", "split") else []
         if sc.expect_stop:
+            stop_from, stop_to = during_fault["stopFrom"], during_fault["stopTo"]
             stopped = stop_from is not None and stop_to == stop_from
             res["stopped"] = stopped
             saw.append(f"height during the split (after 3 s): {stop_from} → {stop_to}"
                        f" ({'stopped' if stopped else 'DID NOT STOP'})")
             if not stopped:
                 self.failures.append(f"{name}: the chain advanced during a 2|2 split ({stop_from} → {stop_to})")
+        elif name != "healthy" and (res["heightsDuring"] or 0) < 10:
+            self.failures.append(f"{name}: the others did not go on ({res['heightsDuring']} heights during the fault)")
         saw.append(f"{res['heightsDuring']} heights on 3 of 4 validators during the fault")
         saw.append(f"whole fault: {whole['txPerS']} tx/s, p50 {whole['p50Ms']} ms, p99 {whole['p99Ms']} ms")
         if during:
@@ -905,13 +1086,14 @@ class Campaign:
                        f"p50 {during['p50Ms']} ms, p99 {during['p99Ms']} ms")
         elif name != "healthy":
             saw.append("fewer than 10 heights during the fault: no steady window")
+        saw.append(self.judge_view_changes(sc, res["viewChanges"]))
         saw.append(f"resumed (3 of 4 validators above {top_at_heal}) {res['resumeS']} s after heal, "
                    f"every node at the tip, catchingUp false, {res['allAtTipS']} s after heal")
         saw.append(f"checker: heights {check['heights']}, {check['txsInRange']} txs reported committed "
-                   f"there, {check['newViolations']} violations ({check['seconds']} s)")
+                   f"there, {check['txsLost']} lost, {check['newViolations']} violations ({check['seconds']} s)")
         if name == "healthy":
             self.baseline = whole
-        elif sc.liveness_target and self.baseline and during:
+        elif self.baseline and during and not sc.expect_stop:
             b = self.baseline
             ratios = {
                 "throughput": (b["txPerS"] / during["txPerS"]) if during["txPerS"] else None,
@@ -920,21 +1102,136 @@ class Campaign:
             met = all(x is not None for x in ratios.values()) and ratios["throughput"] <= 1.5 \
                 and ratios["p50"] <= 1.5 and ratios["p99"] <= 3.0
             res["vsHealthy"] = {k: None if x is None else round(x, 2) for k, x in ratios.items()}
-            res["livenessTargetMet"] = met
+            target = ""
+            if sc.liveness_target:
+                res["livenessTargetMet"] = met
+                target = f": target (1.5x, 1.5x, 3x) {'met' if met else 'NOT met'}"
             saw.append(f"vs healthy: throughput {res['vsHealthy']['throughput']}x lower, p50 "
-                       f"{res['vsHealthy']['p50']}x, p99 {res['vsHealthy']['p99']}x: target "
-                       f"(1.5x, 1.5x, 3x) {'met' if met else 'NOT met'}")
-        res["detail"] = detail.strip()
-        if name in ("clock_ahead", "damaged_store"):
-            saw.insert(0, detail.strip())
+                       f"{res['vsHealthy']['p50']}x, p99 {res['vsHealthy']['p99']}x{target}")
         for line in saw:
             log(f"    saw: {line}")
         if name != "healthy":
             for key, label in (("resumeS", "resume"), ("allAtTipS", "every node at the tip")):
                 if res[key] is None or res[key] > scaled(self.resume_bound_s):
                     self.failures.append(f"{name}: {label} took {res[key]} s (bound {self.resume_bound_s} s)")
-        self.results.append(res)
-        return res
+
+    # -- the leader rotation, read from the chain
+
+    def view_changes(self, victim: str | None, h0: int, h_window: int | None, h_end: int | None) -> dict:
+        """The heights of the fault decided in a view above 0 (the header's or a commit
+        certificate's view), and for a one-validator fault the rotation's allowance in the steady
+        window (after the first 10 heights): the victim's base turns there, and those at which the
+        rotation has it lead view 0 (see `rotation_allowance`)."""
+        chain = self.checker.chain
+        heights = range(h0 + 1, (h_end or h0) + 1)
+        views = {h: max(chain[h][1], chain[h][2]) for h in heights if h in chain}
+        changed = [(h, v) for h, v in views.items() if v > 0]
+        out: dict = {"heights": len(heights), "atHeights": changed, "unknownHeights": len(heights) - len(views)}
+        if victim is None or h_window is None or h_end is None:
+            return out
+        key = self.cluster.keys[victim]
+        window = range(h_window + 1, h_end + 1)
+        turns, allowed = rotation_allowance(chain, [self.cluster.keys[n] for n in VALIDATORS], key, window)
+        out["window"] = {"from": window.start, "to": h_end, "victimTurns": len(turns), "allowedHeights": allowed,
+                         "viewChanges": [h for h, _ in changed if h in window],
+                         "victimProposed": sum(1 for h in window if h in chain and chain[h][0] == key)}
+        return out
+
+    def judge_view_changes(self, sc: Scenario, vc: dict) -> str:
+        text = (f"view changes: {len(vc['atHeights'])} of {vc['heights']} heights"
+                + (f" (height/view {', '.join(f'{h}/{v}' for h, v in vc['atHeights'][:12])}"
+                   f"{' …' if len(vc['atHeights']) > 12 else ''})" if vc["atHeights"] else ""))
+        w = vc.get("window")
+        if w is None:
+            return text
+        seen, allowed = len(w["viewChanges"]), len(w["allowedHeights"])
+        text += (f"; steady window {w['from']}..{w['to']}: the victim proposed {w['victimProposed']}; "
+                 f"expected at most {allowed} (its first turn and probes, {w['allowedHeights'][:8]}, of its "
+                 f"{w['victimTurns']} turns) + {VIEW_CHANGE_SLACK}, saw {seen} {w['viewChanges'][:12]}")
+        if sc.one_down and seen > allowed + VIEW_CHANGE_SLACK:
+            self.failures.append(f"{sc.name}: {seen} view changes in the steady window {w['from']}..{w['to']}, "
+                                 f"the rotation allows {allowed} (+{VIEW_CHANGE_SLACK}): {w['viewChanges']}")
+        # A clock ahead: none of its blocks may be committed (their time is off); behind: its
+        # blocks carry the parent's time + 1 ms and are committed once it leads again (a probe).
+        if sc.clock_offset_s > 0 and w["victimProposed"]:
+            self.failures.append(f"{sc.name}: {w['victimProposed']} blocks proposed by the validator with "
+                                 f"its clock {describe_offset(sc.clock_offset_s)} were committed")
+        if sc.clock_offset_s < 0 and w["allowedHeights"] and not w["victimProposed"]:
+            self.failures.append(f"{sc.name}: the validator with its clock behind led view 0 at "
+                                 f"{w['allowedHeights'][:4]} and none of its blocks was committed")
+        return text
+
+    # -- clock and disk faults
+
+    def clock_report(self, name: str, victim: str, offset_s: int, offsets: dict[str, int]) -> str:
+        warned = self.log_count(victim, offsets[victim], "clock seems off")
+        its_refusals = self.log_count(victim, offsets[victim], "block_clock_drift")
+        refused = {n: self.log_count(n, offsets[n], "block_clock_drift") for n in VALIDATORS if n != victim}
+        if warned < 1:
+            self.failures.append(f"{name}: {victim} never logged that its clock seems off (faketime not in effect?)")
+        return (f" (its log: 'clock seems off' x{warned}, it refused {its_refusals} proposals for "
+                f"block_clock_drift; the others' block_clock_drift refusals: {refused})")
+
+    def disk_full_prepare(self, victim: str) -> str:
+        """Stops the victim (SIGTERM), moves its data directory to a tmpfs of its own (`data`
+        becomes a link to it) and starts it again."""
+        home = os.path.join(self.cluster.dir, victim)
+        data = os.path.join(home, "data")
+        pid = self.node_pid(victim)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + scaled(30)
+            while self.node_pid(victim) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.node_pid(victim) is not None:
+                self.cluster.sh("kill", victim)
+        used = tree_bytes(data)
+        disk = os.path.join(home, f"disk-{len(self.cluster.mounts)}")
+        self.cluster.mount_tmpfs(disk, used + DISK_HEADROOM_BYTES)
+        shutil.copytree(data, os.path.join(disk, "data"), symlinks=True)
+        if os.path.islink(data):
+            os.remove(data)
+        else:
+            shutil.rmtree(data)
+        os.symlink(os.path.join(disk, "data"), data)
+        self.cluster.sh("start", victim)
+        self.disk = disk
+        log(f"    {victim}'s data ({used} bytes) moved to a tmpfs of {used + DISK_HEADROOM_BYTES} bytes at {disk}")
+        return f" (data directory {used} bytes on a tmpfs of {used + DISK_HEADROOM_BYTES})"
+
+    def disk_full_fill(self, victim: str) -> str:
+        filler = os.path.join(self.disk, "filler")
+        written = fill_leaving(filler, DISK_MARGIN_BYTES)
+        return f"; filler of {written} bytes left {free_bytes(self.disk)} free"
+
+    def disk_full_heal(self, victim: str, offset: int, exited_s: float | None) -> str:
+        """Checks how the victim stopped, then frees the space and starts it (nothing else)."""
+        text = self.log_text(victim, offset)
+        home = os.path.join(self.cluster.dir, victim)
+        named = [ln for ln in text.splitlines() if "disk full" in ln and home in ln
+                 and re.search(r"\b\d+ bytes free of \d+", ln)]
+        running = self.node_pid(victim) is not None
+        free_at_heal = free_bytes(self.disk)
+        if running:
+            self.failures.append(f"disk_full: {victim} still ran at the end of the fault ({free_at_heal} bytes "
+                                 f"free on its disk)")
+        elif not named:
+            self.failures.append(f"disk_full: {victim} stopped without an error naming its full disk: "
+                                 f"{text[-800:]!r}")
+        os.remove(os.path.join(self.disk, "filler"))
+        self.cluster.sh("start", victim)
+        how = (f"stopped {exited_s:.1f} s after the fill" if exited_s is not None else "DID NOT STOP")
+        return f"; {how}, {free_at_heal} bytes free then; its error: {named[-1].strip()[:300] if named else '-'}"
+
+    def disk_full_rejoined(self, victim: str, offset: int) -> str:
+        """What the victim said when started again on the freed disk: it must not refuse."""
+        text = self.log_text(victim, offset)
+        notes = [ln.strip()[:200] for ln in text.splitlines()
+                 if any(k in ln for k in ("refusing to start", "lost a record", "signing state may be lost",
+                                          "corrupt", "store checked"))]
+        if "refusing to start" in text or self.node_pid(victim) is None:
+            self.failures.append(f"disk_full: {victim} did not start again on the freed disk: {text[-800:]!r}")
+        return f"; started again: {notes}"
 
     # -- the whole campaign
 
@@ -961,6 +1258,12 @@ class Campaign:
             if r.dup_group is not None:
                 dups.setdefault(r.dup_group, []).append(r)
         dup_committed = sum(1 for rs in dups.values() if any(r.place for r in rs))
+
+        def refused_only(r) -> bool:  # never entered a mempool: it did not compete
+            return r.place is None and bool(r.rejected) and all(e.get("atSubmission") for e in r.rejected.values())
+        # A pair whose both txs were refused at submission (e.g. conflicting_nonce: the loser of
+        # an earlier pair still pending in that node's mempool under the same nonce) never competed.
+        contested = [rs for rs in dups.values() if not all(refused_only(r) for r in rs)]
         codes: dict[str, int] = {}
         for r in recs:
             if r.rejected and r.place is None:
@@ -974,6 +1277,8 @@ class Campaign:
             "txsRejected": sum(1 for r in recs if r.rejected and r.place is None),
             "txsUnresolved": sum(1 for r in recs if r.place is None and not r.rejected),
             "duplicatePairs": len(dups), "duplicatePairsWithAWinner": dup_committed,
+            "duplicatePairsContested": len(contested),
+            "contestedPairsWithAWinner": sum(1 for rs in contested if any(r.place for r in rs)),
             "rejectedByCode": codes,
             "finalCheck": final, "violations": list(self.checker.violations),
             "failures": list(self.failures), "loadErrors": list(self.load.errors),
@@ -981,7 +1286,8 @@ class Campaign:
         log(f"final check over heights {final['heights']}: {len(committed)} txs reported committed, "
             f"{final['txsInRange']} of them checked in every node's chain, {final['worksChecked']} works, "
             f"{len(self.checker.violations)} violations ({final['seconds']} s)")
-        log(f"{len(dups)} duplicate pairs, {dup_committed} with a winner; "
+        log(f"{len(dups)} duplicate pairs ({len(contested)} contested: not both refused at submission), "
+            f"{dup_committed} with a winner; "
             f"{summary['txsRejected']} txs rejected {codes}, {summary['txsUnresolved']} unresolved")
         for v in self.checker.violations[:30]:
             log(f"VIOLATION: {v}")
@@ -993,15 +1299,23 @@ class Campaign:
 
 
 def table(summary: dict) -> str:
-    rows = ["| scenario | victim | heights during | resume s | all at tip s | tx/s | p50 ms | p99 ms | vs healthy (tput, p50, p99) | violations |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| scenario | victim | heights during | resume s | all at tip s | txs committed | lost | tx/s | "
+            "p50 ms | p99 ms | vs healthy (tput, p50, p99) | target | view changes (window: seen / allowed / "
+            "victim turns) | violations |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["scenarios"]:
         w = r["windowAfter10Heights"] or r["wholeFault"]
         vs = r.get("vsHealthy")
         vs_text = f"{vs['throughput']}, {vs['p50']}, {vs['p99']}" if vs else ""
+        target = {True: "met", False: "NOT met"}.get(r.get("livenessTargetMet"), "")
+        vc = r["viewChanges"]
+        vc_text = str(len(vc["atHeights"]))
+        if "window" in vc:
+            vw = vc["window"]
+            vc_text += f" ({len(vw['viewChanges'])} / {len(vw['allowedHeights'])} / {vw['victimTurns']})"
         rows.append(f"| {r['scenario']} | {r['victim']} | {r['heightsDuring']} | {r['resumeS']} | "
-                    f"{r['allAtTipS']} | {w['txPerS']} | {w['p50Ms']} | {w['p99Ms']} | "
-                    f"{vs_text} | "
+                    f"{r['allAtTipS']} | {r['wholeFault']['committedTxs']} | {r['check']['txsLost']} | "
+                    f"{w['txPerS']} | {w['p50Ms']} | {w['p99Ms']} | {vs_text} | {target} | {vc_text} | "
                     f"{r['check']['newViolations']} |")
     return "\n".join(rows)
 

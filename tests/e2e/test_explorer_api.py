@@ -25,7 +25,7 @@ import pytest
 
 import totem_client as tc
 from conftest import VECTORS_DIR
-from totem_net import Actor, scaled, submit_accepted, tx_committed
+from totem_net import registered, scaled, submit_accepted, tx_committed
 
 
 def content(label: str) -> bytes:
@@ -83,26 +83,6 @@ class EventStream:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def registered(network, client: tc.Client, label: str, roles: list[int]) -> list[Actor]:
-    """A registrar appointed by the root, and one registered identity per role (committed)."""
-    key = tc.read_key_file(network.root_registrar_path, strict=False)
-    network.settle()
-    root = Actor("root", key, network)
-    root.sync(client)
-    registrar = Actor(f"{label}-registrar", tc.KeyPair.generate(), network)
-    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": f"{label} registrar"})
-    submit_accepted(client, [add])
-    tx_committed(client, add)
-    actors = [Actor(f"{label}-{i}", tc.KeyPair.generate(), network) for i in range(len(roles))]
-    idents = [registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": a.public_key, "displayName": a.name, "role": role,
-                                                         "kycDigest": bytes(32)})
-              for a, role in zip(actors, roles)]
-    submit_accepted(client, idents)
-    for t in idents:
-        tx_committed(client, t)
-    return [registrar] + actors
 
 
 def header(resp: tc.Response, name: str) -> str:

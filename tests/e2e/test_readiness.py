@@ -7,6 +7,7 @@ observer is hundreds of blocks behind; the other reasons with values in Readines
 """
 
 import signal
+import subprocess
 
 import pytest
 
@@ -55,3 +56,18 @@ def test_ready_then_not_ready_without_a_quorum_then_ready_again(net):
     for n in nodes:
         wait_until(f"{n.name} ready again", lambda n=n: readyz(n)[0] == 200, scaled(60),
                    describe=lambda n=n: readyz(n))
+
+
+def test_a_second_node_on_the_same_home_is_refused_and_the_first_keeps_going(net):
+    """Two `totemd start` on one home would both open the store and the signing-state files: the
+    second is refused at once, naming the data directory, and the first keeps committing."""
+    node = net.validators[0]
+    net.ensure_running()
+    before = net.heights([node])[node.name]
+    second = subprocess.run([net.totemd, "start", "--home", node.home], capture_output=True, text=True,
+                            timeout=scaled(30))
+    said = second.stdout + second.stderr
+    assert second.returncode != 0, said
+    assert "in use by another process" in said, said
+    assert node.running(), node.log_tail()
+    net.wait_height(before + 2, [node], timeout_s=scaled(30))

@@ -209,23 +209,42 @@ class Network:
             for f in ("config.toml", "node_key.json", "genesis.json"):
                 if not os.path.isfile(os.path.join(home, f)):
                     raise RuntimeError(f"`totemd testnet` did not write {home}/{f}:\n{out}")
-            with open(os.path.join(home, "node_key.json"), "rb") as f:
-                pk = bytes.fromhex(json.loads(f.read())["publicKey"])
-            url = f"http://127.0.0.1:{self.api_base + i}"
-            self.nodes.append(Node(index=i, name=name, home=home, api_url=url,
-                                   validator=i < self.n_validators, public_key=pk,
-                                   log_path=os.path.join(os.path.dirname(self.dir.rstrip("/")),
-                                                         f"{name}.log"),
-                                   client=tc.Client(url)))
-        with open(os.path.join(self.nodes[0].home, "genesis.json"), "rb") as f:
-            self.genesis_bytes = f.read()
-        self.genesis = json.loads(self.genesis_bytes)
-        self.genesis_hash = tc.sha256(self.genesis_bytes)
+            self._add_node(name, home, self.api_base + i, i < self.n_validators)
+        self._read_genesis()
         assert len(self.nodes) == total
         # These tests use loopback addresses only.
         for v in self.genesis["validators"]:
             if not v["p2pAddress"].startswith("127.0.0.1:"):
                 raise RuntimeError(f"`totemd testnet` wrote a non-loopback address: {v}")
+
+    @classmethod
+    def from_homes(cls, totemd: str, directory: str, homes: list[tuple[str, str, int, bool]]) -> "Network":
+        """A network of homes made without `totemd testnet` (by `totemd init` and the genesis
+        ceremony): (name, home, API port on 127.0.0.1, validator?) each, the genesis already in
+        every home; the root registrar's key, if a test needs it, at <directory>/root_registrar.json."""
+        net = cls.__new__(cls)
+        net.totemd, net.dir, net.nodes = totemd, directory, []
+        net.n_validators = sum(1 for h in homes if h[3])
+        net.n_observers = len(homes) - net.n_validators
+        for name, home, api_port, validator in homes:
+            net._add_node(name, home, api_port, validator)
+        net._read_genesis()
+        return net
+
+    def _add_node(self, name: str, home: str, api_port: int, validator: bool) -> None:
+        with open(os.path.join(home, "node_key.json"), "rb") as f:
+            pk = bytes.fromhex(json.loads(f.read())["publicKey"])
+        url = f"http://127.0.0.1:{api_port}"
+        self.nodes.append(Node(index=len(self.nodes), name=name, home=home, api_url=url, validator=validator,
+                               public_key=pk,
+                               log_path=os.path.join(os.path.dirname(self.dir.rstrip("/")), f"{name}.log"),
+                               client=tc.Client(url)))
+
+    def _read_genesis(self) -> None:
+        with open(os.path.join(self.nodes[0].home, "genesis.json"), "rb") as f:
+            self.genesis_bytes = f.read()
+        self.genesis = json.loads(self.genesis_bytes)
+        self.genesis_hash = tc.sha256(self.genesis_bytes)
 
     @property
     def root_registrar_path(self) -> str:
@@ -467,3 +486,23 @@ def tx_committed(client: tc.Client, tx: tc.SignedTx, timeout_s: float = 30, **kw
     assert ans["status"] == "committed", \
         f"{tc.KIND_NAMES[tx.tx.kind]} nonce {tx.tx.nonce} was not committed: {ans}"
     return ans
+
+
+def registered(network, client: tc.Client, label: str, roles: list[int]) -> list[Actor]:
+    """A registrar appointed by the root, and one registered identity per role (committed)."""
+    key = tc.read_key_file(network.root_registrar_path, strict=False)
+    network.settle()
+    root = Actor("root", key, network)
+    root.sync(client)
+    registrar = Actor(f"{label}-registrar", tc.KeyPair.generate(), network)
+    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": registrar.public_key, "name": f"{label} registrar"})
+    submit_accepted(client, [add])
+    tx_committed(client, add)
+    actors = [Actor(f"{label}-{i}", tc.KeyPair.generate(), network) for i in range(len(roles))]
+    idents = [registrar.tx(tc.KIND_REGISTER_IDENTITY, {"subject": a.public_key, "displayName": a.name, "role": role,
+                                                         "kycDigest": bytes(32)})
+              for a, role in zip(actors, roles)]
+    submit_accepted(client, idents)
+    for t in idents:
+        tx_committed(client, t)
+    return [registrar] + actors

@@ -18,8 +18,34 @@ extension ChainStore {
     /// for its hash signed by a quorum of the set in force; the tip block's hash and state root
     /// are the meta record's. Throws `.corrupted` naming what is damaged.
     public func verifyAtStart() throws -> StartupCheck {
+        let records = try checkRecords([databases.meta, databases.validatorHistory] + StateTable.allCases.map { databases.table($0) })
+        let tip = try tip()
+        guard tip.height > 0 else { return StartupCheck(blocks: nil, records: records) }
+        let first = tip.height > UInt64(StoreLimits.startupVerifiedBlockCount)
+            ? tip.height - UInt64(StoreLimits.startupVerifiedBlockCount) + 1 : 1
+        try verifyBlocks(first...tip.height, tip: tip, namingSets: false) { _ in }
+        return StartupCheck(blocks: first...tip.height, records: records)
+    }
+
+    /// Checks the whole store, as `totemd backup verify` does for a copy: the checksum of every
+    /// record of every database, and every block from 1 to the tip as `verifyAtStart` checks the
+    /// newest ones and also that its header names the validator sets the store holds for its height
+    /// and the next (`validatorSetHash`, `nextValidatorSetHash`). The genesis set was checked
+    /// against the genesis file when the store opened, and each later set is named by a header its
+    /// predecessor certified: every certificate is checked against a set certified from genesis
+    /// on. Reads one block at a time; calls `progress` with each height checked. Throws
+    /// `.corrupted` naming the height and what failed.
+    public func verifyWhole(progress: (UInt64) -> Void = { _ in }) throws -> StartupCheck {
+        // Blocks first, so damage in one is reported with its height rather than its key.
+        let tip = try tip()
+        if tip.height > 0 { try verifyBlocks(1...tip.height, tip: tip, namingSets: true, progress: progress) }
+        let records = try checkRecords(environment.databases)
+        return StartupCheck(blocks: tip.height > 0 ? 1...tip.height : nil, records: records)
+    }
+
+    /// Reads every record of `tables` (each read checks its checksum); returns how many.
+    private func checkRecords(_ tables: [Database]) throws -> Int {
         var records = 0
-        let tables = [databases.meta, databases.validatorHistory] + StateTable.allCases.map { databases.table($0) }
         try environment.read { txn in
             for db in tables {
                 try txn.scan(db) { _ in
@@ -28,24 +54,33 @@ extension ChainStore {
                 }
             }
         }
-        let tip = try tip()
-        guard tip.height > 0 else { return StartupCheck(blocks: nil, records: records) }
-        let first = tip.height > UInt64(StoreLimits.startupVerifiedBlockCount)
-            ? tip.height - UInt64(StoreLimits.startupVerifiedBlockCount) + 1 : 1
-        var parentHash = first == 1 ? genesisHash : try header(at: first - 1)?.hash
-        for height in first...tip.height {
-            parentHash = try verifyStoredBlock(at: height, parentHash: parentHash)
+        return records
+    }
+
+    /// Checks the blocks of `heights` in order (see `verifyStoredBlock`), the last one against the
+    /// meta record's tip.
+    private func verifyBlocks(_ heights: ClosedRange<UInt64>, tip: ChainTip, namingSets: Bool,
+                              progress: (UInt64) -> Void) throws {
+        var parentHash = heights.lowerBound == 1 ? genesisHash : try header(at: heights.lowerBound - 1)?.hash
+        for height in heights {
+            parentHash = try verifyStoredBlock(at: height, parentHash: parentHash, namingSets: namingSets)
+            progress(height)
         }
         guard parentHash == tip.lastBlockHash, try header(at: tip.height)?.stateRoot == tip.stateRoot else {
             throw startupDamage("the meta record's tip (block hash, state root) is not block \(tip.height)'s")
         }
-        return StartupCheck(blocks: first...tip.height, records: records)
     }
 
     /// Checks the stored block at `height` (see `verifyAtStart`); returns its hash.
-    private func verifyStoredBlock(at height: UInt64, parentHash: Bytes32?) throws -> Bytes32 {
-        guard let block = try block(at: height), let certificate = try certificate(at: height),
-              let validators = try validatorSet(at: height) else {
+    /// With `namingSets`, also that the header names the stored sets of `height` and `height + 1`.
+    private func verifyStoredBlock(at height: UInt64, parentHash: Bytes32?, namingSets: Bool) throws -> Bytes32 {
+        let read: (Block?, CommitCertificate?, ValidatorSet?)
+        do {
+            read = (try block(at: height), try certificate(at: height), try validatorSet(at: height))
+        } catch let error as StoreError {
+            throw StoreError(error.code, "reading block \(height): \(error.message)", status: error.status)
+        }
+        guard let block = read.0, let certificate = read.1, let validators = read.2 else {
             throw startupDamage("block \(height), its certificate or its validator set is missing")
         }
         let header = block.header
@@ -54,6 +89,12 @@ extension ChainStore {
         }
         if let parentHash, header.parentHash != parentHash {
             throw startupDamage("block \(height) does not name block \(height - 1) as its parent")
+        }
+        if namingSets {
+            guard header.validatorSetHash == validators.hash,
+                  header.nextValidatorSetHash == (try validatorSet(at: height + 1))?.hash else {
+                throw startupDamage("block \(height) does not name the stored validator sets of heights \(height) and \(height + 1)")
+            }
         }
         do {
             try certificate.verify(blockHash: block.hash, headerHeight: height, headerView: header.view,

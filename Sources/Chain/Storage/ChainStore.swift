@@ -14,11 +14,12 @@ import TotemCrypto
 /// certificate, to the decided-block log (`logDecided`, a two-slot `SlotFile`: one fsync); from
 /// then on it is final on this node, readable here, and its state counts in `withCommittedState`.
 /// Its LMDB write follows (`commit`): the environment is opened with `MDB_NOMETASYNC`, so the
-/// commit syncs the data pages and the writer thread syncs the meta page right after. Whatever a
-/// crash interrupts, the log still holds the block and the next start stores it
-/// (`loggedBlocksAboveTip`). The signing state lives in its own slot file (one fsync per write),
-/// written, like the log, after every queued block write and its sync: a signing state on disk is
-/// never ahead of the blocks before its height.
+/// commit syncs its data pages and, with them, the meta page of the commit before; a power cut
+/// can undo the last commit only, and the log, which holds the last two decided blocks, still has
+/// it: the next start stores it again (`loggedBlocksAboveTip`). So a height costs one LMDB sync,
+/// not two. The signing state lives in its own slot file (one fsync per write), written, like the
+/// log, after every queued block write: a signing state on disk is never ahead of the blocks
+/// before its height, each of them in LMDB or in the log.
 public final class ChainStore: Sendable {
     /// The LMDB environment; read from it on any thread, write only through this store.
     public let environment: LMDBEnvironment
@@ -27,6 +28,8 @@ public final class ChainStore: Sendable {
     /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
     public let genesisHash: Bytes32
     private let writer: StoreWriter
+    /// This process's hold on the data directory, released when the store is gone.
+    private let lock: DirectoryLock
     private let signingFile: SlotFile
     /// The last decided blocks with their certificates, each synced before its LMDB write.
     private let decidedLog: SlotFile
@@ -46,6 +49,7 @@ public final class ChainStore: Sendable {
                 options: LMDBEnvironment.Options = .init()) throws {
         var options = options
         options.syncsMetaPage = false
+        let lock = try DirectoryLock(directory)
         let environment = try LMDBEnvironment(directory: directory, databases: StoreSchema.all, options: options)
         let dbs = try StoreDatabases(environment)
         try environment.write { txn in
@@ -53,14 +57,13 @@ public final class ChainStore: Sendable {
             try Self.indexBlockHashes(txn, dbs)
         }
         try environment.sync()
-        signingFile = try SlotFile(directory: directory, name: "signing-state", maxPayloadBytes: StoreLimits.signingStateMaxBytes,
-                                   holds: "the signing state: starting without it could sign conflicting votes")
-        decidedLog = try SlotFile(directory: directory, name: "decided-block", maxPayloadBytes: StoreLimits.decidedRecordMaxBytes,
-                                  holds: "the decided-block log: the last decided blocks, which may not be in data.mdb yet")
+        signingFile = try SlotFile(directory: directory, kind: .signingState)
+        decidedLog = try SlotFile(directory: directory, kind: .decidedLog)
         self.environment = environment
         self.databases = dbs
         self.genesisHash = genesisHash
         self.writer = StoreWriter(environment: environment)
+        self.lock = lock
     }
 
     private static func claim(_ txn: WriteTxn, _ dbs: StoreDatabases, genesisHash: Bytes32,
@@ -173,13 +176,15 @@ public final class ChainStore: Sendable {
     /// A run of consecutive blocks decided elsewhere (catch-up), committed in one durable write
     /// transaction: one sync for the run instead of one per block. Nothing was reported committed
     /// before, so the decided-block log is not needed; a crash leaves the tip before the run.
-    /// Each item is checked as `commit` checks one block.
+    /// Returns once the meta page is synced too: the node reports the blocks committed when this
+    /// returns, and no log record covers them (without the wait, a power cut right after the
+    /// report could undo the run: PowerCutTests). Each item is checked as `commit` checks one block.
     @discardableResult
     public func commitRun(_ items: [(block: Block, certificate: CommitCertificate, changes: StateChanges,
                                     adoptedValidatorSet: ValidatorSet?)]) async throws -> ChainTip {
         precondition(!items.isEmpty, "an empty run")
         let dbs = databases, genesisHash = genesisHash
-        return try await writer.write { txn in
+        let tip = try await writer.write { txn in
             var tip: ChainTip?
             for item in items {
                 tip = try Self.write(item.block, certificate: item.certificate, changes: item.changes,
@@ -188,6 +193,8 @@ public final class ChainStore: Sendable {
             guard let tip else { throw StoreError(.invalidCommit, "an empty run") }
             return tip
         }
+        try await writer.barrier()
+        return tip
     }
 
     /// Runs `body` with the committed state, a logged block's writes included, and the height
@@ -222,8 +229,9 @@ public final class ChainStore: Sendable {
     /// Durably records a decided block with its commit certificate, ahead of its LMDB write, and
     /// makes it readable (block, header, tx, tx location, certificate) until `commit` has written
     /// it. Returns after the fsync: from then on the block survives any crash, and the node may
-    /// report its txs as committed. Runs on the writer thread after every queued write and its
-    /// sync, so the record it overwrites (two blocks back) is already safe in LMDB.
+    /// report its txs as committed. Runs on the writer thread after every queued write, so the
+    /// record it overwrites (two blocks back) is already safe in LMDB: the commit of the block
+    /// after it synced its meta page.
     public func logDecided(_ block: Block, certificate: CommitCertificate, changes: StateChanges) async throws {
         var w = TCEWriter(capacity: block.encoded.count + 512)
         w.varBytes(block.encoded)
@@ -350,11 +358,11 @@ public final class ChainStore: Sendable {
     // MARK: Signing state
 
     /// Durably stores the consensus signing state (its encoding is the consensus module's), after
-    /// every block committed before the call is synced. Returns after the fsync: only then may a
-    /// vote it implies leave the node.
+    /// every block committed before the call is stored (synced in LMDB, or the last one in the
+    /// decided-block log). Returns after the fsync: only then may a vote it implies leave the node.
     public func persistSigningState(_ encoded: [UInt8]) async throws {
         let file = signingFile, writer = writer
-        // On the writer thread, after every queued block write and its sync: one thread hop.
+        // On the writer thread, after every queued block write: one thread hop.
         try await namingFullDisk { try await writer.afterQueuedWrites { try file.write(encoded) } }
     }
 

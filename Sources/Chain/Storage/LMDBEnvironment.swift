@@ -85,6 +85,12 @@ public final class LMDBEnvironment: Sendable {
             throw StoreError(.io, "create directory \(directory): \(String(cString: strerror(errno)))", status: errno)
         }
         let claim = try OpenDirectories.claim(directory)
+        do {
+            try Self.prepareDataFile(in: directory, mapSizeBytes: Self.roundToPages(options.initialMapSizeBytes))
+        } catch {
+            OpenDirectories.release(claim)
+            throw error
+        }
         var created: OpaquePointer?
         let rc = mdb_env_create(&created)
         guard rc == MDB_SUCCESS, let raw = created else {
@@ -101,6 +107,10 @@ public final class LMDBEnvironment: Sendable {
             // Reader slots left by a process that was killed are freed here, not on first contention.
             var dead: Int32 = 0
             try check(mdb_reader_check(raw, &dead), "mdb_reader_check")
+            // LMDB syncs data.mdb but never the directory: without this a power cut could lose the
+            // name of data.mdb, or of the directory itself (made above or by the caller), and with
+            // it every synced commit (PowerCutTests).
+            try DirectorySync.syncWithAncestors(directory)
             databasesByName = try Self.openDatabases(raw, names)
         } catch {
             mdb_env_close(raw)
@@ -189,7 +199,10 @@ public final class LMDBEnvironment: Sendable {
             if !mapFull, case .success(let value) = outcome {
                 let rc = mdb_txn_commit(raw)  // frees the transaction whatever it returns
                 gate.leaveShared()
-                if rc == MDB_SUCCESS { return value }
+                if rc == MDB_SUCCESS {
+                    DiskSyncs.count(.lmdbCommit)
+                    return value
+                }
                 guard rc == MDB_MAP_FULL else { throw StoreError.lmdb(rc, "mdb_txn_commit") }
                 mapFull = true
             } else {
@@ -209,6 +222,7 @@ public final class LMDBEnvironment: Sendable {
     /// power loss cannot undo those commits, whatever the sync flags. Safe on any thread.
     public func sync() throws {
         try check(mdb_env_sync(env.raw, 1), "mdb_env_sync")
+        DiskSyncs.count(.lmdbEnvironment)
     }
 
     /// Begins a transaction holding a shared pass of the gate; the caller leaves the gate after
@@ -254,7 +268,7 @@ public final class LMDBEnvironment: Sendable {
         return info.me_mapsize
     }
 
-    private static func roundToPages(_ bytes: Int) -> Int {
+    static func roundToPages(_ bytes: Int) -> Int {
         let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
         return (bytes + page - 1) / page * page
     }

@@ -42,8 +42,8 @@ extension StoreError {
     }
 
     /// What an operator does about a damaged store.
-    public static let restoreAdvice = "stop the node and restore the data directory from a backup taken while "
-        + "it was stopped, or move it away and let the node resync from its peers"
+    public static let restoreAdvice = "stop the node and restore the data directory from a verified backup "
+        + "(totemd backup restore), or move it away and let the node resync from its peers"
 
     /// Whether the error means stored data is damaged (as opposed to a bad request or an I/O failure).
     public var isDamage: Bool { code == .corrupted || code == .malformedRecord }

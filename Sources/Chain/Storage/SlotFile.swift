@@ -30,6 +30,9 @@ final class SlotFile: Sendable {
         var sequence: UInt64
         /// The payload of the newest record (empty for sequence 0).
         var current: [UInt8]
+        /// The slot holding the newest valid record: the next write goes to the other one, so a
+        /// torn write always leaves that record.
+        var newestSlot: Int
     }
 
     private let directory: String
@@ -45,6 +48,11 @@ final class SlotFile: Sendable {
     /// The slot files, open for the object's life.
     private let descriptors: [Int32]
     private let state: Mutex<State>
+
+    /// Opens (creating if needed) the node's slot files of `kind` in `directory`, which must exist.
+    convenience init(directory: String, kind: SlotKind) throws {
+        try self.init(directory: directory, name: kind.rawValue, maxPayloadBytes: kind.maxPayloadBytes, holds: kind.holds)
+    }
 
     /// Opens (creating if needed) the slot files in `directory`, which must exist. `holds` says
     /// what the files keep and what losing it costs, for the error when neither slot is valid.
@@ -62,12 +70,12 @@ final class SlotFile: Sendable {
             }
             descriptors.append(fd)
         }
-        var records: [(sequence: UInt64, payload: [UInt8])] = []
+        var records: [(sequence: UInt64, payload: [UInt8], slot: Int)] = []
         var invalid: [String] = []
         do {
-            for (fd, slot) in zip(descriptors, slotNames) {
+            for (index, (fd, slot)) in zip(descriptors, slotNames).enumerated() {
                 if let record = try Self.readRecord(fd, maxPayloadBytes: maxPayloadBytes) {
-                    records.append(record)
+                    records.append((record.sequence, record.payload, index))
                 } else {
                     invalid.append(slot)
                 }
@@ -76,7 +84,9 @@ final class SlotFile: Sendable {
             descriptors.forEach { close($0) }
             throw error
         }
-        records.sort { $0.sequence < $1.sequence }
+        // Oldest first; of equal sequences (the two creation records) slot a counts as the newest,
+        // so a new file's first record goes to slot b.
+        records.sort { ($0.sequence, 1 - $0.slot) < ($1.sequence, 1 - $1.slot) }
         guard let newest = records.last else {
             descriptors.forEach { close($0) }
             throw StoreError(.corrupted, "neither \(slotNames[0]) nor \(slotNames[1]) in \(directory) holds a valid record "
@@ -88,7 +98,7 @@ final class SlotFile: Sendable {
         recordsAtOpen = records.filter { $0.sequence > 0 }.map(\.payload)
         self.maxPayloadBytes = maxPayloadBytes
         self.descriptors = descriptors
-        state = Mutex(State(sequence: newest.sequence, current: newest.payload))
+        state = Mutex(State(sequence: newest.sequence, current: newest.payload, newestSlot: newest.slot))
     }
 
     deinit {
@@ -101,19 +111,21 @@ final class SlotFile: Sendable {
         state.withLock { $0.sequence > 0 ? $0.current : nil }
     }
 
-    /// Replaces the record with `payload`; returns after `fdatasync`. (The first write after a
-    /// damaged slot was found overwrites that slot: sequence n + 1 goes to the slot n does not hold.)
+    /// Replaces the record with `payload`; returns after `fdatasync`. Sequence n + 1 goes to the slot
+    /// that does not hold n: the first write after a damaged slot was found overwrites that slot,
+    /// even when the survivor is the sequence-0 record the files were created with.
     func write(_ payload: [UInt8]) throws {
         guard payload.count <= maxPayloadBytes else {
             throw StoreError(.invalidValue, "signing state of \(payload.count) bytes exceeds \(maxPayloadBytes)")
         }
         try state.withLock { s in
             let next = s.sequence + 1
-            let slot = Int(next % 2)
+            let slot = 1 - s.newestSlot
             try Self.writeRecord(Self.record(sequence: next, payload: payload), to: descriptors[slot],
                                  name: directory + "/" + slotNames[slot])
             s.sequence = next
             s.current = payload
+            s.newestSlot = slot
         }
     }
 
@@ -132,7 +144,7 @@ final class SlotFile: Sendable {
     }
 
     /// The record in `fd`, or nil if it is torn or not a record.
-    private static func readRecord(_ fd: Int32, maxPayloadBytes: Int) throws -> (sequence: UInt64, payload: [UInt8])? {
+    static func readRecord(_ fd: Int32, maxPayloadBytes: Int) throws -> (sequence: UInt64, payload: [UInt8])? {
         let header = try read(fd, offset: 0, count: headerBytes)
         guard header.count == headerBytes, Array(header[0..<8]) == magic else { return nil }
         let sequence = header[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -150,10 +162,10 @@ final class SlotFile: Sendable {
         let empty = record(sequence: 0, payload: [])
         let temporary = paths[0] + ".tmp"
         try create(paths[1], with: empty)
-        try syncDirectory(directory)
+        try DirectorySync.sync(directory)
         try create(temporary, with: empty)
         guard rename(temporary, paths[0]) == 0 else { throw ioError("rename \(temporary)") }
-        try syncDirectory(directory)
+        try DirectorySync.sync(directory)
     }
 
     private static func create(_ path: String, with bytes: [UInt8]) throws {
@@ -172,6 +184,7 @@ final class SlotFile: Sendable {
             done += n
         }
         guard fdatasync(fd) == 0 else { throw ioError("fdatasync \(name)") }
+        DiskSyncs.count(.slotFile)
     }
 
     private static func read(_ fd: Int32, offset: Int, count: Int) throws -> [UInt8] {
@@ -185,13 +198,6 @@ final class SlotFile: Sendable {
             done += n
         }
         return Array(bytes[0..<done])
-    }
-
-    private static func syncDirectory(_ directory: String) throws {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError("open \(directory)") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ioError("fsync \(directory)") }
     }
 
     private static func ioError(_ what: String) -> StoreError {
@@ -213,4 +219,28 @@ public struct SlotDamage: Sendable, Equatable, CustomStringConvertible {
         "\(directory)/\(slot) holds no valid record (a write torn by a crash, or damage after it was synced); "
             + "the other slot's record \(survivingSequence) is in force, and the lost one may have been newer"
     }
+}
+
+/// The node's two slot-file pairs: their file names, record bound and what they hold.
+public enum SlotKind: String, Sendable, CaseIterable {
+    case signingState = "signing-state"
+    case decidedLog = "decided-block"
+
+    var maxPayloadBytes: Int {
+        switch self {
+        case .signingState: StoreLimits.signingStateMaxBytes
+        case .decidedLog: StoreLimits.decidedRecordMaxBytes
+        }
+    }
+
+    /// What the files keep and what losing it costs (for the error when neither slot is valid).
+    var holds: String {
+        switch self {
+        case .signingState: "the signing state: starting without it could sign conflicting votes"
+        case .decidedLog: "the decided-block log: the last decided blocks, which may not be in data.mdb yet"
+        }
+    }
+
+    /// `<name>.a` and `<name>.b`.
+    public var fileNames: [String] { [rawValue + ".a", rawValue + ".b"] }
 }

@@ -39,4 +39,9 @@ public enum StoreLimits {
     /// A failed write on a file system with less free space than this is reported as a full disk
     /// (LMDB reports a short write as `EIO`, not `ENOSPC`).
     public static let diskFullFreeBytes = 64 << 20
+    /// Reads of a slot-file pair written by another process (a running node) before a slot that
+    /// fails its checksum counts as damaged rather than caught mid-write (`StoreBackup.readSlots`).
+    public static let slotReadAttemptsMax = 20
+    /// Pause between those reads.
+    public static let slotReadRetryMicroseconds: UInt32 = 5_000
 }

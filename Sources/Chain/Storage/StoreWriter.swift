@@ -10,16 +10,16 @@ import Synchronization
 /// full, callers wait for room. Reads do not go through the writer; use
 /// `environment.read` on any thread.
 ///
-/// An environment opened without meta-page syncs (`Options.syncsMetaPage` false) has each write
-/// synced in two steps: the commit syncs the data pages and the caller resumes; then, before the
-/// next queued job, the writer thread syncs the environment (`LMDBEnvironment.sync`). A caller
-/// that needs every earlier write safe from a power loss awaits `barrier()`.
+/// An environment opened without meta-page syncs (`Options.syncsMetaPage` false) syncs each commit's
+/// data pages, and with them the meta page the commit before wrote: a power cut can undo the last
+/// commit only (LMDB's `MDB_NOMETASYNC`). The chain store's decided-block log holds the last two
+/// decided blocks, so that commit is stored again at the next start; one sync per block is saved
+/// (there used to be an environment sync after every commit). A caller that needs every earlier
+/// write safe from a power loss without such a log awaits `barrier()`, which syncs the environment.
 public final class StoreWriter: Sendable {
     /// The environment the writer commits to.
     public let environment: LMDBEnvironment
     private let thread: SerialThread
-    /// The first failure of a deferred sync; every later `barrier()` reports it.
-    private let syncFailure = Mutex<StoreError?>(nil)
 
     /// Starts the writer thread for `environment`.
     public init(environment: LMDBEnvironment, queueCapacity: Int = StoreLimits.writerQueueMax) {
@@ -28,49 +28,43 @@ public final class StoreWriter: Sendable {
     }
 
     /// Runs `body` in one write transaction on the writer thread and returns its result once the
-    /// transaction is committed (durably, unless the environment defers meta-page syncs; see the
-    /// type's comment); rethrows what `body` throws (the transaction is then aborted). `body` may
+    /// transaction is committed (durably, but for the meta page when the environment defers
+    /// meta-page syncs; see the type's comment); rethrows what `body` throws (the transaction is then aborted). `body` may
     /// run more than once if the map has to grow, so it must not have effects outside the
     /// transaction. A write that was queued runs even if the calling task is cancelled.
     @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (WriteTxn) throws -> T) async throws -> T {
         let environment = self.environment
-        guard !environment.options.syncsMetaPage else {
-            return try await thread.run { try environment.write(body) }
-        }
-        return try await thread.run({ try environment.write(body) }, afterResuming: { [self] in
-            do {
-                try environment.sync()
-            } catch {
-                syncFailure.withLock { if $0 == nil { $0 = error as? StoreError ?? StoreError(.io, "\(error)") } }
-            }
-        })
+        return try await thread.run { try environment.write(body) }
     }
 
-    /// Returns once every write queued before it is synced to disk; throws if a deferred sync failed.
+    /// Returns once every write queued before it is synced to disk, meta pages included.
     public func barrier() async throws {
-        try await afterQueuedWrites {}
+        let environment = self.environment
+        try await thread.run {
+            guard !environment.options.syncsMetaPage else { return }
+            try environment.sync()
+        }
     }
 
     /// Runs `body` (blocking I/O outside LMDB) on the writer thread once every write queued before
-    /// it is synced to disk, and returns its result; throws, without running it, if a deferred
-    /// sync failed.
+    /// it is committed (synced but for the last one's meta page when meta-page syncs are deferred),
+    /// and returns its result.
     public func afterQueuedWrites<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await thread.run { [self] in
-            if let failure = syncFailure.withLock({ $0 }) { throw failure }
-            return try body()
-        }
+        try await thread.run(body)
     }
 
-    /// Stops accepting writes, lets the queued ones finish, and returns when the thread has exited.
+    /// Stops accepting writes, lets the queued ones finish, syncs the environment (a stopped node's
+    /// store is whole without its decided-block log), and returns when the thread has exited.
     public func shutdown() async {
+        try? await barrier()
         await thread.shutdown()
     }
 }
 
 /// A dedicated thread that runs blocking jobs (disk writes and syncs) one at a time, in the order
 /// they were queued, for async callers. Its queue is bounded; callers beyond it wait for room.
-final class SerialThread: Sendable {
+public final class SerialThread: Sendable {
     private let queue: WriterQueue
 
     public init(name: String, queueCapacity: Int) {
@@ -86,19 +80,13 @@ final class SerialThread: Sendable {
         queue.close()
     }
 
-    /// Runs `body` on the thread and returns its result. `afterResuming`, if given, runs on the
-    /// thread right after the caller is resumed and before the next job. Throws `.closed` after
-    /// `shutdown`.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T,
-                                 afterResuming: (@Sendable () -> Void)? = nil) async throws -> T {
+    /// Runs `body` on the thread and returns its result. Throws `.closed` after `shutdown`.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await queue.reserveSlot()
         return try await withCheckedThrowingContinuation { continuation in
             queue.enqueueReserved {
                 let result = Result { try body() }
-                return {
-                    continuation.resume(with: result)
-                    afterResuming?()
-                }
+                return { continuation.resume(with: result) }
             }
         }
     }

@@ -20,6 +20,7 @@ extension APIServer {
             ("role", .string(node.config.role.rawValue)), ("moniker", .string(node.config.moniker)),
             ("nodeKey", Self.h(node.key.publicKey)), ("peers", Self.u(UInt64(node.network.peers().count))),
             ("mempoolTxs", Self.u(UInt64(queries.mempoolTxCount))), ("catchingUp", .bool(d.catchingUp)),
+            ("maxTxBytes", Self.u(UInt64(node.genesis.params.maxTxBytes))),
         ]))
     }
 

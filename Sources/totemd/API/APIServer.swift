@@ -18,6 +18,23 @@ struct APIContext: RequestContext {
     }
 }
 
+/// Counts every answer by status class, the error answers `JSONErrorMiddleware` makes included
+/// (the outermost middleware).
+struct ResponseCountMiddleware: RouterMiddleware {
+    let metrics: NodeMetrics
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            metrics.apiResponses.count(status: response.status.code)
+            return response
+        } catch {
+            metrics.apiResponses.count(status: 500)
+            throw error
+        }
+    }
+}
+
 /// Per-client rate limit before any other work.
 struct RateLimitMiddleware: RouterMiddleware {
     let limiter: RateLimiter
@@ -85,6 +102,7 @@ struct APIServer {
     func application() throws -> some ApplicationProtocol {
         let router = Router(context: APIContext.self, options: .autoGenerateHeadEndpoints)
         let routes = routes()
+        router.middlewares.add(ResponseCountMiddleware(metrics: node.metrics))
         router.middlewares.add(HeadMiddleware<APIContext>())
         router.middlewares.add(JSONErrorMiddleware<APIContext>())
         router.middlewares.add(RateLimitMiddleware(limiter: RateLimiter(ratePerSecond: node.config.apiRequestsPerSecond,

@@ -57,6 +57,9 @@ struct APIClient: Sendable {
         let chainId: String
         let genesisHash: Bytes32
         let height: UInt64
+        /// The genesis limit on a signed transaction (`maxTxBytes`; a node that does not say gives
+        /// the protocol's largest).
+        let maxTxBytes: Int
     }
 
     func status() async throws -> ChainInfo {
@@ -65,7 +68,9 @@ struct APIClient: Sendable {
               let genesisHash = Bytes32(hex: g), case .number(let h)? = s["height"], let height = UInt64(h) else {
             throw Failure(status: 200, code: "bad_answer", message: "unexpected /v1/status answer")
         }
-        return ChainInfo(chainId: chainId, genesisHash: genesisHash, height: height)
+        var maxTxBytes = Limits.signedTxMaxBytes
+        if case .number(let m)? = s["maxTxBytes"], let given = Int(m) { maxTxBytes = given }
+        return ChainInfo(chainId: chainId, genesisHash: genesisHash, height: height, maxTxBytes: maxTxBytes)
     }
 
     func nextNonce(_ key: Bytes32) async throws -> UInt64 {

@@ -45,6 +45,8 @@ struct Bench: AsyncParsableCommand {
     var drain: Double = 30
     @Flag(name: .long, inversion: .prefixedNo, help: "Give each work a random ISCC image code (indexed by the node).")
     var imageCode = true
+    @Option(name: .long, help: "Works per transaction: 1 sends RegisterWork, 2 to 1000 RegisterWorkBatch.")
+    var worksPerTx: Int = 1
 
     func validate() throws {
         guard (1...BenchLimits.identitiesMax).contains(identities) else {
@@ -65,6 +67,7 @@ struct Bench: AsyncParsableCommand {
         guard (0...BenchLimits.presignedTxsMax).contains(presign) else {
             throw ValidationError("--presign must be 0 to \(BenchLimits.presignedTxsMax)")
         }
+        guard Limits.batchWorksCount.contains(worksPerTx) else { throw ValidationError("--works-per-tx must be 1 to 1000") }
         guard (1...1000).contains(pollMs) else { throw ValidationError("--poll-ms must be 1 to 1000") }
         guard drain >= 0, drain <= BenchLimits.durationMaxSeconds else {
             throw ValidationError("--drain must be 0 to \(Int(BenchLimits.durationMaxSeconds))")
@@ -102,8 +105,9 @@ struct Bench: AsyncParsableCommand {
         let keys = try await setup.run(root: root, identities: identities)
 
         let plan = BenchPlan(identityCount: identities, groupCount: clients.count, rate: rate, duration: duration,
-                             batch: batch, presignCap: presign, imageCode: imageCode, drain: drain)
-        Self.log("pre-signing up to \(plan.presignPerGroup * clients.count) RegisterWork txs on all cores…")
+                             batch: batch, presignCap: presign / worksPerTx, imageCode: imageCode, drain: drain,
+                             worksPerTx: worksPerTx)
+        Self.log("pre-signing up to \(plan.presignPerGroup * clients.count) txs of \(worksPerTx) work(s) on all cores…")
         let signStart = ContinuousClock.now
         let presigned = await BenchSigner(keys: keys, chain: chain, plan: plan).presignAll()
         Self.log("pre-signed \(presigned.reduce(0) { $0 + $1.count }) txs in \(Self.seconds(ContinuousClock.now - signStart)) s")
@@ -111,6 +115,7 @@ struct Bench: AsyncParsableCommand {
         let load = BenchLoad(plan: plan, keys: keys, chain: chain, presigned: presigned)
         let conditions = BenchConditions(urls: urls, identities: identities, rate: rate, duration: duration, batch: batch,
                                          concurrency: max(concurrency, clients.count), pollMs: pollMs, imageCode: imageCode,
+                                         worksPerTx: worksPerTx,
                                          presigned: presigned.reduce(0) { $0 + $1.count })
         let startHeight = try await clients[0].status().height
         let metricsBefore = await Self.scrapeAll(clients)

@@ -2,16 +2,20 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Storage
 
 /// A few of each node's Prometheus counters, read before and after the timed phase, so the report
 /// shows where the nodes' time went (LMDB commits, signing-state syncs, view changes).
 struct BenchNodeMetrics: Sendable {
     /// The series read; anything else in /metrics is ignored.
-    static let names: Set<String> = [
+    static let names = Set([
         "totem_block_commit_seconds_sum", "totem_block_commit_seconds_count",
         "totem_signing_state_persist_seconds_sum", "totem_signing_state_persist_seconds_count",
-        "totem_view_changes_total", "totem_txs_rejected_total", "totem_mempool_txs",
-    ]
+        "totem_view_changes_total", "totem_txs_rejected_total", "totem_mempool_txs", "totem_height",
+    ] + DiskSyncs.Kind.allCases.map(syncSeries))
+
+    /// The series of `totem_disk_syncs_total` for one kind, as /metrics names it.
+    static func syncSeries(_ kind: DiskSyncs.Kind) -> String { "totem_disk_syncs_total{kind=\"\(kind.label)\"}" }
     /// /metrics bodies larger than this are not read.
     static let maxBodyBytes = 4 << 20
 
@@ -45,6 +49,10 @@ struct BenchNodeMetrics: Sendable {
         var parts = ["block commit \(mean("totem_block_commit_seconds"))",
                      "signing-state sync \(mean("totem_signing_state_persist_seconds"))"]
         if let v = delta("totem_view_changes_total") { parts.append(String(format: "view changes %.0f", v)) }
+        let syncs = DiskSyncs.Kind.allCases.compactMap { delta(syncSeries($0)) }
+        if let heights = delta("totem_height"), heights > 0, !syncs.isEmpty {
+            parts.append(String(format: "disk syncs %.1f per height", syncs.reduce(0, +) / heights))
+        }
         if let r = delta("totem_txs_rejected_total") { parts.append(String(format: "rejected %.0f", r)) }
         return parts.joined(separator: ", ")
     }

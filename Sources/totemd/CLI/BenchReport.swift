@@ -11,6 +11,7 @@ struct BenchConditions: Sendable {
     let concurrency: Int
     let pollMs: Int
     let imageCode: Bool
+    let worksPerTx: Int
     let presigned: Int
 }
 
@@ -25,12 +26,13 @@ struct BenchReport {
             "totemd bench",
             "conditions",
             "  nodes         \(k.urls.joined(separator: " ")) (identity i submits to node i mod \(k.urls.count); blocks followed on \(outcome.followedURL), every \(k.pollMs) ms when idle)",
-            "  load          single-signature RegisterWork\(k.imageCode ? " with image code" : ""), \(k.identities) identities, rate \(rate), duration \(fmt(k.duration)) s",
+            "  load          \(k.worksPerTx == 1 ? "single-signature RegisterWork" : "RegisterWorkBatch of \(k.worksPerTx) works")\(k.imageCode ? " with image code" : ""), \(k.identities) identities, rate \(rate), duration \(fmt(k.duration)) s",
             "  submission    batch \(k.batch) txs per POST, concurrency \(k.concurrency), nonce window \(BenchLimits.nonceWindow) per identity",
             "  signing       \(k.presigned) pre-signed, \(c.signedDuringRun) signed during the run",
             "  host          \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.hostName)",
             "results",
             "  committed     \(String(format: "%.0f", Double(c.committedInWindow) / k.duration)) tx/s  (\(c.committedInWindow) txs committed within the \(fmt(k.duration)) s)",
+            "  works         \(String(format: "%.0f", Double(c.committedInWindow * k.worksPerTx) / k.duration)) works/s committed  (\(k.worksPerTx) per tx)",
             "  submitted     \(c.sent) txs (\(String(format: "%.0f", Double(c.sent) / k.duration)) tx/s offered) in \(c.posts) POSTs, \(c.retriesSent) resent",
             "  accepted      \(c.accepted)",
             "  rejected      \(c.rejected)\(rejections(c))",

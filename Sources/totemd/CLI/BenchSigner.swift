@@ -17,10 +17,13 @@ struct BenchPlan: Sendable {
     let batch: Int
     let presignPerGroup: Int
     let imageCode: Bool
+    /// Works per transaction: 1 sends RegisterWork, more send RegisterWorkBatch.
+    let worksPerTx: Int
     /// Identity indices of each group.
     let members: [[Int]]
 
-    init(identityCount: Int, groupCount: Int, rate: Double, duration: Double, batch: Int, presignCap: Int, imageCode: Bool, drain: Double) {
+    init(identityCount: Int, groupCount: Int, rate: Double, duration: Double, batch: Int, presignCap: Int, imageCode: Bool,
+         drain: Double, worksPerTx: Int = 1) {
         let groups = max(1, min(groupCount, identityCount))
         self.identityCount = identityCount
         self.groupCount = groups
@@ -29,6 +32,7 @@ struct BenchPlan: Sendable {
         self.drain = drain
         self.batch = batch
         self.imageCode = imageCode
+        self.worksPerTx = worksPerTx
         self.members = (0..<groups).map { g in Array(stride(from: g, to: identityCount, by: groups)) }
         let capPerGroup = presignCap / groups
         if rate > 0 {
@@ -44,7 +48,8 @@ struct BenchPlan: Sendable {
     func nonce(group: Int, seq: Int) -> UInt64 { UInt64(seq / members[group].count) + 1 }
 }
 
-/// A signed tx ready to send: its encoding and hash, nothing else (about 250 bytes).
+/// A signed tx ready to send: its encoding and hash, nothing else (about 250 bytes, or about 100
+/// bytes per work of a batch).
 struct PresignedTx: Sendable {
     let bytes: [UInt8]
     let hash: Bytes32
@@ -57,15 +62,19 @@ struct BenchSigner: Sendable {
     let chain: APIClient.ChainInfo
     let plan: BenchPlan
 
-    /// A RegisterWork of a fresh random work, signed by the sender of `seq` in `group`.
+    /// A RegisterWork of a fresh random work (or a RegisterWorkBatch of `plan.worksPerTx` of them),
+    /// signed by the sender of `seq` in `group`.
     func make(group: Int, seq: Int) -> PresignedTx {
         var rng = SystemRandomNumberGenerator()
-        let contentHash = Bytes32(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next())
-        let work = Work(contentHash: contentHash, imageCode: plan.imageCode ? rng.next() : nil, title: "bench work",
-                        mediaType: "image/jpeg", width: 4000, height: 3000, license: "")
+        let works = (0..<plan.worksPerTx).map { _ in
+            Work(contentHash: Bytes32(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()),
+                 imageCode: plan.imageCode ? rng.next() : nil, title: "bench work",
+                 mediaType: "image/jpeg", width: 4000, height: 3000, license: "")
+        }
         let key = keys[plan.identity(group: group, seq: seq)]
         let tx = Tx(chainId: chain.chainId, sender: key.publicKey, nonce: plan.nonce(group: group, seq: seq),
-                    payload: .registerWork(work)).signed(by: key, genesisHash: chain.genesisHash)
+                    payload: works.count == 1 ? .registerWork(works[0]) : .registerWorkBatch(works))
+            .signed(by: key, genesisHash: chain.genesisHash)
         return PresignedTx(bytes: tx.bytes, hash: tx.hash)
     }
 

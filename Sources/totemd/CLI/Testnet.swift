@@ -26,10 +26,8 @@ struct Testnet: ParsableCommand {
     var p2pBasePort: Int = 26601
     @Option(name: .long, help: "API port of node0; node i uses base + i.")
     var apiBasePort: Int = 26701
-    @Option(name: .long, help: "Genesis proposalTimeoutMs.")
-    var proposalTimeoutMs: UInt64 = 3000
-    @Option(name: .long, help: "Genesis emptyBlockIntervalMs (heartbeat blocks of an idle chain).")
-    var emptyBlockIntervalMs: UInt64 = 5_000
+    @OptionGroup(title: "Consensus parameters")
+    var params: GenesisParamOptions
 
     func validate() throws {
         guard (1...64).contains(validators) else { throw ValidationError("--validators must be 1 to 64") }
@@ -58,14 +56,12 @@ struct Testnet: ParsableCommand {
         let genesisValidators = (0..<validators).map {
             GenesisValidator(name: names[$0], publicKey: keys[$0].publicKey, p2pAddress: p2p[$0])
         }
-        var params = GenesisParams.standard
-        params.proposalTimeoutMs = proposalTimeoutMs
-        params.emptyBlockIntervalMs = emptyBlockIntervalMs
         let nowMs = UInt64(Date().timeIntervalSince1970 * 1000)
         let genesis: Genesis
         do {
             genesis = try Genesis.build(chainId: chainId, genesisTimeMs: nowMs, rootRegistrar: root.publicKey,
-                                        registrars: [], validators: genesisValidators, params: params)
+                                        registrars: [], validators: genesisValidators,
+                                        params: params.applied(to: .testnet))
         } catch {
             throw ValidationError("genesis: \(error)")
         }

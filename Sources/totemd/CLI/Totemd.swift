@@ -6,8 +6,9 @@ struct Totemd: AsyncParsableCommand {
         commandName: "totemd",
         abstract: "Totem node daemon and client: register image copyrights on a permissioned BFT chain.",
         subcommands: [
-            Keygen.self, Init.self, Testnet.self, Start.self, Status.self,
-            TxCommand.self, Query.self, Verify.self, FingerprintCmd.self, SimilarCmd.self, CertificateCmd.self, Bench.self,
+            Keygen.self, Init.self, GenesisCmd.self, Testnet.self, Start.self, Doctor.self, Status.self,
+            TxCommand.self, Query.self, Verify.self, FingerprintCmd.self, SimilarCmd.self, CertificateCmd.self, ExportCertificatesCmd.self, Bench.self,
+            BackupCmd.self,
         ])
 }
 

@@ -9,7 +9,7 @@ import TotemCrypto
 struct TxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tx", abstract: "Build, sign and submit transactions.",
-        subcommands: [RegisterIdentityCmd.self, RevokeIdentityCmd.self, RegisterWorkCmd.self, TransferWorkCmd.self,
+        subcommands: [RegisterIdentityCmd.self, RevokeIdentityCmd.self, RegisterWorkCmd.self, RegisterWorksCmd.self, TransferWorkCmd.self,
                       GrantLicenseCmd.self, FileClaimCmd.self, AddRegistrarCmd.self, RemoveRegistrarCmd.self,
                       ValidatorChangeCmd.self])
 }

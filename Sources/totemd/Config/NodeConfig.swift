@@ -1,3 +1,4 @@
+import ChainModel
 import Foundation
 import TOMLKit
 import TotemCrypto
@@ -133,22 +134,67 @@ struct NodeConfig: Sendable {
     }
 
     private static func address(_ s: String, _ section: TOMLSection, _ key: String) throws -> (String, Int) {
+        do {
+            return try hostPort(s)
+        } catch {
+            throw section.error(key, error.message)
+        }
+    }
+
+    private static func peer(_ s: String, _ section: TOMLSection) throws -> Peer {
+        do {
+            return try peer(s)
+        } catch {
+            throw section.error("persistent_peers", error.message)
+        }
+    }
+
+    /// Why an address or peer string was refused (the caller names the setting or flag).
+    struct AddressError: Error {
+        let message: String
+    }
+
+    /// `host:port`, or `[v6 address]:port`; the host without brackets.
+    static func hostPort(_ s: String) throws(AddressError) -> (host: String, port: Int) {
         guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else {
-            throw section.error(key, "\"\(s)\" is not host:port")
+            throw AddressError(message: "\"\(s)\" is not host:port")
         }
         var host = String(s[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw section.error(key, "\"\(s)\" has no host") }
+        guard !host.isEmpty else { throw AddressError(message: "\"\(s)\" has no host") }
         return (host, port)
     }
 
     /// `<hex public key>@host:port`.
-    private static func peer(_ s: String, _ section: TOMLSection) throws -> Peer {
+    static func peer(_ s: String) throws(AddressError) -> Peer {
         let parts = s.split(separator: "@", maxSplits: 1).map(String.init)
         guard parts.count == 2, let key = Bytes32(hex: parts[0]) else {
-            throw section.error("persistent_peers", "\"\(s)\" is not <64 hex digits>@host:port")
+            throw AddressError(message: "\"\(s)\" is not <64 hex digits>@host:port")
         }
-        let (host, port) = try address(parts[1], section, "persistent_peers")
+        let (host, port) = try hostPort(parts[1])
         return Peer(publicKey: key, host: host, port: port)
+    }
+}
+
+extension NodeConfig {
+    /// The genesis file the config names, parsed and checked; an error names the file and setting.
+    func readGenesis() throws(ConfigError) -> Genesis {
+        guard let bytes = FileManager.default.contents(atPath: genesisFile) else {
+            throw ConfigError(file: genesisFile, setting: "node.genesis_file", message: "cannot read the genesis file")
+        }
+        do {
+            return try Genesis.parse(fileBytes: Array(bytes))
+        } catch {
+            throw ConfigError(file: genesisFile, setting: error.field, message: error.message)
+        }
+    }
+
+    /// The node's key, from the key file the config names (refused unless its mode is 0600).
+    func readKey() throws(ConfigError) -> SigningKey {
+        do {
+            return try KeyFile.read(path: keyFile)
+        } catch {
+            throw ConfigError(file: keyFile, setting: "node.key_file", message: error.message)
+        }
     }
 }

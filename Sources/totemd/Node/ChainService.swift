@@ -23,13 +23,19 @@ final class ChainService: Sendable {
     /// again. Keyed by block hash; cleared on every commit.
     private let outcomes = Mutex(BoundedCache<Bytes32, BlockOutcome>(capacity: NodeLimits.outcomeCacheEntriesMax))
     /// Transactions accepted and later dropped (at block building or as stale), for tx status.
+    /// Bytes of transactions per proposal, learnt from how long builds take (`ProposalBudget`).
+    private let budget: Mutex<ProposalBudget>
     private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntriesMax))
+    /// The thread that builds, checks and applies blocks (`offload`).
+    private let worker = SerialThread(name: "totem-chain", queueCapacity: NodeLimits.chainWorkerQueueMax)
 
     init(genesis: Genesis, dataDir: String, mempoolLimits: MempoolLimits, initialMapBytes: Int, metrics: NodeMetrics,
          logger: Logger) throws {
         self.genesis = genesis
         self.logger = logger
         self.metrics = metrics
+        budget = Mutex(ProposalBudget(maxBytes: genesis.params.maxBlockBytes, floorBytes: genesis.params.maxTxBytes,
+                                      targetMs: genesis.params.maxClockDriftMs * 3 / 5))
         let config = ChainConfig(genesis: genesis)
         machine = StateMachine(config: config)
         store = try Self.refusingDamage(logger) {
@@ -205,6 +211,15 @@ final class ChainService: Sendable {
         }
     }
 
+    /// Runs CPU-heavy chain work (building, checking and applying blocks: seconds for a full block
+    /// of batch registrations on a busy machine) on the node's chain thread, one job at a time, and
+    /// returns its result. Run on the cooperative pool, such work starved the P2P tasks that share
+    /// it (two threads on a 2-core machine): pings stopped for longer than the silence limit and
+    /// peers dropped the busy node mid-block (seen under `bench --works-per-tx 100`).
+    func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await worker.run(body)
+    }
+
     // MARK: Tip
 
     func tip() throws -> ChainTip { try store.tip() }
@@ -219,16 +234,70 @@ final class ChainService: Sendable {
         return ParentInfo(header: header)
     }
 
+    /// Pending registrations of content a committed block registered leave the mempool and are
+    /// answered as rejected (`work_already_registered`), here as on the node that would have
+    /// proposed them: their senders can reuse those nonces at once.
+    private func dropLosingRegistrations(_ committed: [SignedTx], height: UInt64) {
+        let losers = mempool.withPool { $0.registrationsCommitted(committed) }
+        guard !losers.isEmpty else { return }
+        rejected.withLock { cache in
+            for lost in losers {
+                // Worded as the state machine words it when a proposer finds the same.
+                let which = lost.item.map { "item \($0): " } ?? ""
+                cache.insert(TxError(.workAlreadyRegistered, "\(which)work \(lost.contentHash) is already registered by "
+                                     + "\(lost.registrant) at height \(height)"), for: lost.tx.hash)
+            }
+        }
+        logger.debug("dropped registrations of content a block registered", metadata: ["count": "\(losers.count)"])
+    }
+
     // MARK: Proposals
 
-    /// Builds the child of the tip from the mempool, in arrival order; transactions that no longer
-    /// apply leave the mempool and are reported as rejected.
+    /// Builds the child of the tip from the mempool, in arrival order, stamped `nowMs`; transactions
+    /// that no longer apply leave the mempool and are reported as rejected.
     func buildProposal(view: UInt32, proposer: Bytes32, nowMs: UInt64) throws -> Block {
+        try buildProposal(view: view, proposer: proposer, clock: { nowMs })
+    }
+
+    /// As above, stamped with `clock()` when the build starts, within the `ProposalBudget`: a build
+    /// that took so long that voters could take its time for a stale one is done again, smaller,
+    /// with a fresh time.
+    func buildProposal(view: UInt32, proposer: Bytes32, clock: () -> UInt64) throws -> Block {
+        var attempt = 0
+        while true {
+            let startMs = clock()
+            let maxBytes = budget.withLock { $0.bytes }
+            // Transactions are added for at most a third of the budget's target: sorting and hashing
+            // the state changes after them take about as long again, and the block must still be
+            // sent and decoded within maxClockDriftMs of its time (at a half, heavy blocks on a busy
+            // machine reached voters 2.0-3.1 s after their time and were refused). A build's time
+            // is bounded whatever its candidates cost (a batch of 1,000 works costs as much as
+            // 1,000 single txs).
+            let fillMs = budget.withLock { $0.targetMs } / 3
+            let built = try build(view: view, proposer: proposer, nowMs: startMs, maxBytes: maxBytes,
+                                  timeIsUp: { clock() &- startMs > fillMs })
+            let elapsedMs = clock() &- startMs
+            let blockBytes = built.block.txs.reduce(0) { $0 + $1.bytes.count }
+            let again = budget.withLock { $0.observe(blockBytes: blockBytes, txCount: built.block.txs.count, elapsedMs: elapsedMs) }
+            attempt += 1
+            if again && attempt < NodeLimits.proposalBuildAttemptsMax {
+                logger.info("proposal took too long to build; building a smaller one", metadata: [
+                    "height": "\(built.block.height)", "txs": "\(built.block.txs.count)", "bytes": "\(blockBytes)",
+                    "elapsedMs": "\(elapsedMs)", "budgetBytes": "\(budget.withLock { $0.bytes })"])
+                continue
+            }
+            outcomes.withLock { $0.insert(built.outcome, for: built.block.hash) }
+            return built.block
+        }
+    }
+
+    private func build(view: UInt32, proposer: Bytes32, nowMs: UInt64, maxBytes: Int,
+                       timeIsUp: () -> Bool = { false }) throws -> BuiltBlock {
         let parent = try parent()
         let params = genesis.params
         let built = try withAccounts { accounts in
             let (candidates, used) = mempool.withPool { pool in
-                let selection = pool.selection(maxTxs: params.maxBlockTxs, maxBytes: params.maxBlockBytes, accounts: accounts)
+                let selection = pool.selection(maxTxs: params.maxBlockTxs, maxBytes: maxBytes, accounts: accounts)
                 pool.remove(selection.used)
                 return selection
             }
@@ -236,15 +305,15 @@ final class ChainService: Sendable {
                 logger.info("removed transactions whose nonce is already used", metadata: ["count": "\(used.count)"])
             }
             return machine.buildBlock(candidates: candidates, parent: parent, state: accounts.state,
-                                      timestampMs: nowMs, view: view, proposer: proposer, signatures: .alreadyVerified)
+                                      timestampMs: nowMs, view: view, proposer: proposer, signatures: .alreadyVerified,
+                                      timeIsUp: timeIsUp)
         }
         if !built.rejected.isEmpty {
             mempool.withPool { $0.remove(built.rejected.map(\.txHash)) }
             rejected.withLock { cache in for r in built.rejected { cache.insert(r.error, for: r.txHash) } }
             logger.debug("left transactions out of a proposal", metadata: ["count": "\(built.rejected.count)"])
         }
-        outcomes.withLock { $0.insert(built.outcome, for: built.block.hash) }
-        return built.block
+        return built
     }
 
     /// Checks a proposed child of the tip: header, every transaction applies (signatures of
@@ -260,8 +329,17 @@ final class ChainService: Sendable {
         }
         if outcomes.withLock({ $0[block.hash] }) != nil { return true }
         do {
+            let started = ContinuousClock.now
             let outcome = try apply(block)
             outcomes.withLock { $0.insert(outcome, for: block.hash) }
+            // What applying another leader's block cost here is what building one that size would
+            // cost: the budget learns it before this node leads (it used to learn only from its own
+            // first, too long, build).
+            let elapsedMs = UInt64(max(0, (ContinuousClock.now - started) / .milliseconds(1)))
+            budget.withLock {
+                $0.observeApplied(blockBytes: block.txs.reduce(0) { $0 + $1.bytes.count }, txCount: block.txs.count,
+                                  elapsedMs: elapsedMs)
+            }
             return true
         } catch {
             // Damaged stored state is the operator's problem, not the proposer's: said at error level.
@@ -314,13 +392,15 @@ final class ChainService: Sendable {
                 onLogged: @Sendable () -> Void = {}) async throws -> Committed {
         let cached = outcomes.withLock { $0[block.hash] }
         // The replica decides only on a commit certificate that verified against the set in force.
-        let outcome = try cached ?? apply(block, certified: true)
+        let outcome: BlockOutcome
+        if let cached { outcome = cached } else { outcome = try await offload { try self.apply(block, certified: true) } }
         let h = block.height
         let adopted = try adoptedSet(outcome.changes, height: h)
         try await countingWriteFailure { try await store.logDecided(block, certificate: certificate, changes: outcome.changes) }
         onLogged()
         // Admission already sees the logged block: its txs (and those it made stale) leave now.
         let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
+        dropLosingRegistrations(block.txs, height: block.height)
         let writeStarted = ContinuousClock.now
         let tip = try await countingWriteFailure {
             try await store.commit(block, certificate: certificate, changes: outcome.changes, adoptedValidatorSet: adopted)
@@ -347,9 +427,31 @@ final class ChainService: Sendable {
     /// state root must match. The run stops at the first block that fails; the ones before it are
     /// committed.
     func commitRun(_ run: [(block: Block, certificate: CommitCertificate)],
-                   certificateVerifies: (CommitCertificate, Block, ValidatorSet) -> Bool) async throws -> CommittedRun {
+                   certificateVerifies: @escaping @Sendable (CommitCertificate, Block, ValidatorSet) -> Bool) async throws -> CommittedRun {
+        let (accepted, stopped) = try await offload { try self.applyRun(run, certificateVerifies: certificateVerifies) }
+        guard let last = accepted.last?.block else {
+            return CommittedRun(blocks: [], validatorsAtHeightPlus2: nil, stoppedAt: stopped)
+        }
+        try await countingWriteFailure { try await store.commitRun(accepted) }
+        _ = try withAccounts { accounts in
+            mempool.withPool { pool in accepted.map { pool.blockCommitted($0.block.txs, accounts: accounts).count } }
+        }
+        for a in accepted { dropLosingRegistrations(a.block.txs, height: a.block.height) }
+        outcomes.withLock { $0.removeAll() }
+        let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: last.height + 2).set }
+        return CommittedRun(blocks: accepted.map(\.block), validatorsAtHeightPlus2: atPlus2, stoppedAt: stopped)
+    }
+
+    private typealias AcceptedBlock = (block: Block, certificate: CommitCertificate, changes: StateChanges,
+                                       adoptedValidatorSet: ValidatorSet?)
+
+    /// The checking half of `commitRun`, on the chain thread: the prefix of `run` that extends the
+    /// tip with certificates that verify and state roots that match, and why it stopped, if it did.
+    private func applyRun(_ run: [(block: Block, certificate: CommitCertificate)],
+                          certificateVerifies: (CommitCertificate, Block, ValidatorSet) -> Bool) throws
+        -> (accepted: [AcceptedBlock], stopped: (height: UInt64, reason: String)?) {
         var parent = try parent()
-        var accepted: [(block: Block, certificate: CommitCertificate, changes: StateChanges, adoptedValidatorSet: ValidatorSet?)] = []
+        var accepted: [AcceptedBlock] = []
         var stopped: (height: UInt64, reason: String)?
         var runChanges = StateChanges()
         try store.withState { reader in
@@ -380,16 +482,7 @@ final class ChainService: Sendable {
                 }
             }
         }
-        guard let last = accepted.last?.block else {
-            return CommittedRun(blocks: [], validatorsAtHeightPlus2: nil, stoppedAt: stopped)
-        }
-        try await countingWriteFailure { try await store.commitRun(accepted) }
-        _ = try withAccounts { accounts in
-            mempool.withPool { pool in accepted.map { pool.blockCommitted($0.block.txs, accounts: accounts).count } }
-        }
-        outcomes.withLock { $0.removeAll() }
-        let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: last.height + 2).set }
-        return CommittedRun(blocks: accepted.map(\.block), validatorsAtHeightPlus2: atPlus2, stoppedAt: stopped)
+        return (accepted, stopped)
     }
 
     /// Runs a store write, counting its failure (`totem_store_write_failures_total`); the caller,

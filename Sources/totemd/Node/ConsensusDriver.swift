@@ -50,6 +50,8 @@ final class ConsensusDriver: Sendable {
         var clockOffsetMs: Int64?
         var txsCommitted: UInt64 = 0
         var clockWarnedMs: UInt64 = 0
+        /// Blocks in a row committed at a time far from this node's clock.
+        var clockOffBlocks = 0
         var replicaStarts = 0
         /// The set at `height + 2` when the allow list was last set (nil: not yet set here).
         var allowListSet: ValidatorSet?
@@ -109,7 +111,8 @@ final class ConsensusDriver: Sendable {
                     let event = queue.removeFirst()
                     let actions = replica.step(event)
                     for action in actions {
-                        if let followUp = try await perform(action, leaders: replica.leaders, group: &group) { queue.append(followUp) }
+                        if let followUp = try await perform(action, leaders: replica.leaders, validators: replica.validators,
+                                                            group: &group) { queue.append(followUp) }
                     }
                 }
                 // Between steps: a run of blocks from catch-up is committed in one write, and the
@@ -154,13 +157,19 @@ final class ConsensusDriver: Sendable {
         }
         let rotation = LeaderRotation(setFromHeight: setFromHeight, firstHeight: recent.lowerBound, proposers: proposers)
         var restoring: SigningState<Block>?
+        var aheadThrough: UInt64?
         if let bytes = try chain.store.signingState() {
             let s = try ConsensusCodec.decodeSigningState(bytes, maxBlockTxs: params.maxBlockTxs)
-            // The store syncs every block before a signing state of a later height (ChainStore),
-            // so one ahead of the chain means lost blocks: voting from here could equivocate.
-            guard s.height <= height else {
-                throw NodeError("the signing state is at height \(s.height) but the store ends at \(tip.height): "
-                                     + "blocks this validator saw decided are missing; restore the data directory")
+            // The store syncs every block before a signing state of a later height (ChainStore), so
+            // one ahead of the chain means the store is older than the votes: a restored backup
+            // (`totemd backup restore` keeps the newer signing state, or writes one above every
+            // height this validator may have voted at), or lost blocks. This validator may have
+            // voted at any height below the record's and at the record's: it follows, signing
+            // nothing, through that height, and votes afresh above it (docs/ops/backup.md).
+            if s.height > height {
+                aheadThrough = s.height
+                logger.warning("the signing state is above the stored chain (a restored backup, or lost blocks): this validator follows without voting through height \(s.height)",
+                               metadata: ["signingHeight": "\(s.height)", "storedHeight": "\(tip.height)"])
             }
             if s.height == height { restoring = s }
         }
@@ -171,11 +180,12 @@ final class ConsensusDriver: Sendable {
             defer { s.replicaStarts += 1 }
             return s.replicaStarts == 0
         }
-        let abstaining = (firstStart ? chain.store.signingStateDamage : nil).map { damage -> UInt64 in
+        let damaged = (firstStart ? chain.store.signingStateDamage : nil).map { damage -> UInt64 in
             logger.error("the newest signing state may be lost: this validator will not vote at height \(height) until the others decide it",
                          metadata: ["damage": "\(damage)"])
             return height
         }
+        let abstaining = [damaged, aheadThrough].compactMap { $0 }.max()
         logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring != nil)",
                                                      "validator": "\(validators.contains(key.publicKey))",
                                                      "abstaining": "\(abstaining != nil)"])
@@ -183,12 +193,13 @@ final class ConsensusDriver: Sendable {
                                      validators: validators, nextValidators: next, rotation: rotation)
         return Replica(config: config, signer: Ed25519VoteSigner(key: key, genesisHash: chain.genesis.genesisHash),
                        verifier: Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash),
-                       position: position, restoring: restoring, abstainingAt: abstaining)
+                       position: position, restoring: restoring, abstainingThrough: abstaining)
     }
 
     /// Performs one action; returns the event that answers it when the answer is immediate.
-    /// `leaders` are the replica's leaders of each view at its height (`LeaderRotation`).
-    private func perform(_ action: Action<Block>, leaders: [Bytes32],
+    /// `leaders` are the replica's leaders of each view at its height (`LeaderRotation`), and
+    /// `validators` the set in force there.
+    private func perform(_ action: Action<Block>, leaders: [Bytes32], validators: ValidatorSet,
                          group: inout ThrowingDiscardingTaskGroup<any Error>) async throws -> ReplicaEvent? {
         switch action {
         case .persistSigningState(let s):
@@ -218,7 +229,8 @@ final class ConsensusDriver: Sendable {
             }
             return nil
         case .requestProposal(_, let view, _):
-            let block = try chain.buildProposal(view: view, proposer: key.publicKey, nowMs: Self.nowMs())
+            let chain = self.chain, proposer = key.publicKey
+            let block = try await chain.offload { try chain.buildProposal(view: view, proposer: proposer, clock: Self.nowMs) }
             return .proposalBuilt(block, view: view)
         case .checkProposal(let block, let view, let reproposal, let nowMs):
             // The chain state machine's check (it logs why it refuses); answered at once, before any
@@ -231,10 +243,11 @@ final class ConsensusDriver: Sendable {
                                                          "reason": "the header names a proposer other than its view's leader \(named.hex.prefix(16))"])
                 return .proposalChecked(height: block.height, view: view, blockHash: block.hash, valid: false)
             }
-            let valid = chain.validateProposal(block, nowMs: nowMs, reproposal: reproposal)
+            let chain = self.chain
+            let valid = try await chain.offload { chain.validateProposal(block, nowMs: nowMs, reproposal: reproposal) }
             return .proposalChecked(height: block.height, view: view, blockHash: block.hash, valid: valid)
         case .commit(let block, let qc):
-            return try await commit(block, qc)
+            return try await commit(block, qc, validators: validators)
         case .requestBlocks(let from, let peer):
             // The replica saw a certificate above its height: that peer has the blocks.
             let now = Self.nowMs()
@@ -249,7 +262,7 @@ final class ConsensusDriver: Sendable {
         }
     }
 
-    private func commit(_ block: Block, _ qc: QuorumCertificate) async throws -> ReplicaEvent {
+    private func commit(_ block: Block, _ qc: QuorumCertificate, validators: ValidatorSet) async throws -> ReplicaEvent {
         let started = ContinuousClock.now
         let commits = self.commits
         // Logged and synced: the block is final and readable, so clients waiting for it are answered
@@ -259,6 +272,7 @@ final class ConsensusDriver: Sendable {
         metrics.lmdbBlockWrite.recordNanoseconds(Int64(committed.storeWrite.components.seconds) * 1_000_000_000
                                                  + committed.storeWrite.components.attoseconds / 1_000_000_000)
         if committed.applied { metrics.blocksAppliedAtCommit.increment() }
+        metrics.validatorCommits.decided(height: block.height, signers: qc.signatures.map(\.validator), set: validators)
         afterCommit(block, validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2, fromCatchUp: false)
         logger.debug("committed", metadata: ["height": "\(block.height)", "view": "\(qc.view)", "txs": "\(block.txs.count)"])
         return .blockApplied(AppliedBlock(height: block.height, blockHash: block.hash, proposer: block.header.proposer,
@@ -307,7 +321,9 @@ final class ConsensusDriver: Sendable {
         }
         guard let atPlus2 = result.validatorsAtHeightPlus2 else { return false }
         metrics.commitLatency.recordInterval(since: started)
-        for block in result.blocks {
+        // The stored blocks are a prefix of the run, in its order.
+        for (block, item) in zip(result.blocks, run) {
+            metrics.validatorCommits.caughtUp(height: block.height, signers: item.item.certificate.signatures.map(\.validator))
             commits.publish(block)
             afterCommit(block, validatorsAtHeightPlus2: atPlus2, fromCatchUp: true)
         }
@@ -316,16 +332,20 @@ final class ConsensusDriver: Sendable {
 
     /// Another validator's block, committed at the tip, was proposed moments ago: its time far from
     /// this node's clock means this clock is off, and then this node's own proposals are refused
-    /// (`block_clock_drift`) by the others, who cannot tell it so. Warns at most once a minute.
+    /// (`block_clock_drift`) by the others, who cannot tell it so. Warns once several blocks in a row
+    /// say so (one block is not enough: a node that was stopped, e.g. SIGSTOP, commits the block it
+    /// was in the middle of long after it was proposed), at most once a minute.
     private func checkClock(against block: Block, nowMs: UInt64) {
         let ts = block.header.timestampMs
         let offsetMs = Int64(clamping: nowMs) - Int64(clamping: ts)
         let limit = chain.genesis.params.maxClockDriftMs
         guard block.header.proposer != key.publicKey, !sync.withLock({ $0.isCatchingUp }) else { return }
-        status.withLock { $0.clockOffsetMs = offsetMs }
-        guard offsetMs.magnitude > limit / 2 else { return }
+        let off = offsetMs.magnitude > limit / 2
         let warn = status.withLock { s in
-            guard nowMs >= s.clockWarnedMs + NodeLimits.clockWarningIntervalMs else { return false }
+            s.clockOffsetMs = offsetMs
+            s.clockOffBlocks = off ? s.clockOffBlocks + 1 : 0
+            guard s.clockOffBlocks >= NodeLimits.clockOffBlocksBeforeWarning,
+                  nowMs >= s.clockWarnedMs + NodeLimits.clockWarningIntervalMs else { return false }
             s.clockWarnedMs = nowMs
             return true
         }
@@ -462,13 +482,14 @@ final class ConsensusDriver: Sendable {
         while !inbox.isClosed {
             do { try await Task.sleep(for: .milliseconds(NodeLimits.catchUpTickMs)) } catch { return }
             let now = Self.nowMs()
-            let (requests, ready, applied, target) = sync.withLock { s in
-                (s.tick(nowMs: now), s.hasReady, s.applied, s.targetHeight)
+            let (requests, ready, applied, target, behind, catchingUp) = sync.withLock { s in
+                (s.tick(nowMs: now), s.hasReady, s.applied, s.targetHeight, s.blocksBehind, s.isCatchingUp)
             }
             send(requests)
             if ready { inbox.pushControl(.catchUpReady) }
-            let behind = target > applied ? target - applied : 0
+            metrics.catchUpTargetHeight.record(Int(clamping: target))
             metrics.catchUpBlocksBehind.record(Int(clamping: behind))
+            metrics.catchingUp.record(catchingUp ? 1 : 0)
             if let line = progress.update(applied: applied, target: target, txsApplied: committedTxCount(), nowMs: now) {
                 logger.info("\(line.message)", metadata: line.metadata.mapValues { .string($0) })
             }

@@ -35,19 +35,8 @@ final class Node: Service {
     init(config: NodeConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
-        guard let genesisBytes = FileManager.default.contents(atPath: config.genesisFile) else {
-            throw ConfigError(file: config.genesisFile, setting: "node.genesis_file", message: "cannot read the genesis file")
-        }
-        do {
-            genesis = try Genesis.parse(fileBytes: Array(genesisBytes))
-        } catch {
-            throw ConfigError(file: config.genesisFile, setting: error.field, message: error.message)
-        }
-        do {
-            key = try KeyFile.read(path: config.keyFile)
-        } catch {
-            throw ConfigError(file: config.keyFile, setting: "node.key_file", message: error.message)
-        }
+        genesis = try config.readGenesis()
+        key = try config.readKey()
         try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
         chain = try ChainService(genesis: genesis, dataDir: config.dataDir,
                                  mempoolLimits: MempoolLimits(maxTxCount: config.mempoolMaxTxs, maxBytes: config.mempoolMaxBytes,
@@ -83,7 +72,7 @@ final class Node: Service {
                                      onCommit: { similarity.blockCommitted($0) })
         admission.connect(network: network, consensus: driver)
         if config.apiExplorer {
-            switch WebAssets.load(genesisFileBytes: Array(genesisBytes)) {
+            switch WebAssets.load(genesisFileBytes: genesis.fileBytes) {
             case .success(let assets):
                 web = assets
                 logger.info("serving the explorer at /explorer and the verifier at /verify",
@@ -205,14 +194,21 @@ final class Node: Service {
 
     private func sampleGauges() async {
         var lowDiskWarned: ContinuousClock.Instant?
+        metrics.mempoolMaxTxs.record(config.mempoolMaxTxs)
+        metrics.mempoolMaxBytes.record(config.mempoolMaxBytes)
+        metrics.dataDirMinFreeBytes.record(Int(clamping: UInt64(config.storeMinFreeMiB) << 20))
+        metrics.clockMaxDriftSeconds.record(Double(genesis.params.maxClockDriftMs) / 1000)
         while !Task.isCancelled {
             sampleDiskSpace(lastWarned: &lowDiskWarned)
+            sampleReadiness()
+            if let resident = ProcessMemory.residentBytes() { metrics.residentMemoryBytes.record(Int(clamping: resident)) }
             metrics.mempoolTxs.record(chain.mempool.count)
             metrics.mempoolBytes.record(chain.mempool.byteCount)
             let peers = network.peers()
             metrics.peers.record(peers.count)
             metrics.p2pBytesReceived.record(peers.reduce(0) { $0 + $1.bytesReceived })
             metrics.lmdbMapBytes.record(chain.store.environment.mapSizeBytes)
+            metrics.diskSyncs.update()
             try? await Task.sleep(for: .seconds(1))  // throws only when cancelled: the loop then ends
             if driver.inbox.isClosed { return }
         }
@@ -220,6 +216,17 @@ final class Node: Service {
 }
 
 extension Node {
+    /// Records what `GET /readyz` judges, from the same inputs, so alerts and the endpoint agree.
+    func sampleReadiness() {
+        let inputs = readinessInputs()
+        metrics.ready.record(Readiness.reasons(inputs).isEmpty ? 1 : 0)
+        metrics.validators.record(inputs.validatorCount)
+        metrics.quorum.record(inputs.quorum)
+        metrics.voting.record(inputs.isVoting ? 1 : 0)
+        metrics.validatorPeers.record(inputs.validatorPeersConnected)
+        if let offset = inputs.clockOffsetMs { metrics.clockOffsetSeconds.record(Double(offset) / 1000) }
+    }
+
     /// Records the data directory's free space and warns (at most once per
     /// `NodeLimits.lowDiskWarningIntervalSeconds`) when it is under `store.min_free_mib`.
     func sampleDiskSpace(lastWarned: inout ContinuousClock.Instant?) {

@@ -2,6 +2,12 @@
 enum NodeLimits {
     /// Checked or built proposals whose outcome is kept until the next commit.
     static let outcomeCacheEntriesMax = 16
+    /// Builds of one proposal, each smaller than the last when the one before took too long
+    /// (`ProposalBudget`); the last is proposed whatever it took.
+    static let proposalBuildAttemptsMax = 4
+    /// Jobs waiting for the chain thread (`ChainService.offload`): the consensus driver runs one at a
+    /// time, so more than a few waiting means a caller outside it; beyond this they wait for room.
+    static let chainWorkerQueueMax = 8
     /// Rejected-after-acceptance transactions remembered for `GET /v1/txs/{hash}`.
     static let rejectedTxCacheEntriesMax = 100_000
     /// Consensus network messages waiting for the replica (beyond it the newest are dropped; the
@@ -23,6 +29,9 @@ extension NodeLimits {
 extension NodeLimits {
     /// A clock found off is reported at most this often.
     static let clockWarningIntervalMs: UInt64 = 60_000
+    /// Committed blocks in a row whose time is far from this node's clock before it says its clock
+    /// seems off.
+    static let clockOffBlocksBeforeWarning = 3
     /// Blocks from catch-up committed in one LMDB write (one sync for the run).
     static let catchUpRunMaxBlocks = 64
     /// How often catch-up expires lost requests, and reports progress (`BlockSync`).

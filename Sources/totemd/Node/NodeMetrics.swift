@@ -1,6 +1,10 @@
+import ChainModel
 import CoreMetrics
 import Metrics
 import Prometheus
+import Storage
+import Synchronization
+import TotemCrypto
 
 /// The node's Prometheus metrics (`GET /metrics`).
 struct NodeMetrics: Sendable {
@@ -20,9 +24,14 @@ struct NodeMetrics: Sendable {
     let blocksAppliedAtCommit: CoreMetrics.Counter
     let p2pBytesReceived: CoreMetrics.Gauge
     let lmdbMapBytes: CoreMetrics.Gauge
+    /// Syncs to disk by kind (`totem_disk_syncs_total{kind}`, `DiskSyncs`), brought up to date
+    /// every second.
+    let diskSyncs: DiskSyncCounters
     /// Free bytes of the file system holding the data directory (`statvfs`).
     let dataDirFreeBytes: CoreMetrics.Gauge
     let apiRequests: CoreMetrics.Counter
+    /// API answers by status class (`totem_api_responses_total{class="2xx"|"3xx"|"4xx"|"5xx"}`).
+    let apiResponses: APIResponses
     /// Transactions submitted through the API, and those of them refused.
     let txsSubmitted: CoreMetrics.Counter
     let txsRejected: CoreMetrics.Counter
@@ -32,9 +41,33 @@ struct NodeMetrics: Sendable {
     /// a full disk.
     let storeReadFailures: CoreMetrics.Counter
     let storeWriteFailures: CoreMetrics.Counter
-    /// Catch-up: blocks between this node and the highest peer, and block requests sent.
+    /// Catch-up, as `BlockSync` judges it (the same figures as `/readyz`): the highest height a peer
+    /// reported, blocks between this node and it, whether the node counts as catching up (1) or
+    /// not (0), and block requests sent.
+    let catchUpTargetHeight: CoreMetrics.Gauge
     let catchUpBlocksBehind: CoreMetrics.Gauge
+    let catchingUp: CoreMetrics.Gauge
     let catchUpRequests: CoreMetrics.Counter
+    /// Commits of each validator of the set in force missing from the certificates of the blocks
+    /// this node decided, and the last height it signed (`ValidatorCommits`).
+    let validatorCommits: ValidatorCommits
+    /// What `GET /readyz` judges (`Readiness.Inputs`), sampled every second: ready (1) or not (0),
+    /// the set in force's size and quorum, whether this node votes (1) or not (0), connected peers
+    /// that are validators of that set, this node's clock minus the time of the last block another
+    /// validator proposed and the genesis bound on it, and the configured minimum of free disk.
+    let ready: CoreMetrics.Gauge
+    let validators: CoreMetrics.Gauge
+    let quorum: CoreMetrics.Gauge
+    let voting: CoreMetrics.Gauge
+    let validatorPeers: CoreMetrics.Gauge
+    let clockOffsetSeconds: CoreMetrics.Gauge
+    let clockMaxDriftSeconds: CoreMetrics.Gauge
+    let dataDirMinFreeBytes: CoreMetrics.Gauge
+    /// The mempool's configured bounds (`mempool.max_txs`, `mempool.max_bytes`).
+    let mempoolMaxTxs: CoreMetrics.Gauge
+    let mempoolMaxBytes: CoreMetrics.Gauge
+    /// The process's resident memory (`/proc/self/statm`).
+    let residentMemoryBytes: CoreMetrics.Gauge
     /// Messages to a peer that could not be queued (peer gone, queue full).
     let sendFailures: CoreMetrics.Counter
     let apiConnectionsOpen: CoreMetrics.Gauge
@@ -64,13 +97,29 @@ struct NodeMetrics: Sendable {
         lmdbMapBytes = CoreMetrics.Gauge(label: "totem_lmdb_map_bytes", factory: factory)
         dataDirFreeBytes = CoreMetrics.Gauge(label: "totem_data_dir_free_bytes", factory: factory)
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
+        apiResponses = APIResponses(factory: factory)
+        diskSyncs = DiskSyncCounters(factory: factory)
         txsSubmitted = CoreMetrics.Counter(label: "totem_txs_submitted_total", factory: factory)
         txsRejected = CoreMetrics.Counter(label: "totem_txs_rejected_total", factory: factory)
         txsAccepted = TxsAccepted(factory: factory)
         storeReadFailures = CoreMetrics.Counter(label: "totem_store_read_failures_total", factory: factory)
         storeWriteFailures = CoreMetrics.Counter(label: "totem_store_write_failures_total", factory: factory)
+        catchUpTargetHeight = CoreMetrics.Gauge(label: "totem_catchup_target_height", factory: factory)
         catchUpBlocksBehind = CoreMetrics.Gauge(label: "totem_catchup_blocks_behind", factory: factory)
+        catchingUp = CoreMetrics.Gauge(label: "totem_catching_up", factory: factory)
         catchUpRequests = CoreMetrics.Counter(label: "totem_catchup_requests_total", factory: factory)
+        validatorCommits = ValidatorCommits(factory: factory)
+        ready = CoreMetrics.Gauge(label: "totem_ready", factory: factory)
+        validators = CoreMetrics.Gauge(label: "totem_validators", factory: factory)
+        quorum = CoreMetrics.Gauge(label: "totem_quorum", factory: factory)
+        voting = CoreMetrics.Gauge(label: "totem_voting", factory: factory)
+        validatorPeers = CoreMetrics.Gauge(label: "totem_validator_peers", factory: factory)
+        clockOffsetSeconds = CoreMetrics.Gauge(label: "totem_clock_offset_seconds", factory: factory)
+        clockMaxDriftSeconds = CoreMetrics.Gauge(label: "totem_clock_max_drift_seconds", factory: factory)
+        dataDirMinFreeBytes = CoreMetrics.Gauge(label: "totem_data_dir_min_free_bytes", factory: factory)
+        mempoolMaxTxs = CoreMetrics.Gauge(label: "totem_mempool_max_txs", factory: factory)
+        mempoolMaxBytes = CoreMetrics.Gauge(label: "totem_mempool_max_bytes", factory: factory)
+        residentMemoryBytes = CoreMetrics.Gauge(label: "totem_process_resident_memory_bytes", factory: factory)
         sendFailures = CoreMetrics.Counter(label: "totem_p2p_send_failures_total", factory: factory)
         apiConnectionsOpen = CoreMetrics.Gauge(label: "totem_api_connections_open", factory: factory)
         apiConnectionsRefused = CoreMetrics.Counter(label: "totem_api_connections_refused_total", factory: factory)
@@ -98,6 +147,101 @@ struct NodeMetrics: Sendable {
             case .peer: peer
             case .evidence: evidence
             }
+        }
+    }
+
+    /// `totem_api_responses_total`, one series per status class (1xx counts with 2xx).
+    /// `totem_disk_syncs_total{kind}`: the process's `DiskSyncs`, copied in by `update()`.
+    final class DiskSyncCounters: Sendable {
+        private let counters: [(kind: DiskSyncs.Kind, counter: CoreMetrics.Counter)]
+        private let reported = Mutex([UInt64](repeating: 0, count: DiskSyncs.Kind.allCases.count))
+
+        init(factory: PrometheusMetricsFactory) {
+            counters = DiskSyncs.Kind.allCases.map {
+                ($0, CoreMetrics.Counter(label: "totem_disk_syncs_total", dimensions: [("kind", $0.label)], factory: factory))
+            }
+        }
+
+        /// Adds the syncs made since the last call.
+        func update() {
+            reported.withLock { reported in
+                for (kind, counter) in counters {
+                    let total = DiskSyncs.total(kind)
+                    if total > reported[kind.rawValue] {
+                        counter.increment(by: Int(clamping: total - reported[kind.rawValue]))
+                        reported[kind.rawValue] = total
+                    }
+                }
+            }
+        }
+    }
+
+    struct APIResponses: Sendable {
+        private let byClass: [CoreMetrics.Counter]
+
+        init(factory: PrometheusMetricsFactory) {
+            byClass = ["2xx", "3xx", "4xx", "5xx"].map {
+                CoreMetrics.Counter(label: "totem_api_responses_total", dimensions: [("class", $0)], factory: factory)
+            }
+        }
+
+        func count(status: Int) {
+            byClass[min(max(status / 100, 2), 5) - 2].increment()
+        }
+    }
+
+    /// Per validator of the set in force (label `validator`, `CommitParticipation.label`):
+    /// `totem_validator_missed_commits_total`, its commits missing from the certificates of the
+    /// blocks this node decided (blocks from catch-up are history and are not counted), and
+    /// `totem_validator_last_signed_height`, the last height whose certificate here carries its
+    /// commit. Series exist for the validators of the set in force only (a validator that leaves
+    /// loses its series), so there are at most `ConsensusLimits.validatorsMax` of each.
+    final class ValidatorCommits: Sendable {
+        private struct Series: Sendable {
+            let missed: CoreMetrics.Counter
+            let lastSigned: CoreMetrics.Gauge
+        }
+
+        private let factory: PrometheusMetricsFactory
+        private let state = Mutex<(set: ValidatorSet?, series: [Bytes32: Series])>((nil, [:]))
+
+        init(factory: PrometheusMetricsFactory) { self.factory = factory }
+
+        /// A block this node decided at `height`, with its certificate's `signers` and `set`, the
+        /// set in force at that height.
+        func decided(height: UInt64, signers: [Bytes32], set: ValidatorSet) {
+            state.withLock { s in
+                if s.set != set { s.series = series(for: set, keeping: s.series) }
+                s.set = set
+                for key in CommitParticipation.absent(signers: signers, set: set) { s.series[key]?.missed.increment() }
+                for key in signers { s.series[key]?.lastSigned.record(Int(clamping: height)) }
+            }
+        }
+
+        /// A block committed from catch-up: the last signed heights move, nothing counts as missed.
+        func caughtUp(height: UInt64, signers: [Bytes32]) {
+            state.withLock { s in
+                for key in signers { s.series[key]?.lastSigned.record(Int(clamping: height)) }
+            }
+        }
+
+        /// The series of `set`'s validators: those kept, new ones at zero; the others removed.
+        private func series(for set: ValidatorSet, keeping old: [Bytes32: Series]) -> [Bytes32: Series] {
+            var out: [Bytes32: Series] = [:]
+            for key in set.keys {
+                out[key] = old[key] ?? {
+                    let label = [("validator", CommitParticipation.label(key))]
+                    return Series(missed: CoreMetrics.Counter(label: "totem_validator_missed_commits_total", dimensions: label,
+                                                              factory: factory),
+                                  lastSigned: CoreMetrics.Gauge(label: "totem_validator_last_signed_height", dimensions: label,
+                                                                factory: factory))
+                }()
+            }
+            for (key, gone) in old where out[key] == nil {
+                gone.missed.destroy()
+                gone.lastSigned.destroy()
+            }
+            return out
         }
     }
 

@@ -52,11 +52,12 @@ struct Byzantine: Sendable {
         switch m {
         case let .proposal(p) where kinds.contains(.equivocate) && to % 2 == 1:
             let twin = TestBlock(height: p.block.height, parentHash: p.block.parentHash, label: p.block.label &+ 1,
-                                 proposer: p.block.proposer)
+                                 proposer: p.block.proposer, timestampMs: p.block.timestampMs)
             return [.proposal(Proposal(block: twin, vote: vote(.prepare, p.vote.height, p.vote.view, twin.hash)))]
         case let .newView(nv) where kinds.contains(.equivocate) && to % 2 == 1:
             let b = nv.proposal.block
-            let twin = TestBlock(height: b.height, parentHash: b.parentHash, label: b.label &+ 1, proposer: b.proposer)
+            let twin = TestBlock(height: b.height, parentHash: b.parentHash, label: b.label &+ 1, proposer: b.proposer,
+                                 timestampMs: b.timestampMs)
             let body = SigningBody.newView(height: nv.height, view: nv.view, blockHash: twin.hash,
                                            signers: nv.viewChanges.map(\.validator))
             let p = Proposal(block: twin, vote: vote(.prepare, nv.height, nv.view, twin.hash))

@@ -18,9 +18,30 @@ extension Simulator {
             violation = "r\(i) committed h=\(h) without a valid commit certificate"
         } else if let other = decided[h], other != block.hash {
             violation = "agreement: r\(i) committed \(short(block.hash)) at h=\(h), another honest replica \(short(other))"
+        } else if let broken = checkTime(block, parentTimeMs: parentTimeMs(i)) {
+            violation = "r\(i) committed h=\(h) \(short(block.hash)): \(broken)"
         } else {
             decided[h] = block.hash
         }
+    }
+
+    /// PROTOCOL.md's certificate-time guarantee, with clocks: a committed block's time is after its
+    /// parent's, and at least q - b - c honest validators with a correct clock prepared it after
+    /// checking its time against that clock (or, its proposer, building it from that clock), within
+    /// `maxClockDriftMs`, where b validators of the set are Byzantine and c honest ones have a clock
+    /// beyond the bound: so q - f of them while at most f validators are faulty.
+    func checkTime(_ block: TestBlock, parentTimeMs: UInt64) -> String? {
+        guard options.faults.clocks else { return nil }
+        if block.timestampMs <= parentTimeMs { return "its time \(block.timestampMs) is not after its parent's \(parentTimeMs)" }
+        let set = validators(at: block.height)
+        let members = nodes.indices.filter { set.index(of: everyone.keys[$0]) != nil }
+        let faulty = members.filter { !nodes[$0].isHonest || nodes[$0].farClock }.count
+        let checkers = (timeCheckedBy[block.hash] ?? []).filter { set.index(of: everyone.keys[$0]) != nil && !nodes[$0].farClock }
+        guard checkers.count >= set.quorum - faulty else {
+            return "its time \(block.timestampMs) was checked by the correct clocks of \(checkers.sorted()) only, "
+                + "wanted \(set.quorum - faulty) (q - \(faulty) Byzantine or far off)"
+        }
+        return nil
     }
 
     /// No honest replica double-signs, and none sends a vote its persisted signing state does not
@@ -34,7 +55,7 @@ extension Simulator {
         case let .proposal(p): votes = [p.vote]
         case let .newView(nv): votes = [nv.proposal.vote]
         case let .viewChange(vc, _):
-            if vc.validator == own, (nodes[i].persisted?.view ?? 0) < vc.view || nodes[i].persisted?.height != vc.height {
+            if options.checkPersistCover, vc.validator == own, (nodes[i].persisted?.view ?? 0) < vc.view || nodes[i].persisted?.height != vc.height {
                 violation = "r\(i) sent a view change for v=\(vc.view) before persisting that view"
             }
         case .certificate: break
@@ -46,6 +67,10 @@ extension Simulator {
                 return
             }
             signedVotes[key] = v.blockHash
+            if v.phase == .prepare, timeChecks.contains(TimeCheck(node: i, block: v.blockHash)) {
+                timeCheckedBy[v.blockHash, default: []].insert(i)
+            }
+            guard options.checkPersistCover else { continue }
             let p = nodes[i].persisted
             let slot = v.phase == .prepare ? p?.prepare : p?.commit
             if p?.height != v.height || slot != SignedSlot(view: v.view, blockHash: v.blockHash) {

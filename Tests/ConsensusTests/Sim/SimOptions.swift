@@ -28,11 +28,20 @@ struct SimOptions: Sendable, CustomStringConvertible {
     /// Nodes that get no `workPending` at boot (they still start their timer on a proposal).
     var idle: Set<Int> = []
     var config = ReplicaConfig(proposalTimeoutMs: 200, maxProposalTimeoutMs: 1600, emptyBlockIntervalMs: 1000)
+    /// Clock skew, failing and torn persists, crashes in the middle of a step.
+    var faults = NodeFaults()
+    /// Check at each send that the persisted signing state covers the vote. Off only where a test
+    /// shows that the comparison of everything sent across restarts catches a defect on its own.
+    var checkPersistCover = true
+
+    /// Liveness is promised only while at most f validators are faulty: Byzantine ones, and honest
+    /// ones with a clock beyond the bound or a disk that makes them abstain.
+    var livenessExpected: Bool { byzantine + faults.faultyHonest <= (n - 1) / 3 }
 
     var description: String {
         "n=\(n) byzantine=\(byzantine) faultPhase=\(faultPhaseMs)ms drop=\(dropPermille)‰ dup=\(duplicatePermille)‰ "
             + "delay=\(delayMs.lowerBound)-\(delayMs.upperBound)ms partitions=\(partitions) crashes=\(crashes) "
-            + "setChange=\(setChangeAdoptedAt.map { "at \($0)" } ?? "none")\(bugDescription)"
+            + "setChange=\(setChangeAdoptedAt.map { "at \($0)" } ?? "none")\(bugDescription)\(faults)"
     }
 
     var bugDescription: String {
@@ -44,8 +53,9 @@ struct SimOptions: Sendable, CustomStringConvertible {
     }
 
     /// The fault mix of `seed`: n = 4 or 7 with f Byzantine replicas, and a random share of every
-    /// network and crash fault.
-    static func random(seed: UInt64, harsh: Bool = false) -> SimOptions {
+    /// network and crash fault; node faults in `nodeFaultsPermille` of the seeds unless `nodeFaults`
+    /// is false (the mix before they existed).
+    static func random(seed: UInt64, harsh: Bool = false, nodeFaults: Bool = true) -> SimOptions {
         var rng = PRNG(seed: seed ^ 0x5151_5151)
         var o = SimOptions()
         o.n = rng.chance(permille: 500) ? 4 : 7
@@ -58,6 +68,29 @@ struct SimOptions: Sendable, CustomStringConvertible {
         o.partitions = rng.chance(permille: 500)
         o.crashes = rng.chance(permille: 600)
         if rng.chance(permille: 300) { o.setChangeAdoptedAt = rng.uint64(1...4) }
+        // Drawn last, so the seeds without node faults run exactly as before they existed.
+        if nodeFaults, rng.chance(permille: nodeFaultsPermille) { o.faults = NodeFaults.random(n: o.n, byzantine: &o.byzantine, rng: &rng) }
+        return o
+    }
+
+    /// The share of seeds with node faults (clocks, persists, crashes inside a step).
+    static let nodeFaultsPermille = 300
+
+    /// The mix of the node-bug tests (`SimulatorScenarioTests`): the normal mix with crashes, with
+    /// every node fault on and one flaky disk (or, for `skipsDriftCheck`, one far clock), no
+    /// Byzantine replica, and the at-send persist check off (so only the comparison of everything
+    /// sent across restarts, or the certificate-time check, can catch the bug).
+    static func nodeBugMix(seed: UInt64, bug: NodeFaults.NodeBug) -> SimOptions {
+        var o = random(seed: seed)
+        o.crashes = true
+        o.faults.clocks = true
+        o.faults.persistFaults = true
+        o.faults.midStepCrashes = true
+        o.faults.farClocks = bug == .skipsDriftCheck ? 1 : 0
+        o.faults.flakyDisks = bug == .skipsDriftCheck ? 0 : 1
+        o.byzantine = 0
+        o.faults.nodeBug = bug
+        o.checkPersistCover = false
         return o
     }
 }

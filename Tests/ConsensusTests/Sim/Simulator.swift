@@ -8,6 +8,8 @@ enum Packet: Sendable {
     case consensus(Message<TestBlock>)
     case blockRequest(fromHeight: UInt64)
     case blockResponse([CertifiedBlock<TestBlock>])
+    /// The P2P status: the sender's committed height (node-fault seeds only, see `statusTick`).
+    case status(height: Int)
 }
 
 enum SimEvent: Sendable {
@@ -20,18 +22,37 @@ enum SimEvent: Sendable {
     case unpartition
     case heal
     case byzantineTick(Int)
+    /// The node's next step with at least two actions crashes between two of them.
+    case armMidStepCrash(Int)
+    /// The node's next signing-state or decided-block persist fails (or tears, on a flaky disk).
+    case armPersistFault(Int)
+    /// The node announces its height to its peers (and again a second later).
+    case statusTick(Int)
 }
 
 struct SimNode: Sendable {
     let index: Int
     let signer: FakeSigner
     var replica: Replica<TestBlock>?
-    var persisted: SigningState<TestBlock>?
+    /// The disk: the signing-state slots, the decided-block log's slots, and the stored blocks
+    /// (LMDB), which only grow.
+    var signingFile = SimSlotFile<SigningState<TestBlock>>()
+    var decidedLog = SimSlotFile<CertifiedBlock<TestBlock>>()
     var chain: [CertifiedBlock<TestBlock>] = []
+    /// Heights this node reported committed (its decided-block log was synced): never lost.
+    var reported = 0
     var incarnation = 0
     var byzantine: Byzantine?
+    var clock = SimClock()
+    /// Node faults (`NodeFaults`): a clock beyond the bound, a disk that tears and damages records.
+    var farClock = false
+    var flakyDisk = false
+    var midStepCrashArmed = false
+    var persistFaultArmed = false
 
     var isHonest: Bool { byzantine == nil }
+    /// The signing state the running node last synced.
+    var persisted: SigningState<TestBlock>? { signingFile.current }
     var head: Bytes32 { chain.last?.block.hash ?? Simulator.genesisHash }
 }
 
@@ -66,6 +87,8 @@ struct Simulator {
     let setChange: (adoptedAt: UInt64, removed: Int, after: ValidatorSet)?
     let verifier: FakeVerifier
     var rng: PRNG
+    /// The node faults' own randomness, so seeds without them draw exactly what they drew before.
+    var faultRng: PRNG
     var nodes: [SimNode] = []
     var queue = EventQueue<SimEvent>()
     var now: UInt64 = 0
@@ -79,6 +102,13 @@ struct Simulator {
     var stats = SimStats()
     var livenessTarget = 0
     var deadline: UInt64 = 0
+    /// (node, block) pairs whose time the honest node checked against its clock and found within
+    /// the bound (or, as leader, built from its clock); and per block, the honest nodes that then
+    /// prepared it: the validators the certificate-time guarantee of PROTOCOL.md counts on.
+    var timeChecks: Set<TimeCheck> = []
+    var timeCheckedBy: [Bytes32: Set<Int>] = [:]
+
+    struct TimeCheck: Hashable { let node: Int; let block: Bytes32 }
 
     struct SlotKey: Hashable { let validator: Int; let height: UInt64; let view: UInt32; let phase: VotePhase }
 
@@ -106,6 +136,8 @@ struct Simulator {
             if byzantine.contains(i) { node.byzantine = Byzantine(signer: signer, rng: &rng) }
             nodes.append(node)
         }
+        faultRng = PRNG(seed: seed ^ 0x0C10_CC0D_15C0_FA17)
+        assignNodeFaults()
     }
 
     /// Runs the seed to the end; the result names the first violation, if any.
@@ -115,9 +147,9 @@ struct Simulator {
         while violation == nil, let (t, e) = queue.pop(), t <= end {
             now = t
             handle(e)
-            if healed, options.runMs == nil, honestHeights.min() ?? 0 >= livenessTarget { break }
+            if healed, options.runMs == nil, honestHeights.min() ?? 0 >= livenessTarget || !options.livenessExpected { break }
         }
-        if violation == nil, options.runMs == nil, (honestHeights.min() ?? 0) < livenessTarget {
+        if violation == nil, options.runMs == nil, options.livenessExpected, (honestHeights.min() ?? 0) < livenessTarget {
             violation = "liveness: after healing at \(options.faultPhaseMs)ms honest heights are \(honestHeights), "
                 + "wanted \(livenessTarget) by \(deadline)ms"
         }
@@ -176,6 +208,7 @@ struct Simulator {
             queue.push(.crash(o.node), at: o.crashMs)
             if let r = o.restartMs { queue.push(.restart(o.node), at: r) }
         }
+        scheduleNodeFaults()
     }
 
     mutating func handle(_ e: SimEvent) {
@@ -186,18 +219,14 @@ struct Simulator {
             step(i, .timeout(t))
         case let .build(i, h, v, inc):
             guard nodes[i].incarnation == inc, nodes[i].replica != nil else { return }
-            let proposer = nodes[i].signer.publicKey
-            var block = TestBlock(height: h, parentHash: nodes[i].head, label: rng.next(), proposer: proposer)
-            if !nodes[i].isHonest, rng.chance(permille: 200) {
-                block = TestBlock(height: h, parentHash: nodes[i].head, label: block.label, valid: false, proposer: proposer)
-            }
-            step(i, .proposalBuilt(block, view: v))
+            step(i, .proposalBuilt(build(i, height: h), view: v))
         case let .crash(i):
             guard !healed, nodes[i].replica != nil else { return }
-            log("r\(i) CRASH")
-            nodes[i].replica = nil
-            nodes[i].incarnation += 1
+            crash(i)
         case let .restart(i): restart(i)
+        case let .armMidStepCrash(i): if !healed { nodes[i].midStepCrashArmed = true }
+        case let .armPersistFault(i): if !healed { nodes[i].persistFaultArmed = true }
+        case let .statusTick(i): statusTick(i)
         case let .partition(g): group = g; log("PARTITION \(g)")
         case .unpartition: group = nil; log("PARTITION healed")
         case .heal: heal()
@@ -208,6 +237,10 @@ struct Simulator {
     mutating func heal() {
         healed = true
         group = nil
+        for i in nodes.indices {
+            nodes[i].midStepCrashArmed = false
+            nodes[i].persistFaultArmed = false
+        }
         for i in nodes.indices where nodes[i].replica == nil { restart(i) }
         livenessTarget = (honestHeights.max() ?? 0) + options.newBlocksAfterHeal
         deadline = now + options.healBoundMs
@@ -216,7 +249,7 @@ struct Simulator {
 
     // MARK: nodes
 
-    func makeReplica(_ i: Int) -> Replica<TestBlock> {
+    func makeReplica(_ i: Int, abstainingAt: UInt64? = nil) -> Replica<TestBlock> {
         let node = nodes[i]
         let h = UInt64(node.chain.count + 1)
         // The leader rotation from the committed blocks, as the node rebuilds it from its store.
@@ -227,15 +260,19 @@ struct Simulator {
         let position = ChainPosition(height: h, parentHash: node.head, parentCertificate: node.chain.last?.certificate,
                                      validators: validators(at: h), nextValidators: validators(at: h + 1), rotation: rotation)
         var r = Replica<TestBlock>(config: options.config, signer: node.signer, verifier: verifier,
-                                   position: position, restoring: node.persisted)
+                                   position: position, restoring: node.persisted, abstainingThrough: abstainingAt)
         #if TOTEM_FAULT_INJECTION
         if node.isHonest { r.bug = options.bug }
         #endif
         return r
     }
 
-    mutating func boot(_ i: Int) {
-        nodes[i].replica = makeReplica(i)
+    mutating func boot(_ i: Int, restarting: Bool = false) {
+        guard let disk = load(i) else { return }
+        if restarting {
+            log("r\(i) RESTART at height \(nodes[i].chain.count + 1) from \(nodes[i].persisted.map { "h=\($0.height) v=\($0.view)" } ?? "nothing")")
+        }
+        nodes[i].replica = makeReplica(i, abstainingAt: disk.abstainAt)
         step(i, .start)
         if !options.idle.contains(i) { step(i, .workPending) }
     }
@@ -244,8 +281,7 @@ struct Simulator {
         guard nodes[i].replica == nil else { return }
         nodes[i].incarnation += 1
         stats.restarts += 1
-        log("r\(i) RESTART at height \(nodes[i].chain.count + 1) from \(nodes[i].persisted.map { "h=\($0.height) v=\($0.view)" } ?? "nothing")")
-        boot(i)
+        boot(i, restarting: true)
     }
 
     mutating func deliver(_ p: Packet, from: Int, to: Int) {
@@ -254,7 +290,7 @@ struct Simulator {
         case let .consensus(m):
             if nodes[to].byzantine != nil { nodes[to].byzantine?.observe(m) }
             log("r\(to) <- r\(from) \(render(m))")
-            step(to, .message(m, from: everyone.keys[from], nowMs: now))
+            step(to, .message(m, from: everyone.keys[from], nowMs: clockNow(to)))
         case let .blockRequest(h):
             let start = Int(h) - 1
             guard start >= 0, start < nodes[to].chain.count else { return }
@@ -264,6 +300,7 @@ struct Simulator {
                 if b.kinds.contains(.garbage) { blocks = blocks.map { b.corrupt($0, rng: &rng) } }
             }
             send(.blockResponse(blocks), from: to, to: from)
+        case let .status(h): statusReceived(h, from: from, to: to)
         case let .blockResponse(blocks):
             log("r\(to) <- r\(from) \(blocks.count) blocks from \(blocks.first?.block.height ?? 0)")
             step(to, .blocksReceived(blocks, from: everyone.keys[from]))
@@ -282,11 +319,21 @@ struct Simulator {
         }
     }
 
-    mutating func perform(_ i: Int, _ actions: [Action<TestBlock>]) -> [Event<TestBlock>] {
+    mutating func perform(_ i: Int, _ stepActions: [Action<TestBlock>]) -> [Event<TestBlock>] {
         var followUps = [Event<TestBlock>]()
-        for a in actions where violation == nil {
+        let actions = nodeOrder(i, stepActions)
+        let crashBefore = midStepCrashPoint(i, actionCount: actions.count)
+        let incarnation = nodes[i].incarnation
+        for (k, a) in actions.enumerated() where violation == nil {
+            if k == crashBefore {
+                stats.midStepCrashes += 1
+                crash(i, "in the middle of a step, before action \(k + 1) of \(actions.count)")
+                scheduleRestart(i)
+            }
+            // A crash (above, or a failed persist) ends the step: nothing after it is performed.
+            guard nodes[i].incarnation == incarnation else { return [] }
             switch a {
-            case let .persistSigningState(s): nodes[i].persisted = s
+            case let .persistSigningState(s): persist(i, s)
             case let .broadcast(m):
                 count(m, honest: nodes[i].isHonest)
                 checkOutgoing(i, m)
@@ -298,15 +345,17 @@ struct Simulator {
                 log("r\(i) -> \(name(to)) \(render(m))")
                 if let j = everyone.index(of: to) { sendConsensus(m, from: i, to: j) }
             case let .scheduleTimeout(t, after):
-                queue.push(.timer(node: i, t, incarnation: nodes[i].incarnation), at: now + after)
+                let ms = options.faults.clocks ? nodes[i].clock.duration(after) : after
+                queue.push(.timer(node: i, t, incarnation: nodes[i].incarnation), at: now + ms)
             case let .requestProposal(h, v, _):
                 queue.push(.build(node: i, height: h, view: v, incarnation: nodes[i].incarnation), at: now + 1)
-            case let .checkProposal(block, v, _, _):
+            case let .checkProposal(block, v, reproposal, nowMs):
                 // The cheap fake of the chain's check, answered at once like the node's.
-                followUps.append(.proposalChecked(height: block.height, view: v, blockHash: block.hash, valid: block.valid))
+                let valid = checkProposal(i, block, reproposal: reproposal, nowMs: nowMs)
+                followUps.append(.proposalChecked(height: block.height, view: v, blockHash: block.hash, valid: valid))
             case let .commit(block, cert):
                 checkCommit(i, block, cert)
-                nodes[i].chain.append(CertifiedBlock(block: block, certificate: cert))
+                guard storeDecided(i, CertifiedBlock(block: block, certificate: cert)) else { return [] }
                 followUps.append(.blockApplied(AppliedBlock(height: block.height, blockHash: block.hash, proposer: block.proposer,
                                                             validatorsAtHeightPlus2: validators(at: block.height + 2),
                                                             workPending: true)))
@@ -382,11 +431,28 @@ struct SimStats: Sendable {
     var catchUpRequests = 0
     var evidence = 0
     var certificatesAnswered = 0
+    var midStepCrashes = 0
+    var persistFailures = 0
+    var tornWrites = 0
+    var damagedSlots = 0
+    var abstentions = 0
+    var driftRefusals = 0
 
     static func + (a: SimStats, b: SimStats) -> SimStats {
         SimStats(viewChanges: a.viewChanges + b.viewChanges, newViews: a.newViews + b.newViews,
                  maxView: max(a.maxView, b.maxView), restarts: a.restarts + b.restarts,
                  catchUpRequests: a.catchUpRequests + b.catchUpRequests, evidence: a.evidence + b.evidence,
-                 certificatesAnswered: a.certificatesAnswered + b.certificatesAnswered)
+                 certificatesAnswered: a.certificatesAnswered + b.certificatesAnswered,
+                 midStepCrashes: a.midStepCrashes + b.midStepCrashes, persistFailures: a.persistFailures + b.persistFailures,
+                 tornWrites: a.tornWrites + b.tornWrites, damagedSlots: a.damagedSlots + b.damagedSlots,
+                 abstentions: a.abstentions + b.abstentions, driftRefusals: a.driftRefusals + b.driftRefusals)
+    }
+
+    /// The counts of one chunk or seed, for the printed summaries.
+    var summary: String {
+        "\(viewChanges) view changes, \(newViews) new views, max view \(maxView), \(restarts) restarts, "
+            + "\(catchUpRequests) catch-up requests, \(certificatesAnswered) laggard answers, \(evidence) evidence reports, "
+            + "\(midStepCrashes) mid-step crashes, \(persistFailures) failed persists, \(tornWrites) torn writes, "
+            + "\(damagedSlots) damaged slots, \(abstentions) abstentions, \(driftRefusals) drift refusals"
     }
 }

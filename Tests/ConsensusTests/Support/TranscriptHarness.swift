@@ -83,6 +83,7 @@ struct TranscriptHarness {
         case "applied": return try applied(args)
         case "restart": return restart()
         case "restart-damaged": return restartDamaged()
+        case "restart-fenced": return try restartFenced(through: try uint(try one(args["through"])))
         case "certificate":
             let block = try self.block(try one(args["block"]))
             var cert = try certificate(.commit, h: block.height, v: v, block.hash, signers: try list(args["signers"]))
@@ -131,7 +132,7 @@ struct TranscriptHarness {
         let position = ChainPosition(height: chainHeight + 1, parentHash: parent,
                                      parentCertificate: nil, validators: setNow, nextValidators: setNext)
         replica = Replica(config: config, signer: signer, verifier: Ed25519SignatureVerifier(genesisHash: TestKeys.genesisHash),
-                          position: position, restoring: restoring, abstainingAt: abstainingAt)
+                          position: position, restoring: restoring, abstainingThrough: abstainingAt)
         lastViewTimeout = nil
         lastHeartbeat = nil
     }
@@ -148,6 +149,14 @@ struct TranscriptHarness {
         build(restoring: survivor, abstainingAt: chainHeight + 1)
         return ["(restarted \(me) from the record before the damaged one: \(survivor.map(render) ?? "none"); "
                 + "abstaining at h=\(chainHeight + 1))"]
+    }
+
+    /// A restart from a restored backup whose signing state is a fence above the chain (`totemd
+    /// backup restore`): no record to resume, and no signing up to `through` (as
+    /// `ConsensusDriver.makeReplica` does for a signing state above the stored chain).
+    mutating func restartFenced(through: UInt64) throws -> [String] {
+        build(restoring: nil, abstainingAt: through)
+        return ["(restarted \(me) without a signing state to resume; abstaining through h=\(through))"]
     }
 
     mutating func applied(_ args: [String: String]) throws -> [String] {

@@ -12,6 +12,14 @@ extension Genesis {
     /// than JSON integers in 0...2^53 - 1 are refused, as are the values `GenesisLimits` bounds.
     /// `genesisHash` is SHA-256 of `fileBytes` exactly as given.
     public static func parse(fileBytes: [UInt8]) throws(GenesisError) -> Genesis {
+        let d = try parseFields(fileBytes, validatorsCount: GenesisLimits.validatorsCount)
+        return Genesis(chainId: d.chainId, genesisTimeMs: d.genesisTimeMs, rootRegistrar: d.rootRegistrar,
+                       registrars: d.registrars, validators: d.validators, params: d.params, fileBytes: fileBytes)
+    }
+
+    /// The fields of a genesis file under every rule of `parse`, with `validatorsCount` as the
+    /// bound on the validator list (a draft may have none yet).
+    static func parseFields(_ fileBytes: [UInt8], validatorsCount: ClosedRange<Int>) throws(GenesisError) -> GenesisDraft {
         do {
             let root = try JSONParser.parse(fileBytes, maxInputBytes: GenesisLimits.fileMaxBytes).object(at: .root)
             try root.expectKeys(topKeys)
@@ -20,16 +28,23 @@ extension Genesis {
             let genesisTimeMs = try root.uint("genesisTimeMs")
             let rootRegistrar = try root.bytes32("rootRegistrar")
             let registrars = try parseRegistrars(root)
-            let validators = try parseValidators(root)
+            let validators = try parseValidators(root, count: validatorsCount)
             let params = try parseParams(try root.object("params"))
-            return Genesis(chainId: chainId, genesisTimeMs: genesisTimeMs, rootRegistrar: rootRegistrar,
-                           registrars: registrars, validators: validators, params: params, fileBytes: fileBytes)
-        } catch let e as GenesisError {
-            throw e
-        } catch let e as JSONError {
-            throw GenesisError(e)
+            return GenesisDraft(chainId: chainId, genesisTimeMs: genesisTimeMs, rootRegistrar: rootRegistrar,
+                                registrars: registrars, validators: validators, params: params)
         } catch {
-            throw GenesisError(.invalidJSON, field: "(root)", "\(error)")
+            throw GenesisError(wrapping: error)
+        }
+    }
+
+    /// One validator entry as a file of its own (`{"name", "publicKey", "p2pAddress"}`), under the
+    /// rules of an item of a genesis file's `validators`; paths in errors start at the entry.
+    public static func parseValidatorEntry(fileBytes: [UInt8]) throws(GenesisError) -> GenesisValidator {
+        do {
+            let o = try JSONParser.parse(fileBytes, maxInputBytes: GenesisLimits.validatorEntryMaxBytes).object(at: .root)
+            return try parseValidator(o)
+        } catch {
+            throw GenesisError(wrapping: error)
         }
     }
 
@@ -69,21 +84,18 @@ extension Genesis {
         return out
     }
 
-    private static func parseValidators(_ root: JSONObjectReader) throws -> [GenesisValidator] {
+    private static func parseValidators(_ root: JSONObjectReader, count: ClosedRange<Int>) throws -> [GenesisValidator] {
         let path = root.path.appending("validators")
         let items = try root.array("validators")
-        guard GenesisLimits.validatorsCount.contains(items.count) else {
+        guard count.contains(items.count) else {
             throw GenesisError(.badValidators, field: path.description,
-                               "\(items.count) validators; a genesis needs 1 to \(Limits.validatorsMaxCount)")
+                               "\(items.count) validators; a genesis needs \(count.lowerBound) to \(count.upperBound)")
         }
         var seen = Set<Bytes32>()
         var out = [GenesisValidator]()
         for (i, item) in items.enumerated() {
             let o = try item.object(at: path.appending(index: i))
-            try o.expectKeys(validatorKeys)
-            let v = GenesisValidator(name: try o.string("name", bytes: GenesisLimits.validatorNameBytes),
-                                     publicKey: try o.bytes32("publicKey"),
-                                     p2pAddress: try o.string("p2pAddress", bytes: GenesisLimits.p2pAddressBytes))
+            let v = try parseValidator(o)
             guard seen.insert(v.publicKey).inserted else {
                 throw GenesisError(.duplicateValidator, field: o.path.appending("publicKey").description,
                                    "validator key \(v.publicKey) is listed twice")
@@ -91,6 +103,13 @@ extension Genesis {
             out.append(v)
         }
         return out
+    }
+
+    private static func parseValidator(_ o: JSONObjectReader) throws -> GenesisValidator {
+        try o.expectKeys(validatorKeys)
+        return GenesisValidator(name: try o.string("name", bytes: GenesisLimits.validatorNameBytes),
+                                publicKey: try o.bytes32("publicKey"),
+                                p2pAddress: try o.string("p2pAddress", bytes: GenesisLimits.p2pAddressBytes))
     }
 
     private static func parseParams(_ o: JSONObjectReader) throws -> GenesisParams {

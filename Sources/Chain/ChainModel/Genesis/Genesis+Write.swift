@@ -7,6 +7,14 @@ extension Genesis {
     public static func build(chainId: String, genesisTimeMs: UInt64, rootRegistrar: Bytes32,
                              registrars: [GenesisRegistrar], validators: [GenesisValidator],
                              params: GenesisParams) throws(GenesisError) -> Genesis {
+        try GenesisDraft(chainId: chainId, genesisTimeMs: genesisTimeMs, rootRegistrar: rootRegistrar,
+                         registrars: registrars, validators: validators, params: params).build()
+    }
+}
+
+extension GenesisDraft {
+    /// The file: keys in PROTOCOL.md's order, two-space indentation, a final newline.
+    public var fileBytes: [UInt8] {
         func int(_ v: Int) -> JSONValue { .number(String(v)) }
         let document: JSONValue = .object([
             (key: "chainId", value: .string(chainId)),
@@ -15,10 +23,7 @@ extension Genesis {
             (key: "registrars", value: .array(registrars.map { r in
                 .object([(key: "name", value: .string(r.name)), (key: "publicKey", value: .string(r.publicKey.hex))])
             })),
-            (key: "validators", value: .array(validators.map { v in
-                .object([(key: "name", value: .string(v.name)), (key: "publicKey", value: .string(v.publicKey.hex)),
-                         (key: "p2pAddress", value: .string(v.p2pAddress))])
-            })),
+            (key: "validators", value: .array(validators.map(\.json))),
             (key: "params", value: .object([
                 (key: "maxBlockTxs", value: int(params.maxBlockTxs)),
                 (key: "maxBlockBytes", value: int(params.maxBlockBytes)),
@@ -30,6 +35,20 @@ extension Genesis {
                 (key: "validatorChangeTtlBlocks", value: .integer(params.validatorChangeTtlBlocks)),
             ])),
         ])
-        return try parse(fileBytes: JSONWriter.write(document, style: .pretty(indent: 2)))
+        return JSONWriter.write(document, style: .pretty(indent: 2))
+    }
+}
+
+extension GenesisValidator {
+    /// The entry as it stands in a genesis file's `validators`.
+    var json: JSONValue {
+        .object([(key: "name", value: .string(name)), (key: "publicKey", value: .string(publicKey.hex)),
+                 (key: "p2pAddress", value: .string(p2pAddress))])
+    }
+
+    /// The entry as a file of its own (what an agency publishes for the ceremony), in the form
+    /// `Genesis.parseValidatorEntry` reads.
+    public var entryFileBytes: [UInt8] {
+        JSONWriter.write(json, style: .pretty(indent: 2))
     }
 }

@@ -49,5 +49,15 @@ public struct GenesisError: CodedError, Hashable {
         self.init(code, field: e.path.description, e.message)
     }
 
+    /// Any error of a parse: a `GenesisError` as it is, a JSON-level one wrapped, anything else
+    /// as invalid JSON of the whole file.
+    init(wrapping error: any Error) {
+        switch error {
+        case let e as GenesisError: self = e
+        case let e as JSONError: self.init(e)
+        default: self.init(.invalidJSON, field: "(root)", "\(error)")
+        }
+    }
+
     public var description: String { "\(code.rawValue) (\(field)): \(message)" }
 }

@@ -12,6 +12,8 @@ public enum GenesisLimits {
     public static let p2pAddressBytes: ClosedRange<Int> = 1...Limits.p2pAddressMaxBytes
     public static let validatorsCount: ClosedRange<Int> = 1...Limits.validatorsMaxCount
     public static let registrarsMax = 1024
+    /// A validator entry file (`Genesis.parseValidatorEntry`): one name, key and address.
+    public static let validatorEntryMaxBytes = 4096
 
     /// PROTOCOL.md: `proposalTimeoutMs` is at least 100.
     public static let proposalTimeoutMinMs: UInt64 = 100

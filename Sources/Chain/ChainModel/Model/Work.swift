@@ -31,16 +31,16 @@ public struct Work: Sendable, Equatable, TCEEncodable {
     }
 
     /// `prefix` names the work in errors, e.g. `payload` or `payload.works[2]`.
-    public static func decode(from r: inout TCEReader, prefix: String) throws(DecodeError) -> Work {
-        let contentHash = try r.bytes32("\(prefix).contentHash")
-        let imageCode = try r.optional("\(prefix).imageCode") { (r: inout TCEReader) throws(DecodeError) in
-            try r.u64("\(prefix).imageCode")
+    public static func decode(from r: inout TCEReader, prefix: @autoclosure () -> String) throws(DecodeError) -> Work {
+        let contentHash = try r.bytes32("\(prefix()).contentHash")
+        let imageCode = try r.optional("\(prefix()).imageCode") { (r: inout TCEReader) throws(DecodeError) in
+            try r.u64("\(prefix()).imageCode")
         }
-        let title = try r.string(maxBytes: Limits.titleMaxBytes, "\(prefix).title")
-        let mediaType = try r.string(maxBytes: Limits.mediaTypeMaxBytes, "\(prefix).mediaType")
-        let width = try r.u32("\(prefix).width")
-        let height = try r.u32("\(prefix).height")
-        let license = try r.string(maxBytes: Limits.workLicenseMaxBytes, "\(prefix).license")
+        let title = try r.string(maxBytes: Limits.titleMaxBytes, "\(prefix()).title")
+        let mediaType = try r.string(maxBytes: Limits.mediaTypeMaxBytes, "\(prefix()).mediaType")
+        let width = try r.u32("\(prefix()).width")
+        let height = try r.u32("\(prefix()).height")
+        let license = try r.string(maxBytes: Limits.workLicenseMaxBytes, "\(prefix()).license")
         return Work(contentHash: contentHash, imageCode: imageCode, title: title, mediaType: mediaType,
                     width: width, height: height, license: license)
     }

@@ -50,6 +50,9 @@ public struct Mempool: Sendable {
     private var entries: [Bytes32: Entry] = [:]
     private var slots: [SenderNonce: Bytes32] = [:]
     private var perSender: [Bytes32: Int] = [:]
+    /// Pending RegisterWork and RegisterWorkBatch txs by the content hashes they register: when a
+    /// block registers one of them, the others can no longer apply (first registration wins).
+    private var byContent: [Bytes32: [Bytes32]] = [:]
     /// Arrival order; removed entries leave a nil until the next compaction.
     private var order: [Bytes32?] = []
     private var holes = 0
@@ -112,6 +115,7 @@ public struct Mempool: Sendable {
         order.append(tx.hash)
         slots[SenderNonce(sender: tx.tx.sender, nonce: tx.tx.nonce)] = tx.hash
         perSender[tx.tx.sender, default: 0] += 1
+        for content in Self.registeredContent(tx) { byContent[content, default: []].append(tx.hash) }
         byteCount += tx.bytes.count
         return .accepted
     }
@@ -125,6 +129,10 @@ public struct Mempool: Sendable {
             slots[SenderNonce(sender: e.tx.tx.sender, nonce: e.tx.tx.nonce)] = nil
             let left = perSender[e.tx.tx.sender, default: 1] - 1
             perSender[e.tx.tx.sender] = left > 0 ? left : nil
+            for content in Self.registeredContent(e.tx) {
+                let others = byContent[content, default: []].filter { $0 != h }
+                byContent[content] = others.isEmpty ? nil : others
+            }
             byteCount -= e.tx.bytes.count
         }
         compactIfSparse()
@@ -149,6 +157,45 @@ public struct Mempool: Sendable {
         }
         remove(stale)
         return stale
+    }
+
+    /// A pending registration that a committed one made inapplicable.
+    public struct LostRegistration: Sendable {
+        public let tx: SignedTx
+        /// The first of its contents the block registered, and who registered it.
+        public let contentHash: Bytes32
+        public let registrant: Bytes32
+        /// The item of a RegisterWorkBatch that holds `contentHash` (nil for a RegisterWork).
+        public let item: Int?
+    }
+
+    /// After a block is committed: pending registrations of content the block registered can no
+    /// longer apply; they leave (instead of holding their senders' nonces until some proposer finds
+    /// out) and are returned, for the node to answer them as rejected.
+    public mutating func registrationsCommitted(_ txs: [SignedTx]) -> [LostRegistration] {
+        var lost: [Bytes32: LostRegistration] = [:]
+        for t in txs {
+            for content in Self.registeredContent(t) {
+                for h in byContent[content] ?? [] where h != t.hash && lost[h] == nil {
+                    guard let loser = entries[h]?.tx else { continue }
+                    let item: Int? = if case .registerWorkBatch(let works) = loser.tx.payload {
+                        works.firstIndex { $0.contentHash == content }
+                    } else { nil }
+                    lost[h] = LostRegistration(tx: loser, contentHash: content, registrant: t.tx.sender, item: item)
+                }
+            }
+        }
+        remove(lost.keys)
+        return lost.keys.sorted().compactMap { lost[$0] }
+    }
+
+    /// The content hashes a transaction registers.
+    static func registeredContent(_ tx: SignedTx) -> [Bytes32] {
+        switch tx.tx.payload {
+        case .registerWork(let w): [w.contentHash]
+        case .registerWorkBatch(let works): works.map(\.contentHash)
+        default: []
+        }
     }
 
     /// Transactions for a proposal, in arrival order, each only once its sender's previous nonce is

@@ -24,10 +24,13 @@ extension StateMachine {
     /// Builds the child of `parent` from `candidates` in order (the mempool's arrival order),
     /// keeping those that apply, up to `maxBlockTxs` and `maxBlockBytes`. The block is full at the
     /// first candidate that does not fit: later ones are not tried, so a sender's txs are never
-    /// taken out of order. `timestampMs` is raised to the earliest valid time if below it.
+    /// taken out of order. `timestampMs` is raised to the earliest valid time if below it. The block
+    /// is also full when `timeIsUp` answers true before a candidate (asked once at least one is in):
+    /// the caller bounds how long a build takes, whatever the candidates cost to apply.
     public func buildBlock<S: StateReader>(candidates: [SignedTx], parent: ParentInfo, state: S, timestampMs: UInt64,
                                            view: UInt32, proposer: Bytes32,
-                                           signatures: SignatureCheck = .alreadyVerified) -> BuiltBlock {
+                                           signatures: SignatureCheck = .alreadyVerified,
+                                           timeIsUp: () -> Bool = { false }) -> BuiltBlock {
         let height = parent.height + 1
         let time = max(timestampMs, minimumTimestampMs(after: parent))
         var overlay = OverlayState(base: state)
@@ -37,7 +40,7 @@ extension StateMachine {
         var txBytes = 0
         var firstUntried = candidates.count
         for (i, stx) in candidates.enumerated() {
-            if included.count >= config.maxBlockTxs {
+            if included.count >= config.maxBlockTxs || (!included.isEmpty && timeIsUp()) {
                 firstUntried = i
                 break
             }

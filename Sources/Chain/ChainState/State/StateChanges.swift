@@ -26,8 +26,26 @@ public struct StateChanges: Sendable, Equatable {
     }
 
     /// The writes sorted by (table, key): the order of the canonical encoding.
+    ///
+    /// Sorted through `SortPrefix`es, plain integers, rather than by comparing `StateKey`s: a
+    /// block of batch registrations changes about 100,000 keys, and the generic sort of
+    /// (key, value) pairs spent most of its time retaining and releasing their arrays (a third of
+    /// a validator's CPU under batch load). Keys whose first 15 bytes agree are then ordered by
+    /// their whole bytes.
     public var sorted: [(key: StateKey, value: [UInt8]?)] {
-        writes.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+        let entries = Array(writes)
+        var order = entries.indices.map { SortPrefix(entries[$0].key, index: $0) }
+        order.sort { $0.precedes($1) }
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count && order[end].samePrefix(order[start]) { end += 1 }
+            if end - start > 1 {
+                order[start..<end].sort { entries[$0.index].key < entries[$1.index].key }
+            }
+            start = end
+        }
+        return order.map { entries[$0.index] }
     }
 
     /// Canonical encoding: `list<change>` sorted by (table, key), where
@@ -47,6 +65,38 @@ public struct StateChanges: Sendable, Equatable {
 
     /// `changesHash` of PROTOCOL.md: SHA-256 of the canonical encoding.
     public var hash: Bytes32 { SHA256.hash(encoded) }
+}
+
+/// The first 15 bytes of a state key, table first, as two integers whose order is the keys' order
+/// (a shorter key is padded with zeros, which sorts it before every longer key it begins), and
+/// the key's place in the array being sorted.
+struct SortPrefix {
+    let high: UInt64
+    let low: UInt64
+    let index: Int
+
+    init(_ key: StateKey, index: Int) {
+        self.index = index
+        var high = UInt64(key.table.rawValue) << 56
+        var low: UInt64 = 0
+        key.key.withUnsafeBytes { bytes in
+            for i in 0..<min(bytes.count, 15) {
+                if i < 7 {
+                    high |= UInt64(bytes[i]) << (48 - 8 * i)
+                } else {
+                    low |= UInt64(bytes[i]) << (56 - 8 * (i - 7))
+                }
+            }
+        }
+        self.high = high
+        self.low = low
+    }
+
+    func precedes(_ other: SortPrefix) -> Bool {
+        high != other.high ? high < other.high : low < other.low
+    }
+
+    func samePrefix(_ other: SortPrefix) -> Bool { high == other.high && low == other.low }
 }
 
 /// Committed state seen through the changes of the blocks and transactions applied on top of it.

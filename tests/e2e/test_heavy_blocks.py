@@ -1,0 +1,52 @@
+"""Full blocks of RegisterWorkBatch txs keep the chain going. A proposal's time is stamped before its
+txs are applied, and voters refuse a time more than maxClockDriftMs from their clocks; when
+building a block took longer than that, every voter refused every such proposal, in every view,
+while the mempool stayed full: the chain stopped (found by `totemd bench --works-per-tx 100`). The
+proposer now sizes its proposals by how long builds take (ProposalBudget). Here: far more works
+than a block can take in time, on the debug build, must all commit, with no proposal refused for
+its time."""
+
+import os
+
+import totem_client as tc
+from totem_net import registered, scaled, submit_accepted, tx_final, wait_until
+
+SENDERS = 4
+TXS_PER_SENDER = 40
+WORKS_PER_TX = 200
+
+
+def drift_refusals(network) -> int:
+    count = 0
+    for node in network.nodes:
+        with open(node.log_path, "rb") as f:
+            count += f.read().count(b"block_clock_drift")
+    return count
+
+
+def test_full_blocks_of_batches_commit_without_stale_proposals(network):
+    client = network.nodes[0].client
+    senders = registered(network, client, "heavy", [tc.ROLE_AGENCY] * SENDERS)[1:]
+    refusals_before = drift_refusals(network)
+    start_height = client.status()["height"]
+
+    txs = []
+    for s, sender in enumerate(senders):
+        for k in range(TXS_PER_SENDER):
+            works = [tc.work(os.urandom(32), f"heavy {s}/{k}/{i}", image_code=int.from_bytes(os.urandom(8), "big"))
+                     for i in range(WORKS_PER_TX)]
+            txs.append(sender.tx(tc.KIND_REGISTER_WORK_BATCH, {"works": works}))
+    # Every sender's txs at once, spread over the validators: the mempools fill before a block is built.
+    for i in range(0, len(txs), 20):
+        submit_accepted(network.nodes[(i // 20) % 4].client, txs[i:i + 20])
+
+    def last_ones_final():  # each sender's last tx: committed only after all its earlier ones
+        return all(client.tx_status(t.tx_hash).json.get("status") in ("committed", "rejected")
+                   for t in (txs[(s + 1) * TXS_PER_SENDER - 1] for s in range(SENDERS))) or None
+    wait_until("every sender's last batch final", last_ones_final, scaled(300), interval_s=1,
+               describe=lambda: client.status())
+    for t in txs:
+        assert tx_final(client, t.tx_hash, timeout_s=30)["status"] == "committed", t.tx_hash.hex()
+    heights = client.status()["height"] - start_height
+    assert heights >= 2, "the works fit in one block: the test did not fill blocks"
+    assert drift_refusals(network) == refusals_before, "a proposal was refused for its time"
