@@ -103,4 +103,50 @@ import Glibc
         #expect(damaged.damage != nil)
         #expect(damaged.newest == [1, 2])
     }
+
+    /// Every file of `directory` (name → bytes), to show that an open changed nothing.
+    static func contents(_ directory: String) throws -> [String: Data] {
+        var all: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            all[name] = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
+        }
+        return all
+    }
+
+    /// `backup verify` opens a backup read-only: whatever it reads, the directory keeps the same
+    /// files with the same bytes (no lock.mdb, no slot file, no write), a write is refused, and a
+    /// directory that holds no store is an error that creates nothing.
+    @Test func aStoreOpenedReadOnlyLeavesItsFilesAsTheyWere() async throws {
+        let dir = try TemporaryDirectory("backup-read-only")
+        _ = try await Self.writeStore(dir, blocks: 4)
+        try FileManager.default.createDirectory(atPath: dir.sub("copy"), withIntermediateDirectories: false)
+        _ = try StoreBackup.copyCompacting(environment: dir.sub("chain"), to: dir.sub("copy/data.mdb"))
+        let before = try Self.contents(dir.sub("copy"))
+        #expect(Array(before.keys) == ["data.mdb"])
+
+        let store = try ChainStore(directory: dir.sub("copy"), genesisHash: S.genesisHash, genesisValidators: S.validators,
+                                   options: LMDBEnvironment.Options(readOnly: true))
+        #expect(try store.tip().height == 4)
+        #expect(try store.verifyWhole().blocks == 1...4)
+        #expect(try store.signingState() == nil)
+        #expect(try store.loggedBlocksAboveTip().isEmpty)
+        let tip = try store.tip()
+        let (block, certificate, changes) = S.nextBlock(on: tip, works: [S.work(100)], firstNonce: tip.height * 2 + 1)
+        await #expect(throws: StoreError.self) { try await store.commit(block, certificate: certificate, changes: changes) }
+        await #expect(throws: StoreError.self) { try await store.persistSigningState([1, 2, 3]) }
+        await store.shutdown()
+        #expect(try Self.contents(dir.sub("copy")) == before)
+
+        // Another chain's genesis is refused read-only too, still writing nothing.
+        #expect(throws: StoreError.self) {
+            _ = try ChainStore(directory: dir.sub("copy"), genesisHash: SHA256.hash([9]), genesisValidators: S.validators,
+                               options: LMDBEnvironment.Options(readOnly: true))
+        }
+        #expect(try Self.contents(dir.sub("copy")) == before)
+        #expect(throws: StoreError.self) {
+            _ = try ChainStore(directory: dir.sub("none"), genesisHash: S.genesisHash, genesisValidators: S.validators,
+                               options: LMDBEnvironment.Options(readOnly: true))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("none")))
+    }
 }

@@ -5,6 +5,7 @@ into the wiped home (a fence from a running node's height: it votes at no height
 each time the node starts, catches up to the others and holds their blocks."""
 
 import base64
+import hashlib
 import os
 import re
 import shutil
@@ -93,8 +94,13 @@ def drill(network, tmp_path, bench):
     assert "not empty" in refused, refused
 
     genesis = os.path.join(node.home, "genesis.json")
+    before = file_digests(backup)
     verified = run(network, "backup", "verify", backup, "--genesis", genesis)
     assert "backup verify: no problem found" in verified and f"blocks 1…{backup_height}" in verified, verified
+    # Checking a backup leaves it as it was (no lock file, no slot file, no write) ...
+    assert file_digests(backup) == before, "backup verify changed the backup it checked"
+    # ... and works where it cannot write: the same copy through a read-only bind mount.
+    verified_read_only(network, backup, genesis, tmp_path)
 
     tampered_backup_fails(network, backup, genesis, v0, backup_height, tmp_path)
 
@@ -130,6 +136,27 @@ def drill(network, tmp_path, bench):
     totem_net.wait_until("the restored validator to sign above the fence",
                          lambda: signing_height(data_dir) > fence, totem_net.scaled(30))
     assert bench.poll() is None or bench.returncode == 0, (tmp_path / "bench.log").read_text()[-3000:]
+
+
+def file_digests(directory: str) -> dict[str, str]:
+    return {name: hashlib.sha256(open(os.path.join(directory, name), "rb").read()).hexdigest()
+            for name in sorted(os.listdir(directory))}
+
+
+def verified_read_only(network, backup, genesis, tmp_path):
+    """`backup verify` of a backup on read-only media (an archive, a court's copy): root mounts the
+    backup read-only elsewhere (the e2e suite runs as root, as the fault campaign needs)."""
+    mounted = tmp_path / "backup-read-only"
+    mounted.mkdir()
+    subprocess.run(["mount", "--bind", backup, str(mounted)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)], check=True)
+        denied = subprocess.run(["touch", str(mounted / "probe")], capture_output=True, check=False)
+        assert denied.returncode != 0, "the bind mount is writable: the test would prove nothing"
+        out = run(network, "backup", "verify", str(mounted), "--genesis", genesis)
+        assert "backup verify: no problem found" in out, out
+    finally:
+        subprocess.run(["umount", str(mounted)], check=True)
 
 
 def signing_height(data_dir: str) -> int:

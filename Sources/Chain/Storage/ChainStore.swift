@@ -28,8 +28,9 @@ public final class ChainStore: Sendable {
     /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
     public let genesisHash: Bytes32
     private let writer: StoreWriter
-    /// This process's hold on the data directory, released when the store is gone.
-    private let lock: DirectoryLock
+    /// This process's hold on the data directory, released when the store is gone (none for a
+    /// store opened read-only).
+    private let lock: DirectoryLock?
     private let signingFile: SlotFile
     /// The last decided blocks with their certificates, each synced before its LMDB write.
     private let decidedLog: SlotFile
@@ -45,20 +46,37 @@ public final class ChainStore: Sendable {
     /// store records the genesis hash, the schema version and the genesis validator set (in force
     /// from height 1); an existing one must match them. `options.syncsMetaPage` is ignored: the
     /// store always defers meta-page syncs (see the type's comment).
+    ///
+    /// With `options.readOnly` (a backup being checked: `totemd backup verify`, the source of a
+    /// restore) the store must exist and match; nothing in `directory` is created or changed, so
+    /// a copy on read-only media can be checked and checking never alters the evidence. Its
+    /// writes then fail; it takes no directory lock.
     public init(directory: String, genesisHash: Bytes32, genesisValidators: ValidatorSet,
                 options: LMDBEnvironment.Options = .init()) throws {
         var options = options
         options.syncsMetaPage = false
-        let lock = try DirectoryLock(directory)
+        let lock = options.readOnly ? nil : try DirectoryLock(directory)
         let environment = try LMDBEnvironment(directory: directory, databases: StoreSchema.all, options: options)
         let dbs = try StoreDatabases(environment)
-        try environment.write { txn in
-            try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
-            try Self.indexBlockHashes(txn, dbs)
+        if options.readOnly {
+            try environment.read { txn in
+                guard try Self.claimed(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators) else {
+                    throw StoreError(.corrupted, "\(directory)/data.mdb holds no genesis record: not the store of a chain")
+                }
+                guard try Self.blockHashesIndexed(txn, dbs) else {
+                    throw StoreError(.unsupportedSchema, "\(directory)/data.mdb was written before the block-hash index; "
+                                     + "open it once writable (a node start or a restore) to build the index")
+                }
+            }
+        } else {
+            try environment.write { txn in
+                try Self.claim(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators)
+                try Self.indexBlockHashes(txn, dbs)
+            }
+            try environment.sync()
         }
-        try environment.sync()
-        signingFile = try SlotFile(directory: directory, kind: .signingState)
-        decidedLog = try SlotFile(directory: directory, kind: .decidedLog)
+        signingFile = try SlotFile(directory: directory, kind: .signingState, readOnly: options.readOnly)
+        decidedLog = try SlotFile(directory: directory, kind: .decidedLog, readOnly: options.readOnly)
         self.environment = environment
         self.databases = dbs
         self.genesisHash = genesisHash
@@ -68,15 +86,20 @@ public final class ChainStore: Sendable {
 
     private static func claim(_ txn: WriteTxn, _ dbs: StoreDatabases, genesisHash: Bytes32,
                               genesisValidators: ValidatorSet) throws {
+        guard try !claimed(txn, dbs, genesisHash: genesisHash, genesisValidators: genesisValidators) else { return }
+        try refuseIfHoldingData(txn, dbs)
+        try txn.put(dbs.meta, key: StoreSchema.MetaKey.genesisHash, value: genesisHash.bytes)
+        try txn.put(dbs.meta, key: StoreSchema.MetaKey.schemaVersion, value: StoreKey.u32Bytes(StoreSchema.version))
+        try txn.put(dbs.validatorHistory, key: StoreKey.u64(1), value: Self.encode(genesisValidators))
+    }
+
+    /// Whether the store already belongs to a chain: false when it has no genesis record; true when
+    /// it has one and it matches; throws when it belongs to another chain or schema.
+    private static func claimed(_ txn: ReadTxn, _ dbs: StoreDatabases, genesisHash: Bytes32,
+                                genesisValidators: ValidatorSet) throws -> Bool {
         try refuseOlderSchema(txn, dbs, directory: txn.environment.directory)
         let versionBytes = StoreKey.u32Bytes(StoreSchema.version)
-        guard let stored = try txn.get(dbs.meta, key: StoreSchema.MetaKey.genesisHash) else {
-            try refuseIfHoldingData(txn, dbs)
-            try txn.put(dbs.meta, key: StoreSchema.MetaKey.genesisHash, value: genesisHash.bytes)
-            try txn.put(dbs.meta, key: StoreSchema.MetaKey.schemaVersion, value: versionBytes)
-            try txn.put(dbs.validatorHistory, key: StoreKey.u64(1), value: Self.encode(genesisValidators))
-            return
-        }
+        guard let stored = try txn.get(dbs.meta, key: StoreSchema.MetaKey.genesisHash) else { return false }
         guard stored == genesisHash.bytes else {
             throw StoreError(.wrongChain, "store belongs to genesis \(Hex.encode(stored)), not \(genesisHash)")
         }
@@ -89,14 +112,21 @@ public final class ChainStore: Sendable {
         guard genesisSet == Self.encode(genesisValidators) else {
             throw StoreError(.wrongChain, "store's genesis validator set differs from the one given")
         }
+        return true
+    }
+
+    /// Whether the `blockHashes` index covers the tip (always, except in a store written before it).
+    private static func blockHashesIndexed(_ txn: ReadTxn, _ dbs: StoreDatabases) throws -> Bool {
+        let height = try StoreBlockReplay.committedHeight(txn, meta: dbs.meta)
+        guard height > 0, let tipHash = try txn.get(dbs.meta, key: StoreSchema.MetaKey.lastBlockHash) else { return true }
+        return try txn.get(dbs.blockHashes, key: tipHash) != nil
     }
 
     /// Fills the `blockHashes` index of a store written before it existed (same schema otherwise):
     /// when the tip's hash is not in it, every stored block's hash is added. A no-op afterwards.
     private static func indexBlockHashes(_ txn: WriteTxn, _ dbs: StoreDatabases) throws {
+        guard try !blockHashesIndexed(txn, dbs) else { return }
         let height = try StoreBlockReplay.committedHeight(txn, meta: dbs.meta)
-        guard height > 0, let tipHash = try txn.get(dbs.meta, key: StoreSchema.MetaKey.lastBlockHash),
-              try txn.get(dbs.blockHashes, key: tipHash) == nil else { return }
         for h in 1...height {
             let key = StoreKey.u64(h)
             guard let bytes = try txn.get(dbs.blocks, key: key) else {

@@ -50,12 +50,19 @@ public final class LMDBEnvironment: Sendable {
         /// next commit's sync. Only `StoreWriter`, which calls `sync()` after every such commit,
         /// should open an environment this way.
         public var syncsMetaPage: Bool
+        /// Opens an existing environment for reading only and writes nothing to its directory:
+        /// no `lock.mdb` (`MDB_NOLOCK`), no new file, no directory sync; every database must exist,
+        /// and a write transaction fails. For copies no process writes to while they are open (a
+        /// backup being checked, perhaps on read-only media), never for a node's live store.
+        public var readOnly: Bool
 
         public init(initialMapSizeBytes: Int = StoreLimits.initialMapSizeBytesDefault,
-                    maxMapSizeBytes: Int = StoreLimits.mapSizeMaxBytes, syncsMetaPage: Bool = true) {
+                    maxMapSizeBytes: Int = StoreLimits.mapSizeMaxBytes, syncsMetaPage: Bool = true,
+                    readOnly: Bool = false) {
             self.initialMapSizeBytes = initialMapSizeBytes
             self.maxMapSizeBytes = maxMapSizeBytes
             self.syncsMetaPage = syncsMetaPage
+            self.readOnly = readOnly
         }
     }
 
@@ -81,12 +88,18 @@ public final class LMDBEnvironment: Sendable {
         guard options.initialMapSizeBytes > 0, options.initialMapSizeBytes <= options.maxMapSizeBytes else {
             throw StoreError(.invalidOptions, "initial map size \(options.initialMapSizeBytes) outside 1...\(options.maxMapSizeBytes)")
         }
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+        if options.readOnly {
+            guard access(directory + "/data.mdb", R_OK) == 0 else {
+                throw StoreError(.io, "\(directory)/data.mdb: \(String(cString: strerror(errno)))", status: errno)
+            }
+        } else if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw StoreError(.io, "create directory \(directory): \(String(cString: strerror(errno)))", status: errno)
         }
         let claim = try OpenDirectories.claim(directory)
         do {
-            try Self.prepareDataFile(in: directory, mapSizeBytes: Self.roundToPages(options.initialMapSizeBytes))
+            if !options.readOnly {
+                try Self.prepareDataFile(in: directory, mapSizeBytes: Self.roundToPages(options.initialMapSizeBytes))
+            }
         } catch {
             OpenDirectories.release(claim)
             throw error
@@ -102,16 +115,19 @@ public final class LMDBEnvironment: Sendable {
             try check(mdb_env_set_maxreaders(raw, StoreLimits.readersMax), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(raw, Self.roundToPages(options.initialMapSizeBytes)), "mdb_env_set_mapsize")
             let flags = UInt32(MDB_NOTLS) | (options.syncsMetaPage ? 0 : UInt32(MDB_NOMETASYNC))
+                | (options.readOnly ? UInt32(MDB_RDONLY) | UInt32(MDB_NOLOCK) : 0)
             try check(mdb_env_open(raw, directory, flags, mdb_mode_t(StoreLimits.fileMode)),
                       "mdb_env_open \(directory)")
-            // Reader slots left by a process that was killed are freed here, not on first contention.
-            var dead: Int32 = 0
-            try check(mdb_reader_check(raw, &dead), "mdb_reader_check")
-            // LMDB syncs data.mdb but never the directory: without this a power cut could lose the
-            // name of data.mdb, or of the directory itself (made above or by the caller), and with
-            // it every synced commit (PowerCutTests).
-            try DirectorySync.syncWithAncestors(directory)
-            databasesByName = try Self.openDatabases(raw, names)
+            if !options.readOnly {
+                // Reader slots left by a process that was killed are freed here, not on first contention.
+                var dead: Int32 = 0
+                try check(mdb_reader_check(raw, &dead), "mdb_reader_check")
+                // LMDB syncs data.mdb but never the directory: without this a power cut could lose the
+                // name of data.mdb, or of the directory itself (made above or by the caller), and with
+                // it every synced commit (PowerCutTests).
+                try DirectorySync.syncWithAncestors(directory)
+            }
+            databasesByName = try Self.openDatabases(raw, names, readOnly: options.readOnly, directory: directory)
         } catch {
             mdb_env_close(raw)
             OpenDirectories.release(claim)
@@ -130,15 +146,19 @@ public final class LMDBEnvironment: Sendable {
         OpenDirectories.release(openClaim)
     }
 
-    private static func openDatabases(_ raw: OpaquePointer, _ names: [String]) throws -> [String: Database] {
+    private static func openDatabases(_ raw: OpaquePointer, _ names: [String], readOnly: Bool, directory: String) throws -> [String: Database] {
         var txn: OpaquePointer?
-        try check(mdb_txn_begin(raw, nil, 0, &txn), "mdb_txn_begin (open databases)")
+        try check(mdb_txn_begin(raw, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn), "mdb_txn_begin (open databases)")
         var result: [String: Database] = [:]
         for name in names {
             var dbi: MDB_dbi = 0
-            let rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
+            let rc = mdb_dbi_open(txn, name, readOnly ? 0 : UInt32(MDB_CREATE), &dbi)
             if rc != MDB_SUCCESS {
                 mdb_txn_abort(txn)
+                if rc == MDB_NOTFOUND {
+                    throw StoreError(.io, "\(directory)/data.mdb has no database \(name) "
+                                     + "(not a Totem store, or written by another schema)")
+                }
                 throw StoreError.lmdb(rc, "mdb_dbi_open \(name)")
             }
             result[name] = Database(name: name, dbi: dbi)
@@ -221,6 +241,7 @@ public final class LMDBEnvironment: Sendable {
     /// Flushes everything committed so far to disk (`mdb_env_sync` with force): after it returns, a
     /// power loss cannot undo those commits, whatever the sync flags. Safe on any thread.
     public func sync() throws {
+        guard !options.readOnly else { return }  // nothing written, nothing to sync
         try check(mdb_env_sync(env.raw, 1), "mdb_env_sync")
         DiskSyncs.count(.lmdbEnvironment)
     }

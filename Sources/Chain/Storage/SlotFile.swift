@@ -45,24 +45,43 @@ final class SlotFile: Sendable {
     /// by a crash, or damage after it was synced. The two cannot be told apart, and the lost record
     /// may have been the newest (see `SlotDamage`).
     let damageAtOpen: SlotDamage?
-    /// The slot files, open for the object's life.
+    /// The slot files, open for the object's life (none when opened read-only without files).
     private let descriptors: [Int32]
+    private let readOnly: Bool
     private let state: Mutex<State>
 
     /// Opens (creating if needed) the node's slot files of `kind` in `directory`, which must exist.
-    convenience init(directory: String, kind: SlotKind) throws {
-        try self.init(directory: directory, name: kind.rawValue, maxPayloadBytes: kind.maxPayloadBytes, holds: kind.holds)
+    /// `readOnly`: opens existing files for reading only (a backup being checked, perhaps on
+    /// read-only media) and creates nothing; missing files read as "no record", and `write` fails.
+    convenience init(directory: String, kind: SlotKind, readOnly: Bool = false) throws {
+        try self.init(directory: directory, name: kind.rawValue, maxPayloadBytes: kind.maxPayloadBytes, holds: kind.holds,
+                      readOnly: readOnly)
     }
 
-    /// Opens (creating if needed) the slot files in `directory`, which must exist. `holds` says
-    /// what the files keep and what losing it costs, for the error when neither slot is valid.
-    init(directory: String, name: String, maxPayloadBytes: Int, holds: String) throws {
+    /// Opens (creating if needed, unless `readOnly`) the slot files in `directory`, which must
+    /// exist. `holds` says what the files keep and what losing it costs, for the error when neither
+    /// slot is valid.
+    init(directory: String, name: String, maxPayloadBytes: Int, holds: String, readOnly: Bool = false) throws {
         let slotNames = [name + ".a", name + ".b"]
         let paths = slotNames.map { directory + "/" + $0 }
-        if access(paths[0], F_OK) != 0 { try Self.initialise(directory, paths) }
+        self.readOnly = readOnly
+        if access(paths[0], F_OK) != 0 {
+            if readOnly {
+                // Nothing to read; the files' absence is the caller's to judge (a backup's manifest).
+                self.directory = directory
+                self.slotNames = slotNames
+                self.maxPayloadBytes = maxPayloadBytes
+                recordsAtOpen = []
+                damageAtOpen = nil
+                descriptors = []
+                state = Mutex(State(sequence: 0, current: [], newestSlot: 0))
+                return
+            }
+            try Self.initialise(directory, paths)
+        }
         var descriptors: [Int32] = []
         for path in paths {
-            let fd = open(path, O_RDWR | O_CLOEXEC)
+            let fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
             guard fd >= 0 else {
                 let error = Self.ioError("open \(path)")
                 descriptors.forEach { close($0) }
@@ -115,6 +134,7 @@ final class SlotFile: Sendable {
     /// that does not hold n: the first write after a damaged slot was found overwrites that slot,
     /// even when the survivor is the sequence-0 record the files were created with.
     func write(_ payload: [UInt8]) throws {
+        guard !readOnly else { throw StoreError(.io, "\(directory)/\(slotNames[0]): opened read-only") }
         guard payload.count <= maxPayloadBytes else {
             throw StoreError(.invalidValue, "signing state of \(payload.count) bytes exceeds \(maxPayloadBytes)")
         }

@@ -92,17 +92,15 @@ enum BackupCommands {
         }
     }
 
-    /// Opens the store in `directory` (a backup's, or a restored one) for `body`, then closes it and
-    /// removes the `lock.mdb` LMDB made if there was none before. The store must exist: opening
-    /// creates a missing `data.mdb`.
+    /// Opens the store in `directory` (a backup's, or a restored one) read-only for `body`, then
+    /// closes it. Nothing in `directory` is created or changed (no `lock.mdb`, no slot file), so a
+    /// backup on read-only media can be checked, and checking it leaves its files as they were.
     static func withStore<T>(_ directory: String, genesis: Genesis, _ body: (ChainStore) throws -> T) async throws -> T {
-        let lockPath = directory + "/lock.mdb"
-        let hadLock = access(lockPath, F_OK) == 0
-        defer { if !hadLock { unlink(lockPath) } }
         guard access(directory + "/" + StoreBackup.dataFileName, F_OK) == 0 else {
             throw BackupError("\(directory) holds no \(StoreBackup.dataFileName)")
         }
-        let store = try ChainStore(directory: directory, genesisHash: genesis.genesisHash, genesisValidators: genesis.validatorSet)
+        let store = try ChainStore(directory: directory, genesisHash: genesis.genesisHash, genesisValidators: genesis.validatorSet,
+                                   options: LMDBEnvironment.Options(readOnly: true))
         let result = Result { try body(store) }
         await store.shutdown()
         return try result.get()
