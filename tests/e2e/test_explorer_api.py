@@ -268,6 +268,9 @@ def test_search_names_each_kind(network):
             r = search(client, q)
             assert r.status == 200, (q, r.describe())
             assert r.json == {"query": q, "kind": kind, "key": k}, (q, r.json)
+    # A search box sent as an HTML form: spaces arrive as "+".
+    r = n0.request("GET", f"/v1/search?q=+{reg.tx_hash.hex()}++")
+    assert r.status == 200 and r.json == {"query": f" {reg.tx_hash.hex()}  ", "kind": "tx", "key": reg.tx_hash.hex()}, r.describe()
     # Values it does not find and text of no form it knows: 404, saying what it takes.
     for q in [tc.sha256(b"nothing of this chain").hex(), str(10**12), "hello", "ISCC:KACYPXW445FTYNJ3",
               "0x" + "ab" * 32, "é" * 256]:

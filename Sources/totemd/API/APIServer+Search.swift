@@ -7,11 +7,14 @@ import TotemCrypto
 extension APIServer {
     /// `GET /v1/search?q=`: what a height, block hash, tx hash, content hash, public key or image
     /// code names, as the kind of page that shows it and its key (docs/openapi.yaml). Hex may be
-    /// in either case and surrounding spaces are ignored: this is a search box, not the protocol.
+    /// in either case and surrounding spaces (also sent as "+") are ignored: this is a search box,
+    /// not the protocol.
     /// Text of no form it knows, like a value it does not find, is a 404 `not_found` that says
     /// what it takes; only a missing, empty or over-long `q` is a 400.
     func search(_ request: Request) throws -> Response {
-        guard let raw = request.uri.queryParameters.get("q") else {
+        // A search box submitted as an HTML form sends spaces as "+" (form encoding), which the
+        // query parser leaves as is; no form that search takes contains a "+".
+        guard let raw = request.uri.queryParameters.get("q").map({ $0.replacingOccurrences(of: "+", with: " ") }) else {
             throw APIError.badRequest("bad_parameter", "q is required: a height, a 64-hex-digit hash or key, or an image code")
         }
         guard !raw.isEmpty, raw.unicodeScalars.count <= NodeLimits.searchQueryMaxCharacters else {
