@@ -51,6 +51,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import totem_client as tc  # noqa: E402
+import totem_net  # noqa: E402
 from totem_net import Actor, scaled  # noqa: E402
 
 VALIDATORS = [f"node{i}" for i in range(4)]
@@ -700,6 +701,15 @@ SCENARIOS = {
                           "(path, bytes free) and leaves its store intact; the others keep committing; "
                           "with the space freed and the node started it rejoins by itself",
                           one_down=True),
+    "backup_restore": Scenario("backup_restore", "a hot backup of one validator taken under load "
+                               "(`totemd backup` while it commits) verifies; the validator is killed and "
+                               "the backup restored over its home (`backup restore --replace`, which "
+                               "keeps its own newer signing state); started, it rejoins by itself and "
+                               "signs again", one_down=True),
+    "wipe": Scenario("wipe", "one validator killed and its data directory deleted (key, config and "
+                     "genesis kept), then started: it fences itself above the height its peers report, "
+                     "signs nothing up to there (no commit of it in any certificate of those heights), "
+                     "catches up and signs again, with no manual step", one_down=True),
     "damaged_store": Scenario("damaged_store", "a validator killed, its data.mdb damaged (every "
                               "record naming the campaign's registrar): the next start is refused "
                               "with 'refusing to start'; the operator moves the data directory away "
@@ -707,10 +717,10 @@ SCENARIOS = {
                               one_down=True),
 }
 ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
-       "clock_ahead", "clock_behind", "clock_far_ahead", "disk_full", "damaged_store"]
+       "clock_ahead", "clock_behind", "clock_far_ahead", "disk_full", "damaged_store", "backup_restore", "wipe"]
 # The faults of one validator, which the load stops sending to while they last.
 ONE_VICTIM = ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead", "clock_behind",
-              "clock_far_ahead", "disk_full", "damaged_store")
+              "clock_far_ahead", "disk_full", "damaged_store", "backup_restore", "wipe")
 
 
 def flip_all(path: str, pattern: bytes, at: int) -> int:
@@ -831,6 +841,7 @@ class Campaign:
         self.baseline: dict | None = None
         self.failures: list[str] = []   # a resume bound or an expectation not met
         self.disk: str | None = None     # disk_full: the victim's tmpfs
+        self.backup: str | None = None   # backup_restore: the victim's hot backup
 
     # -- measurements
 
@@ -969,6 +980,12 @@ class Campaign:
             cs("start", victim, *skew_env(sc.clock_offset_s))
         elif name == "disk_full":
             detail += self.disk_full_fill(victim)
+        elif name == "backup_restore":
+            detail += self.take_backup(victim)
+            cs("kill", victim)
+        elif name == "wipe":
+            cs("kill", victim)
+            detail += self.wipe_data(victim)
         during_fault = self.follow_fault(sc, victim, h0, t_fault, duration_s)
         # Heal.
         snap_end = during_fault["snapshot"]
@@ -997,6 +1014,11 @@ class Campaign:
             cs("start", victim)
         elif name == "disk_full":
             detail += self.disk_full_heal(victim, log_offsets[victim], during_fault["victimExitedS"])
+        elif name == "backup_restore":
+            detail += self.restore_backup(victim)
+            cs("start", victim)
+        elif name == "wipe":
+            cs("start", victim)
         self.load.avoid = set()
         # Resume: height rises on 3 of 4 validators above what the highest had at heal.
         resume_s = None
@@ -1011,6 +1033,8 @@ class Campaign:
         tip_s = None if conv_s is None else time.monotonic() - t_heal
         if name == "disk_full":
             detail += self.disk_full_rejoined(victim, heal_offset)
+        if name in ("backup_restore", "wipe"):
+            detail += self.signs_again(name, victim, heal_offset, top_at_heal)
         check = self.checker.check()
         h_end = during_fault["heightEnd"]
         res = {"scenario": name, "victim": shown, "detail": detail.strip(), "durationS": duration_s,
@@ -1232,6 +1256,90 @@ class Campaign:
         if "refusing to start" in text or self.node_pid(victim) is None:
             self.failures.append(f"disk_full: {victim} did not start again on the freed disk: {text[-800:]!r}")
         return f"; started again: {notes}"
+
+    # -- hot backup and restore, a wiped validator (issue 14, on the separate hosts)
+
+    def totemd(self, *args: str, timeout_s: float = 120) -> tuple[int, str]:
+        res = subprocess.run([self.cluster.totemd, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=scaled(timeout_s), check=False)
+        return res.returncode, res.stdout.decode("utf-8", "replace")
+
+    def take_backup(self, victim: str) -> str:
+        """`totemd backup` of the running victim (the host reads its home, as an operator's cron
+        job would), then `backup verify` of the copy against the genesis file."""
+        home = os.path.join(self.cluster.dir, victim)
+        out = os.path.join(self.cluster.dir, f"backup-{victim}-{len(self.results)}")
+        rc, text = self.totemd("backup", "--home", home, "--out", out)
+        if rc != 0:
+            self.failures.append(f"backup_restore: `totemd backup` of {victim} exited {rc}: {text[-800:]}")
+            return " (backup FAILED)"
+        m = re.search(r"at height (\d+)", text)
+        rc, verified = self.totemd("backup", "verify", out, "--genesis", os.path.join(self.cluster.dir, "genesis.json"))
+        if rc != 0 or "no problem found" not in verified:
+            self.failures.append(f"backup_restore: the backup of {victim} did not verify: {verified[-800:]}")
+        self.backup = out
+        return f" (hot backup at height {m.group(1) if m else '?'}, verified: {rc == 0})"
+
+    def restore_backup(self, victim: str) -> str:
+        home = os.path.join(self.cluster.dir, victim)
+        rc, text = self.totemd("backup", "restore", self.backup, "--home", home, "--replace")
+        if rc != 0:
+            self.failures.append(f"backup_restore: the restore into {victim} exited {rc}: {text[-800:]}")
+            return "; restore FAILED"
+        kept = re.search(r"kept the home's own \(([^)]*)\)", text)
+        if not kept:
+            self.failures.append(f"backup_restore: the restore did not keep {victim}'s own newer signing state: "
+                                 f"{text[-800:]}")
+        return f"; restored, signing state: {kept.group(1) if kept else text.strip().splitlines()[-1][:200]}"
+
+    def wipe_data(self, victim: str) -> str:
+        data = os.path.join(self.cluster.dir, victim, "data")
+        if os.path.islink(data):  # moved to a tmpfs by disk_full earlier: remove both
+            target = os.path.realpath(data)
+            os.remove(data)
+            shutil.rmtree(target)
+        else:
+            shutil.rmtree(data)
+        return " (data directory deleted; node_key.json, config.toml and genesis.json kept)"
+
+    def signs_again(self, name: str, victim: str, offset: int, top_at_heal: int) -> str:
+        """After the restart: the victim signs again (its signing state rises above the height at
+        heal); for `wipe`, it named its fence F and no certificate of a height up to F holds its
+        commit (it may have voted at those heights before it lost its records)."""
+        data = os.path.join(self.cluster.dir, victim, "data")
+        deadline = time.monotonic() + scaled(self.resume_bound_s)
+        signed = 0
+        while time.monotonic() < deadline:
+            try:
+                signed = totem_net.signing_height(data)
+            except OSError:
+                signed = 0
+            if signed > top_at_heal + 2:
+                break
+            time.sleep(0.25)
+        if signed <= top_at_heal + 2:
+            self.failures.append(f"{name}: {victim} did not sign again after its restart (signing state at "
+                                 f"height {signed}, the chain was at {top_at_heal} at heal)")
+        if name != "wipe":
+            return f"; signs again (signing state at height {signed})"
+        text = self.log_text(victim, offset)
+        m = re.search(r"fenced at height (\d+)", text)
+        if not m:
+            self.failures.append(f"wipe: {victim} did not say where it fenced itself: {text[-800:]!r}")
+            return f"; signs again at {signed}; NO FENCE in its log"
+        fence = int(m.group(1))
+        if fence <= top_at_heal:
+            self.failures.append(f"wipe: {victim}'s fence {fence} is not above the height {top_at_heal} at heal")
+        key = self.cluster.keys[victim].hex()
+        client = self.cluster.client(next(n for n in VALIDATORS if n != victim))
+        contradicting = []
+        for h in range(top_at_heal + 1, fence + 1):
+            block = client.get_json(f"/v1/blocks/{h}")
+            if key in [sig["validator"] for sig in block["commit"]["signatures"]]:
+                contradicting.append(h)
+        if contradicting:
+            self.failures.append(f"wipe: {victim} signed commits at heights {contradicting}, at or below its fence {fence}")
+        return f"; fenced at height {fence} (heights {top_at_heal + 1}…{fence}: no commit of it), signs again at {signed}"
 
     # -- the whole campaign
 

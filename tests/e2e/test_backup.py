@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import stat
-import struct
 import subprocess
 
 import totem_net
@@ -19,7 +18,6 @@ VALIDATORS = 4
 HEARTBEAT_MS = 200
 LOAD_RATE = 80
 LOAD_S = 40
-SLOT_HEADER_BYTES = 8 + 8 + 4 + 32  # magic | sequence u64 | length u32 | SHA-256 (SlotFile)
 
 
 def run(network, *args, ok=True):
@@ -134,7 +132,7 @@ def drill(network, tmp_path, bench):
         assert key not in signers, f"block {h} (below the fence {fence}) carries a commit of the restored validator"
     # Above it, it votes again: it persists a signing state of a later height.
     totem_net.wait_until("the restored validator to sign above the fence",
-                         lambda: signing_height(data_dir) > fence, totem_net.scaled(30))
+                         lambda: totem_net.signing_height(data_dir) > fence, totem_net.scaled(30))
     assert bench.poll() is None or bench.returncode == 0, (tmp_path / "bench.log").read_text()[-3000:]
 
 
@@ -157,19 +155,6 @@ def verified_read_only(network, backup, genesis, tmp_path):
         assert "backup verify: no problem found" in out, out
     finally:
         subprocess.run(["umount", str(mounted)], check=True)
-
-
-def signing_height(data_dir: str) -> int:
-    """The height of the newest signing-state record (SlotFile: magic, sequence u64, length u32,
-    SHA-256, then the payload, whose first bytes are version u8 and height u64)."""
-    best = (-1, 0)
-    for name in ("signing-state.a", "signing-state.b"):
-        with open(os.path.join(data_dir, name), "rb") as f:
-            record = f.read(SLOT_HEADER_BYTES + 9)
-        sequence, length = struct.unpack(">QI", record[8:20])
-        height = struct.unpack(">Q", record[SLOT_HEADER_BYTES + 1:])[0] if length >= 9 else 0
-        best = max(best, (sequence, height))
-    return best[1]
 
 
 def tampered_backup_fails(network, backup, genesis, v0, backup_height, tmp_path):

@@ -16,6 +16,7 @@ import os
 import shlex
 import signal
 import socket
+import struct
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -60,6 +61,23 @@ def wait_until(what: str, predicate, timeout_s: float, interval_s: float = 0.2, 
 
 # ------------------------------------------------------------------------------------------------
 # Ports
+
+
+SLOT_HEADER_BYTES = 8 + 8 + 4 + 32  # magic | sequence u64 | length u32 | SHA-256 (SlotFile)
+
+
+def signing_height(data_dir: str) -> int:
+    """The height of the newest signing-state record in a node's data directory (SlotFile: magic,
+    sequence u64, length u32, SHA-256, then the payload, whose first bytes are version u8 and
+    height u64); 0 when it never signed."""
+    best = (-1, 0)
+    for name in ("signing-state.a", "signing-state.b"):
+        with open(os.path.join(data_dir, name), "rb") as f:
+            record = f.read(SLOT_HEADER_BYTES + 9)
+        sequence, length = struct.unpack(">QI", record[8:20])
+        height = struct.unpack(">Q", record[SLOT_HEADER_BYTES + 1:])[0] if length >= 9 else 0
+        best = max(best, (sequence, height))
+    return best[1]
 
 
 def port_free(port: int) -> bool:
