@@ -1259,17 +1259,21 @@ class Campaign:
 
     # -- hot backup and restore, a wiped validator (issue 14, on the separate hosts)
 
-    def totemd(self, *args: str, timeout_s: float = 120) -> tuple[int, str]:
-        res = subprocess.run([self.cluster.totemd, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    def totemd(self, *args: str, host: str | None = None, timeout_s: float = 120) -> tuple[int, str]:
+        """Runs a totemd command, on a node's host (in its namespace) when `host` is given, as its
+        operator would there (`backup restore` checks that the node's P2P address is free on that
+        machine)."""
+        prefix = ["ip", "netns", "exec", f"totem-{host}"] if host else []
+        res = subprocess.run([*prefix, self.cluster.totemd, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              timeout=scaled(timeout_s), check=False)
         return res.returncode, res.stdout.decode("utf-8", "replace")
 
     def take_backup(self, victim: str) -> str:
-        """`totemd backup` of the running victim (the host reads its home, as an operator's cron
-        job would), then `backup verify` of the copy against the genesis file."""
+        """`totemd backup` of the running victim on its host (as an operator's cron job would), then
+        `backup verify` of the copy against the genesis file (anywhere: here on the test's host)."""
         home = os.path.join(self.cluster.dir, victim)
         out = os.path.join(self.cluster.dir, f"backup-{victim}-{len(self.results)}")
-        rc, text = self.totemd("backup", "--home", home, "--out", out)
+        rc, text = self.totemd("backup", "--home", home, "--out", out, host=victim)
         if rc != 0:
             self.failures.append(f"backup_restore: `totemd backup` of {victim} exited {rc}: {text[-800:]}")
             return " (backup FAILED)"
@@ -1282,7 +1286,7 @@ class Campaign:
 
     def restore_backup(self, victim: str) -> str:
         home = os.path.join(self.cluster.dir, victim)
-        rc, text = self.totemd("backup", "restore", self.backup, "--home", home, "--replace")
+        rc, text = self.totemd("backup", "restore", self.backup, "--home", home, "--replace", host=victim)
         if rc != 0:
             self.failures.append(f"backup_restore: the restore into {victim} exited {rc}: {text[-800:]}")
             return "; restore FAILED"

@@ -17,6 +17,9 @@ Asserted hard (safety, and what the scenarios promise):
   had more turns there than that (so the base rule, a view change at each of its turns, fails);
 - a validator whose data directory's tmpfs fills under load stops with an error naming the full
   disk, and starts again on its store, with no other step, once the space is freed;
+- a hot backup of a validator taken on its host under load verifies against the genesis file;
+  restored over its home after a kill -9 (its own newer signing state kept), the validator rejoins
+  and signs again;
 - the load generator ran without error and most txs it submitted were committed.
 Measured and printed, not asserted: throughput and latency against the healthy baseline
 (issue 13's liveness target; docs/reliability.md).
@@ -36,7 +39,8 @@ import campaign
 SEED = int(os.environ.get("TOTEM_E2E_CAMPAIGN_SEED", "13"))
 DURATION_S = float(os.environ.get("TOTEM_E2E_CAMPAIGN_DURATION", "18"))
 PLAN = [("healthy", 12)] + [(name, DURATION_S) for name in
-                            ("isolate_leader", "split", "kill", "sigstop", "loss", "disk_full")]
+                            ("isolate_leader", "split", "kill", "sigstop", "loss", "disk_full",
+                             "backup_restore")]
 # One validator cannot lead: the view changes of the steady window are the rotation's to explain.
 ONE_DOWN = ("isolate_leader", "kill", "sigstop")
 
@@ -79,6 +83,8 @@ def test_fault_campaign(totemd, tmp_path):
     disk_full = next(r for r in summary["scenarios"] if r["scenario"] == "disk_full")
     assert "disk full: the file system holding" in disk_full["detail"], disk_full
     assert "store checked" in disk_full["detail"], disk_full
+    restored = next(r for r in summary["scenarios"] if r["scenario"] == "backup_restore")
+    assert "verified: True" in restored["detail"] and "signs again" in restored["detail"], restored
     # The checker had something to check: the load committed txs throughout, duplicate pairs
     # included, and the final check walked every height.
     assert summary["txsReportedCommitted"] >= 1000, summary["txsReportedCommitted"]
