@@ -1,0 +1,122 @@
+"""Peers from the chain, and observer admission without a restart (issue 14), on a 4-validator +
+1-observer network of its own whose configs list no peers at all.
+
+- With `persistent_peers = []` everywhere, the validators dial each other at the genesis
+  `p2pAddress`: each is connected to the 3 others and a transaction commits.
+- The observer (also with no peer list) dials the validators at their genesis addresses, but no
+  validator allows it: it is refused (`refused_by_peer` in its log, `peer_not_allowed` in theirs) and
+  stays at height 0 while the chain advances.
+- A config that does not parse, reloaded with SIGHUP, is logged at error and changes nothing.
+- Its key added to one validator's `allowed_observers` and SIGHUP sent to that validator (no
+  restart): the observer connects and follows the chain. Its key removed and SIGHUP again: the
+  validator disconnects it.
+"""
+
+import json
+import os
+import re
+import signal
+
+import pytest
+
+import totem_client as tc
+import totem_net
+from totem_net import Actor, scaled, submit_accepted, tx_committed, wait_until
+
+
+def rewrite(home: str, setting: str, value: str) -> None:
+    """Sets `setting = value` in the [p2p] section of a home's config.toml (the line must exist)."""
+    path = os.path.join(home, "config.toml")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text, n = re.subn(rf"(?m)^{setting} = \[.*\]$", f"{setting} = {value}", text)
+    assert n == 1, f"no single {setting} line in {path}:\n{text}"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def log_text(node) -> str:
+    with open(node.log_path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="module")
+def net(totemd, tmp_path_factory):
+    net = totem_net.Network(totemd, str(tmp_path_factory.mktemp("totem-peers") / "net"), validators=4, observers=1)
+    net.create()
+    for node in net.nodes:
+        rewrite(node.home, "persistent_peers", "[]")
+        if node.validator:
+            rewrite(node.home, "allowed_observers", "[]")
+    try:
+        net.start_all()
+        net.wait_healthy(timeout_s=60)
+        yield net
+    finally:
+        net.stop()
+
+
+def test_validators_form_their_mesh_from_the_genesis_addresses_and_commit(net):
+    for v in net.validators:
+        wait_until(f"{v.name} connected to the 3 other validators", lambda v=v: v.client.status()["peers"] == 3,
+                   scaled(60), describe=lambda v=v: v.client.status())
+    client = net.validators[1].client
+    root = Actor("root", tc.read_key_file(net.root_registrar_path, strict=False), net)
+    root.sync(client)
+    add = root.tx(tc.KIND_ADD_REGISTRAR, {"subject": tc.KeyPair.generate().public_key, "name": "peers registrar"})
+    submit_accepted(client, [add])
+    committed = tx_committed(client, add)
+    net.wait_height(committed["height"], nodes=net.validators, timeout_s=30)
+
+
+def test_an_observer_is_admitted_by_sighup_without_a_restart(net):
+    observer = net.nodes[-1]
+    host = net.validators[1]
+    key = observer.public_key.hex()
+
+    # Refused: it dials the validators (their genesis addresses) and none lets it in.
+    wait_until("the observer to be refused by a validator", lambda: "refused_by_peer" in log_text(observer),
+               scaled(30), describe=lambda: observer.log_tail(10))
+    assert any("peer_not_allowed" in log_text(v) for v in net.validators), net.logs_summary(10)
+    top = max(v.client.status()["height"] for v in net.validators)
+    net.wait_height(top + 2, nodes=net.validators, timeout_s=60)
+    status = observer.client.status()
+    assert status["height"] == 0 and status["peers"] == 0, status
+
+    # A config that does not parse changes nothing: logged at error, the node keeps running.
+    path = os.path.join(host.home, "config.toml")
+    with open(path, encoding="utf-8") as f:
+        good = f.read()
+    rewrite(host.home, "allowed_observers", '["not a key"]')
+    host.proc.send_signal(signal.SIGHUP)
+    wait_until(f"{host.name} to refuse the broken config", lambda: "config reload failed" in log_text(host),
+               scaled(15), describe=lambda: host.log_tail(10))
+    [line] = [ln for ln in log_text(host).splitlines() if "config reload failed" in ln]
+    assert "error" in line and "allowed_observers" in line, line
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(good)
+    net.check_alive()
+
+    # Admitted by one validator: edit its config, SIGHUP, and the observer follows the chain.
+    rewrite(host.home, "allowed_observers", json.dumps([key]))
+    host.proc.send_signal(signal.SIGHUP)
+    wait_until(f"{host.name} to log the observer allowed",
+               lambda: f"config reload: observer allowed: {key}" in log_text(host),
+               scaled(15), describe=lambda: host.log_tail(10))
+    wait_until("the observer connected", lambda: observer.client.status()["peers"] == 1, scaled(60),
+               describe=lambda: (observer.client.status(), observer.log_tail(10)))
+    top = max(v.client.status()["height"] for v in net.validators)
+    net.wait_height(top + 1, nodes=[observer], timeout_s=60)
+    before = observer.client.status()["height"]
+    net.wait_height(before + 2, nodes=[observer], timeout_s=60)
+    assert host.proc.poll() is None and host.starts == 1, "the validator was not restarted"
+
+    # Removed again: the reload closes its connection.
+    rewrite(host.home, "allowed_observers", "[]")
+    host.proc.send_signal(signal.SIGHUP)
+    wait_until(f"{host.name} to log the observer no longer allowed",
+               lambda: f"config reload: observer no longer allowed: {key}" in log_text(host),
+               scaled(15), describe=lambda: host.log_tail(10))
+    wait_until("the observer disconnected", lambda: observer.client.status()["peers"] == 0, scaled(30),
+               describe=lambda: observer.client.status())
+    net.check_alive()
