@@ -40,20 +40,19 @@ def log_text(node) -> str:
         return f.read().decode("utf-8", "replace")
 
 
-@pytest.fixture(scope="module")
-def net(totemd, tmp_path_factory):
-    net = totem_net.Network(totemd, str(tmp_path_factory.mktemp("totem-peers") / "net"), validators=4, observers=1)
-    net.create()
+def no_peer_lists(net) -> None:
+    """Every config without persistent_peers, and no validator allowing the observer."""
     for node in net.nodes:
         rewrite(node.home, "persistent_peers", "[]")
         if node.validator:
             rewrite(node.home, "allowed_observers", "[]")
-    try:
-        net.start_all()
-        net.wait_healthy(timeout_s=60)
-        yield net
-    finally:
-        net.stop()
+
+
+@pytest.fixture(scope="module")
+def net(totemd, tmp_path_factory):
+    with totem_net.running_network(totemd, str(tmp_path_factory.mktemp("totem-peers") / "net"), 4, 1,
+                                   configure=no_peer_lists, observers_follow=False) as n:
+        yield n
 
 
 def test_validators_form_their_mesh_from_the_genesis_addresses_and_commit(net):
