@@ -10,6 +10,8 @@
 - Its key added to one validator's `allowed_observers` and SIGHUP sent to that validator (no
   restart): the observer connects and follows the chain. Its key removed and SIGHUP again: the
   validator disconnects it.
+- The observer's key voted in as a validator at its P2P address: every validator adds it to its dial
+  targets at the adoption (no config edited) and it is connected to all four.
 """
 
 import json
@@ -119,3 +121,32 @@ def test_an_observer_is_admitted_by_sighup_without_a_restart(net):
     wait_until("the observer disconnected", lambda: observer.client.status()["peers"] == 0, scaled(30),
                describe=lambda: observer.client.status())
     net.check_alive()
+
+
+def test_dial_targets_follow_an_adopted_validator_change(net):
+    """The observer's key voted in as a validator, at its P2P address: from the adoption every
+    validator allows it and dials it (no config edited, no restart), and it connects to all four.
+    (It keeps role = observer and does not vote: 4 of the 5 still make the quorum of 4.)"""
+    joiner = net.nodes[-1]
+    assert joiner.client.status()["peers"] == 0  # left out by the previous test
+    address = f"127.0.0.1:{net.p2p_base + joiner.index}"
+    change = {"op": 1, "validator": joiner.public_key, "name": "joiner", "p2pAddress": address}
+    heights = []
+    for v in net.validators[:3]:
+        voter = Actor(v.name, tc.read_key_file(os.path.join(v.home, "node_key.json"), strict=False), net)
+        voter.sync(v.client)
+        vote = voter.tx(tc.KIND_VALIDATOR_CHANGE, change)
+        submit_accepted(v.client, [vote])
+        heights.append(tx_committed(v.client, vote)["height"])
+    net.wait_height(max(heights) + 2, nodes=net.validators, timeout_s=60)
+    members = {m["publicKey"]: m for m in net.validators[0].client.request("GET", "/v1/validators").json["validators"]}
+    assert members[joiner.public_key.hex()]["p2pAddress"] == address, members
+
+    for v in net.validators:
+        wait_until(f"{v.name} to add the new validator to its dial targets",
+                   lambda v=v: any("dial targets set" in ln and "added=1" in ln for ln in log_text(v).splitlines()),
+                   scaled(30), describe=lambda v=v: v.log_tail(10))
+    wait_until("the new validator connected to all four", lambda: joiner.client.status()["peers"] == 4, scaled(60),
+               describe=lambda: (joiner.client.status(), joiner.log_tail(10)))
+    top = max(v.client.status()["height"] for v in net.validators)
+    net.wait_height(top + 1, timeout_s=60)
