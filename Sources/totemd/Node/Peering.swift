@@ -52,6 +52,7 @@ final class Peering: Sendable {
     }
 
     private let state: Mutex<State>
+    private let applying = Mutex(())
     private let chain: ChainService
     private let localKey: Bytes32
     private let logger: Logger
@@ -89,10 +90,14 @@ final class Peering: Sendable {
         return outcome.targets
     }
 
-    /// Hands the current allow list and dial targets to P2P.
+    /// Hands the current allow list and dial targets to P2P. Serialised: a commit and a reload may
+    /// apply at once, and whichever hands its lists over last must have read both sources last, or
+    /// a stale computation could overwrite a newer one.
     func apply(to network: P2PNode) {
-        network.setAllowList(allowList())
-        network.setTargets(targets())
+        applying.withLock { _ in
+            network.setAllowList(allowList())
+            network.setTargets(targets())
+        }
     }
 
     /// Replaces the configured part; returns what changed.
