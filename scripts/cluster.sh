@@ -54,7 +54,7 @@ VALIDATORS=4
 OBSERVERS=1
 # `totemd testnet` gets this host, then each node's config.toml is rewritten to the namespace
 # addresses. genesis.json is kept as generated: its validators' p2pAddress fields keep this
-# placeholder (nodes dial the persistent_peers of their config.toml, not the genesis addresses).
+# placeholder (a persistent_peers entry of config.toml wins over the genesis address of its key).
 PLACEHOLDER="cluster.invalid"
 CHAIN="TOTEM-CLUSTER"   # the iptables chain the script owns inside each namespace
 

@@ -1,3 +1,5 @@
+import ChainModel
+
 /// Every limit of the P2P module, in one place (STYLE.md §4). Units are last in each name.
 /// Values named `...Default` are configuration defaults (`P2PConfig`); the others are protocol
 /// limits that every node must agree on.
@@ -63,6 +65,9 @@ public enum P2PLimits {
     public static let dialBackoffMaxDoublings = 20
     /// The peer manager's tick, which fires due dials.
     public static let managerTickMs: Int64 = 50
+    /// Peers a node dials at most: the validators of the set in force and of adopted sets (each
+    /// set at most `Limits.validatorsMaxCount`, and they mostly overlap) and the configured peers.
+    public static let dialTargetsMaxCount = 2 * Limits.validatorsMaxCount
     /// Status (this node's height) goes to the peers at most this often; at one block every
     /// ~10 ms a status per block was a quarter of all frames.
     public static let statusMinIntervalMs: Int64 = 100

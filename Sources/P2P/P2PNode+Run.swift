@@ -88,6 +88,13 @@ extension P2PNode {
             return loop.manager.step(.closed(link.key, link.id, nowMs: nowMs()))
         case .allowList(let allowed):
             return loop.manager.step(.allowListChanged(allowed))
+        case .targets(let peers):
+            let before = Set(loop.manager.targetKeys)
+            let actions = loop.manager.step(.targetsChanged(peers))
+            let after = Set(loop.manager.targetKeys)
+            log(before == after ? .debug : .info, "dial targets set", ("targets", "\(after.count)"),
+                ("added", "\(after.subtracting(before).count)"), ("removed", "\(before.subtracting(after).count)"))
+            return actions
         case .stop:
             return loop.manager.step(.stop)
         }

@@ -24,6 +24,7 @@ public final class P2PNode: Sendable {
         case established(PeerLink)
         case closed(PeerLink)
         case allowList(Set<Bytes32>)
+        case targets([PeerAddress])
         case stop
     }
 
@@ -58,7 +59,8 @@ public final class P2PNode: Sendable {
     /// Unbounded on purpose, and still bounded in fact: each connection task yields at most two
     /// events (established/closed, or dialFailed), connections are bounded by the allow-list and
     /// `pendingInboundMaxCount`, the ticker yields only while no tick is pending, and the API
-    /// yields only on allow-list changes and shutdown.
+    /// yields only on allow-list and dial-target changes (validator-set changes and
+    /// reloads of the config) and shutdown.
     let control: AsyncStream<Control>.Continuation
     let admission: any TxAdmission
     let log: P2PLogger
@@ -137,6 +139,12 @@ public final class P2PNode: Sendable {
     public func setAllowList(_ list: AllowList) {
         shared.withLockedValue { $0.allowList = list }
         control.yield(.allowList(list.all))
+    }
+
+    /// Replaces the peers to dial and keep connected (`P2PConfig.peers` at start): new ones are
+    /// dialled at once, removed ones no longer redialled. Who may connect is the allow-list's business.
+    public func setTargets(_ peers: [PeerAddress]) {
+        control.yield(.targets(peers))
     }
 
     /// Sets this node's committed height and tells every peer (Status), at most once per

@@ -11,7 +11,8 @@ public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
         self.key = key; self.host = host; self.port = port
     }
 
-    public var description: String { "\(host):\(port)" }
+    /// `host:port`, an IPv6 host in brackets (the form `parseHostPort` reads).
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// Identifies one TCP connection for the life of the process.
@@ -32,8 +33,8 @@ public enum ConnectionDirection: Sendable, Hashable {
 /// two connections with one peer to keep, and what to close. No sockets, clocks or randomness of its
 /// own: time comes in events and jitter from the seeded generator it is given.
 ///
-/// Invariants: at most one active connection per peer key; a configured peer that is not connected
-/// has exactly one dial in flight or a redial time; redial delays grow as
+/// Invariants: at most one active connection per peer key; a target peer that is not connected has
+/// exactly one dial in flight or a redial time; this node's own key is never a target; redial delays grow as
 /// `min(cap, base * 2^failures)`, jittered to between half and all of that.
 public struct PeerManager: Sendable {
     public struct Config: Sendable {
@@ -58,6 +59,10 @@ public struct PeerManager: Sendable {
         case closed(Bytes32, ConnectionID, nowMs: Int64)
         /// The allow-list changed: active peers outside it are closed.
         case allowListChanged(Set<Bytes32>)
+        /// The peers to dial changed (the validator set, or the config on reload): new ones are
+        /// dialled at the next tick, removed ones are no longer redialled (a connection they have
+        /// stays while the allow-list lets it), and one whose address changed is dialled there next.
+        case targetsChanged([PeerAddress])
         /// Shut down: close everything, dial nothing more.
         case stop
     }
@@ -95,11 +100,11 @@ public struct PeerManager: Sendable {
     public init(config: Config, peers: [PeerAddress], rng: SplitMix64) {
         self.config = config
         self.rng = rng
-        for p in peers where p.key != config.localKey && targets[p.key] == nil {
-            targets[p.key] = Target(address: p)
-            targetOrder.append(p.key)
-        }
+        setTargets(peers)
     }
+
+    /// The dial targets' keys, in dial order.
+    public var targetKeys: [Bytes32] { targetOrder }
 
     public func isActive(_ key: Bytes32) -> Bool { active[key] != nil }
     public func activeConnection(_ key: Bytes32) -> ConnectionID? { active[key]?.id }
@@ -117,6 +122,9 @@ public struct PeerManager: Sendable {
         case .established(let key, let id, let direction, let now): return established(key, id, direction, now)
         case .closed(let key, let id, let now): return closed(key, id, now)
         case .allowListChanged(let allowed): return allowListChanged(allowed)
+        case .targetsChanged(let peers):
+            setTargets(peers)
+            return []
         case .stop: return stop()
         }
     }
@@ -195,6 +203,27 @@ public struct PeerManager: Sendable {
             if let a = active[key] { actions.append(.close(a.id, .notAllowed)) }
         }
         return actions
+    }
+
+    /// Replaces the targets, keeping the dial state (in flight, failures, redial time) of a peer that
+    /// stays at the same address; the first entry of a key wins.
+    private mutating func setTargets(_ peers: [PeerAddress]) {
+        var next: [Bytes32: Target] = [:]
+        var order: [Bytes32] = []
+        for p in peers where p.key != config.localKey && next[p.key] == nil {
+            guard order.count < P2PLimits.dialTargetsMaxCount else { break }
+            var t = targets[p.key] ?? Target(address: p)
+            if t.address != p {
+                // A new address is worth a dial at once: the old one's failures say nothing of it.
+                t.address = p
+                t.failures = 0
+                if !t.dialing { t.dueMs = 0 }
+            }
+            next[p.key] = t
+            order.append(p.key)
+        }
+        targets = next
+        targetOrder = order
     }
 
     private mutating func stop() -> [Action] {

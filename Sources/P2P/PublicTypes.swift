@@ -106,7 +106,7 @@ public struct P2PConfig: Sendable {
     /// Where to listen; port 0 picks a free port (see `P2PNode.listeningPort()`).
     public var listenHost: String
     public var listenPort: Int
-    /// Persistent peers to dial and keep connected.
+    /// The peers to dial and keep connected at start; `P2PNode.setTargets` replaces them.
     public var peers: [PeerAddress]
     public var nodeKey: SigningKey
     public var chainId: String

@@ -36,6 +36,24 @@ struct StateMachineRecordTests {
         roundTrip(r, .works)
     }
 
+    /// Whom a node dials: the set in force and the adopted sets after it, each key once at the
+    /// address of the newest set holding it (a validator removed and added again has a new one).
+    @Test func membersInForceAndAdoptedTakeTheirNewestAddress() {
+        let m = { (k: Bytes32, addr: String) in ValidatorMember(key: k, name: "n", p2pAddress: addr) }
+        let record = ValidatorSetRecord(epochs: [
+            ValidatorEpoch(fromHeight: 1, members: [m(a, "a:1"), m(b, "b:1")]),
+            ValidatorEpoch(fromHeight: 10, members: [m(a, "a:1")]),
+            ValidatorEpoch(fromHeight: 12, members: [m(a, "a:1"), m(b, "b:2"), m(c, "c:1")]),
+        ])
+        #expect(record.members(inForceFrom: 5) == [m(a, "a:1"), m(b, "b:2"), m(c, "c:1")].sorted { $0.key < $1.key })
+        #expect(record.members(inForceFrom: 11) == [m(a, "a:1"), m(b, "b:2"), m(c, "c:1")].sorted { $0.key < $1.key })
+        #expect(record.members(inForceFrom: 12) == [m(a, "a:1"), m(b, "b:2"), m(c, "c:1")].sorted { $0.key < $1.key })
+        let removed = ValidatorSetRecord(epochs: [ValidatorEpoch(fromHeight: 1, members: [m(a, "a:1"), m(b, "b:1")]),
+                                                  ValidatorEpoch(fromHeight: 10, members: [m(a, "a:1")])])
+        #expect(removed.members(inForceFrom: 9).map(\.key) == [a, b].sorted())
+        #expect(removed.members(inForceFrom: 10) == [m(a, "a:1")])
+    }
+
     @Test func otherRecordsRoundTrip() {
         roundTrip(RegistrarRecord(name: "Registro — Ñandú", addedAtHeight: 0), .registrars)
         roundTrip(LicenceRecord(grantor: a, licensee: b, terms: "t", validUntilMs: 0, grantedAtMs: 5, txHash: c), .licences)

@@ -277,5 +277,29 @@ extension SocketTests {
         await restarted.kill()
         await nodeA.kill()
     }
+
+    /// A node started with no peers dials one once it becomes a target (a validator adopted on
+    /// chain, or a reload); a peer it no longer targets is not redialled when its connection drops.
+    @Test func setTargetsDialsNewPeersAndStopsRediallingRemovedOnes() async throws {
+        let a = T.key(1), b = T.key(2)
+        let allow = AllowList(validatorsInForce: [a.publicKey, b.publicKey])
+        let port = try await freePorts(1)[0]
+        let nodeB = try await RunningNode.start(T.config(b, port: port), allow: allow)
+        let nodeA = try await RunningNode.start(T.config(a), allow: allow)
+        #expect(nodeA.node.peers().isEmpty)
+        nodeA.node.setTargets([nodeB.address, PeerAddress(key: a.publicKey, host: "127.0.0.1", port: nodeA.port)])
+        try await nodeA.waitForPeers([b.publicKey])
+        #expect(nodeA.node.peers().first?.direction == .outbound, "A dialled B")
+
+        nodeA.node.setTargets([])
+        await nodeB.kill()
+        try await nodeA.events.wait("peer down") { $0.contains { if case .peerDown(b.publicKey) = $0 { true } else { false } } }
+        let restarted = try await RunningNode.start(T.config(b, port: port), allow: allow)
+        // B does not dial A (A is no target of B's); give A several of its redial periods (cap 500 ms).
+        try await Task.sleep(for: .seconds(2))
+        #expect(nodeA.node.peers().isEmpty && restarted.node.peers().isEmpty, "A redialled a peer it no longer targets")
+        await restarted.kill()
+        await nodeA.kill()
+    }
 }
 }

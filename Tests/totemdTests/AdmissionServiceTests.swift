@@ -38,7 +38,9 @@ import TotemCrypto
         let network = P2PNode(config: p2p, allowList: AllowList(validatorsInForce: Set(keys.map(\.publicKey)), validatorsAdopted: [],
                                                                 observers: []),
                               admission: GossipAdmission(admission: admission))
-        let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], observers: [], commits: CommitFeed(),
+        let peering = Peering(configured: .init(observers: [], peers: []), chain: chain, localKey: keys[1].publicKey,
+                              logger: logger)
+        let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], peering: peering, commits: CommitFeed(),
                                          metrics: metrics, logger: logger, admission: admission, onCommit: { _ in })
         admission.connect(network: network, consensus: driver)
         return Parts(chain: chain, metrics: metrics, admission: admission, driver: driver)

@@ -24,8 +24,8 @@ def doctor(totemd: str, home: str, *api: str) -> tuple[int, dict[str, tuple[str,
     return res.returncode, checks
 
 
-def set_config(home: str, old: str, new: str) -> None:
-    path = os.path.join(home, "config.toml")
+def set_config(home: str, old: str, new: str, file: str = "config.toml") -> None:
+    path = os.path.join(home, file)
     with open(path, encoding="utf-8") as f:
         text = f.read()
     assert old in text, (old, text)
@@ -77,6 +77,21 @@ def test_doctor_names_each_seeded_misconfiguration(totemd, tmp_path):
     write(home, "genesis.json", '{"chainId": 5}')
     code, checks = doctor(totemd, home)
     assert code == 1 and checks["genesis"][0] == "FAIL", checks
+
+    # No peer list is needed (the genesis addresses are dialled), but a genesis address that cannot be
+    # dialled is named, unless persistent_peers overrides it.
+    home = fresh("no-peers")
+    with open(os.path.join(home, "config.toml"), encoding="utf-8") as f:
+        text = f.read()
+    text, n = re.subn(r"(?m)^persistent_peers = \[.*\]$", "persistent_peers = []", text)
+    assert n == 1, text
+    write(home, "config.toml", text)
+    code, checks = doctor(totemd, home)
+    assert code == 0 and checks["peers"] == ("ok", "3 genesis validators at their p2pAddress, 0 persistent peers"), checks
+    set_config(home, '"p2pAddress": "127.0.0.1:29603"', '"p2pAddress": "[::1:29603"', file="genesis.json")
+    code, checks = doctor(totemd, home)
+    assert code == 0 and checks["peers"][0] == "warn" and "node2" in checks["peers"][1], checks
+    assert "2 genesis validators at their p2pAddress" in checks["peers"][1], checks
 
     # Its P2P port taken by another program.
     home = fresh("port")

@@ -406,15 +406,20 @@ class Network:
 
 
 @contextlib.contextmanager
-def running_network(totemd: str, directory: str, validators: int, observers: int):
+def running_network(totemd: str, directory: str, validators: int, observers: int, configure=None,
+                    observers_follow: bool = True):
     """A network of its own, running, healthy and past height 1 while the block runs (an idle
-    chain makes a heartbeat block every emptyBlockIntervalMs). Stopped (and reaped) at the end."""
+    chain makes a heartbeat block every emptyBlockIntervalMs). Stopped (and reaped) at the end.
+    `configure(net)`, if given, edits the homes before the start; with `observers_follow` False
+    only the validators are waited for (observers a test keeps out on purpose)."""
     net = Network(totemd, directory, validators, observers)
     net.create()
+    if configure:
+        configure(net)
     try:
         net.start_all()
         net.wait_healthy(timeout_s=60)
-        net.wait_height(1, timeout_s=90)
+        net.wait_height(1, nodes=None if observers_follow else net.validators, timeout_s=90)
         yield net
     finally:
         net.stop()

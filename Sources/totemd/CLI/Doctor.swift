@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChainModel
 import Foundation
+import P2P
 import Storage
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -88,12 +89,32 @@ struct Doctor: AsyncParsableCommand {
         case (.observer, nil):
             report.ok("membership", "an observer; each validator must list \(key.publicKey.hex) in allowed_observers")
         }
+        peers(config, genesis: genesis, key: key, &report)
+    }
+
+    /// The node dials the validators at the addresses the chain records (at first the genesis
+    /// file's) and adds `persistent_peers`, which win for a key in both: checked as the node will
+    /// compute them at its first start.
+    static func peers(_ config: NodeConfig, genesis: Genesis, key: SigningKey, _ report: inout DoctorReport) {
         if config.persistentPeers.contains(where: { $0.publicKey == key.publicKey }) {
             report.fail("peers", "persistent_peers lists this node's own key")
-        } else if config.persistentPeers.isEmpty && genesis.validators.count > 1 {
-            report.warn("peers", "persistent_peers is empty: this node will dial no one")
+            return
+        }
+        let configured = config.persistentPeers.map { PeerAddress(key: $0.publicKey, host: $0.host, port: $0.port) }
+        let outcome = DialTargets.compute(recorded: genesis.validators.map { RecordedAddress(key: $0.publicKey, address: $0.p2pAddress) },
+                                          configured: configured, localKey: key.publicKey)
+        let fromConfig = Set(configured.map(\.key)).count
+        let summary = "\(outcome.targets.count - fromConfig) genesis validators at their p2pAddress, \(fromConfig) persistent peers"
+        if !outcome.malformed.isEmpty {
+            let named = outcome.malformed.map { m in
+                "\(genesis.validators.first { $0.publicKey == m.key }?.name ?? m.key.hex): \(m.problem)"
+            }
+            report.warn("peers", "p2pAddress of a genesis validator cannot be dialled, list its key@host:port in "
+                        + "persistent_peers (\(named.joined(separator: "; "))); dials \(summary)")
+        } else if outcome.targets.isEmpty && genesis.validators.count > 1 {
+            report.warn("peers", "no peer to dial: this node will wait for others to dial it")
         } else {
-            report.ok("peers", "\(config.persistentPeers.count) persistent peers")
+            report.ok("peers", summary)
         }
     }
 

@@ -269,7 +269,7 @@ extension GenesisCmd {
             discussion: """
                 Checks the file (validate's rules, and --hash), that a validator's key is in the genesis set, \
                 and that the home holds no other genesis; copies the file byte for byte to the config's \
-                genesis_file; fills an empty persistent_peers with every other genesis validator.
+                genesis_file. The node dials the other validators at their p2pAddress; persistent_peers is left as it is.
                 """)
 
         @Argument(help: "The genesis file.") var genesis: String
@@ -301,28 +301,11 @@ extension GenesisCmd {
             }
             print("installed \(config.genesisFile): chain \(g.chainId), hash \(g.genesisHash.hex)"
                   + (member.map { ", this node is validator \($0.name)" } ?? ""))
-            try setPeers(g, config, key.publicKey)
-        }
-
-        /// Fills `persistent_peers = []`, as init writes it, with the other validators; any other
-        /// peer list is the operator's and left alone.
-        private func setPeers(_ g: Genesis, _ config: NodeConfig, _ own: Bytes32) throws {
-            let peers = g.validators.filter { $0.publicKey != own }.map { "\($0.publicKey.hex)@\($0.p2pAddress)" }
-            let line = "persistent_peers = [" + peers.map(NodeConfigFile.quoted).joined(separator: ", ") + "]"
-            guard config.persistentPeers.isEmpty, !peers.isEmpty else {
-                print("persistent_peers left as configured (\(config.persistentPeers.count) peers); the genesis validators: \(line)")
-                return
-            }
-            let path = (home as NSString).appendingPathComponent("config.toml")
-            let text = String(decoding: try PublicFile.read(path), as: UTF8.self)
-            let empty = "\npersistent_peers = []\n"
-            guard let range = text.range(of: empty) else {
-                print("config.toml has no `persistent_peers = []` line to fill; add this under [p2p]:\n\(line)")
-                return
-            }
-            try PublicFile.write(Array(text.replacingCharacters(in: range, with: "\n\(line)\n").utf8), to: path, replacing: true)
-            _ = try GenesisCeremony.loadConfig(home: home)  // the node reads what was written
-            print("set persistent_peers in \(path) to the \(peers.count) other validators")
+            // persistent_peers is left alone: the node dials the validators at the addresses the
+            // chain records (these, until a validator change), and the config only adds to them.
+            let others = g.validators.filter { $0.publicKey != key.publicKey }.count
+            print("this node will dial the \(others) other validators at their p2pAddress; "
+                  + "persistent_peers (\(config.persistentPeers.count) now) adds peers or overrides an address")
         }
     }
 }

@@ -27,7 +27,7 @@ struct Start: AsyncParsableCommand {
         logger[metadataKey: "node"] = "\(config.moniker)"
         let node: Node
         do {
-            node = try Node(config: config, logger: logger)
+            node = try Node(config: config, configPath: configPath, logger: logger)
         } catch let e as ConfigError {
             throw ValidationError(e.description)
         }

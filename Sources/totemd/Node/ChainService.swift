@@ -1,6 +1,7 @@
 import ChainModel
 import ChainState
 import Logging
+import P2P
 import Storage
 import Synchronization
 import TotemCrypto
@@ -18,6 +19,8 @@ final class ChainService: Sendable {
     private let metrics: NodeMetrics
     /// The validator keys last read (`validatorKeys()`), kept for when a later read fails.
     private let lastValidatorKeys: Mutex<ValidatorKeys>
+    /// The validators' recorded addresses last read (`recordedAddresses()`), kept likewise.
+    private let lastRecordedAddresses = Mutex<[RecordedAddress]>([])
 
     /// Outcomes of blocks checked or built on the current tip, so committing one does not apply it
     /// again. Keyed by block hash; cleared on every commit.
@@ -119,6 +122,25 @@ final class ChainService: Sendable {
             metrics.storeReadFailures.increment()
             logger.error("could not read the validator set; the allow list stays as it was", metadata: ["error": "\(error)"])
             return lastValidatorKeys.withLock { $0 }
+        }
+    }
+
+    /// The validators of the set in force at the next height and of adopted sets after it, at the
+    /// addresses the chain records for them (genesis, or their latest adopted add), by key: whom
+    /// the node dials. A failed read is counted and logged, and the addresses last read are kept.
+    func recordedAddresses() -> [RecordedAddress] {
+        do {
+            let members = try store.read { snapshot in
+                try snapshot.state.validatorSetRecord().members(inForceFrom: try snapshot.tip().height + 1)
+            }
+            let addresses = members.map { RecordedAddress(key: $0.key, address: $0.p2pAddress) }
+            lastRecordedAddresses.withLock { $0 = addresses }
+            return addresses
+        } catch {
+            metrics.storeReadFailures.increment()
+            logger.error("could not read the validators' addresses; the dial targets stay as they were",
+                         metadata: ["error": "\(error)"])
+            return lastRecordedAddresses.withLock { $0 }
         }
     }
 

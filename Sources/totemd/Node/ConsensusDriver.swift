@@ -28,8 +28,8 @@ final class ConsensusDriver: Sendable {
     let admission: AdmissionService
     /// Called after each block is stored (index updates).
     let onCommit: @Sendable (Block) -> Void
-    /// Observer keys allowed by this node's config.
-    let observers: Set<Bytes32>
+    /// Whom P2P lets in and dials; both follow the validator set at commit.
+    let peering: Peering
     private let logger: Logger
     private let metrics: NodeMetrics
     private let status = Mutex(DriverStatus())
@@ -58,12 +58,12 @@ final class ConsensusDriver: Sendable {
         var allowListChangedLastCommit = false
     }
 
-    init(chain: ChainService, network: P2PNode, key: SigningKey, observers: Set<Bytes32>, commits: CommitFeed,
+    init(chain: ChainService, network: P2PNode, key: SigningKey, peering: Peering, commits: CommitFeed,
          metrics: NodeMetrics, logger: Logger, admission: AdmissionService,
          onCommit: @escaping @Sendable (Block) -> Void) throws {
         self.admission = admission
         self.onCommit = onCommit
-        self.observers = observers
+        self.peering = peering
         let tip = try chain.tip().height
         self.sync = Mutex(BlockSync(applied: tip, nowMs: Self.nowMs()))
         self.chain = chain
@@ -288,12 +288,13 @@ final class ConsensusDriver: Sendable {
         network.setLocalHeight(block.height)
         // The allow list is the set in force at the next height and any adopted after it: it can
         // change only when the set two heights ahead changed at this commit or the one before.
+        // The dial targets are the same validators, so they change with it.
         let setChanged = status.withLock { s in
             let changed = s.allowListSet != validatorsAtHeightPlus2
             defer { s.allowListSet = validatorsAtHeightPlus2; s.allowListChangedLastCommit = changed }
             return changed || s.allowListChangedLastCommit
         }
-        if setChanged { network.setAllowList(allowList()) }
+        if setChanged { peering.apply(to: network) }
         onCommit(block)
         status.withLock { $0.txsCommitted += UInt64(block.txs.count) }
         let now = Self.nowMs()
@@ -375,13 +376,6 @@ final class ConsensusDriver: Sendable {
         } catch {
             logger.error("could not submit evidence", metadata: ["error": "\(error)"])
         }
-    }
-
-    /// Peers allowed to connect: validators in force at the next height and of adopted sets not yet
-    /// in force, and the configured observers.
-    func allowList() -> AllowList {
-        let (inForce, adopted) = chain.validatorKeys()
-        return AllowList(validatorsInForce: inForce, validatorsAdopted: adopted, observers: observers)
     }
 
     // MARK: Catch-up

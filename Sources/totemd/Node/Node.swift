@@ -8,16 +8,21 @@ import ServiceLifecycle
 import Storage
 import Synchronization
 import TotemCrypto
+import UnixSignals
 
 /// A running node: store, mempool, P2P, consensus runtime and HTTP API, as one service with a
 /// graceful shutdown (stop the API, let the consensus step in progress finish its LMDB write,
 /// close peers, drain the store's writer).
 final class Node: Service {
     let config: NodeConfig
+    /// The config file, re-read on SIGHUP (`reloadConfig`).
+    let configPath: String
     let genesis: Genesis
     let key: SigningKey
     let chain: ChainService
     let network: P2PNode
+    /// Whom P2P lets in and dials (the chain's validators and the config's peers and observers).
+    let peering: Peering
     let driver: ConsensusDriver
     let similarity: SimilarityService
     /// The one path of transactions into the node (API, gossip, evidence).
@@ -32,8 +37,9 @@ final class Node: Service {
     let logger: Logger
     let startedAt = Date()
 
-    init(config: NodeConfig, logger: Logger) throws {
+    init(config: NodeConfig, configPath: String, logger: Logger) throws {
         self.config = config
+        self.configPath = configPath
         self.logger = logger
         genesis = try config.readGenesis()
         key = try config.readKey()
@@ -43,8 +49,10 @@ final class Node: Service {
                                                               maxPerSender: config.mempoolMaxPerSender,
                                                               maxTxBytes: genesis.params.maxTxBytes),
                                  initialMapBytes: config.storeInitialMapMiB << 20, metrics: metrics, logger: logger)
-        var p2p = P2PConfig(listenHost: config.p2pListenHost, listenPort: config.p2pListenPort,
-                            peers: config.persistentPeers.map { PeerAddress(key: $0.publicKey, host: $0.host, port: $0.port) },
+        // The validator keys were read at start by ChainService, which refuses to start without them.
+        let peering = Peering(configured: Peering.Configured(config), chain: chain, localKey: key.publicKey, logger: logger)
+        self.peering = peering
+        var p2p = P2PConfig(listenHost: config.p2pListenHost, listenPort: config.p2pListenPort, peers: peering.targets(),
                             nodeKey: key, chainId: genesis.chainId, genesisHash: genesis.genesisHash,
                             role: config.role == .validator ? .validator : .observer)
         p2p.maxFrameBytes = config.maxFrameBytes
@@ -52,12 +60,8 @@ final class Node: Service {
         let p2pLogger = Self.p2pLogger(logger)
         let admission = AdmissionService(chain: chain, metrics: metrics, logger: logger)
         self.admission = admission
-        // Read at start by ChainService, which refuses to start when it cannot read them.
-        let (inForce, adopted) = chain.validatorKeys()
-        let observers = Set(config.allowedObservers)
-        network = P2PNode(config: p2p,
-                          allowList: AllowList(validatorsInForce: inForce, validatorsAdopted: adopted, observers: observers),
-                          admission: GossipAdmission(admission: admission), log: p2pLogger)
+        network = P2PNode(config: p2p, allowList: peering.allowList(), admission: GossipAdmission(admission: admission),
+                          log: p2pLogger)
         let similarity: SimilarityService
         do {
             similarity = try SimilarityService(store: chain.store)
@@ -67,7 +71,7 @@ final class Node: Service {
         }
         self.similarity = similarity
         queries = QueryService(chain: chain, similarity: similarity, metrics: metrics, logger: logger)
-        driver = try ConsensusDriver(chain: chain, network: network, key: key, observers: observers, commits: commits,
+        driver = try ConsensusDriver(chain: chain, network: network, key: key, peering: peering, commits: commits,
                                      metrics: metrics, logger: logger, admission: admission,
                                      onCommit: { similarity.blockCommitted($0) })
         admission.connect(network: network, consensus: driver)
@@ -84,7 +88,7 @@ final class Node: Service {
         } else {
             web = nil
         }
-        if config.role == .validator, !inForce.contains(key.publicKey) {
+        if config.role == .validator, !chain.validatorKeys().inForce.contains(key.publicKey) {
             logger.warning("this node's key is not in the validator set in force; it follows the chain without voting",
                            metadata: ["key": "\(key.publicKey.hex)"])
         }
@@ -105,6 +109,8 @@ final class Node: Service {
     }
 
     func run() async throws {
+        // Trapped first, before the node is up: SIGHUP's default action would end the process.
+        let reloads = await UnixSignalsSequence(trapping: .sighup)
         let api = try APIServer(node: self).application()
         let height = try chain.tip().height
         commits.start(at: height)
@@ -121,6 +127,7 @@ final class Node: Service {
                 group.addTask { await self.pumpNetworkEvents() }
                 group.addTask { await self.sampleGauges() }
                 group.addTask { await self.driver.runCatchUpTicker() }
+                group.addTask { await self.reloadOnHangUp(reloads) }
                 // The consensus loop ends when its inbox closes, after the step in progress (and its
                 // LMDB write) is done; only then are peers closed and the other tasks cancelled.
                 try await withGracefulShutdownHandler {
@@ -155,6 +162,30 @@ final class Node: Service {
             driver.inbox.close()
             throw error
         }
+    }
+
+    /// SIGHUP re-reads the config file; cancelled with the node's other tasks at shutdown.
+    private func reloadOnHangUp(_ signals: UnixSignalsSequence) async {
+        for await _ in signals { reloadConfig() }
+    }
+
+    /// Re-reads `p2p.allowed_observers` and `p2p.persistent_peers` from the config file and applies
+    /// them: observers no longer allowed are disconnected, new peers dialled. A file that does not
+    /// parse changes nothing. Other settings take effect at the next start (docs/operations.md).
+    func reloadConfig() {
+        let next: NodeConfig
+        do {
+            next = try NodeConfig.load(path: configPath)
+        } catch {
+            logger.error("config reload failed; the settings in use are kept", metadata: ["error": "\(error)"])
+            return
+        }
+        let changes = peering.reconfigure(Peering.Configured(next))
+        for line in changes { logger.info("config reload: \(line)") }
+        logger.info("config reloaded", metadata: ["changes": "\(changes.count)",
+                                                  "observers": "\(next.allowedObservers.count)",
+                                                  "persistentPeers": "\(next.persistentPeers.count)"])
+        peering.apply(to: network)
     }
 
     private func pumpNetworkEvents() async {

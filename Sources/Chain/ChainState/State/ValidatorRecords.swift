@@ -96,6 +96,18 @@ public struct ValidatorSetRecord: StateRecord, Sendable, Equatable {
         epochs.last { $0.fromHeight <= height } ?? epochs[0]
     }
 
+    /// The members of the set in force at `height` and of the adopted sets after it, each key once
+    /// with the address of the newest set that holds it (its latest adopted add), ordered by key:
+    /// the validators a node dials, at the addresses the chain records.
+    public func members(inForceFrom height: UInt64) -> [ValidatorMember] {
+        let first = epochs.lastIndex { $0.fromHeight <= height } ?? 0
+        var byKey: [Bytes32: ValidatorMember] = [:]
+        for epoch in epochs[first...] {
+            for m in epoch.members { byKey[m.key] = m }
+        }
+        return byKey.keys.sorted().compactMap { byKey[$0] }
+    }
+
     /// The newest adopted set: a validator change applies to it.
     public var latest: ValidatorEpoch { epochs[epochs.count - 1] }
 
