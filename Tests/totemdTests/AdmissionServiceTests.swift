@@ -38,7 +38,8 @@ import TotemCrypto
         let network = P2PNode(config: p2p, allowList: AllowList(validatorsInForce: Set(keys.map(\.publicKey)), validatorsAdopted: [],
                                                                 observers: []),
                               admission: GossipAdmission(admission: admission))
-        let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], observers: [], commits: CommitFeed(),
+        let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], observers: [], isValidatorRole: true,
+                                         commits: CommitFeed(),
                                          metrics: metrics, logger: logger, admission: admission, onCommit: { _ in })
         admission.connect(network: network, consensus: driver)
         return Parts(chain: chain, metrics: metrics, admission: admission, driver: driver)
