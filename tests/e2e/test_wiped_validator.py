@@ -109,6 +109,8 @@ def wipe_and_rejoin(network, tmp_path, bench):
     assert NO_SIGNING_STATE in log and " warning " in log.split(NO_SIGNING_STATE)[0].splitlines()[-1], log[:3000]
     assert FENCED.search(log).start() > log.index(NO_SIGNING_STATE)
     fence = fence_height()
+    # Written and synced before the log line: a restart from here abstains through the fence again.
+    assert totem_net.signing_state_height(data_dir) >= fence
     # Above the height it may have voted at before it died (the network's height then, plus one).
     assert fence > restarted_at + 1, f"fence {fence} not above the network's height {restarted_at} at restart"
     assert NEW_NETWORK not in log, "a network past block 1 is not new"
