@@ -17,12 +17,12 @@ import Testing
 
     @Test func itFencesAboveTheHighestHeightHeard() {
         let margin = SigningFence.marginHeights
-        #expect(SigningFence.decide(Self.caughtUp) == .fence(height: 121 + 1 + margin))
+        #expect(SigningFence.decide(Self.caughtUp) == .fence(through: 121 + 1 + margin))
         // The stored height counts too: this node's own blocks were decided by the network.
-        #expect(Self.decide { $0.highestReported = 100 } == .fence(height: 120 + 1 + margin))
+        #expect(Self.decide { $0.highestReported = 100 } == .fence(through: 120 + 1 + margin))
         // A validator heard at height 1 only: a network that decided one block is already fenced.
-        #expect(Self.decide { $0.storedHeight = 0; $0.highestReported = 1 } == .fence(height: 2 + margin))
-        #expect(Self.decide { $0.highestReported = .max - 1 } == .fence(height: .max), "saturates")
+        #expect(Self.decide { $0.storedHeight = 0; $0.highestReported = 1 } == .fence(through: 2 + margin))
+        #expect(Self.decide { $0.highestReported = .max - 1 } == .fence(through: .max), "saturates")
     }
 
     @Test func itWaitsForQMinusOneOtherValidatorsAndForCatchUp() {
@@ -31,10 +31,10 @@ import Testing
                 "nothing heard says nothing about the network, even at height 0")
         #expect(Self.decide { $0.catchingUp = true } == .wait, "the heights reported are not yet checked here")
         #expect(Self.decide { $0.validatorCount = 7; $0.validatorsHeard = 3 } == .wait, "q - 1 = 4 of 7")
-        #expect(Self.decide { $0.validatorCount = 7; $0.validatorsHeard = 4 } == .fence(height: 121 + 1 + SigningFence.marginHeights))
+        #expect(Self.decide { $0.validatorCount = 7; $0.validatorsHeard = 4 } == .fence(through: 121 + 1 + SigningFence.marginHeights))
         // A validator not (yet) in the set at its stored height (one that joined later) waits the same.
         #expect(Self.decide { $0.isMember = false; $0.validatorsHeard = 1 } == .wait)
-        #expect(Self.decide { $0.isMember = false } == .fence(height: 121 + 1 + SigningFence.marginHeights))
+        #expect(Self.decide { $0.isMember = false } == .fence(through: 121 + 1 + SigningFence.marginHeights))
     }
 
     @Test func aNetworkThatDecidedNothingNeedsNoFence() {
@@ -52,7 +52,7 @@ import Testing
             #expect(Self.decide { $0.validatorCount = n; $0.validatorsHeard = n - 1 } == .noFence(.othersCannotDecide))
         }
         #expect(Self.decide { $0.validatorCount = 3; $0.isMember = false; $0.validatorsHeard = 2 }
-                == .fence(height: 121 + 1 + SigningFence.marginHeights), "not a member: the set decides without it")
+                == .fence(through: 121 + 1 + SigningFence.marginHeights), "not a member: the set decides without it")
     }
 
     @Test func theValidatorsNeededAreQuorumMinusOne() {

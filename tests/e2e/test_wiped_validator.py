@@ -91,7 +91,7 @@ def wipe_and_rejoin(network, tmp_path, bench):
                                      for h in range(loaded_from + 1, v0.status()["height"] + 1)),
                          totem_net.scaled(30))
     totem_net.wait_until("the validator to vote under load",
-                         lambda: totem_net.signing_state_height(data_dir) > loaded_from, totem_net.scaled(30))
+                         lambda: totem_net.signing_height(data_dir) > loaded_from, totem_net.scaled(30))
 
     assert network.kill(node) == -9
     killed_at = max(n.client.status()["height"] for n in others)
@@ -114,8 +114,9 @@ def wipe_and_rejoin(network, tmp_path, bench):
     assert NO_SIGNING_STATE in log and " warning " in log.split(NO_SIGNING_STATE)[0].splitlines()[-1], log[:3000]
     assert FENCED.search(log).start() > log.index(NO_SIGNING_STATE)
     fence = fence_height()
-    # Written and synced before the log line: a restart from here abstains through the fence again.
-    assert totem_net.signing_state_height(data_dir) >= fence
+    # Written and synced before the log line (a record at fence + 1 with nothing signed): a restart
+    # from here abstains through the fence again.
+    assert totem_net.signing_height(data_dir) >= fence + 1
     # Above the height it may have voted at before it died (the network's height then, plus one).
     assert fence > restarted_at + 1, f"fence {fence} not above the network's height {restarted_at} at restart"
     assert NEW_NETWORK not in log, "a network past block 1 is not new"
@@ -128,14 +129,14 @@ def wipe_and_rejoin(network, tmp_path, bench):
         hashes = {n.name: n.client.block(h).json["blockHash"] for n in network.validators}
         assert len(set(hashes.values())) == 1, f"block {h}: {hashes}"
 
-    # Below the fence it signed nothing since it died: no certificate anywhere carries its commit,
+    # Up to the fence it signed nothing since it died: no certificate anywhere carries its commit,
     # and it proposed no block (heights up to killed_at + 1 may hold votes it sent before).
-    for h in range(killed_at + 2, fence):
+    for h in range(killed_at + 2, fence + 1):
         for n in network.validators:
             block = n.client.block(h).json
             signers = [s["validator"] for s in block["commit"]["signatures"]]
-            assert key not in signers, f"block {h} on {n.name} (below the fence {fence}) carries the wiped validator's commit"
-            assert block["proposer"] != key, f"block {h} (below the fence {fence}) was proposed by the wiped validator"
+            assert key not in signers, f"block {h} on {n.name} (at or below the fence {fence}) carries the wiped validator's commit"
+            assert block["proposer"] != key, f"block {h} (at or below the fence {fence}) was proposed by the wiped validator"
 
     # Above the fence it votes again: its own certificates carry its commit, and it persists
     # signing states of later heights.
@@ -144,8 +145,8 @@ def wipe_and_rejoin(network, tmp_path, bench):
         return any(key in [s["validator"] for s in node.client.block(h).json["commit"]["signatures"]]
                    for h in range(fence + 1, tip + 1))
     totem_net.wait_until("the wiped validator to vote above the fence", signed_above_fence, totem_net.scaled(30))
-    totem_net.wait_until("a signing state above the fence",
-                         lambda: totem_net.signing_state_height(data_dir) > fence, totem_net.scaled(30))
+    totem_net.wait_until("a signing state above the fence's own record",
+                         lambda: totem_net.signing_height(data_dir) > fence + 1, totem_net.scaled(30))
     for n in network.validators:
         with open(n.log_path, encoding="utf-8", errors="replace") as f:
             assert "equivocation evidence submitted" not in f.read(), n.name

@@ -195,13 +195,17 @@ final class ConsensusDriver: Sendable {
             let s = try ConsensusCodec.decodeSigningState(bytes, maxBlockTxs: chain.genesis.params.maxBlockTxs)
             // The store syncs every block before a signing state of a later height (ChainStore), so
             // one ahead of the chain means the store is older than the votes: a restored backup
-            // (`totemd backup restore` keeps the newer signing state, or writes one above every
-            // height this validator may have voted at), or lost blocks. This validator may have
-            // voted at any height below the record's and at the record's: it follows, signing
-            // nothing, through that height, and votes afresh above it (docs/ops/backup.md).
+            // (`totemd backup restore` keeps the newer signing state, or writes a fence above every
+            // height this validator may have voted at), a fence it set itself (`settleFence`), or
+            // lost blocks. This validator may have voted at any height below the record's and at
+            // the record's: it follows, signing nothing, through that height, and votes afresh above
+            // it (docs/ops/backup.md). A record with nothing signed at its height (view 0, no vote,
+            // no lock: a fence) allows a vote there, as a start at exactly that height does.
             if s.height > height {
-                aheadThrough = s.height
-                logger.warning("the signing state is above the stored chain (a restored backup, a fence set after a start without signing state, or lost blocks): this validator follows without voting through height \(s.height)",
+                let nothingSigned = s.view == 0 && s.prepare == nil && s.commit == nil && s.lock == nil
+                let through = nothingSigned ? s.height - 1 : s.height
+                aheadThrough = through
+                logger.warning("the signing state is above the stored chain (a restored backup, a fence, or lost blocks): this validator follows without voting through height \(through)",
                                metadata: ["signingHeight": "\(s.height)", "storedHeight": "\(storedHeight)"])
             }
             if s.height == height { restoring = s }
@@ -253,10 +257,12 @@ final class ConsensusDriver: Sendable {
                 no signing state, and the other validators cannot decide without this one (f = 0): voting without a \
                 fence, which would stop the chain; a vote sent before the signing state was lost may be contradicted
                 """, metadata: ["validators": "\(validators.count)", "storedHeight": "\(inputs.storedHeight)"])
-        case .fence(let height):
-            try await chain.store.persistSigningState(ConsensusCodec.encode(SigningState<Block>(height: height)))
-            logger.warning("fenced at height \(height): this validator follows without voting through it, then votes again",
-                           metadata: ["fenceHeight": "\(height)", "highestHeard": "\(inputs.highestReported)",
+        case .fence(let through):
+            // The record of the first height it may vote at, with nothing signed there.
+            let first = through == .max ? through : through + 1
+            try await chain.store.persistSigningState(ConsensusCodec.encode(SigningState<Block>(height: first)))
+            logger.warning("fenced at height \(through): this validator follows without voting through it, then votes again",
+                           metadata: ["fenceHeight": "\(through)", "highestHeard": "\(inputs.highestReported)",
                                       "storedHeight": "\(inputs.storedHeight)", "validatorsHeard": "\(inputs.validatorsHeard)"])
         }
         status.withLock { $0.awaitingFence = false }

@@ -7,9 +7,9 @@ import ChainModel
 /// Such a validator may have voted before it lost its data, at any height up to the one the network
 /// was deciding then; voting there again could contradict a vote it sent (a double sign). It has no
 /// record of those votes, so it signs nothing until it knows where the network is, then fences:
-/// it writes a signing-state record at a height above every height it may have voted at, with
-/// nothing signed, and follows without voting up to there (`Replica.abstainThroughHeight`), like a
-/// validator restored by `totemd backup restore`.
+/// through a height F at or above every height it may have voted at, it follows without voting
+/// (`Replica.abstainThroughHeight`); it writes a signing-state record at F + 1 with nothing signed,
+/// like a validator restored by `totemd backup restore`, so a restart keeps the fence.
 ///
 /// It knows where the network is once it has heard the height of `q - 1` other validators of the
 /// set in force (with them its votes could make a quorum: these are the validators whose heights
@@ -43,8 +43,8 @@ enum SigningFence {
         case wait
         /// Vote from the current height on, without a fence.
         case noFence(Reason)
-        /// Sign nothing below `height` (the record's height: nothing is signed there).
-        case fence(height: UInt64)
+        /// Sign nothing at or below `through`.
+        case fence(through: UInt64)
     }
 
     enum Reason: Sendable, Equatable {
@@ -68,6 +68,6 @@ enum SigningFence {
         guard highest > 0 else { return .noFence(.nothingDecided) }
         // Saturating: a height near the top of UInt64 fences at the top (it never votes again).
         let (fence, overflow) = highest.addingReportingOverflow(1 + marginHeights)
-        return .fence(height: overflow ? .max : fence)
+        return .fence(through: overflow ? .max : fence)
     }
 }
