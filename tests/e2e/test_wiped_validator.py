@@ -151,3 +151,84 @@ def wipe_and_rejoin(network, tmp_path, bench):
         with open(n.log_path, encoding="utf-8", errors="replace") as f:
             assert "equivocation evidence submitted" not in f.read(), n.name
     assert bench.poll() is None or bench.returncode == 0, bench_log.read_text()[-3000:]
+
+
+def abstaining_reason(node) -> str | None:
+    """The `abstaining` reason of the node's /readyz, if it gives one."""
+    r = node.client.request("GET", "/readyz")
+    reasons = (r.json or {}).get("reasons", [])
+    return next((x["message"] for x in reasons if x["code"] == "abstaining"), None)
+
+
+def metric(node, name: str) -> float | None:
+    m = re.search(rf"^{name} (\S+)$", node.client.metrics(), re.M)
+    return float(m.group(1)) if m else None
+
+
+def test_a_wiped_validator_waits_for_enough_validators_and_a_restart_keeps_its_fence(totemd, tmp_path, monkeypatch):
+    """Without load, step by step: with one other validator up it does not decide (it needs q - 1 =
+    2), and says so in /readyz and /metrics; with two it fences, and since it is then silent with
+    the fourth down, the chain waits below the fence (the documented cost); killed there and
+    restarted, it keeps its fence (no second wait, no vote); with the fourth back the chain passes
+    the fence and it votes again."""
+    monkeypatch.setenv("TOTEM_E2E_TESTNET_ARGS", f"--empty-block-interval-ms {HEARTBEAT_MS}")
+    network = totem_net.Network(totemd, str(tmp_path / "net"), VALIDATORS, 0)
+    network.create()
+    try:
+        network.start_all()
+        network.wait_healthy(timeout_s=60)
+        network.wait_height(3, timeout_s=60)
+        v0, v1, v2, node = network.validators
+        data_dir = os.path.join(node.home, "data")
+        key = node.public_key.hex()
+        assert network.kill(node) == -9
+        for v in (v1, v2):
+            network.kill(v, 15)
+        shutil.rmtree(data_dir)
+        stalled_at = v0.client.status()["height"]
+
+        # One other validator heard: it catches up to it, and still waits.
+        network.start(node)
+        network.wait_healthy([node], timeout_s=60)
+        network.wait_height(stalled_at, nodes=[node], timeout_s=60)
+        totem_net.wait_until("/readyz to say it waits for the network's height",
+                             lambda: "not voting until the network's height is known" in (abstaining_reason(node) or ""),
+                             totem_net.scaled(10), describe=lambda: node.client.request("GET", "/readyz").json)
+        totem_net.wait_until("totem_abstaining 1", lambda: metric(node, "totem_abstaining") == 1, totem_net.scaled(10))
+        assert NO_SIGNING_STATE in last_run_log(node) and not FENCED.search(last_run_log(node))
+
+        # A second one: it fences above their height. Two of four vote now: nothing is decided.
+        network.start(v1)
+        totem_net.wait_until("the wiped validator to fence", lambda: FENCED.search(last_run_log(node)) is not None,
+                             totem_net.scaled(60), describe=lambda: node.log_tail(20))
+        fence = int(FENCED.search(last_run_log(node)).group(1))
+        assert fence >= stalled_at + 3, (fence, stalled_at)
+        assert totem_net.signing_height(data_dir) == fence + 1
+        totem_net.wait_until("/readyz to name the fence",
+                             lambda: f"abstaining (fenced through height {fence})" in (abstaining_reason(node) or ""),
+                             totem_net.scaled(10), describe=lambda: node.client.request("GET", "/readyz").json)
+
+        # Killed and restarted below its fence: it keeps it, and does not wait again.
+        assert v0.client.status()["height"] < fence
+        assert network.kill(node) == -9
+        network.start(node)
+        network.wait_healthy([node], timeout_s=60)
+        totem_net.wait_until("the restarted validator to start its consensus",
+                             lambda: "consensus starting" in last_run_log(node), totem_net.scaled(30))
+        log = last_run_log(node)
+        assert f"follows without voting through height {fence}" in log, log[-3000:]
+        assert NO_SIGNING_STATE not in log, log[-3000:]
+        assert totem_net.signing_height(data_dir) == fence + 1
+
+        # The fourth is back: the chain passes the fence, and the wiped validator votes above it.
+        network.start(v2)
+        network.wait_height(fence + 3, nodes=network.validators, timeout_s=90)
+        for h in range(stalled_at + 1, fence + 1):
+            signers = [s["validator"] for s in v0.client.block(h).json["commit"]["signatures"]]
+            assert key not in signers, f"block {h} (at or below the fence {fence}) carries the wiped validator's commit"
+        totem_net.wait_until("a signing state above the fence's own record",
+                             lambda: totem_net.signing_height(data_dir) > fence + 1, totem_net.scaled(30))
+        totem_net.wait_until("/readyz without abstaining", lambda: abstaining_reason(node) is None, totem_net.scaled(10))
+        totem_net.wait_until("totem_abstaining 0", lambda: metric(node, "totem_abstaining") == 0, totem_net.scaled(10))
+    finally:
+        network.stop()
