@@ -68,7 +68,8 @@ final class Node: Service {
         self.similarity = similarity
         queries = QueryService(chain: chain, similarity: similarity, metrics: metrics, logger: logger)
         driver = try ConsensusDriver(chain: chain, network: network, key: key, observers: observers,
-                                     isValidatorRole: config.role == .validator, commits: commits, metrics: metrics, logger: logger, admission: admission,
+                                     isValidatorRole: config.role == .validator, commits: commits, metrics: metrics,
+                                     logger: logger, admission: admission,
                                      onCommit: { similarity.blockCommitted($0) })
         admission.connect(network: network, consensus: driver)
         if config.apiExplorer {
