@@ -40,7 +40,8 @@ import TotemCrypto
                               admission: GossipAdmission(admission: admission))
         let peering = Peering(configured: .init(observers: [], peers: []), chain: chain, localKey: keys[1].publicKey,
                               logger: logger)
-        let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], peering: peering, commits: CommitFeed(),
+        let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], peering: peering, isValidatorRole: true,
+                                         commits: CommitFeed(),
                                          metrics: metrics, logger: logger, admission: admission, onCommit: { _ in })
         admission.connect(network: network, consensus: driver)
         return Parts(chain: chain, metrics: metrics, admission: admission, driver: driver)

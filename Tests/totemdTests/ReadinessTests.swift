@@ -29,6 +29,16 @@ import Testing
         #expect(Self.codes { $0.freeBytes = 100 << 20 } == ["disk_nearly_full"])
         #expect(Self.codes { $0.clockOffsetMs = 30_000 } == ["clock_offset"])
         #expect(Self.codes { $0.clockOffsetMs = -2_001 } == ["clock_offset"])
+        #expect(Self.codes { $0.abstention = .awaitingNetworkHeight } == ["abstaining"])
+        #expect(Self.codes { $0.abstention = .through(40) } == ["abstaining"])
+    }
+
+    @Test func anAbstainingValidatorSaysUntilWhen() {
+        var i = Self.healthy
+        i.abstention = .through(40)
+        #expect(Readiness.reasons(i).first?.message.hasPrefix("abstaining (fenced through height 40)") == true)
+        i.abstention = .awaitingNetworkHeight
+        #expect(Readiness.reasons(i).first?.message.contains("not voting until the network's height is known") == true)
     }
 
     @Test func everyReasonThatHoldsIsSaid() {

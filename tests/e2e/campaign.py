@@ -803,6 +803,16 @@ DISK_MARGIN_BYTES = 256 << 10
 DISK_FILL_CHUNK_BYTES = 1 << 20
 
 
+def wait_for(predicate, timeout_s: float, interval_s: float = 0.25):
+    """The first truthy value of `predicate` within `timeout_s`, else its last value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval_s)
+
+
 def free_bytes(path: str) -> int:
     st = os.statvfs(path)
     return st.f_bavail * st.f_frsize
@@ -1308,30 +1318,33 @@ class Campaign:
 
     def signs_again(self, name: str, victim: str, offset: int, top_at_heal: int) -> str:
         """After the restart: the victim signs again (its signing state rises above the height at
-        heal); for `wipe`, it named its fence F and no certificate of a height up to F holds its
-        commit (it may have voted at those heights before it lost its records)."""
+        heal; for `wipe`, above F + 1, where the fence record itself stands); for `wipe`, it named
+        its fence F and no certificate of a height up to F holds its commit (it may have voted at
+        those heights before it lost its records)."""
         data = os.path.join(self.cluster.dir, victim, "data")
-        deadline = time.monotonic() + scaled(self.resume_bound_s)
-        signed = 0
-        while time.monotonic() < deadline:
+        fence = None
+        if name == "wipe":
+            found = wait_for(lambda: re.search(r"fenced at height (\d+)", self.log_text(victim, offset)),
+                             scaled(self.resume_bound_s))
+            if not found:
+                self.failures.append(f"wipe: {victim} did not say where it fenced itself: "
+                                     f"{self.log_text(victim, offset)[-800:]!r}")
+                return "; NO FENCE in its log"
+            fence = int(found.group(1))
+        floor = top_at_heal + 2 if fence is None else fence + 1
+
+        def height() -> int:
             try:
-                signed = totem_net.signing_height(data)
+                return totem_net.signing_height(data)
             except OSError:
-                signed = 0
-            if signed > top_at_heal + 2:
-                break
-            time.sleep(0.25)
-        if signed <= top_at_heal + 2:
+                return 0
+        wait_for(lambda: height() > floor, scaled(self.resume_bound_s))
+        signed = height()
+        if signed <= floor:
             self.failures.append(f"{name}: {victim} did not sign again after its restart (signing state at "
-                                 f"height {signed}, the chain was at {top_at_heal} at heal)")
-        if name != "wipe":
+                                 f"height {signed}, needed above {floor})")
+        if fence is None:
             return f"; signs again (signing state at height {signed})"
-        text = self.log_text(victim, offset)
-        m = re.search(r"fenced at height (\d+)", text)
-        if not m:
-            self.failures.append(f"wipe: {victim} did not say where it fenced itself: {text[-800:]!r}")
-            return f"; signs again at {signed}; NO FENCE in its log"
-        fence = int(m.group(1))
         if fence <= top_at_heal:
             self.failures.append(f"wipe: {victim}'s fence {fence} is not above the height {top_at_heal} at heal")
         key = self.cluster.keys[victim].hex()

@@ -30,6 +30,10 @@ final class ConsensusDriver: Sendable {
     let onCommit: @Sendable (Block) -> Void
     /// Whom P2P lets in and dials; both follow the validator set at commit.
     let peering: Peering
+    /// Config `role = "validator"`: a start without any signing state waits for a fence
+    /// (`SigningFence`), whether or not the key is in the set at the stored height (a wiped
+    /// validator that joined later is not in the set of height 1).
+    let isValidatorRole: Bool
     private let logger: Logger
     private let metrics: NodeMetrics
     private let status = Mutex(DriverStatus())
@@ -56,12 +60,17 @@ final class ConsensusDriver: Sendable {
         /// The set at `height + 2` when the allow list was last set (nil: not yet set here).
         var allowListSet: ValidatorSet?
         var allowListChangedLastCommit = false
+        /// Started with no signing state at all: signs nothing until `SigningFence` decides.
+        var awaitingFence = false
+        /// The replica's `abstainThroughHeight` (nil: it may vote at every height).
+        var abstainThrough: UInt64?
     }
 
-    init(chain: ChainService, network: P2PNode, key: SigningKey, peering: Peering, commits: CommitFeed,
-         metrics: NodeMetrics, logger: Logger, admission: AdmissionService,
+    init(chain: ChainService, network: P2PNode, key: SigningKey, peering: Peering, isValidatorRole: Bool,
+         commits: CommitFeed, metrics: NodeMetrics, logger: Logger, admission: AdmissionService,
          onCommit: @escaping @Sendable (Block) -> Void) throws {
         self.admission = admission
+        self.isValidatorRole = isValidatorRole
         self.onCommit = onCommit
         self.peering = peering
         let tip = try chain.tip().height
@@ -78,6 +87,14 @@ final class ConsensusDriver: Sendable {
         var s = status.withLock { $0 }
         (s.catchingUp, s.blocksBehind) = sync.withLock { ($0.isCatchingUp, $0.blocksBehind) }
         return s
+    }
+
+    /// Why this validator does not vote at its current height, if it does not.
+    var abstention: Readiness.Abstention? {
+        let s = status.withLock { $0 }
+        if s.awaitingFence { return .awaitingNetworkHeight }
+        guard let through = s.abstainThrough, s.height <= through else { return nil }
+        return .through(through)
     }
 
     /// Feeds a consensus message from `peer` (decode errors are the peer's protocol violation).
@@ -117,7 +134,8 @@ final class ConsensusDriver: Sendable {
                 }
                 // Between steps: a run of blocks from catch-up is committed in one write, and the
                 // replica starts again after it.
-                if try await commitReadyRun(replicaHeight: replica.height) {
+                let fenceSettled = try await settleFence(validators: replica.validators)
+                if try await commitReadyRun(replicaHeight: replica.height) || fenceSettled {
                     replica = try makeReplica()
                     queue.append(.start)
                     if chain.hasProposableWork() { queue.append(.workPending) }
@@ -156,20 +174,39 @@ final class ConsensusDriver: Sendable {
             }
         }
         let rotation = LeaderRotation(setFromHeight: setFromHeight, firstHeight: recent.lowerBound, proposers: proposers)
+        let (restoring, abstaining) = try signingStart(height: height, storedHeight: tip.height)
+        logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring != nil)",
+                                                     "validator": "\(validators.contains(key.publicKey))",
+                                                     "abstaining": "\(abstaining != nil)"])
+        let position = ChainPosition(height: height, parentHash: tip.lastBlockHash, parentCertificate: parentCertificate,
+                                     validators: validators, nextValidators: next, rotation: rotation)
+        return Replica(config: config, signer: Ed25519VoteSigner(key: key, genesisHash: chain.genesis.genesisHash),
+                       verifier: Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash),
+                       position: position, restoring: restoring, abstainingThrough: abstaining)
+    }
+
+    /// Where the replica of `height` starts signing from: the signing state of that height to
+    /// resume from, and the height up to which it signs nothing (`Replica.abstainThroughHeight`).
+    private func signingStart(height: UInt64, storedHeight: UInt64) throws -> (restoring: SigningState<Block>?, abstaining: UInt64?) {
         var restoring: SigningState<Block>?
         var aheadThrough: UInt64?
-        if let bytes = try chain.store.signingState() {
-            let s = try ConsensusCodec.decodeSigningState(bytes, maxBlockTxs: params.maxBlockTxs)
+        let record = try chain.store.signingState()
+        if let bytes = record {
+            let s = try ConsensusCodec.decodeSigningState(bytes, maxBlockTxs: chain.genesis.params.maxBlockTxs)
             // The store syncs every block before a signing state of a later height (ChainStore), so
             // one ahead of the chain means the store is older than the votes: a restored backup
-            // (`totemd backup restore` keeps the newer signing state, or writes one above every
-            // height this validator may have voted at), or lost blocks. This validator may have
-            // voted at any height below the record's and at the record's: it follows, signing
-            // nothing, through that height, and votes afresh above it (docs/ops/backup.md).
+            // (`totemd backup restore` keeps the newer signing state, or writes a fence above every
+            // height this validator may have voted at), a fence it set itself (`settleFence`), or
+            // lost blocks. This validator may have voted at any height below the record's and at
+            // the record's: it follows, signing nothing, through that height, and votes afresh above
+            // it (docs/ops/backup.md). A record with nothing signed at its height (view 0, no vote,
+            // no lock: a fence) allows a vote there, as a start at exactly that height does.
             if s.height > height {
-                aheadThrough = s.height
-                logger.warning("the signing state is above the stored chain (a restored backup, or lost blocks): this validator follows without voting through height \(s.height)",
-                               metadata: ["signingHeight": "\(s.height)", "storedHeight": "\(tip.height)"])
+                let nothingSigned = s.view == 0 && s.prepare == nil && s.commit == nil && s.lock == nil
+                let through = nothingSigned ? s.height - 1 : s.height
+                aheadThrough = through
+                logger.warning("the signing state is above the stored chain (a restored backup, a fence, or lost blocks): this validator follows without voting through height \(through)",
+                               metadata: ["signingHeight": "\(s.height)", "storedHeight": "\(storedHeight)"])
             }
             if s.height == height { restoring = s }
         }
@@ -185,15 +222,51 @@ final class ConsensusDriver: Sendable {
                          metadata: ["damage": "\(damage)"])
             return height
         }
-        let abstaining = [damaged, aheadThrough].compactMap { $0 }.max()
-        logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring != nil)",
-                                                     "validator": "\(validators.contains(key.publicKey))",
-                                                     "abstaining": "\(abstaining != nil)"])
-        let position = ChainPosition(height: height, parentHash: tip.lastBlockHash, parentCertificate: parentCertificate,
-                                     validators: validators, nextValidators: next, rotation: rotation)
-        return Replica(config: config, signer: Ed25519VoteSigner(key: key, genesisHash: chain.genesis.genesisHash),
-                       verifier: Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash),
-                       position: position, restoring: restoring, abstainingThrough: abstaining)
+        // No record at all, and no damaged slot: a new validator, or one whose data was lost with
+        // the votes it sent. It signs nothing until it knows where the network is (`settleFence`).
+        if firstStart, record == nil, chain.store.signingStateDamage == nil, isValidatorRole {
+            status.withLock { $0.awaitingFence = true }
+            logger.warning("no signing state: this validator will not vote until it knows the network's height",
+                           metadata: ["storedHeight": "\(storedHeight)"])
+        }
+        let awaiting: UInt64? = status.withLock { $0.awaitingFence } ? .max : nil
+        let abstaining = [damaged, aheadThrough, awaiting].compactMap { $0 }.max()
+        status.withLock { $0.abstainThrough = abstaining }
+        return (restoring, abstaining)
+    }
+
+    /// For a validator started without any signing state: once `SigningFence` knows where the
+    /// network is, writes the fence (synced, so a restart keeps it) or lets it vote without one.
+    /// Returns whether it decided (the replica must then start again, without `awaitingFence`).
+    private func settleFence(validators: ValidatorSet) async throws -> Bool {
+        guard status.withLock({ $0.awaitingFence }) else { return false }
+        let me = key.publicKey
+        let inputs = sync.withLock { s in
+            SigningFence.Inputs(validatorCount: validators.count, isMember: validators.contains(me),
+                                validatorsHeard: s.peerHeights.keys.filter { $0 != me && validators.contains($0) }.count,
+                                catchingUp: s.isCatchingUp, storedHeight: s.applied, highestReported: s.targetHeight)
+        }
+        switch SigningFence.decide(inputs) {
+        case .wait:
+            return false
+        case .noFence(.nothingDecided):
+            logger.info("no signing state, and every height heard is 0 (a new network): voting without a fence",
+                        metadata: ["validatorsHeard": "\(inputs.validatorsHeard)"])
+        case .noFence(.othersCannotDecide):
+            logger.warning("""
+                no signing state, and the other validators cannot decide without this one (f = 0): voting without a \
+                fence, which would stop the chain; a vote sent before the signing state was lost may be contradicted
+                """, metadata: ["validators": "\(validators.count)", "storedHeight": "\(inputs.storedHeight)"])
+        case .fence(let through):
+            // The record of the first height it may vote at, with nothing signed there.
+            let first = through == .max ? through : through + 1
+            try await chain.store.persistSigningState(ConsensusCodec.encode(SigningState<Block>(height: first)))
+            logger.warning("fenced at height \(through): this validator follows without voting through it, then votes again",
+                           metadata: ["fenceHeight": "\(through)", "highestHeard": "\(inputs.highestReported)",
+                                      "storedHeight": "\(inputs.storedHeight)", "validatorsHeard": "\(inputs.validatorsHeard)"])
+        }
+        status.withLock { $0.awaitingFence = false }
+        return true
     }
 
     /// Performs one action; returns the event that answers it when the answer is immediate.
@@ -429,6 +502,13 @@ final class ConsensusDriver: Sendable {
     func peerHeight(_ height: UInt64, peer: Bytes32) {
         let now = Self.nowMs()
         send(sync.withLock { $0.peerStatus(peer, height: height, nowMs: now) })
+        wakeIfAwaitingFence()
+    }
+
+    /// A validator waiting for its fence decides in the consensus loop: wake it when what it
+    /// decides from may have changed (a peer's height, the catch-up state).
+    private func wakeIfAwaitingFence() {
+        if status.withLock({ $0.awaitingFence }) { inbox.pushControl(.catchUpReady) }
     }
 
     func peerDown(_ peer: Bytes32) {
@@ -480,7 +560,7 @@ final class ConsensusDriver: Sendable {
                 (s.tick(nowMs: now), s.hasReady, s.applied, s.targetHeight, s.blocksBehind, s.isCatchingUp)
             }
             send(requests)
-            if ready { inbox.pushControl(.catchUpReady) }
+            if ready { inbox.pushControl(.catchUpReady) } else { wakeIfAwaitingFence() }
             metrics.catchUpTargetHeight.record(Int(clamping: target))
             metrics.catchUpBlocksBehind.record(Int(clamping: behind))
             metrics.catchingUp.record(catchingUp ? 1 : 0)

@@ -71,8 +71,9 @@ final class Node: Service {
         }
         self.similarity = similarity
         queries = QueryService(chain: chain, similarity: similarity, metrics: metrics, logger: logger)
-        driver = try ConsensusDriver(chain: chain, network: network, key: key, peering: peering, commits: commits,
-                                     metrics: metrics, logger: logger, admission: admission,
+        driver = try ConsensusDriver(chain: chain, network: network, key: key, peering: peering,
+                                     isValidatorRole: config.role == .validator, commits: commits, metrics: metrics,
+                                     logger: logger, admission: admission,
                                      onCommit: { similarity.blockCommitted($0) })
         admission.connect(network: network, consensus: driver)
         if config.apiExplorer {
@@ -220,7 +221,8 @@ final class Node: Service {
             validatorPeersConnected: peers.filter { $0.key != key.publicKey && inForce.contains($0.key) }.count,
             catchingUp: d.catchingUp, blocksBehind: d.blocksBehind,
             freeBytes: DiskSpace.of(path: config.dataDir)?.freeBytes, minFreeBytes: UInt64(config.storeMinFreeMiB) << 20,
-            clockOffsetMs: d.clockOffsetMs, maxClockDriftMs: genesis.params.maxClockDriftMs)
+            clockOffsetMs: d.clockOffsetMs, maxClockDriftMs: genesis.params.maxClockDriftMs,
+            abstention: driver.abstention)
     }
 
     private func sampleGauges() async {
@@ -254,6 +256,7 @@ extension Node {
         metrics.validators.record(inputs.validatorCount)
         metrics.quorum.record(inputs.quorum)
         metrics.voting.record(inputs.isVoting ? 1 : 0)
+        metrics.abstaining.record(inputs.abstention == nil ? 0 : 1)
         metrics.validatorPeers.record(inputs.validatorPeersConnected)
         if let offset = inputs.clockOffsetMs { metrics.clockOffsetSeconds.record(Double(offset) / 1000) }
     }

@@ -52,13 +52,15 @@ struct NodeMetrics: Sendable {
     /// this node decided, and the last height it signed (`ValidatorCommits`).
     let validatorCommits: ValidatorCommits
     /// What `GET /readyz` judges (`Readiness.Inputs`), sampled every second: ready (1) or not (0),
-    /// the set in force's size and quorum, whether this node votes (1) or not (0), connected peers
+    /// the set in force's size and quorum, whether this node votes (1) or not (0), whether it
+    /// abstains at its height (1: no signing state yet, a fence, a damaged record), connected peers
     /// that are validators of that set, this node's clock minus the time of the last block another
     /// validator proposed and the genesis bound on it, and the configured minimum of free disk.
     let ready: CoreMetrics.Gauge
     let validators: CoreMetrics.Gauge
     let quorum: CoreMetrics.Gauge
     let voting: CoreMetrics.Gauge
+    let abstaining: CoreMetrics.Gauge
     let validatorPeers: CoreMetrics.Gauge
     let clockOffsetSeconds: CoreMetrics.Gauge
     let clockMaxDriftSeconds: CoreMetrics.Gauge
@@ -113,6 +115,7 @@ struct NodeMetrics: Sendable {
         validators = CoreMetrics.Gauge(label: "totem_validators", factory: factory)
         quorum = CoreMetrics.Gauge(label: "totem_quorum", factory: factory)
         voting = CoreMetrics.Gauge(label: "totem_voting", factory: factory)
+        abstaining = CoreMetrics.Gauge(label: "totem_abstaining", factory: factory)
         validatorPeers = CoreMetrics.Gauge(label: "totem_validator_peers", factory: factory)
         clockOffsetSeconds = CoreMetrics.Gauge(label: "totem_clock_offset_seconds", factory: factory)
         clockMaxDriftSeconds = CoreMetrics.Gauge(label: "totem_clock_max_drift_seconds", factory: factory)

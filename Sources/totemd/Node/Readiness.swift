@@ -21,6 +21,17 @@ enum Readiness {
         /// (nil: none seen since start), and the genesis bound on proposal times.
         var clockOffsetMs: Int64?
         var maxClockDriftMs: UInt64
+        /// Why this validator signs nothing at its height, if it does not (nil: it votes, or it is
+        /// not a validator).
+        var abstention: Abstention? = nil
+    }
+
+    /// Why a validator signs nothing at its current height (`ConsensusDriver.abstention`).
+    enum Abstention: Sendable, Equatable {
+        /// Started with no signing state: it waits to know the network's height (`SigningFence`).
+        case awaitingNetworkHeight
+        /// A fence, a restored backup or a damaged signing state: nothing up to this height.
+        case through(UInt64)
     }
 
     struct Reason: Sendable, Equatable {
@@ -45,6 +56,16 @@ enum Readiness {
             out.append(Reason(code: "catching_up",
                               message: i.blocksBehind > 0 ? "\(i.blocksBehind) blocks behind the peers' tip, catching up"
                                   : "not yet heard the peers' tip since start"))
+        }
+        switch i.abstention {
+        case .awaitingNetworkHeight:
+            out.append(Reason(code: "abstaining",
+                              message: "no signing state: not voting until the network's height is known (docs/operations.md)"))
+        case .through(let height):
+            out.append(Reason(code: "abstaining", message: "abstaining (fenced through height \(height)): signing nothing until "
+                                  + "the others decide it"))
+        case nil:
+            break
         }
         if let free = i.freeBytes, free < i.minFreeBytes {
             out.append(Reason(code: "disk_nearly_full",
