@@ -20,6 +20,8 @@ Asserted hard (safety, and what the scenarios promise):
 - a hot backup of a validator taken on its host under load verifies against the genesis file;
   restored over its home after a kill -9 (its own newer signing state kept), the validator rejoins
   and signs again;
+- a validator killed and started on a deleted data directory fences itself above the network's
+  height, no certificate up to its fence holds its commit, and it signs again above it;
 - the load generator ran without error and most txs it submitted were committed.
 Measured and printed, not asserted: throughput and latency against the healthy baseline
 (issue 13's liveness target; docs/reliability.md).
@@ -40,7 +42,7 @@ SEED = int(os.environ.get("TOTEM_E2E_CAMPAIGN_SEED", "13"))
 DURATION_S = float(os.environ.get("TOTEM_E2E_CAMPAIGN_DURATION", "18"))
 PLAN = [("healthy", 12)] + [(name, DURATION_S) for name in
                             ("isolate_leader", "split", "kill", "sigstop", "loss", "disk_full",
-                             "backup_restore")]
+                             "backup_restore", "wipe")]
 # One validator cannot lead: the view changes of the steady window are the rotation's to explain.
 ONE_DOWN = ("isolate_leader", "kill", "sigstop")
 
@@ -85,6 +87,8 @@ def test_fault_campaign(totemd, tmp_path):
     assert "store checked" in disk_full["detail"], disk_full
     restored = next(r for r in summary["scenarios"] if r["scenario"] == "backup_restore")
     assert "verified: True" in restored["detail"] and "signs again" in restored["detail"], restored
+    wiped = next(r for r in summary["scenarios"] if r["scenario"] == "wipe")
+    assert "fenced at height" in wiped["detail"] and "signs again" in wiped["detail"], wiped
     # The checker had something to check: the load committed txs throughout, duplicate pairs
     # included, and the final check walked every height.
     assert summary["txsReportedCommitted"] >= 1000, summary["txsReportedCommitted"]
