@@ -85,6 +85,9 @@ def test_a_fifth_agency_joins_then_leaves(totemd, tmp_path):
                    lambda: {p["publicKey"] for p in cand.client.get_json("/v1/peers")["peers"] if p["validator"]}
                    == {n.public_key.hex() for n in (a, b, c, d)}, scaled(30),
                    describe=lambda: cand.client.get_json("/v1/peers"))
+        # Some history first: liveness is read from the certificates of recent heights, and each
+        # holds only the first q commits its node had.
+        net.wait_height(8, timeout_s=45)
         net.wait_height(a.client.status()["height"], nodes=[cand], timeout_s=30)
 
         # Preflight and the signed request.
