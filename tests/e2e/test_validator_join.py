@@ -35,6 +35,11 @@ def validators_view(node) -> dict:
     return node.client.get_json("/v1/validators")
 
 
+def member(node, key_hex: str) -> dict:
+    """What `node` says of the validator in force with this key."""
+    return next(v for v in validators_view(node)["validators"] if v["publicKey"] == key_hex)
+
+
 def in_force(node) -> list[str]:
     return [v["publicKey"] for v in validators_view(node)["validators"]]
 
@@ -122,14 +127,20 @@ def test_a_fifth_agency_joins_then_leaves(totemd, tmp_path):
         wait_until("the newcomer's commit in a later certificate",
                    lambda: any(signed_recently_by(n, cand_hex, joined_at) for n in (a, b, c, d, cand)),
                    scaled(30), describe=lambda: net.heights())
-        entry = next(v for v in validators_view(cand)["validators"] if v["publicKey"] == cand_hex)
-        assert entry.get("self") is True, entry
+        # ... and in what GET /v1/validators says of it (a certificate holds q = 4 of the 5 commits,
+        # so some node's, not necessarily node0's).
+        wait_until("a node reports the newcomer's lastSignedHeight", lambda: any(
+            (member(n, cand_hex).get("lastSignedHeight") or 0) > joined_at for n in (a, b, c, d, cand)),
+            scaled(30), describe=lambda: [member(n, cand_hex) for n in (a, b, c, d, cand)])
+        assert member(cand, cand_hex).get("self") is True and "connected" not in member(cand, cand_hex)
+        assert member(a, cand_hex)["connected"] is True
+        view = validators_view(a)
+        assert view["participation"]["toHeight"] == view["height"] - 1, view
 
         # One validator down: 4 of 5 make the quorum only with the newcomer voting.
         net.kill(d)
-        wait_until("node0 sees node3 gone", lambda: next(
-            v for v in validators_view(a)["validators"] if v["publicKey"] == d.public_key.hex())["connected"] is False,
-            scaled(20), describe=lambda: validators_view(a))
+        wait_until("node0 sees node3 gone", lambda: member(a, d.public_key.hex())["connected"] is False,
+                   scaled(20), describe=lambda: validators_view(a))
         h = a.client.status()["height"]
         live = [a, b, c, cand]
         net.wait_height(h + 3, nodes=live, timeout_s=45)
