@@ -155,7 +155,14 @@ struct ValidatorJoinTests {
                 "a validator killed a moment ago still has recent commits")
         var never = m
         never.lastSignedHeight = nil
-        #expect(QuorumSafety.notLive(never, tipHeight: 100, window: 20) == "no commit in the heights this node read")
+        #expect(QuorumSafety.notLive(never, tipHeight: 100, window: 20) == "no commit or vote in the heights this node read")
+        var late = old
+        late.lastVoteHeight = 99
+        #expect(QuorumSafety.notLive(late, tipHeight: 100, window: 20) == nil,
+                "a recent vote counts: a validator slower than the others is in none of this node's certificates")
+        late.lastSignedHeight = nil
+        late.lastVoteHeight = 70
+        #expect(QuorumSafety.notLive(late, tipHeight: 100, window: 20) == "silent since height 70")
         #expect(QuorumSafety.notLive(never, tipHeight: 5, window: 20) != nil)
         var young = m
         young.lastSignedHeight = 1

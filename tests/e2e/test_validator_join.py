@@ -136,6 +136,7 @@ def test_a_fifth_agency_joins_then_leaves(totemd, tmp_path):
         assert member(a, cand_hex)["connected"] is True
         view = validators_view(a)
         assert view["participation"]["toHeight"] == view["height"] - 1, view
+        assert member(a, cand_hex).get("lastVoteHeight", 0) > joined_at - 3, "votes the newcomer sent node0"
 
         # One validator down: 4 of 5 make the quorum only with the newcomer voting.
         net.kill(d)

@@ -9,8 +9,10 @@ extension APIServer {
     /// since genesis (`history`, keys only, oldest first), the open tallies of validator changes
     /// (`pending`), and what this node knows of each validator in force: the last height whose
     /// stored certificate carries its commit (`lastSignedHeight`, from the heights in
-    /// `participation`) and whether it has a P2P link to it (`connected`; not said of itself).
-    /// `totemd validator vote` judges liveness from these (docs/ops/validator-changes.md).
+    /// `participation`), the highest height of a vote it sent this node over their link since
+    /// this node started (`lastVoteHeight`), and whether it has a P2P link to it (`connected`; not
+    /// said of itself). `totemd validator vote` judges liveness from these
+    /// (docs/ops/validator-changes.md).
     func validators() throws -> Response {
         let v = try queries.validators()
         let height = v.nextHeight
@@ -25,10 +27,12 @@ extension APIServer {
         }
         let peers = Set(node.network.peers().map(\.key))
         let own = node.key.publicKey
+        let votes = node.driver.lastVoteHeights
         let live: [JSONValue] = inForce.members.map { m in
             var fields: [(key: String, value: JSONValue)] = [("publicKey", Self.h(m.key)), ("name", .string(m.name)),
                                                              ("p2pAddress", .string(m.p2pAddress))]
             if let signed = v.lastSigned[m.key] { fields.append(("lastSignedHeight", Self.u(signed))) }
+            if let voted = votes[m.key] { fields.append(("lastVoteHeight", Self.u(voted))) }
             if m.key == own { fields.append(("self", .bool(true))) } else { fields.append(("connected", .bool(peers.contains(m.key)))) }
             return .object(fields)
         }

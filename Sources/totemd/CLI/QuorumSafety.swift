@@ -7,11 +7,12 @@ import TotemCrypto
 /// vote is refused with the counts and who is not live, unless the operator forces it.
 ///
 /// Liveness is what the voting node knows (`GET /v1/validators`): a validator is live when it is
-/// this node, or when this node has a P2P link to it *and* its commit is in one of the stored
-/// certificates of the last `window` heights. Both, because either alone misleads: a validator
-/// killed a moment ago still has recent signatures, and a connected one may not be voting (a
-/// stuck or abstaining node). A certificate holds the first `q` commits this node had, so a live
-/// validator can be absent from a few in a row; `window` is wide enough for that.
+/// this node, or when this node has a P2P link to it *and* it signed within the last `window`
+/// heights (its commit in a stored certificate, or a vote it sent this node). Both, because either
+/// alone misleads: a validator killed a moment ago still has recent signatures, and a connected
+/// one may not be voting (a stuck or abstaining node). Votes count besides certificates because a
+/// certificate holds only the first `q` commits this node had: a live validator farther away than
+/// the others may be in none of them.
 enum QuorumSafety {
     /// One validator as the voting node sees it.
     struct Member: Sendable, Equatable {
@@ -19,6 +20,9 @@ enum QuorumSafety {
         var name: String
         /// The highest recent height whose certificate carries its commit, if any.
         var lastSignedHeight: UInt64?
+        /// The highest height of a vote it sent the voting node, if any (late commits included,
+        /// which no certificate of that node holds).
+        var lastVoteHeight: UInt64? = nil
         /// Whether the voting node has a P2P link to it (ignored for `isSelf`).
         var connected: Bool
         /// The voting node itself: live, since it is the one answering.
@@ -45,8 +49,9 @@ enum QuorumSafety {
     /// Why a member is not live, or nil when it is.
     static func notLive(_ m: Member, tipHeight: UInt64, window: UInt64) -> String? {
         if m.isSelf { return nil }
-        let recent = m.lastSignedHeight.map { tipHeight < window || $0 > tipHeight - window } ?? false
-        let signed = m.lastSignedHeight.map { "silent since height \($0)" } ?? "no commit in the heights this node read"
+        let last = [m.lastSignedHeight, m.lastVoteHeight].compactMap { $0 }.max()
+        let recent = last.map { tipHeight < window || $0 > tipHeight - window } ?? false
+        let signed = last.map { "silent since height \($0)" } ?? "no commit or vote in the heights this node read"
         switch (m.connected, recent) {
         case (true, true): return nil
         case (true, false): return signed

@@ -59,9 +59,11 @@ struct ValidatorsView {
             }
             let name: String = if case .string(let n)? = item["name"] { n } else { String(k.prefix(16)) }
             let signed: UInt64? = if case .number(let h)? = item["lastSignedHeight"] { UInt64(h) } else { nil }
+            let voted: UInt64? = if case .number(let h)? = item["lastVoteHeight"] { UInt64(h) } else { nil }
             let connected: Bool = if case .bool(let c)? = item["connected"] { c } else { false }
             let isSelf: Bool = if case .bool(let s)? = item["self"] { s } else { false }
-            members.append(.init(key: key, name: name, lastSignedHeight: signed, connected: connected, isSelf: isSelf))
+            members.append(.init(key: key, name: name, lastSignedHeight: signed, lastVoteHeight: voted, connected: connected,
+                                 isSelf: isSelf))
         }
         var latestKeys = Set(members.map(\.key))
         var latestFrom: UInt64?
