@@ -110,6 +110,18 @@ def test_a_fifth_agency_joins_then_leaves(totemd, tmp_path):
         assert tc.verify(cand.public_key, tc.signing_message("totem/join-request/v1", net.genesis_hash, body),
                          bytes.fromhex(request["signature"])), "the request's signature, checked as the doc says"
 
+        # Refusals before anything is sent: a preflight that fails writes no request (node0 is a
+        # validator already), and a request changed after signing does not verify.
+        not_written = str(tmp_path / "not-written.json")
+        res = totem(totemd, "validator", "join", "--home", a.home, "--api", b.api_url, "--out", not_written)
+        assert res.returncode == 1 and "FAIL  membership" in res.stdout, res.stdout + res.stderr
+        assert not os.path.exists(not_written)
+        tampered = str(tmp_path / "tampered.json")
+        with open(tampered, "w") as f:
+            json.dump({**request, "p2pAddress": "127.0.0.1:1"}, f)
+        res = totem(totemd, "validator", "vote", "--home", a.home, "add", "--request", tampered)
+        assert res.returncode != 0 and "the signature does not verify" in res.stdout + res.stderr, res.stdout + res.stderr
+
         # Three of the four vote it in (q = 3): tally, then adoption.
         outputs = []
         for voter in (a, b, c):
