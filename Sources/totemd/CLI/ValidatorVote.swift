@@ -46,6 +46,10 @@ extension ValidatorCmd {
             if node.nodeKey != key.publicKey {
                 print("note: \(client.base) is node \(node.nodeKey.hex.prefix(16)), not this home's: liveness below is as that node sees it")
             }
+            if let from = set.latestFromHeight {
+                // The change applies to that set; liveness is known only of the set in force.
+                print("note: a change is adopted and in force from height \(from); the check below is of the set in force now")
+            }
             let (change, safetyChange) = try await plan(node: node, set: set, client: client)
             let verdict = QuorumSafety.judge(safetyChange, members: set.members, tipHeight: node.height, window: liveWithin)
             if verdict.safe {
