@@ -214,7 +214,7 @@ extension ValidatorCmd {
             let detail = "linked to \(connected.count) of the \(set.members.count) validators in force (\(set.quorum) needed)"
                 + (missing.isEmpty ? "" : "; not linked: \(missing.joined(separator: ", "))")
             if connected.count >= set.quorum { report.ok("reachable", detail) } else {
-                report.fail("reachable", detail + " (each validator must list this key in p2p.allowed_observers and be dialled: p2p.persistent_peers)")
+                report.fail("reachable", detail + " (each validator lists this key in p2p.allowed_observers and reloads; this node dials them at their addresses on the chain)")
             }
             if try await connectedPeers(validator).contains(key) {
                 report.ok("admitted", "the validator at \(validator.base) has a link to this node")
