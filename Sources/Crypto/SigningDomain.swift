@@ -8,6 +8,9 @@ public enum SigningDomain: String, Sendable, CaseIterable {
     case handshake = "totem/handshake/v1"
     /// Consensus messages other than prepare/commit votes (proposal, view change, new view).
     case consensus = "totem/consensus/v1"
+    /// A candidate validator's join request (`totemd validator join`; docs/ops/validator-changes.md):
+    /// proves it holds the key the validators are asked to vote in. Not a consensus message.
+    case joinRequest = "totem/join-request/v1"
 
     /// The exact bytes that are signed for `body` on the chain with `genesisHash`.
     public func message<C: Collection>(genesisHash: Bytes32, body: C) -> [UInt8] where C.Element == UInt8 {

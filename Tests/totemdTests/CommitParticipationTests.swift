@@ -22,6 +22,18 @@ struct CommitParticipationTests {
         #expect(CommitParticipation.absent(signers: [a, a, b], set: set) == [c, d])
     }
 
+    @Test func lastSignedIsTheHighestHeightCarryingEachKeysCommit() {
+        let sig = Bytes64.zero
+        func cert(_ h: UInt64, _ keys: [Bytes32]) -> CommitCertificate {
+            CommitCertificate(height: h, view: 0, signatures: keys.map { ValidatorSignature(validator: $0, signature: sig) })
+        }
+        // Any order: the newest certificate carrying a key wins, however they were read.
+        let last = CommitParticipation.lastSigned([cert(7, [a, b, c]), cert(9, [a, c, d]), cert(8, [a, b, d])])
+        #expect(last == [a: 9, b: 8, c: 9, d: 9])
+        #expect(CommitParticipation.lastSigned([cert(3, [a])])[b] == nil, "a key in no certificate has no entry")
+        #expect(CommitParticipation.lastSigned([]).isEmpty)
+    }
+
     @Test func theLabelIsTheKeysFirstSixteenHexDigits() {
         #expect(CommitParticipation.label(a) == "aaaa000000000001")
         #expect(a.hex.hasPrefix(CommitParticipation.label(a)))

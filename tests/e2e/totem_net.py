@@ -201,6 +201,8 @@ class Network:
         self.p2p_base = PORTS.take(2 * total)
         self.api_base = self.p2p_base + total
         self.nodes: list[Node] = []
+        # Extra `totemd testnet` arguments (genesis parameters), before TOTEM_E2E_TESTNET_ARGS.
+        self.testnet_args: list[str] = []
         self.genesis: dict = {}
         self.genesis_bytes = b""
         self.genesis_hash = b""
@@ -212,7 +214,7 @@ class Network:
         cmd = [self.totemd, "testnet", "--dir", self.dir, "--validators", str(self.n_validators),
                "--observers", str(self.n_observers), "--p2p-base-port", str(self.p2p_base),
                "--api-base-port", str(self.api_base)]
-        cmd += shlex.split(os.environ.get("TOTEM_E2E_TESTNET_ARGS", ""))
+        cmd += self.testnet_args + shlex.split(os.environ.get("TOTEM_E2E_TESTNET_ARGS", ""))
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              timeout=scaled(60), check=False)
         out = res.stdout.decode("utf-8", "replace")
@@ -407,12 +409,14 @@ class Network:
 
 @contextlib.contextmanager
 def running_network(totemd: str, directory: str, validators: int, observers: int, configure=None,
-                    observers_follow: bool = True):
+                    observers_follow: bool = True, testnet_args: list[str] | None = None):
     """A network of its own, running, healthy and past height 1 while the block runs (an idle
     chain makes a heartbeat block every emptyBlockIntervalMs). Stopped (and reaped) at the end.
     `configure(net)`, if given, edits the homes before the start; with `observers_follow` False
-    only the validators are waited for (observers a test keeps out on purpose)."""
+    only the validators are waited for (observers a test keeps out on purpose). `testnet_args` go
+    to `totemd testnet` (e.g. genesis parameters)."""
     net = Network(totemd, directory, validators, observers)
+    net.testnet_args = list(testnet_args or [])
     net.create()
     if configure:
         configure(net)

@@ -152,27 +152,6 @@ extension APIServer {
         return JSONResponse.make(.object([("blocks", .array(blocks))]))
     }
 
-    /// `GET /v1/validators`: the set in force at the next height, adopted sets after it, and every
-    /// set since genesis (`history`, keys only, oldest first).
-    func validators() throws -> Response {
-        let (height, record) = try queries.validators()
-        func members(_ e: ValidatorEpoch) -> JSONValue {
-            .array(e.members.map { .object([("publicKey", Self.h($0.key)), ("name", .string($0.name)),
-                                             ("p2pAddress", .string($0.p2pAddress))]) })
-        }
-        let inForce = record.inForce(at: height)
-        let later = record.epochs.filter { $0.fromHeight > height }
-        let history: [JSONValue] = try queries.validatorHistory().map { e in
-            .object([("fromHeight", Self.u(e.fromHeight)), ("validators", .array(e.set.keys.map(Self.h)))])
-        }
-        return JSONResponse.make(.object([
-            ("height", Self.u(height)), ("validators", members(inForce)),
-            ("quorum", Self.u(UInt64(inForce.set.quorum))),
-            ("adopted", .array(later.map { .object([("fromHeight", Self.u($0.fromHeight)), ("validators", members($0))]) })),
-            ("history", .array(history)),
-        ]))
-    }
-
     /// `GET /v1/certificates/{txHash}?item=`: the `totem-certificate/1` of a committed tx.
     func certificate(_ txHash: Bytes32, _ request: Request) throws -> Response {
         let found: QueryService.CertificateParts?

@@ -93,6 +93,7 @@ struct APIServer {
             (.get, "/v1/blocks/latest", { request, _ in try latestBlocks(request) }),
             (.get, "/v1/blocks/:height", { request, context in try await block(request, context) }),
             (.get, "/v1/validators", { _, _ in try await settled(); return try validators() }),
+            (.get, "/v1/peers", { _, _ in peers() }),
             (.get, "/v1/search", { request, _ in try await settled(); return try search(request) }),
             (.get, "/v1/events", { request, _ in try events(request) }),
         ]

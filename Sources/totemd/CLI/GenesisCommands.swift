@@ -88,6 +88,11 @@ enum GenesisCeremony {
         return k
     }
 
+    /// The config's `p2p.listen` as host:port: the address peers dial unless given another.
+    static func listenAddress(_ config: NodeConfig) -> String {
+        "\(config.p2pListenHost.contains(":") ? "[\(config.p2pListenHost)]" : config.p2pListenHost):\(config.p2pListenPort)"
+    }
+
     static func loadConfig(home: String) throws -> NodeConfig {
         let path = (home as NSString).appendingPathComponent("config.toml")
         do {
@@ -122,7 +127,7 @@ extension GenesisCmd {
             } catch {
                 throw CommandFailure(error.description)
             }
-            let address = p2pAddress ?? "\(config.p2pListenHost.contains(":") ? "[\(config.p2pListenHost)]" : config.p2pListenHost):\(config.p2pListenPort)"
+            let address = p2pAddress ?? GenesisCeremony.listenAddress(config)
             if let problem = GenesisCeremony.addressProblem(address) {
                 throw ValidationError("--p2p-address: \(problem)")
             }

@@ -8,7 +8,7 @@ struct Totemd: AsyncParsableCommand {
         subcommands: [
             Keygen.self, Init.self, GenesisCmd.self, Testnet.self, Start.self, Doctor.self, Status.self,
             TxCommand.self, Query.self, Verify.self, FingerprintCmd.self, SimilarCmd.self, CertificateCmd.self, ExportCertificatesCmd.self, Bench.self,
-            BackupCmd.self,
+            BackupCmd.self, ValidatorCmd.self,
         ])
 }
 

@@ -28,21 +28,42 @@ struct SignerOptions: ParsableArguments {
     func submit(_ payload: Payload) async throws {
         let signer: SigningKey
         do { signer = try KeyFile.read(path: key) } catch { throw ValidationError(error.message) }
+        do {
+            try await SignedSubmission.submit(payload, signer: signer, api: api, nonce: nonce, wait: !noWait)
+        } catch let refused as SignedSubmission.Refused {
+            throw ValidationError(refused.description)
+        }
+    }
+}
+
+/// Signing a payload with a key and submitting it through a node's API, for `tx` and `validator vote`.
+enum SignedSubmission {
+    /// The node refused the transaction at admission (its error code and message).
+    struct Refused: Error, CustomStringConvertible {
+        let code: String
+        let message: String
+        var description: String { "refused: \(code): \(message)" }
+    }
+
+    /// Signs and submits; prints the tx hash, and with `wait` the final status (exit 1 when the
+    /// transaction was rejected in a block). Returns the final status when waited for.
+    @discardableResult
+    static func submit(_ payload: Payload, signer: SigningKey, api: String, nonce given: UInt64?,
+                       wait: Bool) async throws -> JSONValue? {
         let client = APIClient(base: api)
         let info = try await client.status()
         let nonce: UInt64
-        if let given = self.nonce { nonce = given } else { nonce = try await client.nextNonce(signer.publicKey) }
+        if let given { nonce = given } else { nonce = try await client.nextNonce(signer.publicKey) }
         let tx = Tx(chainId: info.chainId, sender: signer.publicKey, nonce: nonce, payload: payload)
             .signed(by: signer, genesisHash: info.genesisHash)
         guard let result = try await client.submit([tx]).first else { throw ValidationError("no answer") }
-        guard result.accepted else {
-            throw ValidationError("refused: \(result.errorCode ?? "?"): \(result.errorMessage ?? "")")
-        }
+        guard result.accepted else { throw Refused(code: result.errorCode ?? "?", message: result.errorMessage ?? "") }
         print("txHash \(tx.hash.hex)")
-        if noWait { return }
+        if !wait { return nil }
         let final = try await client.waitForTx(tx.hash.hex)
         print(String(decoding: JSONWriter.write(final, style: .pretty(indent: 2)), as: UTF8.self), terminator: "")
         if case .string("rejected")? = final["status"] { throw ExitCode(1) }
+        return final
     }
 }
 

@@ -15,6 +15,17 @@ enum CommitParticipation {
         return set.keys.filter { !present.contains($0) }
     }
 
+    /// The highest height whose certificate carries each key's commit, from `certificates` (any
+    /// order); a key in none of them has no entry. `GET /v1/validators` reads it from the last
+    /// `NodeLimits.participationScanHeights` stored certificates.
+    static func lastSigned(_ certificates: [CommitCertificate]) -> [Bytes32: UInt64] {
+        var out: [Bytes32: UInt64] = [:]
+        for c in certificates {
+            for s in c.signatures where (out[s.validator] ?? 0) < c.height { out[s.validator] = c.height }
+        }
+        return out
+    }
+
     /// The `validator` label of a key's series: its first 16 hex digits, as the logs name it.
     static func label(_ key: Bytes32) -> String { String(key.hex.prefix(16)) }
 }

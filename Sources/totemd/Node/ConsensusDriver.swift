@@ -37,6 +37,7 @@ final class ConsensusDriver: Sendable {
     private let logger: Logger
     private let metrics: NodeMetrics
     private let status = Mutex(DriverStatus())
+    private let lastVotes = Mutex<[Bytes32: UInt64]>([:])
     private let sync: Mutex<BlockSync<CatchUpBlock>>
     /// Failed sends and broadcasts are counted in /metrics each, and logged at most once per
     /// `NodeLimits.sendFailureReportIntervalMs` with the count since the last line.
@@ -101,6 +102,7 @@ final class ConsensusDriver: Sendable {
     func received(_ payload: [UInt8], from peer: Bytes32) {
         do {
             let m = try ConsensusCodec.decodeMessage(payload, maxBlockTxs: chain.genesis.params.maxBlockTxs)
+            if case .vote(let v) = m, v.validator == peer { noteVote(from: peer, height: v.height) }
             inbox.pushNetwork(.message(m, from: peer, nowMs: Self.nowMs()))
         } catch {
             logger.info("dropped undecodable consensus message", metadata: ["peer": "\(peer.hex.prefix(16))", "error": "\(error)"])
@@ -108,6 +110,21 @@ final class ConsensusDriver: Sendable {
     }
 
     func workPending() { inbox.pushControl(.workPending) }
+
+    /// A vote `peer` sent in its own name: the link is authenticated (P2P handshake), so it shows
+    /// the validator voting at `height` even before the replica checks the signature, and even when
+    /// it arrives too late to be in this node's certificate (one of only `q` commits). Liveness for
+    /// `totemd validator vote` (`GET /v1/validators`' `lastVoteHeight`); at most
+    /// `NodeLimits.voteHeightKeysMax` keys.
+    private func noteVote(from peer: Bytes32, height: UInt64) {
+        lastVotes.withLock { m in
+            guard m[peer] != nil || m.count < NodeLimits.voteHeightKeysMax else { return }
+            if (m[peer] ?? 0) < height { m[peer] = height }
+        }
+    }
+
+    /// The highest height of a vote each peer sent in its own name since this node started.
+    var lastVoteHeights: [Bytes32: UInt64] { lastVotes.withLock { $0 } }
 
     /// The sender named in the empty `.blocksReceived` that wakes the loop for a ready run.
     static let wakeUpKey = Bytes32(w0: 0, w1: 0, w2: 0, w3: 0)

@@ -67,4 +67,10 @@ extension NodeLimits {
     static let eventWriteChunkBytes = 256 << 10
     /// Longest `q` of `GET /v1/search`, in Unicode scalars (JSON Schema's `maxLength`).
     static let searchQueryMaxCharacters = 256
+    /// Stored certificates `GET /v1/validators` reads, from the tip down, for each validator's
+    /// `lastSignedHeight` (a bounded read per request, whatever the chain's length).
+    static let participationScanHeights: UInt64 = 100
+    /// Peers whose last vote height the consensus runtime keeps (`ConsensusDriver.lastVoteHeights`):
+    /// only peers allowed by the allow list can send votes, and `p2p.max_peers` of them at once.
+    static let voteHeightKeysMax = 1024
 }

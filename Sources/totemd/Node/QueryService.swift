@@ -93,9 +93,36 @@ final class QueryService: Sendable {
         return (b, c)
     }
 
-    /// The next height and the validator-set record (in force then, and adopted after it).
-    func validators() throws -> (nextHeight: UInt64, record: ValidatorSetRecord) {
-        try read("validators") { s in (try s.tip().height + 1, s.state.validatorSetRecord()) }
+    /// What `GET /v1/validators` says, from one snapshot.
+    struct Validators {
+        /// The next height.
+        let nextHeight: UInt64
+        /// The set in force at `nextHeight`, and the sets adopted after it.
+        let record: ValidatorSetRecord
+        /// The pending validator changes and their votes, in the order they were started.
+        let tallies: [ValidatorTally]
+        /// The heights whose stored certificates `lastSigned` was read from (nil before block 1).
+        let scanned: ClosedRange<UInt64>?
+        /// Per key, the highest of those heights whose certificate carries its commit.
+        let lastSigned: [Bytes32: UInt64]
+    }
+
+    /// The validator sets, the open tallies, and who signed the last
+    /// `NodeLimits.participationScanHeights` stored certificates.
+    func validators() throws -> Validators {
+        try read("validators") { s in
+            let tip = try s.tip().height
+            var certificates: [CommitCertificate] = []
+            var scanned: ClosedRange<UInt64>?
+            if tip >= 1 {
+                let range = (tip - min(tip, NodeLimits.participationScanHeights) + 1)...tip
+                for h in range { if let c = try s.certificate(at: h) { certificates.append(c) } }
+                scanned = range
+            }
+            return Validators(nextHeight: tip + 1, record: s.state.validatorSetRecord(),
+                              tallies: s.state.validatorTallies().tallies, scanned: scanned,
+                              lastSigned: CommitParticipation.lastSigned(certificates))
+        }
     }
 
     /// The block at `height`, its certificate and the validator set it adopted (in force from
