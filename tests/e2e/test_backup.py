@@ -41,24 +41,13 @@ def test_backup_under_load_verifies_and_restores(totemd, tmp_path, monkeypatch):
     monkeypatch.setenv("TOTEM_E2E_TESTNET_ARGS", f"--empty-block-interval-ms {HEARTBEAT_MS}")
     network = totem_net.Network(totemd, str(tmp_path / "net"), VALIDATORS, 0)
     network.create()
-    bench = None
     try:
         network.start_all()
         network.wait_healthy(timeout_s=60)
         network.wait_height(2, timeout_s=60)
-        cmd = [totemd, "bench", "--root-key", network.root_registrar_path, "--rate", str(LOAD_RATE),
-               "--duration", str(LOAD_S), "--identities", "8", "--presign", str(LOAD_RATE * LOAD_S + 500),
-               "--batch", "20", "--drain", "2", "--no-image-code"]
-        for v in network.validators[:3]:
-            cmd += ["--api", v.api_url]
-        with open(tmp_path / "bench.log", "wb") as log:
-            bench = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        drill(network, tmp_path, bench)
+        with totem_net.bench_load(totemd, network, tmp_path / "bench.log", LOAD_RATE, LOAD_S) as bench:
+            drill(network, tmp_path, bench)
     finally:
-        if bench is not None:
-            if bench.poll() is None:
-                bench.kill()
-            bench.wait()
         network.stop()
 
 

@@ -9,7 +9,6 @@ every height heard is 0, and it decides block 1 as before."""
 import os
 import re
 import shutil
-import subprocess
 
 import totem_net
 
@@ -33,25 +32,14 @@ def test_a_wiped_validator_fences_catches_up_and_votes_again(totemd, tmp_path, m
     monkeypatch.setenv("TOTEM_E2E_TESTNET_ARGS", f"--empty-block-interval-ms {HEARTBEAT_MS}")
     network = totem_net.Network(totemd, str(tmp_path / "net"), VALIDATORS, 0)
     network.create()
-    bench = None
     try:
         network.start_all()
         network.wait_healthy(timeout_s=60)
         network.wait_height(2, timeout_s=60)
         a_new_network_needs_no_fence(network)
-        cmd = [totemd, "bench", "--root-key", network.root_registrar_path, "--rate", str(LOAD_RATE),
-               "--duration", str(LOAD_S), "--identities", "8", "--presign", str(LOAD_RATE * LOAD_S + 500),
-               "--batch", "20", "--drain", "2", "--no-image-code"]
-        for v in network.validators[:3]:
-            cmd += ["--api", v.api_url]
-        with open(tmp_path / "bench.log", "wb") as log:
-            bench = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        wipe_and_rejoin(network, tmp_path, bench)
+        with totem_net.bench_load(totemd, network, tmp_path / "bench.log", LOAD_RATE, LOAD_S) as bench:
+            wipe_and_rejoin(network, tmp_path, bench)
     finally:
-        if bench is not None:
-            if bench.poll() is None:
-                bench.kill()
-            bench.wait()
         network.stop()
 
 

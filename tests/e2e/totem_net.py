@@ -408,6 +408,26 @@ class Network:
 
 
 @contextlib.contextmanager
+def bench_load(totemd: str, network, log_path, rate: int, duration_s: int):
+    """`totemd bench` at `rate` tx/s for `duration_s` on the network's first three validators, in
+    the background while the block runs (its output in `log_path`); killed if still running at the
+    end. Yields the process."""
+    cmd = [totemd, "bench", "--root-key", network.root_registrar_path, "--rate", str(rate),
+           "--duration", str(duration_s), "--identities", "8", "--presign", str(rate * duration_s + 500),
+           "--batch", "20", "--drain", "2", "--no-image-code"]
+    for v in network.validators[:3]:
+        cmd += ["--api", v.api_url]
+    with open(log_path, "wb") as log:
+        bench = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield bench
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+        bench.wait()
+
+
+@contextlib.contextmanager
 def running_network(totemd: str, directory: str, validators: int, observers: int, configure=None,
                     observers_follow: bool = True, testnet_args: list[str] | None = None):
     """A network of its own, running, healthy and past height 1 while the block runs (an idle
