@@ -37,18 +37,12 @@ def position(text: str, pattern: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def test_backup_under_load_verifies_and_restores(totemd, tmp_path, monkeypatch):
-    monkeypatch.setenv("TOTEM_E2E_TESTNET_ARGS", f"--empty-block-interval-ms {HEARTBEAT_MS}")
-    network = totem_net.Network(totemd, str(tmp_path / "net"), VALIDATORS, 0)
-    network.create()
-    try:
-        network.start_all()
-        network.wait_healthy(timeout_s=60)
+def test_backup_under_load_verifies_and_restores(totemd, tmp_path):
+    with totem_net.running_network(totemd, str(tmp_path / "net"), VALIDATORS, 0,
+                                   testnet_args=["--empty-block-interval-ms", str(HEARTBEAT_MS)]) as network:
         network.wait_height(2, timeout_s=60)
         with totem_net.bench_load(totemd, network, tmp_path / "bench.log", LOAD_RATE, LOAD_S) as bench:
             drill(network, tmp_path, bench)
-    finally:
-        network.stop()
 
 
 def drill(network, tmp_path, bench):

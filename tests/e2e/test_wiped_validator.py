@@ -28,19 +28,13 @@ def last_run_log(node) -> str:
     return text[text.rfind("===== e2e: start #"):]
 
 
-def test_a_wiped_validator_fences_catches_up_and_votes_again(totemd, tmp_path, monkeypatch):
-    monkeypatch.setenv("TOTEM_E2E_TESTNET_ARGS", f"--empty-block-interval-ms {HEARTBEAT_MS}")
-    network = totem_net.Network(totemd, str(tmp_path / "net"), VALIDATORS, 0)
-    network.create()
-    try:
-        network.start_all()
-        network.wait_healthy(timeout_s=60)
+def test_a_wiped_validator_fences_catches_up_and_votes_again(totemd, tmp_path):
+    with totem_net.running_network(totemd, str(tmp_path / "net"), VALIDATORS, 0,
+                                   testnet_args=["--empty-block-interval-ms", str(HEARTBEAT_MS)]) as network:
         network.wait_height(2, timeout_s=60)
         a_new_network_needs_no_fence(network)
         with totem_net.bench_load(totemd, network, tmp_path / "bench.log", LOAD_RATE, LOAD_S) as bench:
             wipe_and_rejoin(network, tmp_path, bench)
-    finally:
-        network.stop()
 
 
 def a_new_network_needs_no_fence(network):
@@ -153,18 +147,14 @@ def metric(node, name: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def test_a_wiped_validator_waits_for_enough_validators_and_a_restart_keeps_its_fence(totemd, tmp_path, monkeypatch):
+def test_a_wiped_validator_waits_for_enough_validators_and_a_restart_keeps_its_fence(totemd, tmp_path):
     """Without load, step by step: with one other validator up it does not decide (it needs q - 1 =
     2), and says so in /readyz and /metrics; with two it fences, and since it is then silent with
     the fourth down, the chain waits below the fence (the documented cost); killed there and
     restarted, it keeps its fence (no second wait, no vote); with the fourth back the chain passes
     the fence and it votes again."""
-    monkeypatch.setenv("TOTEM_E2E_TESTNET_ARGS", f"--empty-block-interval-ms {HEARTBEAT_MS}")
-    network = totem_net.Network(totemd, str(tmp_path / "net"), VALIDATORS, 0)
-    network.create()
-    try:
-        network.start_all()
-        network.wait_healthy(timeout_s=60)
+    with totem_net.running_network(totemd, str(tmp_path / "net"), VALIDATORS, 0,
+                                   testnet_args=["--empty-block-interval-ms", str(HEARTBEAT_MS)]) as network:
         network.wait_height(3, timeout_s=60)
         v0, v1, v2, node = network.validators
         data_dir = os.path.join(node.home, "data")
@@ -218,5 +208,3 @@ def test_a_wiped_validator_waits_for_enough_validators_and_a_restart_keeps_its_f
                              lambda: totem_net.signing_height(data_dir) > fence + 1, totem_net.scaled(30))
         totem_net.wait_until("/readyz without abstaining", lambda: abstaining_reason(node) is None, totem_net.scaled(10))
         totem_net.wait_until("totem_abstaining 0", lambda: metric(node, "totem_abstaining") == 0, totem_net.scaled(10))
-    finally:
-        network.stop()
