@@ -1636,7 +1636,9 @@ class Campaign:
                 last = max(m.get("lastSignedHeight") or 0, m.get("lastVoteHeight") or 0)
                 return not m.get("connected") or last + 25 < v["height"]
             if not wait_for(silent, scaled(self.resume_bound_s)):
+                # The commands would vote (the change would be safe as the voter sees it): no vote.
                 fail(f"join: {voter} still saw {victim} live after it was stopped")
+                return f"; {voter} still saw the stopped {victim} live: no refusal tried"
             expected = f"refused: after removing {target}, 3 validators need 3 live for a quorum; 2 are live"
             for label, args in (
                     ("validator vote", ("validator", "vote", "--home", self.home(voter), "remove", "--validator", tkey)),
