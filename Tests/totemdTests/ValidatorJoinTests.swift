@@ -183,4 +183,33 @@ struct ValidatorJoinTests {
         let r = QuorumSafety.judge(.remove(key: Self.key(7)), members: seven, tipHeight: 100, window: 20)
         #expect((r.countAfter, r.quorumAfter, r.liveAfter, r.safe) == (6, 5, 6, true))
     }
+
+    @Test func anUnsafeChangeIsRefusedUnlessForced() throws {
+        let safe = Self.judge(.remove(key: Self.key(4)), Self.members(silent: ["d"]))
+        #expect(try QuorumSafety.gate(safe, force: false) == "ok    quorum    \(safe.explanation)")
+        let unsafe = Self.judge(.remove(key: Self.key(2)), Self.members(silent: ["d"]))
+        #expect(throws: CommandFailure.self) { try QuorumSafety.gate(unsafe, force: false) }
+        do {
+            _ = try QuorumSafety.gate(unsafe, force: false)
+        } catch {
+            #expect(error.description == "refused: \(unsafe.explanation). Bring validators back first, or vote with --force")
+        }
+        #expect(try QuorumSafety.gate(unsafe, force: true) == "warn  quorum    \(unsafe.explanation); voting anyway (--force)")
+    }
+
+    /// `tx validator-change` takes the quorum check's own options (the same `QuorumCheckOptions` as
+    /// `validator vote`), so it cannot vote past the check without `--force`.
+    @Test func bothVotingCommandsTakeTheQuorumCheckOptions() throws {
+        let key = Self.key(1).hex
+        let tx = try ValidatorChangeCmd.parse(["--key", "k.json", "--op", "remove", "--validator", key])
+        #expect((tx.quorum.force, tx.quorum.liveWithin) == (false, 20))
+        let forced = try ValidatorChangeCmd.parse(["--key", "k.json", "--op", "remove", "--validator", key, "--force",
+                                                   "--live-within", "7"])
+        #expect((forced.quorum.force, forced.quorum.liveWithin) == (true, 7))
+        #expect(throws: (any Error).self) {
+            try ValidatorChangeCmd.parse(["--key", "k.json", "--op", "remove", "--validator", key, "--live-within", "0"])
+        }
+        let vote = try ValidatorCmd.Vote.parse(["--home", "h", "remove", "--validator", key, "--force"])
+        #expect(vote.quorum.force)
+    }
 }

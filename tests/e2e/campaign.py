@@ -26,6 +26,11 @@ history at the end):
 
 Throughput and latency (submit → committed as polled, every 0.1 s) are measured per scenario and
 compared with the healthy baseline, in the window after the first 10 heights of the fault.
+
+Besides faults, `join` (issue 14): the observer becomes a validator and leaves again by the
+operators' commands, each run on its node's host (`ip netns exec totem-<node> totemd validator
+join|vote`), and with one validator stopped a removal that would leave fewer than a quorum live is
+refused by `validator vote` and `tx validator-change`; see `Campaign.join_validator`.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from totem_net import Actor, scaled  # noqa: E402
 
 VALIDATORS = [f"node{i}" for i in range(4)]
 NODES = VALIDATORS + ["observer0"]
+JOINER = "observer0"   # the `join` scenario's candidate: the observer, on its own host
 
 
 def log(msg: str) -> None:
@@ -710,6 +716,14 @@ SCENARIOS = {
                      "genesis kept), then started: it fences itself above the height its peers report, "
                      "signs nothing up to there (no commit of it in any certificate of those heights), "
                      "catches up and signs again, with no manual step", one_down=True),
+    "join": Scenario("join", "the observer joins the validator set and leaves it under load, by the "
+                     "operators' commands on their own hosts (`validator join` on its host, `validator vote "
+                     "add` on 3 validators'): every node lists it, the validators dial it at the address on "
+                     "the chain (it is in no persistent_peers), its /readyz is ready, its commits are in the "
+                     "certificates from the height the change is in force; voted out (`vote remove`, 4 of 5), "
+                     "no certificate holds its commit from the removal's height and the original 4 commit on; "
+                     "with one validator stopped, removing a live one is refused naming the counts, by "
+                     "`validator vote` and by `tx validator-change` alike; it is an observer again at heal"),
     "damaged_store": Scenario("damaged_store", "a validator killed, its data.mdb damaged (every "
                               "record naming the campaign's registrar): the next start is refused "
                               "with 'refusing to start'; the operator moves the data directory away "
@@ -717,7 +731,8 @@ SCENARIOS = {
                               one_down=True),
 }
 ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
-       "clock_ahead", "clock_behind", "clock_far_ahead", "disk_full", "damaged_store", "backup_restore", "wipe"]
+       "clock_ahead", "clock_behind", "clock_far_ahead", "disk_full", "damaged_store", "backup_restore", "wipe",
+       "join"]
 # The faults of one validator, which the load stops sending to while they last.
 ONE_VICTIM = ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead", "clock_behind",
               "clock_far_ahead", "disk_full", "damaged_store", "backup_restore", "wipe")
@@ -765,12 +780,14 @@ ROTATION_PROBE_MISSED = (15, 63, 255)
 VIEW_CHANGE_SLACK = 2
 
 
-def missed_turns(chain: dict[int, tuple[bytes, int, int]], key: bytes, index: int, n: int, height: int) -> int:
+def missed_turns(chain: dict[int, tuple[bytes, int, int]], key: bytes, index: int, n: int, height: int,
+                 set_from: int = 1) -> int:
     """How many of the validator's base turns (the heights h with h mod n its index among the keys
     sorted) before `height` another validator proposed, newest first, in a row; over at most
-    ROTATION_WINDOW_TURNS turns."""
+    ROTATION_WINDOW_TURNS turns, and none before `set_from`, the first height of the set in force
+    (as LeaderRotation: a new set's turns start afresh)."""
     turn = height - ((height - index) % n or n)
-    lowest = max(1, height - ROTATION_WINDOW_TURNS * n)
+    lowest = max(1, set_from, height - ROTATION_WINDOW_TURNS * n)
     missed = 0
     while turn >= lowest and missed < ROTATION_WINDOW_TURNS and turn in chain and chain[turn][0] != key:
         missed += 1
@@ -779,7 +796,7 @@ def missed_turns(chain: dict[int, tuple[bytes, int, int]], key: bytes, index: in
 
 
 def rotation_allowance(chain: dict[int, tuple[bytes, int, int]], keys: list[bytes], victim: bytes,
-                       heights: range) -> tuple[list[int], list[int]]:
+                       heights: range, set_from: int = 1) -> tuple[list[int], list[int]]:
     """The victim's base turns among `heights`, and those at which the rotation has it lead view 0
     (so a victim that is down costs a view change there): a turn after one it proposed (missed
     count 0) and its probes (missed count 15, 63, 255, or the whole window on one turn in 512)."""
@@ -788,7 +805,7 @@ def rotation_allowance(chain: dict[int, tuple[bytes, int, int]], keys: list[byte
     turns = [h for h in heights if h % n == index]
     allowed = []
     for h in turns:
-        m = missed_turns(chain, victim, index, n, h)
+        m = missed_turns(chain, victim, index, n, h, set_from)
         if m == 0 or m in ROTATION_PROBE_MISSED or (
                 m == ROTATION_WINDOW_TURNS and (h // n) % ROTATION_WINDOW_TURNS == 0):
             allowed.append(h)
@@ -852,6 +869,9 @@ class Campaign:
         self.failures: list[str] = []   # a resume bound or an expectation not met
         self.disk: str | None = None     # disk_full: the victim's tmpfs
         self.backup: str | None = None   # backup_restore: the victim's hot backup
+        # The first height of the validator set in force (the original four's again after `join`).
+        self.set_from = 1
+        self.join: dict = {}             # join: what it saw, for the summary
 
     # -- measurements
 
@@ -881,6 +901,17 @@ class Campaign:
                 log(f"{what}: not converged after {timeout_s:.0f}s: {heights_of(snap)}")
                 return None, snap
             time.sleep(0.1)
+
+    def stop_node(self, node: str) -> None:
+        """SIGTERM, as an operator's `systemctl stop` would; SIGKILL after 30 s (scaled)."""
+        pid = self.node_pid(node)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + scaled(30)
+            while self.node_pid(node) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.node_pid(node) is not None:
+                self.cluster.sh("kill", node)
 
     def node_pid(self, node: str) -> int | None:
         try:
@@ -966,7 +997,7 @@ class Campaign:
             rng.shuffle(order)
             groups = (sorted(order[:2]), sorted(order[2:]))
             detail = f" ({','.join(groups[0])} | {','.join(groups[1])})"
-        shown = {"healthy": "-", "split": "-", "loss": "all links"}.get(name, victim)
+        shown = {"healthy": "-", "split": "-", "loss": "all links", "join": JOINER}.get(name, victim)
         log(f"--- {name}: victim {shown}{detail}, {duration_s:.0f} s, from height {h0}")
         log(f"    expect: {sc.promise}")
         log_offsets = {n: self.log_size(n) for n in VALIDATORS}
@@ -996,6 +1027,9 @@ class Campaign:
         elif name == "wipe":
             cs("kill", victim)
             detail += self.wipe_data(victim)
+        elif name == "join":
+            self.join = {}
+            detail += self.join_validator(victim, log_offsets)
         during_fault = self.follow_fault(sc, victim, h0, t_fault, duration_s)
         # Heal.
         snap_end = during_fault["snapshot"]
@@ -1029,6 +1063,12 @@ class Campaign:
             cs("start", victim)
         elif name == "wipe":
             cs("start", victim)
+        elif name == "join":
+            detail += self.leave_validator(victim)
+            # The leave took a while and the chain went on meanwhile: resume is measured from its end.
+            t_heal = time.monotonic()
+            snap_end = self.cluster.snapshot()
+            vheights_heal = {n: snap_end[n]["height"] for n in VALIDATORS if snap_end[n]}
         self.load.avoid = set()
         # Resume: height rises on 3 of 4 validators above what the highest had at heal.
         resume_s = None
@@ -1055,6 +1095,8 @@ class Campaign:
                "check": check, "flaps": during_fault["flaps"],
                "viewChanges": self.view_changes(victim if name in ONE_VICTIM else None, h0,
                                                 during_fault["heightWindow"], h_end)}
+        if name == "join":
+            res["join"] = dict(self.join)
         self.judge(sc, res, during_fault, top_at_heal)
         self.results.append(res)
         return res
@@ -1165,7 +1207,8 @@ class Campaign:
             return out
         key = self.cluster.keys[victim]
         window = range(h_window + 1, h_end + 1)
-        turns, allowed = rotation_allowance(chain, [self.cluster.keys[n] for n in VALIDATORS], key, window)
+        turns, allowed = rotation_allowance(chain, [self.cluster.keys[n] for n in VALIDATORS], key, window,
+                                            self.set_from)
         out["window"] = {"from": window.start, "to": h_end, "victimTurns": len(turns), "allowedHeights": allowed,
                          "viewChanges": [h for h, _ in changed if h in window],
                          "victimProposed": sum(1 for h in window if h in chain and chain[h][0] == key)}
@@ -1211,14 +1254,7 @@ class Campaign:
         becomes a link to it) and starts it again."""
         home = os.path.join(self.cluster.dir, victim)
         data = os.path.join(home, "data")
-        pid = self.node_pid(victim)
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + scaled(30)
-            while self.node_pid(victim) is not None and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if self.node_pid(victim) is not None:
-                self.cluster.sh("kill", victim)
+        self.stop_node(victim)
         used = tree_bytes(data)
         disk = os.path.join(home, f"disk-{len(self.cluster.mounts)}")
         self.cluster.mount_tmpfs(disk, used + DISK_HEADROOM_BYTES)
@@ -1357,6 +1393,271 @@ class Campaign:
         if contradicting:
             self.failures.append(f"wipe: {victim} signed commits at heights {contradicting}, at or below its fence {fence}")
         return f"; fenced at height {fence} (heights {top_at_heal + 1}…{fence}: no commit of it), signs again at {signed}"
+
+    # -- a validator joins and leaves (issue 14, on the separate hosts)
+
+    def home(self, node: str) -> str:
+        return os.path.join(self.cluster.dir, node)
+
+    def set_role(self, node: str, role: str) -> None:
+        """Sets `role` in the node's config.toml (the one role line `totemd testnet` writes)."""
+        path = os.path.join(self.home(node), "config.toml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        text, n = re.subn(r'(?m)^role = "(observer|validator)"$', f'role = "{role}"', text)
+        if n != 1:
+            raise RuntimeError(f"{path}: not one role line ({n})")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def persistent_peers_of(self, node: str) -> str:
+        with open(os.path.join(self.home(node), "config.toml"), encoding="utf-8") as f:
+            return next((ln for ln in f if ln.startswith("persistent_peers")), "")
+
+    def api_json(self, node: str, path: str) -> dict | None:
+        try:
+            return self.cluster.client(node, 3).get_json(path)
+        except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+            return None
+
+    def set_keys(self, node: str) -> set[str] | None:
+        """The keys of the validator set in force, as `node` says (None if it does not answer)."""
+        v = self.api_json(node, "/v1/validators")
+        return None if v is None else {m["publicKey"] for m in v["validators"]}
+
+    def set_from_height(self, node: str, keys: set[str]) -> int | None:
+        """The first height of the newest validator set of exactly `keys` that `node` knows, in
+        force (`history`) or adopted and not yet in force (`adopted`)."""
+        v = self.api_json(node, "/v1/validators") or {}
+        sets = [(e["fromHeight"], set(e["validators"])) for e in v.get("history", ())]
+        sets += [(e["fromHeight"], {m["publicKey"] for m in e["validators"]}) for e in v.get("adopted", ())]
+        return max((f for f, ks in sets if ks == keys), default=None)
+
+    def certificate_signers(self, heights: range) -> dict[int, set[str]]:
+        """Per height, every key whose commit is in that height's certificate on any node (each
+        node stores the first q commits it had, so one node's certificate may lack a validator)."""
+        with ThreadPoolExecutor(len(NODES)) as ex:
+            per_node = list(ex.map(lambda n: self.checker._fetch_blocks(n, heights), NODES))
+        out: dict[int, set[str]] = {h: set() for h in heights}
+        for blocks in per_node:
+            for h, b in blocks.items():
+                out[h] |= {sig["validator"] for sig in (b.get("commit") or {}).get("signatures", ())}
+        return out
+
+    def wait_majority(self, height: int, timeout_s: float) -> bool:
+        return bool(wait_for(lambda: (majority_height(self.cluster.snapshot()) or 0) >= height, timeout_s))
+
+    def vote(self, voter: str, *args: str) -> tuple[int, str]:
+        """`totemd validator vote` on the voter's host with its home, as its operator would."""
+        return self.totemd("validator", "vote", "--home", self.home(voter), *args, host=voter)
+
+    def join_validator(self, victim: str, offsets: dict[str, int]) -> str:
+        """The observer becomes a validator: role validator and a restart (it follows without
+        voting), `validator join` on its host, `validator vote add` on three validators' hosts; then
+        what every node says of it. Returns the detail; unmet expectations go to `failures`."""
+        j, jr, fail = JOINER, self.join, self.failures.append
+        t_join = time.monotonic()
+        key = self.cluster.keys[j].hex()
+        voters = [n for n in VALIDATORS if n != victim]
+        jr["voters"] = voters
+        # Peers can learn its address from the chain only: no config lists it to dial.
+        jr["inPersistentPeers"] = [n for n in NODES if key in self.persistent_peers_of(n)]
+        if jr["inPersistentPeers"]:
+            fail(f"join: {j}'s key is in the persistent_peers of {jr['inPersistentPeers']}")
+        self.set_role(j, "validator")
+        self.stop_node(j)
+        t0 = time.monotonic()
+        self.cluster.sh("start", j)
+        reasons: set[str] = set()
+
+        def ready() -> bool:
+            try:
+                r = self.cluster.client(j, 3).request("GET", "/readyz")
+            except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+                return False
+            body = r.json or {}
+            reasons.update(x.get("code", "?") for x in body.get("reasons", ()))
+            if r.status == 200 and body.get("ready") is True:
+                # Ready means caught up: its height then (its chain's, GET /v1/status; /readyz's own
+                # `height` field, the consensus driver's, is also kept), against the validators'.
+                snap = self.cluster.snapshot()
+                jr.setdefault("readyAtHeights", {"node": (snap[j] or {}).get("height"), "readyz": body.get("height"),
+                                                 "validators": majority_height(snap)})
+                return True
+            return False
+        bound = scaled(self.resume_bound_s)
+        jr["readyAfterRestartS"] = round(time.monotonic() - t0, 1) if wait_for(ready, bound, 0.1) else None
+        jr["notReadyReasonsSeen"] = sorted(reasons)
+        if jr["readyAfterRestartS"] is None:
+            fail(f"join: {j} restarted with role validator was not ready within {bound:.0f} s ({sorted(reasons)})")
+        elif (jr["readyAtHeights"]["node"] or 0) + 3 < (jr["readyAtHeights"]["validators"] or 0):
+            fail(f"join: {j}'s /readyz said ready while it was behind: {jr['readyAtHeights']}")
+        # The preflight, on its host, until it passes (its links to the validators come back after
+        # the restart, and "caught up" allows 3 blocks).
+        request = os.path.join(self.cluster.dir, f"join-request-{len(self.results)}.json")
+        deadline, attempts, failed = time.monotonic() + bound, 0, []
+        while True:
+            attempts += 1
+            rc, out = self.totemd("validator", "join", "--home", self.home(j), "--api", self.cluster.url(voters[0]),
+                                  "--out", request, host=j)
+            if rc == 0 or time.monotonic() > deadline:
+                break
+            failed += [ln.strip() for ln in out.splitlines() if ln.startswith("FAIL")]
+            time.sleep(1)
+        jr["preflightFailedFirst"] = failed
+        jr["preflight"] = [ln.strip() for ln in out.splitlines() if ln.startswith(("ok", "FAIL"))]
+        jr["preflightAttempts"] = attempts
+        if rc != 0:
+            fail(f"join: `validator join` on {j}'s host exited {rc} after {attempts} attempts: {out[-800:]}")
+            return f" (preflight FAILED: {jr['preflight']})"
+        # Three of the four vote it in (q = 3 of 4), each on its own host.
+        tallies = []
+        for v in voters:
+            rc, out = self.vote(v, "add", "--request", request)
+            said = [ln.strip() for ln in out.splitlines() if ln.startswith(("ok    quorum", "tally:", "adopted:"))]
+            tallies.append(said)
+            if rc != 0 or "ok    quorum    after adding" not in out:
+                fail(f"join: `validator vote add` on {v}'s host exited {rc}: {out[-800:]}")
+                return f" (vote of {v} FAILED)"
+        jr["votes"] = tallies
+        # The vote that completes the tally says so (and from which height, while not yet in force).
+        start = self.set_from_height(voters[-1], {self.cluster.keys[n].hex() for n in NODES})
+        if "adopted: 5 validators" not in out or start is None:
+            fail(f"join: the third vote did not adopt the change ({start}): {out[-800:]}")
+            return " (NOT adopted)"
+        jr["adoptedFrom"] = start
+        # Every node lists it in the set in force.
+        listing = wait_for(lambda: all(key in (self.set_keys(n) or ()) for n in NODES), bound)
+        jr["listedByAll"] = bool(listing)
+        if not listing:
+            fail(f"join: not every node lists {j} in GET /v1/validators: "
+                 f"{ {n: key in (self.set_keys(n) or ()) for n in NODES} }")
+        members = (self.api_json(voters[0], "/v1/validators") or {}).get("validators", ())
+        jr["addressOnChain"] = next((m["p2pAddress"] for m in members if m["publicKey"] == key), None)
+        host = self.cluster.url(j).removeprefix("http://").split(":")[0]
+        if not (jr["addressOnChain"] or "").startswith(host + ":"):
+            fail(f"join: the chain's address of {j} is {jr['addressOnChain']}, not on its host {host}")
+        # Its commits in the certificates from the height its key is in force, none before.
+        self.wait_majority(start + 10, bound)
+        signers = self.certificate_signers(range(max(1, start - 3), start + 10))
+        jr["signedAt"] = [h for h, ks in signers.items() if key in ks]
+        if not jr["signedAt"] or min(jr["signedAt"]) < start:
+            fail(f"join: {j}'s commits in the certificates of heights {jr['signedAt']} "
+                 f"(in force from {start}; heights {start - 3}..{start + 9} read on every node)")
+        # The validators found it from the chain: each set its dial targets at the adoption (its
+        # address is in no config) and links to it as a validator.
+        jr["dialTargetsAdded"] = [n for n in VALIDATORS if any(
+            "dial targets set" in ln and "added=1" in ln for ln in self.log_text(n, offsets[n]).splitlines())]
+
+        def linked() -> list[str]:
+            return [n for n in VALIDATORS if any(p.get("publicKey") == key and p.get("validator") is True
+                                                 for p in (self.api_json(n, "/v1/peers") or {}).get("peers", ()))]
+        wait_for(lambda: len(linked()) == len(VALIDATORS), bound)
+        jr["linkedAsValidatorBy"] = linked()
+        if jr["dialTargetsAdded"] != VALIDATORS or jr["linkedAsValidatorBy"] != VALIDATORS:
+            fail(f"join: dial targets set with it by {jr['dialTargetsAdded']}, linked to it as a validator: "
+                 f"{jr['linkedAsValidatorBy']} (expected every validator)")
+        # Ready as a validator that votes (its reasons now include a quorum of validator peers).
+        jr["readyAsValidator"] = bool(wait_for(ready, bound, 0.1))
+        if not jr["readyAsValidator"]:
+            fail(f"join: {j}'s /readyz not ready as a validator in force ({sorted(reasons)})")
+        jr["joinS"] = round(time.monotonic() - t_join, 1)
+        return (f" (preflight passed after {attempts} attempt(s); votes of {', '.join(voters)}: "
+                f"{tallies[-1][-1] if tallies[-1] else '?'}; listed by every node: {jr['listedByAll']}; its commit "
+                f"in the certificates of {len(jr['signedAt'])} of heights {start}..{start + 9}; dial targets "
+                f"set by {len(jr['dialTargetsAdded'])} validators; /readyz ready "
+                f"{jr['readyAfterRestartS']} s after its restart and as a validator: {jr['readyAsValidator']})")
+
+    def leave_validator(self, victim: str) -> str:
+        """The validators and the observer itself vote it out (4 of 5); then, with `victim` stopped,
+        a removal that would leave fewer than a quorum live is refused by both voting commands; the
+        observer is restarted as one."""
+        j, jr, fail = JOINER, self.join, self.failures.append
+        t_leave = time.monotonic()
+        key = self.cluster.keys[j].hex()
+        original = {self.cluster.keys[n].hex() for n in VALIDATORS}
+        bound = scaled(self.resume_bound_s)
+        detail = ""
+        if "adoptedFrom" in jr:
+            out = ""
+            for v in jr["voters"] + [j]:
+                rc, out = self.vote(v, "remove", "--validator", key)
+                if rc != 0 or "ok    quorum    after removing" not in out:
+                    fail(f"join: `validator vote remove` on {v}'s host exited {rc}: {out[-800:]}")
+                    break
+            end = self.set_from_height(j, original) if "adopted: 4 validators" in out else None
+            if end is None:
+                fail(f"join: the removal was not adopted: {out[-800:]}")
+            else:
+                jr["removedFrom"] = self.set_from = end
+                back = wait_for(lambda: all(self.set_keys(n) == original for n in NODES), bound)
+                if not back:
+                    fail(f"join: not every node is back to the original set: "
+                         f"{ {n: len(self.set_keys(n) or ()) for n in NODES} }")
+                self.wait_majority(end + 10, bound)
+                signers = self.certificate_signers(range(end, end + 10))
+                jr["signedAfterRemoval"] = [h for h, ks in signers.items() if key in ks]
+                jr["foreignSigners"] = sorted({k[:16] for ks in signers.values() for k in ks - original})
+                short = [h for h, ks in signers.items() if len(ks) < 3]
+                if jr["signedAfterRemoval"] or jr["foreignSigners"] or short:
+                    fail(f"join: certificates of {end}..{end + 9}: its commit at {jr['signedAfterRemoval']}, "
+                         f"signers outside the original set {jr['foreignSigners']}, fewer than 3 at {short}")
+                detail += (f"; voted out (4 of 5), in force from {end}: no commit of it in the certificates of "
+                           f"{end}..{end + 9}, the original 4 commit on")
+        detail += self.refused_removal(victim, jr.get("voters") or [n for n in VALIDATORS if n != victim])
+        self.set_role(j, "observer")
+        self.stop_node(j)
+        self.cluster.sh("start", j)
+        status = wait_for(lambda: (self.cluster.status(j) or {}).get("role") == "observer", bound)
+        jr["observerAgain"] = bool(status)
+        if not status:
+            fail(f"join: {j} did not come back as an observer")
+        jr["leaveS"] = round(time.monotonic() - t_leave, 1)
+        return detail + f"; {j} restarted as an observer"
+
+    def refused_removal(self, victim: str, voters: list[str]) -> str:
+        """With `victim` stopped (SIGSTOP), removing a live validator would leave 3 validators with
+        2 live, under their quorum of 3: `validator vote remove` and `tx validator-change` refuse it
+        with the counts, and nothing is sent."""
+        jr, fail = self.join, self.failures.append
+        voter, target = voters[0], voters[1]
+        vkey, tkey = self.cluster.keys[victim].hex(), self.cluster.keys[target].hex()
+        said: dict[str, str] = {}
+        self.load.avoid = {victim}
+        self.cluster.sh("stop", victim)
+        try:
+            def silent() -> bool:
+                # As QuorumSafety judges (--live-within 20), with a margin: not linked, or nothing
+                # from it in the last 25 heights.
+                v = self.api_json(voter, "/v1/validators")
+                if v is None:
+                    return False
+                m = next(x for x in v["validators"] if x["publicKey"] == vkey)
+                last = max(m.get("lastSignedHeight") or 0, m.get("lastVoteHeight") or 0)
+                return not m.get("connected") or last + 25 < v["height"]
+            if not wait_for(silent, scaled(self.resume_bound_s)):
+                # The commands would vote (the change would be safe as the voter sees it): no vote.
+                fail(f"join: {voter} still saw {victim} live after it was stopped")
+                return f"; {voter} still saw the stopped {victim} live: no refusal tried"
+            expected = f"refused: after removing {target}, 3 validators need 3 live for a quorum; 2 are live"
+            for label, args in (
+                    ("validator vote", ("validator", "vote", "--home", self.home(voter), "remove", "--validator", tkey)),
+                    ("tx validator-change", ("tx", "validator-change", "--key",
+                                             os.path.join(self.home(voter), "node_key.json"), "--api",
+                                             self.cluster.url(voter), "--op", "remove", "--validator", tkey))):
+                rc, out = self.totemd(*args, host=voter)
+                line = next((ln.strip() for ln in out.splitlines() if "refused" in ln), out.strip()[-300:])
+                said[label] = line
+                if rc == 0 or expected not in out or f"{victim} " not in out.split("not live:")[-1]:
+                    fail(f"join: `{label}` removing {target} with {victim} stopped exited {rc} without the "
+                         f"refusal ({expected!r}, naming {victim}): {out[-800:]}")
+            jr["refusals"] = said
+            pending = (self.api_json(voter, "/v1/validators") or {}).get("pending", [])
+            if any(t.get("validator") == tkey for t in pending):
+                fail(f"join: a refused removal of {target} was sent anyway: {pending}")
+        finally:
+            self.cluster.sh("cont", victim)
+        return f"; with {victim} stopped: {said.get('validator vote', '-')[:240]}"
 
     # -- the whole campaign
 

@@ -22,6 +22,13 @@ Asserted hard (safety, and what the scenarios promise):
   and signs again;
 - a validator killed and started on a deleted data directory fences itself above the network's
   height, no certificate up to its fence holds its commit, and it signs again above it;
+- the observer joins the validator set and leaves it (`join`, run last, after the faults), by the
+  operators' commands on their own hosts: it is in no config's persistent_peers, every validator
+  sets its dial targets from the chain and links to it as a validator, every node lists it, its
+  /readyz is ready, its commits are in certificates from the height its key is in force; voted out,
+  no certificate from the removal's height holds its commit and only the original four sign; with
+  one validator stopped, removing a live one is refused with the counts by `validator vote` and
+  `tx validator-change` alike; it runs as an observer again;
 - the load generator ran without error and most txs it submitted were committed.
 Measured and printed, not asserted: throughput and latency against the healthy baseline
 (issue 13's liveness target; docs/reliability.md).
@@ -40,9 +47,11 @@ import campaign
 
 SEED = int(os.environ.get("TOTEM_E2E_CAMPAIGN_SEED", "13"))
 DURATION_S = float(os.environ.get("TOTEM_E2E_CAMPAIGN_DURATION", "18"))
+# The join's own steps (restart, preflight, three votes, the checks) take most of this already.
+JOIN_S = 8.0
 PLAN = [("healthy", 12)] + [(name, DURATION_S) for name in
                             ("isolate_leader", "split", "kill", "sigstop", "loss", "disk_full",
-                             "backup_restore", "wipe")]
+                             "backup_restore", "wipe")] + [("join", JOIN_S)]
 # One validator cannot lead: the view changes of the steady window are the rotation's to explain.
 ONE_DOWN = ("isolate_leader", "kill", "sigstop")
 
@@ -89,6 +98,17 @@ def test_fault_campaign(totemd, tmp_path):
     assert "verified: True" in restored["detail"] and "signs again" in restored["detail"], restored
     wiped = next(r for r in summary["scenarios"] if r["scenario"] == "wipe")
     assert "fenced at height" in wiped["detail"] and "signs again" in wiped["detail"], wiped
+    joined = next(r for r in summary["scenarios"] if r["scenario"] == "join")["join"]
+    everyone = campaign.VALIDATORS
+    assert joined["inPersistentPeers"] == [] and joined["listedByAll"] is True, joined
+    assert joined["dialTargetsAdded"] == everyone and joined["linkedAsValidatorBy"] == everyone, joined
+    assert joined["signedAt"] and min(joined["signedAt"]) >= joined["adoptedFrom"], joined
+    assert joined["readyAfterRestartS"] is not None and joined["readyAsValidator"] is True, joined
+    assert joined["removedFrom"] > joined["adoptedFrom"], joined
+    assert joined["signedAfterRemoval"] == [] and joined["foreignSigners"] == [], joined
+    for command in ("validator vote", "tx validator-change"):
+        assert "3 validators need 3 live for a quorum; 2 are live" in joined["refusals"][command], joined
+    assert joined["observerAgain"] is True, joined
     # The checker had something to check: the load committed txs throughout, duplicate pairs
     # included, and the final check walked every height.
     assert summary["txsReportedCommitted"] >= 1000, summary["txsReportedCommitted"]

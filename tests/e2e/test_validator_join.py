@@ -8,7 +8,7 @@ signed request; three of the four validators `validator vote add` it; the set in
 and the candidate's commits appear in later certificates (with a validator then killed, the chain
 needs the newcomer's commits to go on: 4 of 5). With that validator down, a vote that would leave
 fewer than a quorum live (adding a sixth validator whose node nobody can reach) is refused, naming
-the counts and the validator that is down. The validator comes back; a quorum votes the fifth out,
+the counts and the validator that is down, by `validator vote` and by `tx validator-change` alike. The validator comes back; a quorum votes the fifth out,
 and the four commit on without it.
 """
 
@@ -169,6 +169,14 @@ def test_a_fifth_agency_joins_then_leaves(totemd, tmp_path):
         assert "refused: after adding agency-f, 6 validators need 5 live for a quorum; 4 are live" in said, said
         assert "node3" in said and "not connected to this node" in said, said
         assert "agency-f (the candidate) not connected to this node" in said, said
+        # A vote built by hand with `tx validator-change` gets the same check (the same code): refused
+        # with the same counts, nothing sent.
+        res = totem(totemd, "tx", "validator-change", "--key", os.path.join(a.home, "node_key.json"), "--api", a.api_url,
+                    "--op", "add", "--validator", sixth.hex, "--name", "agency-f", "--p2p-address", "127.0.0.1:9")
+        said = res.stdout + res.stderr
+        assert res.returncode != 0, said
+        assert "refused: after adding agency-f, 6 validators need 5 live for a quorum; 4 are live" in said, said
+        assert "vote with --force" in said and "txHash" not in said, said
         assert sixth.hex not in [t["validator"] for t in validators_view(a)["pending"]], "no vote was sent"
 
         # node3 back; then the fifth leaves: 4 of the 5 vote it out (the leaver's own vote counts).

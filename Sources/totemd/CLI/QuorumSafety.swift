@@ -1,8 +1,9 @@
 import ChainModel
 import TotemCrypto
 
-/// The check `totemd validator vote` makes before it votes: would the validator set after the
-/// change still have a quorum of live validators? A change that leaves fewer than `q'` live stops
+/// The check `totemd validator vote` and `totemd tx validator-change` make before they vote
+/// (`QuorumCheckOptions`): would the validator set after the change still have a quorum of live
+/// validators? A change that leaves fewer than `q'` live stops
 /// the chain the moment it is in force (nothing commits until enough of them come back), so the
 /// vote is refused with the counts and who is not live, unless the operator forces it.
 ///
@@ -96,5 +97,15 @@ enum QuorumSafety {
         if !parts.isEmpty { text += " (\(parts.joined(separator: "; ")))" }
         if !dead.isEmpty { text += "; not live: \(dead.joined(separator: "; "))" }
         return Verdict(countAfter: count, quorumAfter: quorum, liveAfter: liveCount, explanation: text)
+    }
+
+    /// What a voting command does with a verdict: the line it prints before voting (`ok`, or
+    /// `warn` when only `force` lets an unsafe change through), or the refusal it fails with.
+    static func gate(_ verdict: Verdict, force: Bool) throws(CommandFailure) -> String {
+        if verdict.safe { return "ok    quorum    \(verdict.explanation)" }
+        guard force else {
+            throw CommandFailure("refused: \(verdict.explanation). Bring validators back first, or vote with --force")
+        }
+        return "warn  quorum    \(verdict.explanation); voting anyway (--force)"
     }
 }

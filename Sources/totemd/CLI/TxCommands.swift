@@ -191,13 +191,20 @@ struct RemoveRegistrarCmd: AsyncParsableCommand {
 }
 
 struct ValidatorChangeCmd: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validator-change",
-                                                    abstract: "Vote to add or remove a validator (validators only).")
+    static let configuration = CommandConfiguration(
+        commandName: "validator-change", abstract: "Vote to add or remove a validator (validators only).",
+        discussion: """
+            Before it signs, makes the quorum check of `totemd validator vote` (the same code), as the node \
+            at --api sees the set: refused, with the counts and who is not live, when after the change fewer \
+            than a quorum of the validators would be live (--force votes anyway). `validator vote` adds the \
+            checks of the join request and of the voter's membership around it (docs/ops/validator-changes.md).
+            """)
     @OptionGroup var signer: SignerOptions
     @Option(help: "add or remove.") var op: String
     @Option(help: "The validator's public key.") var validator: String
     @Option(help: "Its name (add only).") var name: String = ""
     @Option(help: "Its P2P address host:port (add only).") var p2pAddress: String = ""
+    @OptionGroup(title: "Quorum check") var quorum: QuorumCheckOptions
 
     func run() async throws {
         let o: ValidatorChangeOp
@@ -206,8 +213,11 @@ struct ValidatorChangeCmd: AsyncParsableCommand {
         case "remove": o = .remove
         default: throw ValidationError("--op must be add or remove")
         }
-        try await signer.submit(.validatorChange(ValidatorChange(op: o, validator: hex32(validator, "validator"),
-                                                                 name: o == .add ? name : "",
-                                                                 p2pAddress: o == .add ? p2pAddress : "")))
+        let change = ValidatorChange(op: o, validator: try hex32(validator, "validator"), name: o == .add ? name : "",
+                                     p2pAddress: o == .add ? p2pAddress : "")
+        let client = APIClient(base: signer.api)
+        try await quorum.enforce(change, client: client, node: try await NodeView.read(client),
+                                 set: try await ValidatorsView.read(client))
+        try await signer.submit(.validatorChange(change))
     }
 }

@@ -21,8 +21,7 @@ extension ValidatorCmd {
         @Argument(help: "add or remove.") var op: String
         @Option(name: .long, help: "add: the candidate's join request file.") var request: String?
         @Option(name: .long, help: "remove: the validator's public key (hex).") var validator: String?
-        @Option(name: .long, help: "Heights within which a validator's commit makes it live.") var liveWithin: UInt64 = 20
-        @Flag(name: .long, help: "Vote even when the change would leave fewer than a quorum live.") var force = false
+        @OptionGroup(title: "Quorum check") var quorum: QuorumCheckOptions
 
         func validate() throws {
             switch op {
@@ -30,7 +29,6 @@ extension ValidatorCmd {
             case "remove": guard validator != nil, request == nil else { throw ValidationError("remove takes --validator (and no --request)") }
             default: throw ValidationError("the operation must be add or remove")
             }
-            guard liveWithin >= 1 else { throw ValidationError("--live-within must be at least 1") }
         }
 
         func run() async throws {
@@ -50,15 +48,8 @@ extension ValidatorCmd {
                 // The change applies to that set; liveness is known only of the set in force.
                 print("note: a change is adopted and in force from height \(from); the check below is of the set in force now")
             }
-            let (change, safetyChange) = try await plan(node: node, set: set, client: client)
-            let verdict = QuorumSafety.judge(safetyChange, members: set.members, tipHeight: node.height, window: liveWithin)
-            if verdict.safe {
-                print("ok    quorum    \(verdict.explanation)")
-            } else if force {
-                print("warn  quorum    \(verdict.explanation); voting anyway (--force)")
-            } else {
-                throw CommandFailure("refused: \(verdict.explanation). Bring validators back first, or vote with --force")
-            }
+            let change = try plan(node: node, set: set)
+            try await quorum.enforce(change, client: client, node: node, set: set)
             do {
                 try await SignedSubmission.submit(.validatorChange(change), signer: key, api: client.base, nonce: nil, wait: true)
             } catch let refused as SignedSubmission.Refused {
@@ -67,10 +58,9 @@ extension ValidatorCmd {
             try await Self.printTally(change, client: client)
         }
 
-        /// The change to vote for, and the same change as the quorum check sees it; throws what
-        /// makes the vote pointless (a request that does not verify, a key already in or not in).
-        private func plan(node: NodeView, set: ValidatorsView,
-                          client: APIClient) async throws -> (ValidatorChange, QuorumSafety.Change) {
+        /// The change to vote for; throws what makes the vote pointless (a request that does not
+        /// verify, a key already in or not in).
+        private func plan(node: NodeView, set: ValidatorsView) throws -> ValidatorChange {
             if let path = request {
                 let req: JoinRequest
                 do {
@@ -83,9 +73,7 @@ extension ValidatorCmd {
                 if set.latestKeys.contains(req.validator) {
                     throw CommandFailure("\(req.name) (\(req.validator.hex)) is already a validator (in force or adopted)")
                 }
-                let reachable = try await connectedPeers(client).contains(req.validator)
-                return (ValidatorChange(op: .add, validator: req.validator, name: req.name, p2pAddress: req.p2pAddress),
-                        .add(key: req.validator, name: req.name, reachable: reachable))
+                return ValidatorChange(op: .add, validator: req.validator, name: req.name, p2pAddress: req.p2pAddress)
             }
             let target = try hex32(validator ?? "", "validator")
             guard set.latestKeys.contains(target) else {
@@ -94,7 +82,7 @@ extension ValidatorCmd {
             guard set.latestKeys.count > 1 else {
                 throw CommandFailure("\(target.hex) is the last validator: the chain rejects removing it")
             }
-            return (ValidatorChange(op: .remove, validator: target, name: "", p2pAddress: ""), .remove(key: target))
+            return ValidatorChange(op: .remove, validator: target, name: "", p2pAddress: "")
         }
 
         /// Where the change stands after this vote: votes so far of the quorum needed, or adopted.
