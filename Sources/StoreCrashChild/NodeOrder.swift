@@ -20,7 +20,11 @@ import TotemCrypto
 ///   persist the prepare for B, report "vote prepare h v B";
 ///   persist the commit for B with the lock, report "vote commit h v B";
 ///   log B decided (synced), report "committed h B" (the node answers clients here);
-///   commit B to LMDB.
+///   start B's LMDB commit and go on to height h + 1 without waiting for it: the votes of h + 1
+///   are persisted while it runs, as the node's are (ChainService.commit).
+///
+/// The blocks of the heights between two catch-up runs are built ahead, in one aborted write
+/// transaction, so building them needs no LMDB state of a block whose write is still under way.
 ///
 /// The power-cut test (Tests/ChainTests/PowerCutTests.swift) journals it and checks every power
 /// cut it could suffer against these reports.
@@ -48,17 +52,30 @@ enum NodeOrder {
             if s.height == tip.height + 1 { view = s.view + 1 }
         }
         report(fd, "open \(tip.height)")
-        while tip.height < target {
-            let h = tip.height + 1
+        var height = tip.height
+        /// The LMDB write of the last decided block, under way.
+        var storing: Task<Void, any Error>?
+        /// Blocks built ahead, from `height + 1` on.
+        var ahead: [(block: Block, certificate: CommitCertificate, changes: StateChanges)] = []
+        while height < target {
+            let h = height + 1
             if h % 7 == 0 && h + catchUpRunBlocks - 1 <= target {
                 // Blocks decided elsewhere, fetched by catch-up: one run, reported once it returns.
+                // The node waits for the last decided block's write before a run.
+                try await storing?.value
                 let run = try blocks(from: h, count: catchUpRunBlocks, source)
                 tip = try await store.commitRun(run.map { ($0.block, $0.certificate, $0.changes, nil) })
                 for item in run { report(fd, "committed \(item.block.height) \(item.block.hash.hex)") }
+                height = tip.height
                 view = 0
                 continue
             }
-            let made = try store.environment.read { try source.block(height: h, on: $0) }
+            if ahead.isEmpty {
+                try await storing?.value
+                let nextRun = (h / 7 + 1) * 7
+                ahead = try blocks(from: h, count: min(nextRun, target + 1) - h, source)
+            }
+            let made = ahead.removeFirst()
             let hash = made.block.hash
             if h % 3 == 0 && view == 0 {
                 let other = SHA256.hash(Array("another block at \(h)".utf8))
@@ -80,9 +97,11 @@ enum NodeOrder {
             report(fd, "vote commit \(h) \(view) \(hash.hex)")
             try await store.logDecided(made.block, certificate: made.certificate, changes: made.changes)
             report(fd, "committed \(h) \(hash.hex)")
-            tip = try await store.commit(made.block, certificate: made.certificate, changes: made.changes)
+            storing = Task { try await store.commit(made.block, certificate: made.certificate, changes: made.changes) }
+            height = h
             view = 0
         }
+        try await storing?.value
         await store.shutdown()
     }
 

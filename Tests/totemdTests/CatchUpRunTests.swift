@@ -40,6 +40,7 @@ import TotemCrypto
             let block = try source.buildProposal(view: 0, proposer: leader, nowMs: genesis.genesisTimeMs + UInt64(h) * 1000)
             let cert = certificate(block, signers: Array(keys.prefix(3)))
             _ = try await source.commit(block, certificate: cert)
+            try await source.waitForStoredBlocks()
             out.append((block, cert))
         }
         await source.store.shutdown()

@@ -26,6 +26,7 @@ import TotemCrypto
                                                                           body: body))
         }.sorted { $0.validator < $1.validator }
         _ = try await p.chain.commit(block, certificate: CommitCertificate(height: 1, view: 0, signatures: signatures))
+        try await p.chain.waitForStoredBlocks()
         return tx
     }
 

@@ -32,6 +32,10 @@ public final class ChainStore: Sendable {
     /// store opened read-only).
     private let lock: DirectoryLock?
     private let signingFile: SlotFile
+    /// Where signing-state writes run: a thread of their own, so a vote's sync never waits for the
+    /// LMDB write of the block decided before it (that write overlaps the next height: see
+    /// `persistSigningState`).
+    private let signingWriter = SerialThread(name: "totem-signing", queueCapacity: StoreLimits.signingWriterQueueMax)
     /// The last decided blocks with their certificates, each synced before its LMDB write.
     private let decidedLog: SlotFile
     /// A decided block that is logged but not yet in LMDB, readable through the block, header,
@@ -242,6 +246,10 @@ public final class ChainStore: Sendable {
     /// The height of a logged block whose LMDB write has not finished, if any.
     public var pendingHeight: UInt64? { pending.withLock { $0?.block.height } }
 
+    /// The header of a logged block whose LMDB write has not finished, if any: the tip the next
+    /// height builds on while that write runs.
+    public var pendingHeader: Header? { pending.withLock { $0?.block.header } }
+
     /// Returns once the block at `height` is in LMDB (a logged block's write is under way), or
     /// throws after `StoreLimits.pendingWriteWaitMaxMs`.
     public func waitUntilStored(height: UInt64) async throws {
@@ -391,9 +399,12 @@ public final class ChainStore: Sendable {
     /// every block committed before the call is stored (synced in LMDB, or the last one in the
     /// decided-block log). Returns after the fsync: only then may a vote it implies leave the node.
     public func persistSigningState(_ encoded: [UInt8]) async throws {
-        let file = signingFile, writer = writer
-        // On the writer thread, after every queued block write: one thread hop.
-        try await namingFullDisk { try await writer.afterQueuedWrites { try file.write(encoded) } }
+        let file = signingFile, signingWriter = signingWriter
+        // Not behind the queued block writes: the node votes at height H + 1 while the LMDB write of
+        // H runs. The invariant the start-up relies on still holds, because consensus logs block H
+        // (synced, `logDecided`) before it signs anything at H + 1: a signing state on disk is never
+        // ahead of the block before its height, which is in LMDB or in the log.
+        try await namingFullDisk { try await signingWriter.run { try file.write(encoded) } }
     }
 
     /// Runs a durable write; an I/O failure on a file system out of space becomes `.diskFull`,
@@ -424,6 +435,7 @@ public final class ChainStore: Sendable {
 
     /// Finishes queued writes (syncing them) and stops the writer thread.
     public func shutdown() async {
+        await signingWriter.shutdown()
         await writer.shutdown()
     }
 }

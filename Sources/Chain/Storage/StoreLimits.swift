@@ -13,6 +13,9 @@ public enum StoreLimits {
     public static let readersMax: UInt32 = 256
     /// Write closures waiting for the dedicated writer thread; callers beyond it wait for room.
     public static let writerQueueMax = 1_024
+    /// Signing-state writes queued at once: consensus awaits each before it sends the vote it
+    /// covers, so one is queued at a time; the rest is slack.
+    public static let signingWriterQueueMax = 8
     /// How many times one write is retried after growing the map before giving up.
     public static let mapGrowthRetriesMax = 40
     /// Shortest and longest pause while waiting for transactions to drain before a map resize.

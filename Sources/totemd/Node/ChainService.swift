@@ -29,6 +29,11 @@ final class ChainService: Sendable {
     /// Bytes of transactions per proposal, learnt from how long builds take (`ProposalBudget`).
     private let budget: Mutex<ProposalBudget>
     private let rejected = Mutex(BoundedCache<Bytes32, TxError>(capacity: NodeLimits.rejectedTxCacheEntriesMax))
+    /// The LMDB write of the last decided block, running while consensus decides the next height
+    /// (`commit`); awaited before anything that reads LMDB alone (`waitForStoredBlocks`).
+    private let storing = Mutex<Task<Void, any Error>?>(nil)
+    /// Why that write failed, once it has: consensus stops on it (`throwIfStoreWriteFailed`).
+    private let storeWriteFailure = Mutex<(any Error)?>(nil)
     /// The thread that builds, checks and applies blocks (`offload`).
     private let worker = SerialThread(name: "totem-chain", queueCapacity: NodeLimits.chainWorkerQueueMax)
 
@@ -246,8 +251,11 @@ final class ChainService: Sendable {
 
     func tip() throws -> ChainTip { try store.tip() }
 
-    /// The parent of the next block: the stored tip's header, or the genesis parent.
+    /// The parent of the next block: the decided block whose LMDB write is under way, else the
+    /// stored tip's header, or the genesis parent.
     func parent() throws -> ParentInfo {
+        // Read before the stored tip: once the logged block leaves, LMDB holds it.
+        if let logged = store.pendingHeader { return ParentInfo(header: logged) }
         let tip = try store.tip()
         guard tip.height > 0 else { return machine.genesisParent }
         guard let header = try store.header(at: tip.height) else {
@@ -385,8 +393,9 @@ final class ChainService: Sendable {
                 throw NodeError("transaction \(unseen[bad].hash) has an invalid signature")
             }
         }
-        let result = try store.withState { reader in
-            machine.apply(block, parent: parent, state: reader, signatures: .alreadyVerified)
+        // The committed state, a decided block whose LMDB write is under way included.
+        let result = try store.withCommittedState { state, _ in
+            machine.apply(block, parent: parent, state: state, signatures: .alreadyVerified)
         }
         switch result {
         case .success(let outcome): return outcome
@@ -397,21 +406,29 @@ final class ChainService: Sendable {
     // MARK: Commit
 
     struct Committed: Sendable {
-        let tip: ChainTip
         /// The set in force at `height + 2`.
         let validatorsAtHeightPlus2: ValidatorSet
         let stale: Int
-        /// The LMDB write transaction (block, certificate, state, indexes) including its fsyncs.
-        let storeWrite: Duration
         /// Whether the block had to be applied here (not checked or built before).
         let applied: Bool
     }
 
     /// Logs a decided block with its commit certificate (synced: from `onLogged` on, the node may
     /// report it committed and admission counts its state), lets its transactions (and those they
-    /// made stale) leave the mempool, then stores it in one LMDB transaction.
+    /// made stale) leave the mempool, and starts storing it in one LMDB transaction; returns without
+    /// waiting for that write, so consensus decides the next height meanwhile (its proposals are
+    /// built and checked on the logged block's state: `parent()`, `withCommittedState`).
+    /// `onStored` gets the write's duration (fsyncs included); `onStoreFailure` is called if it
+    /// fails, after which every later commit, and `throwIfStoreWriteFailed`, throws its error.
+    ///
+    /// Why this is safe: the block is final once logged (the log is synced and read at start), the
+    /// next block's log record and LMDB write queue behind this write on the writer thread, and
+    /// anything that reads LMDB alone waits for it first (`waitForStoredBlocks`).
     func commit(_ block: Block, certificate: CommitCertificate,
-                onLogged: @Sendable () -> Void = {}) async throws -> Committed {
+                onLogged: @Sendable () -> Void = {},
+                onStored: @escaping @Sendable (Duration) -> Void = { _ in },
+                onStoreFailure: @escaping @Sendable () -> Void = {}) async throws -> Committed {
+        try await waitForStoredBlocks()
         let cached = outcomes.withLock { $0[block.hash] }
         // The replica decides only on a commit certificate that verified against the set in force.
         let outcome: BlockOutcome
@@ -419,19 +436,42 @@ final class ChainService: Sendable {
         let h = block.height
         let adopted = try adoptedSet(outcome.changes, height: h)
         try await countingWriteFailure { try await store.logDecided(block, certificate: certificate, changes: outcome.changes) }
+        // Outcomes were of children of the old tip.
+        outcomes.withLock { $0.removeAll() }
         onLogged()
         // Admission already sees the logged block: its txs (and those it made stale) leave now.
         let stale = try withAccounts { accounts in mempool.withPool { $0.blockCommitted(block.txs, accounts: accounts) } }
         dropLosingRegistrations(block.txs, height: block.height)
-        let writeStarted = ContinuousClock.now
-        let tip = try await countingWriteFailure {
-            try await store.commit(block, certificate: certificate, changes: outcome.changes, adoptedValidatorSet: adopted)
+        let atPlus2 = try store.withCommittedState { state, _ in state.validatorSetRecord().inForce(at: h + 2).set }
+        let changes = outcome.changes
+        let write = Task {
+            let started = ContinuousClock.now
+            do {
+                try await countingWriteFailure {
+                    try await store.commit(block, certificate: certificate, changes: changes, adoptedValidatorSet: adopted)
+                }
+            } catch {
+                storeWriteFailure.withLock { $0 = error }
+                onStoreFailure()
+                throw error
+            }
+            onStored(ContinuousClock.now - started)
         }
-        let storeWrite = ContinuousClock.now - writeStarted
-        outcomes.withLock { $0.removeAll() }
-        let atPlus2 = try store.withState { $0.validatorSetRecord().inForce(at: h + 2).set }
-        return Committed(tip: tip, validatorsAtHeightPlus2: atPlus2, stale: stale.count, storeWrite: storeWrite,
-                         applied: cached == nil)
+        storing.withLock { $0 = write }
+        return Committed(validatorsAtHeightPlus2: atPlus2, stale: stale.count, applied: cached == nil)
+    }
+
+    /// Returns once the LMDB write of every decided block has finished; throws its error if one
+    /// failed. Whatever reads LMDB without the logged block's overlay calls it first.
+    func waitForStoredBlocks() async throws {
+        let write = storing.withLock { $0 }
+        try await write?.value
+    }
+
+    /// Throws the error of a failed LMDB write of a decided block, if there was one (the node
+    /// must stop: the block is logged, and the next start stores it again).
+    func throwIfStoreWriteFailed() throws {
+        if let error = storeWriteFailure.withLock({ $0 }) { throw error }
     }
 
     /// What `commitRun` stored: the blocks (a prefix of those given), the set in force at the last
@@ -450,6 +490,8 @@ final class ChainService: Sendable {
     /// committed.
     func commitRun(_ run: [(block: Block, certificate: CommitCertificate)],
                    certificateVerifies: @escaping @Sendable (CommitCertificate, Block, ValidatorSet) -> Bool) async throws -> CommittedRun {
+        // The run is checked against LMDB's state alone.
+        try await waitForStoredBlocks()
         let (accepted, stopped) = try await offload { try self.applyRun(run, certificateVerifies: certificateVerifies) }
         guard let last = accepted.last?.block else {
             return CommittedRun(blocks: [], validatorsAtHeightPlus2: nil, stoppedAt: stopped)

@@ -135,6 +135,7 @@ final class ConsensusDriver: Sendable {
 
     func run() async throws {
         var replica = try makeReplica()
+        status.withLock { $0.height = replica.height; $0.view = replica.view }
         try await withThrowingDiscardingTaskGroup { group in
             var queue: [ReplicaEvent] = [.start]
             if chain.hasProposableWork() { queue.append(.workPending) }
@@ -149,11 +150,16 @@ final class ConsensusDriver: Sendable {
                                                             group: &group) { queue.append(followUp) }
                     }
                 }
-                // Between steps: a run of blocks from catch-up is committed in one write, and the
-                // replica starts again after it.
+                // Between steps: a failed LMDB write of a decided block stops the node; a run of
+                // blocks from catch-up is committed in one write, and the replica starts again after
+                // it (from the stored chain: every decided block's write done).
+                try chain.throwIfStoreWriteFailed()
                 let fenceSettled = try await settleFence(validators: replica.validators)
                 if try await commitReadyRun(replicaHeight: replica.height) || fenceSettled {
+                    try await chain.waitForStoredBlocks()
                     replica = try makeReplica()
+                    // Said now: a long catch-up goes round this branch many times in a row.
+                    status.withLock { $0.height = replica.height; $0.view = replica.view }
                     queue.append(.start)
                     if chain.hasProposableWork() { queue.append(.workPending) }
                     continue
@@ -163,6 +169,8 @@ final class ConsensusDriver: Sendable {
                 guard let next = await inbox.next() else { break }
                 queue.append(next)
             }
+            // Stopping: the last decided block's LMDB write ends first (the store shuts down next).
+            try await chain.waitForStoredBlocks()
             group.cancelAll()
         }
     }
@@ -357,10 +365,15 @@ final class ConsensusDriver: Sendable {
         let commits = self.commits
         // Logged and synced: the block is final and readable, so clients waiting for it are answered
         // now, not after its LMDB write.
-        let committed = try await chain.commit(block, certificate: qc.commitCertificate) { commits.publish(block) }
+        // Its LMDB write runs on while the next height is decided; a failed one wakes the loop,
+        // which stops on it (`throwIfStoreWriteFailed`).
+        let metrics = self.metrics, inbox = self.inbox
+        let committed = try await chain.commit(
+            block, certificate: qc.commitCertificate, onLogged: { commits.publish(block) },
+            onStored: { metrics.lmdbBlockWrite.recordNanoseconds(Int64($0.components.seconds) * 1_000_000_000
+                                                                 + $0.components.attoseconds / 1_000_000_000) },
+            onStoreFailure: { inbox.pushControl(.catchUpReady) })
         metrics.commitLatency.recordInterval(since: started)
-        metrics.lmdbBlockWrite.recordNanoseconds(Int64(committed.storeWrite.components.seconds) * 1_000_000_000
-                                                 + committed.storeWrite.components.attoseconds / 1_000_000_000)
         if committed.applied { metrics.blocksAppliedAtCommit.increment() }
         metrics.validatorCommits.decided(height: block.height, signers: qc.signatures.map(\.validator), set: validators)
         afterCommit(block, validatorsAtHeightPlus2: committed.validatorsAtHeightPlus2, fromCatchUp: false)
