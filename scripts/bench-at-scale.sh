@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Issue 15's "flat from zero to a big chain": the same two measurements on a fresh 4 + 1 release
+# devnet and again once the chain holds WORKS registered works, with what each node holds then.
+#   1. fresh: `bench --rate 0` (single-signature RegisterWork) and `bench --rate RATE` (latency);
+#   2. fill: `bench --rate 0 --works-per-tx FILL_WORKS_PER_TX` (RegisterWorkBatch, 500: 1000 works exceed the devnet's maxTxBytes) until the chain holds WORKS;
+#   3. big: the two measurements of 1 again;
+#   4. per node: RssAnon (from /proc), data.mdb bytes and bytes per registered work; the ratios
+#      big / fresh, against issue 15's floors (throughput >= 0.80 of fresh, RssAnon <= 300 MiB) and
+#      targets (within 15 %, RssAnon <= 200 MiB, data.mdb <= 600 B per work);
+#   5. with ETCD=1, a 4-node etcd cluster's figures of the same run (scripts/bench/etcd_bench.sh).
+#
+#   scripts/bench-at-scale.sh                      # WORKS=1000000, 30 s phases, RATE=1000
+#   WORKS=100000 DURATION=20 scripts/bench-at-scale.sh
+#
+# Environment: WORKS (1000000), DURATION (seconds per measurement, 30), RATE (1000), FILL_CHUNK_S
+# (seconds per fill run, 60), ETCD (0), OUT (report folder, a new temporary one), TOTEM_SKIP_BUILD=1
+# (use the existing release build). The machine should have nothing else running: the reports
+# print the load average at each step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORKS=${WORKS:-1000000}
+DURATION=${DURATION:-30}
+RATE=${RATE:-1000}
+FILL_CHUNK_S=${FILL_CHUNK_S:-60}
+FILL_WORKS_PER_TX=${FILL_WORKS_PER_TX:-500}
+OUT=${OUT:-$(mktemp -d /tmp/totem-scale.XXXXXX)}
+mkdir -p "$OUT"
+T="$PWD/.build/release/totemd"
+if [[ "${TOTEM_SKIP_BUILD:-}" != 1 ]]; then
+    swift build -c release --product totemd >&2
+fi
+export TOTEM_DEVNET_DIR="$OUT/devnet" TOTEM_SKIP_BUILD=1 TOTEM_P2P_BASE_PORT=28601 TOTEM_API_BASE_PORT=28701
+APIS=http://127.0.0.1:28701,http://127.0.0.1:28702,http://127.0.0.1:28703,http://127.0.0.1:28704
+ROOT_KEY="$TOTEM_DEVNET_DIR/root_registrar.json"
+trap 'bash scripts/devnet.sh down >/dev/null 2>&1 || true' EXIT
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# Committed tx/s, works/s and latency percentiles of a bench report; works committed in it.
+bench_line() {
+    awk '/^  committed /{tps=$2} /^  works /{wps=$2}
+         /submit to seen in a committed block/{getline; p50=$2; p99=$6}
+         END{printf "tx_per_s=%s works_per_s=%s p50_ms=%s p99_ms=%s\n", tps, wps, p50, p99}' "$1"
+}
+works_in() {
+    awk -v k="$2" '/^  total /{print $2 * k}' "$1"
+}
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+measure() {  # <label>: the throughput and latency runs; prints their lines
+    "$T" bench --api "$APIS" --root-key "$ROOT_KEY" --rate 0 --duration "$DURATION" \
+        > "$OUT/$1-rate0.txt" 2> "$OUT/$1-rate0.log"
+    local a; a=$(bench_line "$OUT/$1-rate0.txt")
+    "$T" bench --api http://127.0.0.1:28701 --root-key "$ROOT_KEY" --rate "$RATE" --duration "$DURATION" \
+        > "$OUT/$1-rate$RATE.txt" 2> "$OUT/$1-rate$RATE.log"
+    local b; b=$(bench_line "$OUT/$1-rate$RATE.txt")
+    CHAIN_WORKS=$((CHAIN_WORKS + $(works_in "$OUT/$1-rate0.txt" 1) + $(works_in "$OUT/$1-rate$RATE.txt" 1)))
+    echo "$a|$b"
+}
+nodes_line() {  # RssAnon and data.mdb of every node
+    local d pid rss mdb
+    for d in "$TOTEM_DEVNET_DIR"/node* "$TOTEM_DEVNET_DIR"/observer*; do
+        pid=$(tr -dc '0-9' < "$d/node.pid")
+        rss=$(awk '/^RssAnon:/{printf "%.0f", $2/1024}' "/proc/$pid/status")
+        mdb=$(find "$d" -name data.mdb -printf '%s\n' | head -1)
+        printf '  %-10s RssAnon %4s MiB  data.mdb %5.0f MiB  %4.0f B/work\n' "$(basename "$d")" "$rss" \
+            "$(awk -v b="$mdb" 'BEGIN{print b/1048576}')" "$(awk -v b="$mdb" -v w="$CHAIN_WORKS" 'BEGIN{print (w > 0 ? b/w : 0)}')"
+    done
+}
+max_rss() {
+    local d pid m=0 r
+    for d in "$TOTEM_DEVNET_DIR"/node* "$TOTEM_DEVNET_DIR"/observer*; do
+        pid=$(tr -dc '0-9' < "$d/node.pid")
+        r=$(awk '/^RssAnon:/{printf "%.0f", $2/1024}' "/proc/$pid/status")
+        (( r > m )) && m=$r
+    done
+    echo "$m"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "conditions: ${DURATION} s per measurement, open-loop rate ${RATE}/s, fill to ${WORKS} works in runs of ${FILL_CHUNK_S} s of ${FILL_WORKS_PER_TX}-work batches; reports in $OUT"
+bash scripts/devnet.sh down >/dev/null 2>&1 || true
+rm -rf "$TOTEM_DEVNET_DIR"
+bash scripts/devnet.sh up >&2
+CHAIN_WORKS=0
+
+echo "fresh (load $(load)):"
+FRESH=$(measure fresh)
+echo "  rate 0:    ${FRESH%%|*}"
+echo "  rate $RATE: ${FRESH##*|}"
+nodes_line
+
+FILL_START=$(date +%s)
+n=0
+while (( CHAIN_WORKS < WORKS )); do
+    n=$((n + 1))
+    "$T" bench --api "$APIS" --root-key "$ROOT_KEY" --rate 0 --works-per-tx "$FILL_WORKS_PER_TX" --duration "$FILL_CHUNK_S" \
+        --presign 200 > "$OUT/fill-$n.txt" 2> "$OUT/fill-$n.log"
+    CHAIN_WORKS=$((CHAIN_WORKS + $(works_in "$OUT/fill-$n.txt" "$FILL_WORKS_PER_TX")))
+    echo "fill run $n: $(bench_line "$OUT/fill-$n.txt" | cut -d' ' -f2); chain holds about $CHAIN_WORKS works (load $(load))"
+done
+echo "filled in $(( $(date +%s) - FILL_START )) s"
+
+echo "big, $CHAIN_WORKS works (load $(load)):"
+BIG=$(measure big)
+echo "  rate 0:    ${BIG%%|*}"
+echo "  rate $RATE: ${BIG##*|}"
+nodes_line
+RSS=$(max_rss)
+
+echo "ratios (big / fresh, same run):"
+echo "  throughput     $(ratio "$(field tx_per_s "${BIG%%|*}")" "$(field tx_per_s "${FRESH%%|*}")")   (floor >= 0.80, target >= 0.85)"
+echo "  p50 at $RATE/s  $(ratio "$(field p50_ms "${BIG##*|}")" "$(field p50_ms "${FRESH##*|}")")   (target <= 1.15)"
+echo "  p99 at $RATE/s  $(ratio "$(field p99_ms "${BIG##*|}")" "$(field p99_ms "${FRESH##*|}")")   (target <= 1.15)"
+echo "  largest RssAnon ${RSS} MiB   (floor <= 300, target <= 200)"
+bash scripts/devnet.sh down >/dev/null 2>&1
+
+if [[ "${ETCD:-0}" == 1 ]]; then
+    echo "etcd, 4 nodes, same machine (load $(load)):"
+    echo "  rate 0:    $(NODES=4 CLIENTS=64 DURATION="${DURATION}s" bash scripts/bench/etcd_bench.sh)"
+    echo "  rate $RATE: $(NODES=4 CLIENTS=64 DURATION="${DURATION}s" RATE="$RATE" bash scripts/bench/etcd_bench.sh)"
+fi
