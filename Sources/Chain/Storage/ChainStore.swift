@@ -27,7 +27,7 @@ public final class ChainStore: Sendable {
     public let databases: StoreDatabases
     /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
     public let genesisHash: Bytes32
-    private let writer: StoreWriter
+    let writer: StoreWriter
     /// This process's hold on the data directory, released when the store is gone (none for a
     /// store opened read-only).
     private let lock: DirectoryLock?
@@ -171,6 +171,9 @@ public final class ChainStore: Sendable {
         let dbs = databases
         let wrote = try environment.write { txn in
             guard try txn.get(dbs.table(.validators), key: StateKeys.validatorSet) == nil else { return false }
+            // A state sync under way fills the tables from its snapshot; genesis records the
+            // snapshot lacks would otherwise survive into the synced state.
+            guard try txn.get(dbs.meta, key: StoreSchema.MetaKey.stateSyncProgress) == nil else { return false }
             for change in changes.sorted {
                 if let value = change.value { try txn.put(dbs.table(change.key.table), key: change.key.key, value: value) }
             }
