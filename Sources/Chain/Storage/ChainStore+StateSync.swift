@@ -52,6 +52,23 @@ public struct StateSyncProgress: Sendable, Equatable {
     }
 }
 
+/// The checkpoint block a state-synced store starts from: its header and commit certificate, and
+/// the headers just below it that the leader rotation reads (no block at or below it is stored).
+public struct StateSyncBase: Sendable, Equatable {
+    public let header: Header
+    public let certificate: CommitCertificate
+    public let recentHeaders: [Header]
+
+    /// The header of `height` this record holds, if any.
+    public func header(at height: UInt64) -> Header? {
+        if height == header.height { return header }
+        guard let first = recentHeaders.first, height >= first.height, height - first.height < UInt64(recentHeaders.count) else {
+            return nil
+        }
+        return recentHeaders[Int(height - first.height)]
+    }
+}
+
 /// Starting a store from a snapshot instead of block 1 (docs/state-sync.md): the chunks are
 /// written as they arrive, each in its own transaction with the progress record, so a node killed
 /// midway resumes with the chunks it lacks; the last step makes header H the tip.
@@ -65,18 +82,21 @@ extension ChainStore {
 
     /// The header and commit certificate of the checkpoint block this store was state-synced from
     /// (no block below its height is stored); nil for a store that holds every block from 1.
-    public func stateSyncBase() throws -> (header: Header, certificate: CommitCertificate)? {
+    public func stateSyncBase() throws -> StateSyncBase? {
         try environment.read { try Self.stateSyncBase($0, databases) }
     }
 
-    static func stateSyncBase(_ txn: ReadTxn, _ dbs: StoreDatabases) throws -> (header: Header, certificate: CommitCertificate)? {
+    static func stateSyncBase(_ txn: ReadTxn, _ dbs: StoreDatabases) throws -> StateSyncBase? {
         guard let bytes = try txn.get(dbs.meta, key: StoreSchema.MetaKey.stateSyncBase) else { return nil }
         do {
             var r = TCEReader(bytes)
             let header = try Header.decode(from: &r)
             let certificate = try CommitCertificate.decode(from: &r)
+            let recent = try r.list(counts: 0...SnapshotOffer.recentHeadersMax, "recentHeaders") {
+                (r: inout TCEReader, _: Int) throws(DecodeError) in try Header.decode(from: &r)
+            }
             try r.finish()
-            return (header, certificate)
+            return StateSyncBase(header: header, certificate: certificate, recentHeaders: recent)
         } catch {
             throw StoreError(.malformedRecord, "state-sync base record: \(error)")
         }
@@ -131,7 +151,7 @@ extension ChainStore {
     /// block (its height and hash), `certificate` its commit certificate (checked by the caller
     /// against the set in force). The header becomes the tip (height, hash, state root: block
     /// H + 1 chains from it) and the store's base; the progress record goes. Durable on return.
-    public func finishStateSync(header: Header, certificate: CommitCertificate) async throws -> ChainTip {
+    public func finishStateSync(header: Header, certificate: CommitCertificate, recentHeaders: [Header] = []) async throws -> ChainTip {
         let dbs = databases
         let tip = try await writer.write { txn -> ChainTip in
             guard let bytes = try txn.get(dbs.meta, key: StoreSchema.MetaKey.stateSyncProgress) else {
@@ -149,6 +169,7 @@ extension ChainStore {
             var w = TCEWriter()
             header.encode(to: &w)
             certificate.encode(to: &w)
+            w.list(recentHeaders) { w, h in h.encode(to: &w) }
             let heightKey = StoreKey.u64(header.height)
             try txn.put(dbs.meta, key: StoreSchema.MetaKey.stateSyncBase, value: w.bytes)
             try txn.put(dbs.blockHashes, key: header.hash.bytes, value: heightKey)

@@ -67,10 +67,7 @@ public struct StoreSnapshot {
         if let logged = loggedBlock(at: height) { return logged.block.header }
         if let cached = store.headers.withLock({ $0[height] }) { return cached }
         guard let bytes = try storedRecord(store.databases.blocks, height: height) else {
-            if let base = try ChainStore.stateSyncBase(txn, store.databases), base.header.height == height {
-                return base.header
-            }
-            return nil
+            return try ChainStore.stateSyncBase(txn, store.databases)?.header(at: height)
         }
         let header: Header
         do {
