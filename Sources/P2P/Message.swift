@@ -56,8 +56,9 @@ public enum Message: Sendable, Equatable {
     /// `payload:bytes` (at most `checkpointVoteMaxBytes`): a validator's signature on a checkpoint,
     /// as the node encodes it (docs/state-sync.md); opaque here.
     case checkpointVote([UInt8])
-    /// No body: asks the peer for its newest certified snapshot.
-    case snapshotQuery
+    /// `height:u64`: asks the peer for its certified snapshot of `height` if it holds one, else its
+    /// newest (0: the newest): a node resuming a state sync asks for the checkpoint it began.
+    case snapshotQuery(height: UInt64)
     /// `payload:bytes` (at most `snapshotOfferMaxBytes`): the answer to `snapshotQuery`, opaque
     /// here (the checkpoint certificate and the proofs that let a node check it from genesis);
     /// empty when the sender has none.
@@ -103,7 +104,7 @@ public enum Message: Sendable, Equatable {
         case .ping(let n), .pong(let n): w.u64(n)
         case .disconnect(let reason): w.u8(reason.rawValue)
         case .checkpointVote(let payload), .snapshotOffer(let payload): w.varBytes(payload)
-        case .snapshotQuery: break
+        case .snapshotQuery(let height): w.u64(height)
         case .chunkRequest(let height, let index): w.u64(height); w.u32(index)
         case .chunkResponse(let height, let index, let payload): w.u64(height); w.u32(index); w.varBytes(payload)
         }
@@ -166,7 +167,7 @@ public enum Message: Sendable, Equatable {
         case .checkpointVote:
             message = .checkpointVote(try r.varBytes(maxBytes: P2PLimits.checkpointVoteMaxBytes, "payload"))
         case .snapshotQuery:
-            message = .snapshotQuery
+            message = .snapshotQuery(height: try r.u64("height"))
         case .snapshotOffer:
             message = .snapshotOffer(try r.varBytes(maxBytes: P2PLimits.snapshotOfferMaxBytes, "payload"))
         case .chunkRequest:

@@ -179,8 +179,8 @@ extension P2PNode {
             emit(.blockResponse(from: link.key, fromHeight: from, blocks: blocks))
         case .checkpointVote(let payload):
             emit(.checkpointVote(from: link.key, payload: payload))
-        case .snapshotQuery:
-            emit(.snapshotQuery(from: link.key))
+        case .snapshotQuery(let height):
+            emit(.snapshotQuery(from: link.key, height: height))
         case .snapshotOffer(let payload):
             emit(.snapshotOffer(from: link.key, payload: payload))
         case .chunkRequest(let height, let index):

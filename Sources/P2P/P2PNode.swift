@@ -10,7 +10,7 @@ public enum PeerMessage: Sendable {
     case blockRequest(fromHeight: UInt64, count: UInt32)
     case blockResponse(fromHeight: UInt64, blocks: [[UInt8]])
     case checkpointVote([UInt8])
-    case snapshotQuery
+    case snapshotQuery(height: UInt64)
     case snapshotOffer([UInt8])
     case chunkRequest(height: UInt64, index: UInt32)
     case chunkResponse(height: UInt64, index: UInt32, payload: [UInt8])
@@ -120,7 +120,7 @@ public final class P2PNode: Sendable {
         case .blockRequest(let from, let count): m = .blockRequest(fromHeight: from, count: count)
         case .blockResponse(let from, let blocks): m = .blockResponse(fromHeight: from, blocks: blocks)
         case .checkpointVote(let p): m = .checkpointVote(p)
-        case .snapshotQuery: m = .snapshotQuery
+        case .snapshotQuery(let height): m = .snapshotQuery(height: height)
         case .snapshotOffer(let p): m = .snapshotOffer(p)
         case .chunkRequest(let height, let index): m = .chunkRequest(height: height, index: index)
         case .chunkResponse(let height, let index, let p): m = .chunkResponse(height: height, index: index, payload: p)

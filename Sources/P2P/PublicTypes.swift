@@ -70,7 +70,7 @@ public enum P2PEvent: Sendable {
     case blockResponse(from: Bytes32, fromHeight: UInt64, blocks: [[UInt8]])
     /// State sync (docs/state-sync.md): payloads opaque to P2P, limits in `P2PLimits`.
     case checkpointVote(from: Bytes32, payload: [UInt8])
-    case snapshotQuery(from: Bytes32)
+    case snapshotQuery(from: Bytes32, height: UInt64)
     case snapshotOffer(from: Bytes32, payload: [UInt8])
     case chunkRequest(from: Bytes32, height: UInt64, index: UInt32)
     case chunkResponse(from: Bytes32, height: UInt64, index: UInt32, payload: [UInt8])

@@ -32,7 +32,7 @@ def main(out: str) -> None:
         seeds["consensus"].append(bytes([1]) + block)
         seeds["p2p-message"].append(bytes([2]) + struct.pack(">I", len(body)) + b"".join(struct.pack(">I", len(t)) + t for t in body))
     # State-sync messages: checkpoint vote, snapshot query and offer, chunk request and response.
-    seeds["p2p-message"] += [bytes([9]) + struct.pack(">I", 3) + b"abc", bytes([10]), bytes([11]) + struct.pack(">I", 0),
+    seeds["p2p-message"] += [bytes([9]) + struct.pack(">I", 3) + b"abc", bytes([10]) + struct.pack(">Q", 0), bytes([11]) + struct.pack(">I", 0),
                              bytes([12]) + struct.pack(">QI", 20, 1),
                              bytes([13]) + struct.pack(">QII", 20, 1, 2) + b"\x00\x01"]
     seeds["header"] += [bytes.fromhex(h["header"]) for h in v["boundaryHeaders"] + v["malformedHeaders"]]

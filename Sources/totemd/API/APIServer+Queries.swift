@@ -127,6 +127,10 @@ extension APIServer {
             _ = await cancelWhenGracefulShutdown { await commits.wait(forHeight: height, timeout: .milliseconds(waitMs)) }
         }
         guard let found = try queries.block(at: height) else {
+            if let base = try queries.prunedThrough(), height <= base {
+                throw APIError.notFound("pruned_below", "this node started from the snapshot of height \(base) "
+                                        + "(state sync) and holds blocks from \(base + 1) only")
+            }
             throw APIError.notFound("block_not_found", "no block at height \(height) yet")
         }
         return JSONResponse.make(Self.blockJSON(found.block, found.commit))

@@ -235,8 +235,8 @@ final class Node: Service {
             switch event {
             case .checkpointVote(let from, let payload):
                 snapshots.received(vote: payload, from: from)
-            case .snapshotQuery(let from):
-                snapshots.serveOffer(to: from)
+            case .snapshotQuery(let from, let height):
+                snapshots.serveOffer(to: from, preferring: height)
             case .chunkRequest(let from, let height, let index):
                 snapshots.serveChunk(to: from, height: height, index: index)
             case .snapshotOffer(let from, let payload):

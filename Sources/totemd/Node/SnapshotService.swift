@@ -194,8 +194,9 @@ final class SnapshotService: Sendable {
     /// The newest certified snapshot this node holds, with what lets a peer check it from genesis;
     /// nil when it has none (or cannot prove its set chain: a node that was itself state-synced
     /// lacks the headers of set changes below its base).
-    func offer() -> SnapshotOffer? {
-        let heights = state.withLock { s in s.certified.filter { s.own[$0] != nil }.sorted(by: >) }
+    func offer(preferring preferred: UInt64 = 0) -> SnapshotOffer? {
+        var heights = state.withLock { s in s.certified.filter { s.own[$0] != nil }.sorted(by: >) }
+        if let i = heights.firstIndex(of: preferred) { heights.insert(heights.remove(at: i), at: 0) }
         for height in heights {
             do {
                 guard let certificate = try SnapshotFiles.certificate(base: base, height: height) else { continue }
@@ -228,9 +229,10 @@ final class SnapshotService: Sendable {
         return nil
     }
 
-    /// Answers a peer's query with the newest offer (empty when none).
-    func serveOffer(to peer: Bytes32) {
-        let payload = offer()?.encoded ?? []
+    /// Answers a peer's query with the offer of the height it prefers if held, else the newest
+    /// (empty when none).
+    func serveOffer(to peer: Bytes32, preferring height: UInt64) {
+        let payload = offer(preferring: height)?.encoded ?? []
         _ = try? network.send(.snapshotOffer(payload), to: peer)
     }
 

@@ -93,7 +93,7 @@ final class StateSyncClient: Sendable {
         var firstOfferMs: UInt64?
         var lastQueryMs: UInt64 = 0
         func query(_ peers: [Bytes32]) {
-            for peer in peers { _ = try? network.send(.snapshotQuery, to: peer) }
+            for peer in peers { _ = try? network.send(.snapshotQuery(height: resuming?.height ?? 0), to: peer) }
         }
         while true {
             let now = Self.nowMs()
@@ -180,7 +180,7 @@ final class StateSyncClient: Sendable {
             guard let event = await iterator.next() else { return false }
             switch event {
             case .peerUp(let peer):
-                _ = try? network.send(.snapshotQuery, to: peer)
+                _ = try? network.send(.snapshotQuery(height: checkpoint.height), to: peer)
             case .peerDown(let peer):
                 plan.removeSource(peer)
             case .offer(let peer, let payload):
@@ -190,7 +190,7 @@ final class StateSyncClient: Sendable {
                 }
             case .tick:
                 if plan.sources.isEmpty, now >= last.ms + Self.queryIntervalMs {
-                    for peer in network.peers().map(\.key) { _ = try? network.send(.snapshotQuery, to: peer) }
+                    for peer in network.peers().map(\.key) { _ = try? network.send(.snapshotQuery(height: checkpoint.height), to: peer) }
                 }
             case .chunk(let peer, let height, let index, let payload):
                 guard height == checkpoint.height, plan.answered(index, by: peer) else { continue }
