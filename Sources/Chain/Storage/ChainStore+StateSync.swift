@@ -118,8 +118,10 @@ extension ChainStore {
             }
             // The validator history and the image-code index only ever gain keys, and the
             // snapshot holds every key they may hold: they are overwritten, not emptied (the
-            // genesis set the store is claimed with stays readable meanwhile).
-            for table in StateTable.allCases { try txn.deleteAll(dbs.table(table)) }
+            // genesis set the store is claimed with stays readable meanwhile). So is the
+            // `validators` table: its two keys ("set", "history") are in every snapshot, and the
+            // node's reads of the set in force (allow list, readiness) need one until then.
+            for table in StateTable.allCases where table != .validators { try txn.deleteAll(dbs.table(table)) }
             let progress = StateSyncProgress(certificate: certificate)
             try txn.put(dbs.meta, key: StoreSchema.MetaKey.stateSyncProgress, value: progress.encoded)
             return progress

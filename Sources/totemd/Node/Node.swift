@@ -243,8 +243,13 @@ final class Node: Service {
                 stateSync?.push(.offer(from: from, payload: payload))
             case .chunkResponse(let from, let height, let index, let payload):
                 stateSync?.push(.chunk(from: from, height: height, index: index, payload: payload))
-            case .consensus, .blockResponse, .status where syncing:
+            // (One pattern per case: a `where` clause binds to the last pattern of a case only.)
+            case .consensus where syncing:
                 break  // nothing to follow them from until the snapshot is in
+            case .blockResponse where syncing:
+                break
+            case .status where syncing:
+                break
             case .peerUp(let info) where syncing:
                 stateSync?.push(.peerUp(info.key))
             case .peerDown(let key) where syncing:
