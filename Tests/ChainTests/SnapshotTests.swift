@@ -249,3 +249,77 @@ import TotemCrypto
         #expect(throws: GenesisError.self) { try Self.build(params) }
     }
 }
+
+/// A snapshot offer checked from genesis alone: the validator-set chain, the checkpoint
+/// certificate, header H and its commit, and the recent headers chained to it.
+@Suite struct SnapshotOfferTests {
+    static let genesisHash = SHA256.hash(Array("offer genesis".utf8))
+    static let first = (0..<4).map { SigningKey(seed: SHA256.hash(Array("first set \($0)".utf8))) }
+    static let second = (0..<4).map { SigningKey(seed: SHA256.hash(Array("second set \($0)".utf8))) }
+    static var firstSet: ValidatorSet { ValidatorSet(first.map(\.publicKey))! }
+    static var secondSet: ValidatorSet { ValidatorSet(second.map(\.publicKey))! }
+
+    static func header(_ height: UInt64, parent: Bytes32, set: ValidatorSet, next: ValidatorSet) -> Header {
+        Header(chainId: "test", height: height, view: 0, timestampMs: height, parentHash: parent, txRoot: Block.txRoot([]),
+               txCount: 0, stateRoot: SHA256.hash([UInt8(height)]), validatorSetHash: set.hash, nextValidatorSetHash: next.hash,
+               proposer: set.keys[0])
+    }
+
+    static func commit(_ h: Header, by keys: [SigningKey]) -> CommitCertificate {
+        CommitCertificate(height: h.height, view: 0, signatures: keys.prefix(3).map { k in
+            ValidatorSignature(validator: k.publicKey,
+                               signature: VoteBody(height: h.height, view: 0, blockHash: h.hash).sign(.commit, key: k, genesisHash: genesisHash))
+        })
+    }
+
+    /// The set changes at height 6 (header 5 names the second set); the checkpoint is at 10.
+    static func offer() -> SnapshotOffer {
+        let change = header(5, parent: SHA256.hash([5]), set: firstSet, next: secondSet)
+        let h9 = header(9, parent: SHA256.hash([9]), set: secondSet, next: secondSet)
+        let h10 = header(10, parent: h9.hash, set: secondSet, next: secondSet)
+        let checkpoint = Checkpoint(chainId: "test", height: 10, blockHash: h10.hash, snapshotRoot: SHA256.hash([1]), chunkCount: 2)
+        let certificate = CheckpointCertificate(checkpoint: checkpoint, signatures: second.prefix(3).map { k in
+            ValidatorSignature(validator: k.publicKey, signature: checkpoint.sign(key: k, genesisHash: genesisHash))
+        })
+        return SnapshotOffer(certificate: certificate, header: h10, commit: commit(h10, by: second),
+                             setChanges: [SetChangeProof(header: change, commit: commit(change, by: first), keys: secondSet.keys)],
+                             recentHeaders: [h9])
+    }
+
+    static func code(_ offer: SnapshotOffer) -> SnapshotOfferError.Code? {
+        do {
+            _ = try offer.verify(chainId: "test", genesisSet: firstSet, genesisHash: genesisHash)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test func aWholeOfferChecksAndRoundTrips() throws {
+        let offer = Self.offer()
+        let sets = try offer.verify(chainId: "test", genesisSet: Self.firstSet, genesisHash: Self.genesisHash)
+        #expect(sets.atHeight == Self.secondSet && sets.atNext == Self.secondSet)
+        #expect(try SnapshotOffer.decode(offer.encoded) == offer)
+    }
+
+    @Test func eachLinkOfTheChainIsChecked() {
+        var noChange = Self.offer()
+        noChange.setChanges = []
+        #expect(Self.code(noChange) == .offerCheckpoint, "without the set change, the checkpoint's signers are strangers")
+        var changeSignedByNewSet = Self.offer()
+        changeSignedByNewSet.setChanges[0].commit = Self.commit(changeSignedByNewSet.setChanges[0].header, by: Self.second)
+        #expect(Self.code(changeSignedByNewSet) == .offerSetChain)
+        var otherKeys = Self.offer()
+        otherKeys.setChanges[0].keys = Self.firstSet.keys
+        #expect(Self.code(otherKeys) == .offerSetChain)
+        var otherHeader = Self.offer()
+        otherHeader.header.timestampMs += 1
+        #expect(Self.code(otherHeader) == .offerHeader, "the checkpoint names another block")
+        var badRecent = Self.offer()
+        badRecent.recentHeaders[0].timestampMs += 1
+        #expect(Self.code(badRecent) == .offerHeader, "a recent header that is not header H's parent")
+        var forged = Self.offer()
+        forged.certificate.checkpoint.chunkCount = 3
+        #expect(Self.code(forged) == .offerCheckpoint)
+    }
+}
