@@ -188,7 +188,11 @@ public final class LMDBEnvironment: Sendable {
 
     /// Runs `body` in a read-only transaction (a consistent snapshot) on the calling thread.
     public func read<T>(_ body: (ReadTxn) throws -> T) throws -> T {
-        let raw = try begin(flags: UInt32(MDB_RDONLY))
+        try run(readTxn: try begin(flags: UInt32(MDB_RDONLY)), body)
+    }
+
+    /// Runs `body` with the begun read transaction `raw`, then ends it and leaves the gate.
+    fileprivate func run<T>(readTxn raw: OpaquePointer, _ body: (ReadTxn) throws -> T) throws -> T {
         let txn = ReadTxn(raw, environment: self)
         defer {
             txn.invalidate()
@@ -329,15 +333,7 @@ public final class DetachedRead: @unchecked Sendable {
     public func run<T>(_ body: (ReadTxn) throws -> T) throws -> T {
         let (exchanged, _) = taken.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         precondition(exchanged, "a detached read transaction was run twice")
-        let txn = ReadTxn(raw, environment: environment)
-        defer {
-            txn.invalidate()
-            mdb_txn_abort(raw)
-            environment.leaveGate()
-        }
-        let result = try body(txn)
-        if let damage = txn.damage { throw damage }
-        return result
+        return try environment.run(readTxn: raw, body)
     }
 
     deinit {

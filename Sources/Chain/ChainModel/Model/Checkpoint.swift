@@ -83,38 +83,28 @@ public struct CheckpointCertificate: Sendable, Hashable, TCEEncodable {
         guard checkpoint.chainId.utf8.elementsEqual(chainId.utf8) else {
             throw CheckpointError(.checkpointWrongChain, "checkpoint of chain \(checkpoint.chainId), not \(chainId)")
         }
-        var seen = Set<Bytes32>()
-        for s in signatures {
-            guard validators.contains(s.validator) else {
-                throw CheckpointError(.checkpointNonMember, "signer \(s.validator) is not in the validator set "
-                                      + "in force at height \(checkpoint.height)")
-            }
-            guard seen.insert(s.validator).inserted else {
-                throw CheckpointError(.checkpointDuplicateSigner, "signer \(s.validator) is listed twice")
-            }
-            guard checkpoint.verify(signature: s.signature, validator: s.validator, genesisHash: genesisHash) else {
-                throw CheckpointError(.checkpointBadSignature, "signature of \(s.validator) does not verify")
-            }
+        let checkpoint = checkpoint
+        let failure = ValidatorSignature.quorumFailure(signatures, of: validators) {
+            checkpoint.verify(signature: $0.signature, validator: $0.validator, genesisHash: genesisHash)
         }
-        guard signatures.count >= validators.quorum else {
-            throw CheckpointError(.checkpointBelowQuorum,
-                                  "\(signatures.count) signatures, quorum is \(validators.quorum)")
+        switch failure {
+        case nil: return
+        case .nonMember(let key): throw CheckpointError(.checkpointNonMember, "signer \(key) is not in the validator set "
+                                                        + "in force at height \(checkpoint.height)")
+        case .duplicate(let key): throw CheckpointError(.checkpointDuplicateSigner, "signer \(key) is listed twice")
+        case .badSignature(let key): throw CheckpointError(.checkpointBadSignature, "signature of \(key) does not verify")
+        case .belowQuorum: throw CheckpointError(.checkpointBelowQuorum,
+                                                 "\(signatures.count) signatures, quorum is \(validators.quorum)")
         }
     }
 
     public func encode(to w: inout TCEWriter) {
         checkpoint.encode(to: &w)
-        w.list(signatures) { w, s in w.bytes32(s.validator); w.bytes64(s.signature) }
+        ValidatorSignature.encode(signatures, to: &w)
     }
 
     public static func decode(from r: inout TCEReader) throws(DecodeError) -> CheckpointCertificate {
-        let checkpoint = try Checkpoint.decode(from: &r)
-        let sigs = try r.list(counts: 0...Limits.validatorsMaxCount, "signatures") {
-            (r: inout TCEReader, _: Int) throws(DecodeError) in
-            ValidatorSignature(validator: try r.bytes32("signatures.validator"),
-                               signature: try r.bytes64("signatures.signature"))
-        }
-        return CheckpointCertificate(checkpoint: checkpoint, signatures: sigs)
+        CheckpointCertificate(checkpoint: try Checkpoint.decode(from: &r), signatures: try ValidatorSignature.decodeList(from: &r))
     }
 }
 
