@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TotemCrypto
 @testable import ChainModel
@@ -147,6 +148,39 @@ import TotemCrypto
                                     blockHash: tip.lastBlockHash, chunkBytes: chunkBytes, base: dir.sub("again"))
         }
         #expect(again == checkpoint)
+        await store.shutdown()
+    }
+
+    /// The read a checkpoint takes is begun right after its commit, before the next one: it sees
+    /// the state of its height, whatever is committed while the walk waits; a catch-up run is cut
+    /// at checkpoint heights so each is read as committed.
+    @Test func theCheckpointReadSeesItsHeightWhateverIsCommittedAfter() async throws {
+        let dir = try TemporaryDirectory("snapshot-hook")
+        let store = try T.open(dir)
+        let taken = Mutex<[(tip: ChainTip, read: DetachedRead)]>([])
+        store.onCheckpoints(every: 2) { tip, read in taken.withLock { $0.append((tip, read)) } }
+        var tip = try store.tip()
+        for n in 1...3 {
+            let (block, certificate, changes) = T.nextBlock(on: tip, works: [T.work(n)], firstNonce: UInt64(n))
+            tip = try await store.commit(block, certificate: certificate, changes: changes)
+        }
+        var run: [(block: Block, certificate: CommitCertificate, changes: StateChanges, adoptedValidatorSet: ValidatorSet?)] = []
+        var runTip = tip
+        for n in 4...7 {
+            let (block, certificate, changes) = T.nextBlock(on: runTip, works: [T.work(n)], firstNonce: UInt64(n))
+            run.append((block, certificate, changes, nil))
+            runTip = ChainTip(height: block.height, lastBlockHash: block.hash, stateRoot: block.header.stateRoot)
+        }
+        #expect(try await store.commitRun(run) == runTip)
+        let reads = taken.withLock { $0 }
+        #expect(reads.map(\.tip.height) == [2, 4, 6])
+        for (checkpointTip, read) in reads {
+            let seen = try read.run { txn in
+                (tip: try ChainStore.tip(txn, store.databases, genesisHash: T.genesisHash), works: try txn.count(store.databases.works))
+            }
+            #expect(seen.tip == checkpointTip, "the read is of its checkpoint's commit, not of a later one")
+            #expect(seen.works == Int(checkpointTip.height))
+        }
         await store.shutdown()
     }
 
