@@ -206,6 +206,7 @@ import TotemCrypto
         }
         let header = try #require(try store.read { try $0.header(at: tip.height) })
         let commit = try #require(try store.read { try $0.certificate(at: tip.height) })
+        let (header2, commit2, header3) = try store.read { s in (try s.header(at: 2)!, try s.certificate(at: 2)!, try s.header(at: 3)!) }
         let expected = try Self.records(store)
         await store.shutdown()
         let certificate = CheckpointCertificate(checkpoint: checkpoint, signatures: [ValidatorSignature(
@@ -237,7 +238,10 @@ import TotemCrypto
             try await reopened.applySnapshotChunk(try SnapshotChunk.decode(try SnapshotFiles.chunk(base: base, height: 4, index: i)),
                                                   index: i)
         }
-        let synced = try await reopened.finishStateSync(header: header, certificate: commit)
+        // Header 3 as a recent header (the leader rotation's), header 2 as a set change's.
+        let synced = try await reopened.finishStateSync(header: header, certificate: commit, recentHeaders: [header3],
+                                                        setChanges: [SetChangeProof(header: header2, commit: commit2,
+                                                                                    keys: T.validators.keys)])
         #expect(synced == tip)
         #expect(try reopened.tip() == tip)
         #expect(try reopened.stateSyncProgress() == nil)
@@ -245,6 +249,9 @@ import TotemCrypto
         #expect(try reopened.read { try $0.header(at: 4) } == header)
         #expect(try reopened.read { try $0.certificate(at: 4) } == commit)
         #expect(try reopened.read { try $0.block(at: 2) } == nil, "blocks below the base are absent, not damage")
+        #expect(try reopened.read { try $0.header(at: 3) } == header3)
+        #expect(try reopened.read { (try $0.header(at: 2), try $0.certificate(at: 2)) } == (header2, commit2))
+        #expect(try reopened.read { try $0.header(at: 1) } == nil)
         #expect(try reopened.read { try $0.baseHeight() } == 4)
         // The next block chains from the synced tip's state root and commits.
         let (next, nextCert, nextChanges) = T.nextBlock(on: synced, works: [T.work(999)], firstNonce: 81)

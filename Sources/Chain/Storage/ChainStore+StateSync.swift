@@ -52,20 +52,30 @@ public struct StateSyncProgress: Sendable, Equatable {
     }
 }
 
-/// The checkpoint block a state-synced store starts from: its header and commit certificate, and
-/// the headers just below it that the leader rotation reads (no block at or below it is stored).
+/// The checkpoint block a state-synced store starts from: its header and commit certificate, the
+/// headers just below it that the leader rotation reads, and the certified headers of the
+/// validator-set changes up to it (no block at or below it is stored; these let the node verify
+/// and build certificates, and offer snapshots, as a node that replayed the chain).
 public struct StateSyncBase: Sendable, Equatable {
     public let header: Header
     public let certificate: CommitCertificate
     public let recentHeaders: [Header]
+    public let setChanges: [SetChangeProof]
 
     /// The header of `height` this record holds, if any.
     public func header(at height: UInt64) -> Header? {
         if height == header.height { return header }
+        if let change = setChanges.first(where: { $0.header.height == height }) { return change.header }
         guard let first = recentHeaders.first, height >= first.height, height - first.height < UInt64(recentHeaders.count) else {
             return nil
         }
         return recentHeaders[Int(height - first.height)]
+    }
+
+    /// The commit certificate of `height` this record holds, if any (the base's, a set change's).
+    public func certificate(at height: UInt64) -> CommitCertificate? {
+        if height == header.height { return certificate }
+        return setChanges.first { $0.header.height == height }?.commit
     }
 }
 
@@ -95,8 +105,11 @@ extension ChainStore {
             let recent = try r.list(counts: 0...SnapshotOffer.recentHeadersMax, "recentHeaders") {
                 (r: inout TCEReader, _: Int) throws(DecodeError) in try Header.decode(from: &r)
             }
+            let changes = try r.list(counts: 0...SnapshotOffer.setChangesMax, "setChanges") {
+                (r: inout TCEReader, _: Int) throws(DecodeError) in try SetChangeProof.decode(from: &r)
+            }
             try r.finish()
-            return StateSyncBase(header: header, certificate: certificate, recentHeaders: recent)
+            return StateSyncBase(header: header, certificate: certificate, recentHeaders: recent, setChanges: changes)
         } catch {
             throw StoreError(.malformedRecord, "state-sync base record: \(error)")
         }
@@ -153,7 +166,8 @@ extension ChainStore {
     /// block (its height and hash), `certificate` its commit certificate (checked by the caller
     /// against the set in force). The header becomes the tip (height, hash, state root: block
     /// H + 1 chains from it) and the store's base; the progress record goes. Durable on return.
-    public func finishStateSync(header: Header, certificate: CommitCertificate, recentHeaders: [Header] = []) async throws -> ChainTip {
+    public func finishStateSync(header: Header, certificate: CommitCertificate, recentHeaders: [Header] = [],
+                                setChanges: [SetChangeProof] = []) async throws -> ChainTip {
         let dbs = databases
         let tip = try await writer.write { txn -> ChainTip in
             guard let bytes = try txn.get(dbs.meta, key: StoreSchema.MetaKey.stateSyncProgress) else {
@@ -172,6 +186,7 @@ extension ChainStore {
             header.encode(to: &w)
             certificate.encode(to: &w)
             w.list(recentHeaders) { w, h in h.encode(to: &w) }
+            w.list(setChanges) { w, c in c.encode(to: &w) }
             let heightKey = StoreKey.u64(header.height)
             try txn.put(dbs.meta, key: StoreSchema.MetaKey.stateSyncBase, value: w.bytes)
             try txn.put(dbs.blockHashes, key: header.hash.bytes, value: heightKey)

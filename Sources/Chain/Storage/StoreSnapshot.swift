@@ -109,10 +109,7 @@ public struct StoreSnapshot {
     public func certificate(at height: UInt64) throws -> CommitCertificate? {
         if let logged = loggedBlock(at: height) { return logged.certificate }
         guard let bytes = try storedRecord(store.databases.certificates, height: height) else {
-            if let base = try ChainStore.stateSyncBase(txn, store.databases), base.header.height == height {
-                return base.certificate
-            }
-            return nil
+            return try ChainStore.stateSyncBase(txn, store.databases)?.certificate(at: height)
         }
         do {
             var reader = TCEReader(bytes)

@@ -221,7 +221,8 @@ final class StateSyncClient: Sendable {
                 publish(state)
             }
         }
-        let tip = try await store.finishStateSync(header: offer.header, certificate: offer.commit, recentHeaders: offer.recentHeaders)
+        let tip = try await store.finishStateSync(header: offer.header, certificate: offer.commit, recentHeaders: offer.recentHeaders,
+                                                  setChanges: offer.setChanges)
         let seconds = Double(Self.nowMs() - startedMs) / 1000
         logger.info("state sync finished", metadata: [
             "height": "\(tip.height)", "chunks": "\(checkpoint.chunkCount)", "fetched": "\(fetched)",

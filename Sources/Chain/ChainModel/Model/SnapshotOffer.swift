@@ -44,7 +44,7 @@ public struct SetChangeProof: Sendable, Equatable, TCEEncodable {
         w.list(keys) { $0.bytes32($1) }
     }
 
-    static func decode(from r: inout TCEReader) throws(DecodeError) -> SetChangeProof {
+    public static func decode(from r: inout TCEReader) throws(DecodeError) -> SetChangeProof {
         SetChangeProof(header: try Header.decode(from: &r), commit: try CommitCertificate.decode(from: &r),
                        keys: try r.list(counts: 1...Limits.validatorsMaxCount, "keys") {
                            (r: inout TCEReader, _: Int) throws(DecodeError) in try r.bytes32("keys")
