@@ -57,6 +57,7 @@ final class SnapshotService: Sendable {
             if (try? SnapshotFiles.certificate(base: base, height: height)) != nil { s.certified.insert(height) }
         }
         state.withLock { $0 = s }
+        if let newest = s.certified.max() { metrics.checkpointHeight.record(Int(clamping: newest)) }
     }
 
     /// Has the store hand over the state of every checkpoint height (none when the genesis sets
