@@ -3,7 +3,8 @@ docs/state-sync.md).
 
 A network of 4 validators with a checkpoint every CHECKPOINT blocks and small snapshot chunks
 (many of them) builds state under `totemd bench` load, until its validators hold a certified
-checkpoint. An observer with `[sync] state_sync = true` and an empty store then:
+checkpoint. With the load still running, an observer with `[sync] state_sync = true` and an empty
+store then:
 - state-syncs: `/readyz` says `syncing`, `totem_state_sync_chunks{state="done"}` grows; each chunk
   is written slowly (a test-only fault variable) so it can be killed midway;
 - is killed with SIGKILL midway through the chunks, restarted (at normal speed), and fetches only
@@ -24,11 +25,12 @@ import pytest
 import totem_net
 from totem_net import scaled, wait_until
 
-CHECKPOINT = 40
+CHECKPOINT = 100
 CHUNK_BYTES = 4096
 HEARTBEAT_MS = 400
 LOAD_RATE = int(os.environ.get("TOTEM_E2E_STATE_SYNC_RATE", "80"))
-LOAD_S = 20
+LOAD_S = 180  # stopped when the test is done
+COMMITTED_TXS = 1000
 
 
 def metric(text: str, name: str, labels: str = "") -> float | None:
@@ -62,16 +64,18 @@ def test_a_new_node_state_syncs_resumes_after_kill_and_drops_a_bad_peer(totemd, 
         for v in net.validators:
             net.start(v)
         net.wait_healthy(net.validators, timeout_s=60)
-        with totem_net.bench_load(totemd, net, tmp_path / "bench.log", LOAD_RATE, LOAD_S) as bench:
-            bench.wait(timeout=scaled(LOAD_S + 120))
         v0 = net.validators[0].client
-        # A certified checkpoint after the load: the snapshot holds its state.
-        top = v0.status()["height"]
-        target = (top // CHECKPOINT + 1) * CHECKPOINT
-        wait_until(f"a checkpoint certified at height >= {target}",
-                   lambda: (metric(v0.metrics(), "totem_checkpoint_height") or 0) >= target, scaled(90),
-                   describe=lambda: net.heights(net.validators))
-        run_state_sync(net, observer, bad)
+        with totem_net.bench_load(totemd, net, tmp_path / "bench.log", LOAD_RATE, LOAD_S) as bench:
+            # The load commits, then a checkpoint is certified: the snapshot holds the state it built.
+            wait_until(f"the load to commit {COMMITTED_TXS} txs",
+                       lambda: bench.poll() is None and (metric(v0.metrics(), "totem_committed_txs_total") or 0) >= COMMITTED_TXS,
+                       scaled(150), describe=lambda: (net.heights(net.validators), bench.poll()))
+            target = (v0.status()["height"] // CHECKPOINT + 1) * CHECKPOINT
+            wait_until(f"a checkpoint certified at height >= {target}",
+                       lambda: (metric(v0.metrics(), "totem_checkpoint_height") or 0) >= target, scaled(120),
+                       describe=lambda: net.heights(net.validators))
+            run_state_sync(net, observer, bad)
+            assert bench.poll() is None, "the load ended before the state sync did: it did not run under load"
     finally:
         net.stop()
 
