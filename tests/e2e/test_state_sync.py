@@ -133,5 +133,10 @@ def run_state_sync(net, observer, bad):
     # Blocks below the checkpoint are not held, and the API says so.
     r = observer.client.block(height - 1)
     assert r.status == 404 and r.json["error"]["code"] == "pruned_below", (r.status, r.json)
+    # A transaction of those blocks: still tx_not_found (clients poll on it), saying why.
+    old = next(h for b in range(height, 0, -1) for h in v0.block(b).json["txHashes"])
+    r = observer.client.request("GET", f"/v1/txs/{old}")
+    assert r.status == 404 and r.json["error"]["code"] == "tx_not_found" and "state sync" in r.json["error"]["message"], r.json
+    assert v0.request("GET", f"/v1/txs/{old}").status == 200
     print(f"\n[e2e] state sync of {chunks} chunks at height {height}: killed at {done_at_kill}, "
           f"resumed with {before} and fetched {fetched}; {len(dropped)} damaged chunk(s) refused from {bad.name}")

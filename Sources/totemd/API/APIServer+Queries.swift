@@ -136,6 +136,12 @@ extension APIServer {
         return JSONResponse.make(Self.blockJSON(found.block, found.commit))
     }
 
+    /// What a state-synced node adds to a "not found" about a transaction.
+    static func prunedNote(_ base: UInt64) -> String {
+        "; this node started from the snapshot of height \(base) (state sync) and knows no transaction of the "
+            + "blocks up to it: ask a node that holds them"
+    }
+
     static func blockJSON(_ b: Block, _ cert: CommitCertificate) -> JSONValue {
         .object([
             ("height", u(b.height)), ("blockHash", h(b.hash)), ("header", .string(Base64.encode(b.header.encoded))),
@@ -165,7 +171,8 @@ extension APIServer {
             throw APIError(.internalServerError, "store_inconsistent", e.description)
         }
         guard let parts = found else {
-            throw APIError.notFound("tx_not_committed", "transaction \(txHash) is not committed (yet)")
+            throw APIError.notFound("tx_not_committed", "transaction \(txHash) is not committed (yet)"
+                                    + ((try queries.prunedThrough()).map(Self.prunedNote) ?? ""))
         }
         let tx = parts.tx
         var item: Int?
