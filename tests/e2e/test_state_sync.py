@@ -83,7 +83,7 @@ def test_a_new_node_state_syncs_resumes_after_kill_and_drops_a_bad_peer(totemd, 
 def run_state_sync(net, observer, bad):
     v0 = net.validators[0].client
     # First run: slow chunk writes, killed midway.
-    observer.env = {"TOTEM_FAULT_CHUNK_APPLY_DELAY_MS": "40"}
+    observer.env = {"TOTEM_FAULT_CHUNK_APPLY_DELAY_MS": "120"}
     net.start(observer)
     net.wait_healthy([observer], timeout_s=60)
     seen = {}
@@ -95,11 +95,14 @@ def run_state_sync(net, observer, bad):
         total = metric(text, "totem_state_sync_chunks", '{state="total"}') or 0
         r = observer.client.request("GET", "/readyz")
         codes = [x["code"] for x in (r.json or {}).get("reasons", [])]
-        seen.update(done=done, total=total, status=r.status, codes=codes)
-        return total >= 8 and total / 4 <= done <= total / 2
+        progress = [l for l in log_since_last_start(observer).splitlines() if "state sync progress" in l]
+        seen.update(done=done, total=total, status=r.status, codes=codes, progress=progress[-1:])
+        return total >= 8 and total / 4 <= done <= total / 2 and progress
     wait_until("the observer midway through the snapshot's chunks", midway, scaled(120), interval_s=0.1,
                describe=lambda: seen)
     assert seen["status"] == 503 and "syncing" in seen["codes"], seen
+    # The progress line every 2 s: chunks done, bytes/s and ETA.
+    assert re.search(r"done=\d+ .*eta=", seen["progress"][0]) and "bytesPerSecond=" in seen["progress"][0], seen
     assert net.kill(observer) == -9
     done_at_kill, total = int(seen["done"]), int(seen["total"])
 

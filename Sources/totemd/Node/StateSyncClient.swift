@@ -30,7 +30,7 @@ final class StateSyncClient: Sendable {
     static let offerGraceMs: UInt64 = 2_000
     /// Peers are asked again this often while no offer is usable.
     static let queryIntervalMs: UInt64 = 3_000
-    static let progressIntervalMs: UInt64 = 3_000
+    static let progressIntervalMs: UInt64 = 2_000
 
     let genesis: Genesis
     let store: ChainStore
