@@ -9,7 +9,7 @@
 #   scripts/fuzz.sh --runs 10000000 tx    until 10^7 executions
 #
 # Targets: tx block header consensus signing-state p2p-message hello json genesis key-file
-# certificate image-code. Needs the Swift toolchain's libFuzzer (-sanitize=fuzzer, Linux).
+# certificate image-code snapshot. Needs the Swift toolchain's libFuzzer (-sanitize=fuzzer, Linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ ${#targets[@]} -gt 0 ]] || targets=(tx block header consensus signing-state p2p-message hello json genesis key-file
-                                       certificate image-code)
+                                       certificate image-code snapshot)
 
 build=.build-fuzz
 swift build -c release --product totem-fuzz --build-path "$build" -Xswiftc -sanitize=fuzzer -Xlinker --export-dynamic

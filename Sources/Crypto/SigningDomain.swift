@@ -11,6 +11,9 @@ public enum SigningDomain: String, Sendable, CaseIterable {
     /// A candidate validator's join request (`totemd validator join`; docs/ops/validator-changes.md):
     /// proves it holds the key the validators are asked to vote in. Not a consensus message.
     case joinRequest = "totem/join-request/v1"
+    /// A validator's signature on a `Checkpoint` (PROTOCOL.md "Checkpoints"): the commitment a
+    /// state-syncing node checks a snapshot against, since `stateRoot` commits to history only.
+    case checkpoint = "totem/checkpoint/v1"
 
     /// The exact bytes that are signed for `body` on the chain with `genesisHash`.
     public func message<C: Collection>(genesisHash: Bytes32, body: C) -> [UInt8] where C.Element == UInt8 {

@@ -18,6 +18,9 @@ import TotemCrypto
 enum FuzzTarget: String, CaseIterable {
     case tx, block, header, consensus, signingState = "signing-state", p2pMessage = "p2p-message", hello
     case json, genesis, keyFile = "key-file", certificate, imageCode = "image-code"
+    /// The state-sync payloads P2P carries opaque (docs/state-sync.md): the first byte picks the
+    /// decoder (checkpoint vote, snapshot offer, chunk payload, checkpoint certificate).
+    case snapshot
 
     static let maxBlockTxs = 5_000
 
@@ -51,6 +54,17 @@ enum FuzzTarget: String, CaseIterable {
             if let genesis = Self.certificateGenesis { _ = CertificateVerifier.verify(bytes, genesis: genesis) }
         case .imageCode:
             _ = try? ImageCode.parse(String(decoding: bytes, as: UTF8.self))
+        case .snapshot:
+            guard let kind = bytes.first else { return }
+            let body = Array(bytes.dropFirst())
+            switch kind % 4 {
+            case 0: if let v = try? CheckpointVote.decode(body) { check(v.encoded == body, "checkpoint vote re-encodes differently") }
+            case 1: if let o = try? SnapshotOffer.decode(body) { check(o.encoded == body, "snapshot offer re-encodes differently") }
+            case 2:
+                if let c = try? ChunkPayload.decode(body, maxChunkBytes: 1 << 20) { check(c.encoded == body, "chunk payload re-encodes differently") }
+            default:
+                if let c = try? CheckpointCertificate.decode(body) { check(c.encoded == body, "checkpoint certificate re-encodes differently") }
+            }
         }
     }
 

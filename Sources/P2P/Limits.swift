@@ -40,6 +40,14 @@ public enum P2PLimits {
     /// One block (with its certificate) in a `blockResponse`; the response as a whole must also
     /// fit in the frame.
     public static let blockResponseItemMaxBytes = 12 * 1024 * 1024
+    /// A checkpoint signature: the checkpoint (at most 64 + 84 bytes), a key and a signature.
+    public static let checkpointVoteMaxBytes = 512
+    /// A snapshot offer: the checkpoint certificate (up to `Limits.validatorsMaxCount` signatures)
+    /// and a header, a commit certificate and a key list per validator-set change since genesis.
+    public static let snapshotOfferMaxBytes = 8 * 1024 * 1024
+    /// A chunk response: a chunk (4 MiB at most by genesis rules, or one record over it, up to
+    /// 8 MiB) and its audit path (at most 64 hashes).
+    public static let chunkResponseMaxBytes = 9 * 1024 * 1024
 
     // MARK: Handshake and connections
 

@@ -53,10 +53,26 @@ public enum Message: Sendable, Equatable {
     case pong(UInt64)
     /// `reason:u8`: the sender closes the connection after this.
     case disconnect(DisconnectReason)
+    /// `payload:bytes` (at most `checkpointVoteMaxBytes`): a validator's signature on a checkpoint,
+    /// as the node encodes it (docs/state-sync.md); opaque here.
+    case checkpointVote([UInt8])
+    /// `height:u64`: asks the peer for its certified snapshot of `height` if it holds one, else its
+    /// newest (0: the newest): a node resuming a state sync asks for the checkpoint it began.
+    case snapshotQuery(height: UInt64)
+    /// `payload:bytes` (at most `snapshotOfferMaxBytes`): the answer to `snapshotQuery`, opaque
+    /// here (the checkpoint certificate and the proofs that let a node check it from genesis);
+    /// empty when the sender has none.
+    case snapshotOffer([UInt8])
+    /// `height:u64 | index:u32`: asks for one chunk of the snapshot of `height`.
+    case chunkRequest(height: UInt64, index: UInt32)
+    /// `height:u64 | index:u32 | payload:bytes` (at most `chunkResponseMaxBytes`): the chunk with
+    /// its audit path, opaque here; empty when the sender does not hold it.
+    case chunkResponse(height: UInt64, index: UInt32, payload: [UInt8])
 
     public enum Tag: UInt8, Sendable {
         case status = 1, txBatch = 2, consensus = 3, blockRequest = 4, blockResponse = 5
         case ping = 6, pong = 7, disconnect = 8
+        case checkpointVote = 9, snapshotQuery = 10, snapshotOffer = 11, chunkRequest = 12, chunkResponse = 13
     }
 
     public var tag: Tag {
@@ -69,6 +85,11 @@ public enum Message: Sendable, Equatable {
         case .ping: .ping
         case .pong: .pong
         case .disconnect: .disconnect
+        case .checkpointVote: .checkpointVote
+        case .snapshotQuery: .snapshotQuery
+        case .snapshotOffer: .snapshotOffer
+        case .chunkRequest: .chunkRequest
+        case .chunkResponse: .chunkResponse
         }
     }
 
@@ -82,6 +103,10 @@ public enum Message: Sendable, Equatable {
         case .blockResponse(let from, let blocks): w.u64(from); w.list(blocks) { $0.varBytes($1) }
         case .ping(let n), .pong(let n): w.u64(n)
         case .disconnect(let reason): w.u8(reason.rawValue)
+        case .checkpointVote(let payload), .snapshotOffer(let payload): w.varBytes(payload)
+        case .snapshotQuery(let height): w.u64(height)
+        case .chunkRequest(let height, let index): w.u64(height); w.u32(index)
+        case .chunkResponse(let height, let index, let payload): w.u64(height); w.u32(index); w.varBytes(payload)
         }
     }
 
@@ -96,6 +121,8 @@ public enum Message: Sendable, Equatable {
         case .txBatch(let txs): 5 + txs.reduce(0) { $0 + 4 + $1.count }
         case .consensus(let p): 5 + p.count
         case .blockResponse(_, let blocks): 13 + blocks.reduce(0) { $0 + 4 + $1.count }
+        case .checkpointVote(let p), .snapshotOffer(let p): 5 + p.count
+        case .chunkResponse(_, _, let p): 17 + p.count
         default: 16
         }
     }
@@ -137,6 +164,19 @@ public enum Message: Sendable, Equatable {
                 throw DecodeError(.enum, field: "reason")
             }
             message = .disconnect(reason)
+        case .checkpointVote:
+            message = .checkpointVote(try r.varBytes(maxBytes: P2PLimits.checkpointVoteMaxBytes, "payload"))
+        case .snapshotQuery:
+            message = .snapshotQuery(height: try r.u64("height"))
+        case .snapshotOffer:
+            message = .snapshotOffer(try r.varBytes(maxBytes: P2PLimits.snapshotOfferMaxBytes, "payload"))
+        case .chunkRequest:
+            message = .chunkRequest(height: try r.u64("height"), index: try r.u32("index"))
+        case .chunkResponse:
+            let height = try r.u64("height")
+            let index = try r.u32("index")
+            message = .chunkResponse(height: height, index: index,
+                                     payload: try r.varBytes(maxBytes: P2PLimits.chunkResponseMaxBytes, "payload"))
         }
         try r.finish()
         return message

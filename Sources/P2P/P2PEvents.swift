@@ -70,6 +70,7 @@ extension P2PEvent {
         case .consensus(_, let payload): return overhead + payload.count
         case .txBatch(_, let txs): return overhead + txs.reduce(0) { $0 + $1.bytes.count + overhead }
         case .blockResponse(_, _, let blocks): return overhead + blocks.reduce(0) { $0 + $1.count }
+        case .checkpointVote(_, let p), .snapshotOffer(_, let p), .chunkResponse(_, _, _, let p): return overhead + p.count
         default: return overhead
         }
     }

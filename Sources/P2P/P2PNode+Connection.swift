@@ -177,6 +177,16 @@ extension P2PNode {
             emit(.blockRequest(from: link.key, fromHeight: from, count: count))
         case .blockResponse(let from, let blocks):
             emit(.blockResponse(from: link.key, fromHeight: from, blocks: blocks))
+        case .checkpointVote(let payload):
+            emit(.checkpointVote(from: link.key, payload: payload))
+        case .snapshotQuery(let height):
+            emit(.snapshotQuery(from: link.key, height: height))
+        case .snapshotOffer(let payload):
+            emit(.snapshotOffer(from: link.key, payload: payload))
+        case .chunkRequest(let height, let index):
+            emit(.chunkRequest(from: link.key, height: height, index: index))
+        case .chunkResponse(let height, let index, let payload):
+            emit(.chunkResponse(from: link.key, height: height, index: index, payload: payload))
         case .ping(let nonce):
             guard enqueue(.pong(nonce), byteCount: 9, to: link) else { return false }
         case .pong:

@@ -9,6 +9,11 @@ public enum PeerMessage: Sendable {
     case consensus([UInt8])
     case blockRequest(fromHeight: UInt64, count: UInt32)
     case blockResponse(fromHeight: UInt64, blocks: [[UInt8]])
+    case checkpointVote([UInt8])
+    case snapshotQuery(height: UInt64)
+    case snapshotOffer([UInt8])
+    case chunkRequest(height: UInt64, index: UInt32)
+    case chunkResponse(height: UInt64, index: UInt32, payload: [UInt8])
 }
 
 /// The P2P service: listens, dials the configured peers, keeps one authenticated encrypted
@@ -114,10 +119,29 @@ public final class P2PNode: Sendable {
         case .consensus(let p): m = .consensus(p)
         case .blockRequest(let from, let count): m = .blockRequest(fromHeight: from, count: count)
         case .blockResponse(let from, let blocks): m = .blockResponse(fromHeight: from, blocks: blocks)
+        case .checkpointVote(let p): m = .checkpointVote(p)
+        case .snapshotQuery(let height): m = .snapshotQuery(height: height)
+        case .snapshotOffer(let p): m = .snapshotOffer(p)
+        case .chunkRequest(let height, let index): m = .chunkRequest(height: height, index: index)
+        case .chunkResponse(let height, let index, let p): m = .chunkResponse(height: height, index: index, payload: p)
         }
         let size = try checkSize(m)
         guard let link = shared.withLockedValue({ $0.active[peer] }) else { return false }
         return enqueue(m, byteCount: size, to: link)
+    }
+
+    /// Sends a checkpoint signature to every connected peer.
+    public func broadcast(checkpointVote payload: [UInt8]) throws(P2PError) {
+        let size = try checkSize(.checkpointVote(payload))
+        for link in activeLinks() { enqueue(.checkpointVote(payload), byteCount: size, to: link) }
+    }
+
+    /// Says goodbye to `peer` for breaking the protocol above P2P (e.g. a snapshot chunk that fails
+    /// its proof): it is sent `disconnect(misbehaving)` and closes the connection. The node's
+    /// own logic decides whether to talk to it again once it reconnects.
+    public func disconnect(_ peer: Bytes32) {
+        guard let link = shared.withLockedValue({ $0.active[peer] }) else { return }
+        enqueue(.disconnect(.misbehaving), byteCount: 2, to: link)
     }
 
     /// Gossips transactions this node admitted itself (from its API): they are marked seen and
@@ -209,6 +233,21 @@ public final class P2PNode: Sendable {
                 throw P2PError(.malformedMessage, "block response over its limits")
             }
             size = 13 + blocks.reduce(0) { $0 + 4 + $1.count }
+        case .checkpointVote(let p):
+            guard p.count <= P2PLimits.checkpointVoteMaxBytes else {
+                throw P2PError(.malformedMessage, "checkpoint vote of \(p.count) bytes over its limit")
+            }
+            size = 5 + p.count
+        case .snapshotOffer(let p):
+            guard p.count <= P2PLimits.snapshotOfferMaxBytes else {
+                throw P2PError(.malformedMessage, "snapshot offer of \(p.count) bytes over its limit")
+            }
+            size = 5 + p.count
+        case .chunkResponse(_, _, let p):
+            guard p.count <= P2PLimits.chunkResponseMaxBytes else {
+                throw P2PError(.malformedMessage, "chunk response of \(p.count) bytes over its limit")
+            }
+            size = 17 + p.count
         default:
             size = 16
         }

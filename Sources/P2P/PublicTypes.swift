@@ -68,6 +68,12 @@ public enum P2PEvent: Sendable {
     case txBatch(from: Bytes32, txs: [SignedTx])
     case blockRequest(from: Bytes32, fromHeight: UInt64, count: UInt32)
     case blockResponse(from: Bytes32, fromHeight: UInt64, blocks: [[UInt8]])
+    /// State sync (docs/state-sync.md): payloads opaque to P2P, limits in `P2PLimits`.
+    case checkpointVote(from: Bytes32, payload: [UInt8])
+    case snapshotQuery(from: Bytes32, height: UInt64)
+    case snapshotOffer(from: Bytes32, payload: [UInt8])
+    case chunkRequest(from: Bytes32, height: UInt64, index: UInt32)
+    case chunkResponse(from: Bytes32, height: UInt64, index: UInt32, payload: [UInt8])
     /// A connection was refused in its handshake, or closed for a protocol reason (also logged).
     /// `peer` is the proven key once the handshake got that far.
     case connectionFailed(remote: String, peer: Bytes32?, error: P2PError)

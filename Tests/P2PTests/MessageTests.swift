@@ -12,6 +12,8 @@ import TotemCrypto
         .blockResponse(fromHeight: 7, blocks: [[1], [2, 3]]),
         .blockResponse(fromHeight: 7, blocks: []),
         .ping(1), .pong(.max), .disconnect(.duplicate),
+        .checkpointVote([1, 2, 3]), .snapshotQuery(height: 0), .snapshotQuery(height: 40), .snapshotOffer([]), .snapshotOffer([7, 7]),
+        .chunkRequest(height: 20, index: 3), .chunkResponse(height: 20, index: 3, payload: [1, 2]),
     ])
     func roundTrips(_ m: Message) throws {
         #expect(try Message.decode(m.encoded) == m)
@@ -31,6 +33,11 @@ import TotemCrypto
         ([1, 0, 0, 0, 0, 0, 0, 0, 1, 3], .enum),                     // unknown role
         ([8, 0], .enum),                                              // unknown disconnect reason
         ([3, 0, 0x10, 0, 0], .truncated),                             // consensus length beyond input
+        ([9, 0, 0, 0x02, 0x01], .limit),                              // checkpoint vote of 513 bytes
+        ([10, 0, 0, 0, 0, 0, 0, 0, 1, 0], .trailing),               // snapshot query + extra byte
+        ([11, 0, 0x80, 0, 1], .limit),                                // snapshot offer over 8 MiB
+        ([12, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], .truncated),            // chunk request without its index
+        ([13, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0x90, 0, 1], .limit), // chunk response over 9 MiB
     ])
     func refusesMalformed(_ bytes: [UInt8], reason: DecodeError.Reason) {
         #expect { _ = try Message.decode(bytes) } throws: { ($0 as? DecodeError)?.reason == reason }

@@ -19,6 +19,12 @@ struct ConfigTests {
         #expect(c.apiMaxBodyBytes == 16 << 20 && c.mempoolMaxTxs == d.mempoolMaxTxs && c.logLevel == "info")
         #expect(c.dataDir.hasSuffix("config/data"))
         #expect(c.apiConnections == ConnectionLimits())
+        #expect(!c.stateSync, "the sample leaves state sync off: a new node replays the chain by default")
+    }
+
+    @Test func stateSyncIsRead() throws {
+        let c = try NodeConfig.parse(try TOMLTable(string: "[sync]\nstate_sync = true\n"), file: "x.toml", baseDir: "/tmp")
+        #expect(c.stateSync)
     }
 
     @Test func apiConnectionLimitsAreRead() throws {
@@ -82,6 +88,8 @@ struct ConfigTests {
         ("[api]\nmax_connections = 0\n", "api.max_connections"),
         ("[mempool]\nmax_per_sender = 65\n", "mempool.max_per_sender"),
         ("[log]\nlevel = \"loud\"\n", "log.level"),
+        ("[sync]\nstate_sync = \"yes\"\n", "sync.state_sync"),
+        ("[sync]\nstatesync = true\n", "sync.statesync"),
         ("colour = 1\n", "colour"),
         ("node = 1\n", "node"),
     ])

@@ -17,7 +17,7 @@ def main(out: str) -> None:
     v = json.load(open(os.path.join(TOTEM, "vectors.json")))
     seeds: dict[str, list[bytes]] = {t: [] for t in [
         "tx", "block", "header", "consensus", "signing-state", "p2p-message", "hello", "json", "genesis",
-        "key-file", "certificate", "image-code"]}
+        "key-file", "certificate", "image-code", "snapshot"]}
     txs = {t["name"]: bytes.fromhex(t["signedTx"]) for t in v["transactions"]}
     seeds["tx"] += list(txs.values())
     seeds["tx"] += [bytes.fromhex(b["signedTx"]) for b in v["boundaries"] if len(b["signedTx"]) <= 20000]
@@ -31,6 +31,15 @@ def main(out: str) -> None:
         # A consensus certificate-like message and a p2p frame body built from real parts.
         seeds["consensus"].append(bytes([1]) + block)
         seeds["p2p-message"].append(bytes([2]) + struct.pack(">I", len(body)) + b"".join(struct.pack(">I", len(t)) + t for t in body))
+    # State-sync payloads (first byte: 0 vote, 1 offer, 2 chunk payload, 3 checkpoint certificate):
+    # a checkpoint of chain "test" at height 40 with 3 chunks, unsigned parts zero.
+    checkpoint = struct.pack(">I", 4) + b"test" + struct.pack(">Q", 40) + bytes(64) + struct.pack(">I", 3)
+    seeds["snapshot"] += [bytes([0]) + checkpoint + bytes(96), bytes([3]) + checkpoint + struct.pack(">I", 0),
+                          bytes([2]) + struct.pack(">I", 1) + bytes(32) + struct.pack(">I", 2) + b"\x00\x01"]
+    # State-sync messages: checkpoint vote, snapshot query and offer, chunk request and response.
+    seeds["p2p-message"] += [bytes([9]) + struct.pack(">I", 3) + b"abc", bytes([10]) + struct.pack(">Q", 0), bytes([11]) + struct.pack(">I", 0),
+                             bytes([12]) + struct.pack(">QI", 20, 1),
+                             bytes([13]) + struct.pack(">QII", 20, 1, 2) + b"\x00\x01"]
     seeds["header"] += [bytes.fromhex(h["header"]) for h in v["boundaryHeaders"] + v["malformedHeaders"]]
     for g in v["genesisFiles"]:
         seeds["genesis"].append(g["file"].encode())

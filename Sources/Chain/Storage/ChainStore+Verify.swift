@@ -21,8 +21,14 @@ extension ChainStore {
         let records = try checkRecords([databases.meta, databases.validatorHistory] + StateTable.allCases.map { databases.table($0) })
         let tip = try tip()
         guard tip.height > 0 else { return StartupCheck(blocks: nil, records: records) }
-        let first = tip.height > UInt64(StoreLimits.startupVerifiedBlockCount)
+        var first = tip.height > UInt64(StoreLimits.startupVerifiedBlockCount)
             ? tip.height - UInt64(StoreLimits.startupVerifiedBlockCount) + 1 : 1
+        // A state-synced store holds blocks from its base + 1 only (the base header is checked
+        // as the parent of the first).
+        if let base = try stateSyncBase()?.header.height {
+            guard tip.height > base else { return StartupCheck(blocks: nil, records: records) }
+            first = max(first, base + 1)
+        }
         try verifyBlocks(first...tip.height, tip: tip, namingSets: false) { _ in }
         return StartupCheck(blocks: first...tip.height, records: records)
     }
@@ -38,9 +44,10 @@ extension ChainStore {
     public func verifyWhole(progress: (UInt64) -> Void = { _ in }) throws -> StartupCheck {
         // Blocks first, so damage in one is reported with its height rather than its key.
         let tip = try tip()
-        if tip.height > 0 { try verifyBlocks(1...tip.height, tip: tip, namingSets: true, progress: progress) }
+        let first = (try stateSyncBase()?.header.height).map { $0 + 1 } ?? 1
+        if tip.height >= first { try verifyBlocks(first...tip.height, tip: tip, namingSets: true, progress: progress) }
         let records = try checkRecords(environment.databases)
-        return StartupCheck(blocks: tip.height > 0 ? 1...tip.height : nil, records: records)
+        return StartupCheck(blocks: tip.height >= first ? first...tip.height : nil, records: records)
     }
 
     /// Reads every record of `tables` (each read checks its checksum); returns how many.

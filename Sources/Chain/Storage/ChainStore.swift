@@ -27,7 +27,7 @@ public final class ChainStore: Sendable {
     public let databases: StoreDatabases
     /// The genesis hash of the chain this store belongs to (block 1's parent and parent state root).
     public let genesisHash: Bytes32
-    private let writer: StoreWriter
+    let writer: StoreWriter
     /// This process's hold on the data directory, released when the store is gone (none for a
     /// store opened read-only).
     private let lock: DirectoryLock?
@@ -45,6 +45,8 @@ public final class ChainStore: Sendable {
     /// tip's header, asked for by every proposal and status request, is not checksummed with its
     /// whole block each time. At most `StoreLimits.headerCacheEntriesMax`.
     let headers = Mutex<[UInt64: Header]>([:])
+    /// Who takes the state of checkpoint heights (`onCheckpoints`); nil: nobody.
+    let checkpointHook = Mutex<CheckpointHook?>(nil)
 
     /// Opens (creating if needed) the store in `directory` for the chain of `genesisHash`. A new
     /// store records the genesis hash, the schema version and the genesis validator set (in force
@@ -175,6 +177,9 @@ public final class ChainStore: Sendable {
         let dbs = databases
         let wrote = try environment.write { txn in
             guard try txn.get(dbs.table(.validators), key: StateKeys.validatorSet) == nil else { return false }
+            // A state sync under way fills the tables from its snapshot; genesis records the
+            // snapshot lacks would otherwise survive into the synced state.
+            guard try txn.get(dbs.meta, key: StoreSchema.MetaKey.stateSyncProgress) == nil else { return false }
             for change in changes.sorted {
                 if let value = change.value { try txn.put(dbs.table(change.key.table), key: change.key.key, value: value) }
             }
@@ -197,14 +202,25 @@ public final class ChainStore: Sendable {
     public func commit(_ block: Block, certificate: CommitCertificate, changes: StateChanges,
                        adoptedValidatorSet: ValidatorSet? = nil) async throws -> ChainTip {
         let dbs = databases, genesisHash = genesisHash, writer = writer
-        let tip = try await namingFullDisk {
-            try await writer.write { txn in
+        let hook = checkpointHook.withLock { $0 }
+        let (tip, read) = try await namingFullDisk {
+            try await writer.write({ txn in
                 try Self.write(block, certificate: certificate, changes: changes, adoptedValidatorSet: adoptedValidatorSet,
                                into: txn, dbs, genesisHash: genesisHash)
-            }
+            }, readAfter: { hook?.wants($0.height) ?? false })
         }
         pending.withLock { if $0?.block.height ?? 0 <= tip.height { $0 = nil } }
+        if let hook, let read { hook.take(tip, read) }
         return tip
+    }
+
+    /// Has `take` called with a read transaction of the state right after each commit of a height
+    /// that is a multiple of `interval` (a checkpoint: docs/state-sync.md), begun on the writer
+    /// thread before the next write. `take` must return at once (it hands the read to a thread of
+    /// its own): the commit's caller waits for it.
+    public func onCheckpoints(every interval: UInt64, _ take: @escaping @Sendable (ChainTip, DetachedRead) -> Void) {
+        precondition(interval > 0, "a checkpoint interval is positive")
+        checkpointHook.withLock { $0 = CheckpointHook(interval: interval, take: take) }
     }
 
     /// A run of consecutive blocks decided elsewhere (catch-up), committed in one durable write
@@ -218,16 +234,30 @@ public final class ChainStore: Sendable {
                                     adoptedValidatorSet: ValidatorSet?)]) async throws -> ChainTip {
         precondition(!items.isEmpty, "an empty run")
         let dbs = databases, genesisHash = genesisHash
-        let tip = try await writer.write { txn in
-            var tip: ChainTip?
-            for item in items {
-                tip = try Self.write(item.block, certificate: item.certificate, changes: item.changes,
-                                     adoptedValidatorSet: item.adoptedValidatorSet, into: txn, dbs, genesisHash: genesisHash)
-            }
-            guard let tip else { throw StoreError(.invalidCommit, "an empty run") }
-            return tip
+        let hook = checkpointHook.withLock { $0 }
+        // A checkpoint height ends a transaction, so its state can be read as it was committed.
+        var segments: [[(block: Block, certificate: CommitCertificate, changes: StateChanges,
+                         adoptedValidatorSet: ValidatorSet?)]] = [[]]
+        for item in items {
+            segments[segments.count - 1].append(item)
+            if hook?.wants(item.block.height) ?? false { segments.append([]) }
+        }
+        var tip: ChainTip?
+        for segment in segments where !segment.isEmpty {
+            let (written, read) = try await writer.write({ txn in
+                var tip: ChainTip?
+                for item in segment {
+                    tip = try Self.write(item.block, certificate: item.certificate, changes: item.changes,
+                                         adoptedValidatorSet: item.adoptedValidatorSet, into: txn, dbs, genesisHash: genesisHash)
+                }
+                guard let tip else { throw StoreError(.invalidCommit, "an empty run") }
+                return tip
+            }, readAfter: { hook?.wants($0.height) ?? false })
+            tip = written
+            if let hook, let read { hook.take(written, read) }
         }
         try await writer.barrier()
+        guard let tip else { throw StoreError(.invalidCommit, "an empty run") }
         return tip
     }
 
@@ -438,6 +468,14 @@ public final class ChainStore: Sendable {
         await signingWriter.shutdown()
         await writer.shutdown()
     }
+}
+
+/// The taker of checkpoint states (`ChainStore.onCheckpoints`).
+struct CheckpointHook: Sendable {
+    let interval: UInt64
+    let take: @Sendable (ChainTip, DetachedRead) -> Void
+
+    func wants(_ height: UInt64) -> Bool { height > 0 && height % interval == 0 }
 }
 
 /// A decided block between its log record and its LMDB write.

@@ -188,7 +188,11 @@ public final class LMDBEnvironment: Sendable {
 
     /// Runs `body` in a read-only transaction (a consistent snapshot) on the calling thread.
     public func read<T>(_ body: (ReadTxn) throws -> T) throws -> T {
-        let raw = try begin(flags: UInt32(MDB_RDONLY))
+        try run(readTxn: try begin(flags: UInt32(MDB_RDONLY)), body)
+    }
+
+    /// Runs `body` with the begun read transaction `raw`, then ends it and leaves the gate.
+    fileprivate func run<T>(readTxn raw: OpaquePointer, _ body: (ReadTxn) throws -> T) throws -> T {
         let txn = ReadTxn(raw, environment: self)
         defer {
             txn.invalidate()
@@ -246,9 +250,12 @@ public final class LMDBEnvironment: Sendable {
         DiskSyncs.count(.lmdbEnvironment)
     }
 
+    /// Leaves the gate's shared pass a detached read transaction held.
+    fileprivate func leaveGate() { gate.leaveShared() }
+
     /// Begins a transaction holding a shared pass of the gate; the caller leaves the gate after
     /// committing or aborting it.
-    private func begin(flags: UInt32) throws -> OpaquePointer {
+    fileprivate func begin(flags: UInt32) throws -> OpaquePointer {
         while true {
             gate.enterShared()
             var txn: OpaquePointer?
@@ -292,5 +299,46 @@ public final class LMDBEnvironment: Sendable {
     static func roundToPages(_ bytes: Int) -> Int {
         let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
         return (bytes + page - 1) / page * page
+    }
+}
+
+extension LMDBEnvironment {
+    /// Begins a read transaction on this thread for use on another (`DetachedRead`): a snapshot
+    /// walk that must see the state of one commit, begun on the writer thread right after that
+    /// commit, and run off it so the next commits do not wait.
+    public func beginDetachedRead() throws -> DetachedRead {
+        DetachedRead(try begin(flags: UInt32(MDB_RDONLY)), environment: self)
+    }
+}
+
+/// A read transaction begun on one thread and used, once, on another.
+///
+/// Why `@unchecked Sendable` is sound: the environment is opened with `MDB_NOTLS`, so LMDB ties a
+/// read transaction to no thread; `run` may be entered once only (an atomic flag), so the
+/// transaction is used by one thread at a time and ended exactly once, by `run` or, if `run` is
+/// never called, by `deinit`, which no other reference can race. While it lasts it holds the
+/// environment's shared pass, so a map growth waits for it (as for any reader).
+public final class DetachedRead: @unchecked Sendable {
+    private let raw: OpaquePointer
+    private let environment: LMDBEnvironment
+    private let taken = Atomic<Bool>(false)
+
+    fileprivate init(_ raw: OpaquePointer, environment: LMDBEnvironment) {
+        self.raw = raw
+        self.environment = environment
+    }
+
+    /// Runs `body` with the transaction on the calling thread, then ends it. A second call stops
+    /// the process (a transaction must not be used after it ended).
+    public func run<T>(_ body: (ReadTxn) throws -> T) throws -> T {
+        let (exchanged, _) = taken.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
+        precondition(exchanged, "a detached read transaction was run twice")
+        return try environment.run(readTxn: raw, body)
+    }
+
+    deinit {
+        guard !taken.load(ordering: .acquiring) else { return }
+        mdb_txn_abort(raw)
+        environment.leaveGate()
     }
 }

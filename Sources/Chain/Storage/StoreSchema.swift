@@ -83,6 +83,13 @@ public enum StoreSchema {
         public static let genesisHash = Array("genesisHash".utf8)
         /// → `version:u32`, `StoreSchema.version` when the store was created.
         public static let schemaVersion = Array("schemaVersion".utf8)
+        /// → `TCE(CheckpointCertificate) | done:bytes` while a state sync is under way (absent
+        /// otherwise): the checkpoint being applied and a bitmap of the chunks in the store (bit
+        /// `i % 8` of byte `i / 8` set for chunk `i`), written with each chunk (`ChainStore.applySnapshotChunk`).
+        public static let stateSyncProgress = Array("stateSyncProgress".utf8)
+        /// → `TCE(Header) | TCE(CommitCertificate)` of the checkpoint block a state sync started
+        /// the store from: the lowest height it holds a header of (no block below it is stored).
+        public static let stateSyncBase = Array("stateSyncBase".utf8)
         /// The single key of the `signingState` database.
         public static let signingState = Array("signingState".utf8)
     }

@@ -35,7 +35,16 @@ public struct StoreSnapshot {
         let key = StoreKey.u64(height)
         if let bytes = try txn.get(db, key: key) { return bytes }
         guard height > 0, height <= (try StoreBlockReplay.committedHeight(txn, meta: store.databases.meta)) else { return nil }
+        // A state-synced store holds no block up to its base: absent, not damaged.
+        if let base = try baseHeight(), height <= base { return nil }
         throw key.withUnsafeBytes { txn.recordDamage(.damaged(store.environment, db, key: $0, "is missing below the tip")) }
+    }
+
+    /// The height of the checkpoint block a state sync started this store from (`stateSyncBase`):
+    /// blocks up to it are not stored, only its header and certificate. Nil for a store holding
+    /// every block from 1.
+    public func baseHeight() throws -> UInt64? {
+        try ChainStore.stateSyncBase(txn, store.databases)?.header.height
     }
 
     /// The committed block at `height` (a logged block included); nil above the tip (or for 0).
@@ -58,7 +67,7 @@ public struct StoreSnapshot {
         if let logged = loggedBlock(at: height) { return logged.block.header }
         if let cached = store.headers.withLock({ $0[height] }) { return cached }
         guard let bytes = try storedRecord(store.databases.blocks, height: height) else {
-            return nil
+            return try ChainStore.stateSyncBase(txn, store.databases)?.header(at: height)
         }
         let header: Header
         do {
@@ -100,7 +109,7 @@ public struct StoreSnapshot {
     public func certificate(at height: UInt64) throws -> CommitCertificate? {
         if let logged = loggedBlock(at: height) { return logged.certificate }
         guard let bytes = try storedRecord(store.databases.certificates, height: height) else {
-            return nil
+            return try ChainStore.stateSyncBase(txn, store.databases)?.certificate(at: height)
         }
         do {
             var reader = TCEReader(bytes)

@@ -38,6 +38,18 @@ public final class StoreWriter: Sendable {
         return try await thread.run { try environment.write(body) }
     }
 
+    /// As `write`, and when `readAfter` says so of the result, begins a read transaction right
+    /// after the commit, on the writer thread, before any later write: it sees exactly the state
+    /// this write left (a checkpoint's snapshot). A read that cannot begin is returned as nil.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (WriteTxn) throws -> T,
+                                   readAfter: @escaping @Sendable (T) -> Bool) async throws -> (T, DetachedRead?) {
+        let environment = self.environment
+        return try await thread.run {
+            let value = try environment.write(body)
+            return (value, readAfter(value) ? try? environment.beginDetachedRead() : nil)
+        }
+    }
+
     /// Returns once every write queued before it is synced to disk, meta pages included.
     public func barrier() async throws {
         let environment = self.environment

@@ -127,9 +127,19 @@ extension APIServer {
             _ = await cancelWhenGracefulShutdown { await commits.wait(forHeight: height, timeout: .milliseconds(waitMs)) }
         }
         guard let found = try queries.block(at: height) else {
+            if let base = try queries.prunedThrough(), height <= base {
+                throw APIError.notFound("pruned_below", "this node started from the snapshot of height \(base) "
+                                        + "(state sync) and holds blocks from \(base + 1) only")
+            }
             throw APIError.notFound("block_not_found", "no block at height \(height) yet")
         }
         return JSONResponse.make(Self.blockJSON(found.block, found.commit))
+    }
+
+    /// What a state-synced node adds to a "not found" about a transaction.
+    static func prunedNote(_ base: UInt64) -> String {
+        "; this node started from the snapshot of height \(base) (state sync) and knows no transaction of the "
+            + "blocks up to it: ask a node that holds them"
     }
 
     static func blockJSON(_ b: Block, _ cert: CommitCertificate) -> JSONValue {
@@ -161,7 +171,8 @@ extension APIServer {
             throw APIError(.internalServerError, "store_inconsistent", e.description)
         }
         guard let parts = found else {
-            throw APIError.notFound("tx_not_committed", "transaction \(txHash) is not committed (yet)")
+            throw APIError.notFound("tx_not_committed", "transaction \(txHash) is not committed (yet)"
+                                    + ((try queries.prunedThrough()).map(Self.prunedNote) ?? ""))
         }
         let tx = parts.tx
         var item: Int?

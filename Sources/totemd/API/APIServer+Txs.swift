@@ -108,7 +108,10 @@ extension APIServer {
                                               ("error", .object([("code", .string(error.code.rawValue)),
                                                                  ("message", .string(error.message))]))]))
         case .unknown:
-            throw APIError.notFound("tx_not_found", "no transaction \(hash) is pending, committed or recently rejected here")
+            // A state-synced node cannot tell a tx below its snapshot from one it never saw: the
+            // code stays (clients poll on it), the message says where to look.
+            throw APIError.notFound("tx_not_found", "no transaction \(hash) is pending, committed or recently rejected here"
+                                    + ((try queries.prunedThrough()).map(Self.prunedNote) ?? ""))
         }
     }
 }

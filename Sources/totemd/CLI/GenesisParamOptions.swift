@@ -20,6 +20,10 @@ struct GenesisParamOptions: ParsableArguments {
     var maxClockDriftMs: UInt64?
     @Option(name: .long, help: "Genesis validatorChangeTtlBlocks (default \(GenesisParams.standard.validatorChangeTtlBlocks)).")
     var validatorChangeTtlBlocks: UInt64?
+    @Option(name: .long, help: "Genesis checkpointIntervalBlocks: a checkpoint (co-signed snapshot for state sync) every N blocks; 0 for none. Not written unless given (default \(GenesisLimits.checkpointIntervalDefaultBlocks)).")
+    var checkpointInterval: UInt64?
+    @Option(name: .long, help: "Genesis snapshotChunkBytes: encoded entries per snapshot chunk, \(GenesisLimits.snapshotChunkBytes.lowerBound) to \(GenesisLimits.snapshotChunkBytes.upperBound). Not written unless given (default \(GenesisLimits.snapshotChunkDefaultBytes)).")
+    var snapshotChunkBytes: Int?
 
     /// `base` with the options given; the genesis parser checks the result (`Genesis.build`).
     func applied(to base: GenesisParams) -> GenesisParams {
@@ -32,6 +36,8 @@ struct GenesisParamOptions: ParsableArguments {
         if let v = emptyBlockIntervalMs { p.emptyBlockIntervalMs = v }
         if let v = maxClockDriftMs { p.maxClockDriftMs = v }
         if let v = validatorChangeTtlBlocks { p.validatorChangeTtlBlocks = v }
+        if let v = checkpointInterval { p.checkpointIntervalBlocks = v }
+        if let v = snapshotChunkBytes { p.snapshotChunkBytes = v }
         return p
     }
 }

@@ -12,14 +12,18 @@ struct Start: AsyncParsableCommand {
     @Option(name: .long, help: "Override the config's log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String?
 
+    @Flag(name: .long, help: "Start an empty store from the newest certified snapshot the peers offer (as [sync] state_sync = true).")
+    var stateSync = false
+
     func run() async throws {
         let configPath = (home as NSString).appendingPathComponent("config.toml")
-        let config: NodeConfig
+        var config: NodeConfig
         do {
             config = try NodeConfig.load(path: configPath)
         } catch let e as ConfigError {
             throw ValidationError(e.description)
         }
+        if stateSync { config.stateSync = true }
         let levelName = logLevel ?? config.logLevel
         guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level \(levelName)") }
         LoggingSystem.bootstrap { label in NodeLogHandler(label: label, logLevel: level) }

@@ -46,6 +46,9 @@ struct NodeConfig: Sendable {
     var storeMinFreeMiB = NodeLimits.diskFreeMinMiBDefault
 
     var logLevel = "info"
+    /// `[sync] state_sync`: a node with an empty store starts from the newest certified snapshot
+    /// its peers offer instead of replaying every block (docs/state-sync.md).
+    var stateSync = false
 
     /// Reads and checks a config file; a wrong setting names itself and the file.
     static func load(path: String) throws -> NodeConfig {
@@ -117,6 +120,10 @@ struct NodeConfig: Sendable {
             throw log.error("level", "must be one of trace, debug, info, notice, warning, error, critical")
         }
         try log.finish()
+
+        var sync = try root.section("sync")
+        c.stateSync = try sync.bool("state_sync", default: c.stateSync)
+        try sync.finish()
         try root.finish()
         return c
     }

@@ -483,6 +483,12 @@ final class ConsensusDriver: Sendable {
 
     // MARK: Catch-up
 
+    /// The store's tip moved without blocks (a state sync made the checkpoint's block the tip):
+    /// catch-up starts afresh from it (the replica is made from the store when `run` starts).
+    func restartCatchUp(at height: UInt64) {
+        sync.withLock { $0 = BlockSync(applied: height, nowMs: Self.nowMs()) }
+    }
+
     /// Serves a peer's block request from the store: blocks with their commit certificates.
     func serveBlocks(to peer: Bytes32, fromHeight: UInt64, count: UInt32) {
         do {

@@ -33,6 +33,12 @@ final class Node: Service {
     /// The explorer and verifier pages, when `api.explorer` is on and they are installed.
     let web: WebAssets?
     let eventStreams = EventStreamSlots()
+    /// This node's checkpoints: snapshots, signatures, certificates, serving them.
+    let snapshots: SnapshotService
+    /// The state sync this start makes (`[sync] state_sync` with an empty store); nil otherwise.
+    let stateSync: StateSyncClient?
+    /// True while `stateSync` runs: consensus and catch-up hear nothing until it is done.
+    let stateSyncing = Mutex(false)
     let metrics = NodeMetrics()
     let logger: Logger
     let startedAt = Date()
@@ -76,6 +82,21 @@ final class Node: Service {
                                      logger: logger, admission: admission,
                                      onCommit: { similarity.blockCommitted($0) })
         admission.connect(network: network, consensus: driver)
+        snapshots = SnapshotService(genesis: genesis, store: chain.store, dataDir: config.dataDir, key: key, network: network,
+                                    metrics: metrics, logger: logger)
+        if config.stateSync, try chain.tip().height == 0 {
+            guard genesis.params.checkpointInterval > 0 else {
+                throw NodeError("refusing to start: [sync] state_sync is on but the genesis sets checkpointIntervalBlocks "
+                                + "to 0 (this chain has no checkpoints); turn it off to replay the chain from block 1")
+            }
+            stateSync = StateSyncClient(genesis: genesis, store: chain.store, network: network, metrics: metrics, logger: logger)
+            stateSyncing.withLock { $0 = true }
+        } else {
+            if config.stateSync {
+                logger.info("[sync] state_sync is on but the store already holds blocks: following the chain from them")
+            }
+            stateSync = nil
+        }
         if config.apiExplorer {
             switch WebAssets.load(genesisFileBytes: genesis.fileBytes) {
             case .success(let assets):
@@ -115,6 +136,7 @@ final class Node: Service {
         let api = try APIServer(node: self).application()
         let height = try chain.tip().height
         commits.start(at: height)
+        snapshots.start()
         logger.info("node starting", metadata: ["moniker": "\(config.moniker)", "key": "\(key.publicKey.hex)",
                                                 "chain": "\(genesis.chainId)", "genesis": "\(genesis.genesisHash.hex)",
                                                 "height": "\(height)"])
@@ -133,6 +155,10 @@ final class Node: Service {
                 // LMDB write) is done; only then are peers closed and the other tasks cancelled.
                 try await withGracefulShutdownHandler {
                     do {
+                        if let client = self.stateSync {
+                            guard try await client.run() else { return }
+                            try self.stateSyncFinished()
+                        }
                         try await self.driver.run()
                     } catch {
                         // Said here, at error level, before the node stops (a full disk names itself).
@@ -142,6 +168,7 @@ final class Node: Service {
                 } onGracefulShutdown: {
                     self.logger.info("shutting down: finishing the write in progress, then closing peers")
                     self.driver.inbox.close()
+                    self.stateSync?.stop()
                 }
                 self.network.shutdown()
                 group.cancelAll()
@@ -189,9 +216,44 @@ final class Node: Service {
         peering.apply(to: network)
     }
 
+    /// The state sync is done: the store's tip is the checkpoint's block. Catch-up, the commit feed,
+    /// the similarity index and the peers start from it.
+    private func stateSyncFinished() throws {
+        let tip = try chain.tip()
+        driver.restartCatchUp(at: tip.height)
+        commits.start(at: tip.height)
+        try similarity.rebuild(store: chain.store)
+        peering.apply(to: network)
+        network.setLocalHeight(tip.height)
+        stateSyncing.withLock { $0 = false }
+        for peer in network.peers() { driver.peerHeight(peer.height, peer: peer.key) }
+    }
+
     private func pumpNetworkEvents() async {
         for await event in network.events {
+            let syncing = stateSyncing.withLock { $0 }
             switch event {
+            case .checkpointVote(let from, let payload):
+                snapshots.received(vote: payload, from: from)
+            case .snapshotQuery(let from, let height):
+                snapshots.serveOffer(to: from, preferring: height)
+            case .chunkRequest(let from, let height, let index):
+                snapshots.serveChunk(to: from, height: height, index: index)
+            case .snapshotOffer(let from, let payload):
+                stateSync?.push(.offer(from: from, payload: payload))
+            case .chunkResponse(let from, let height, let index, let payload):
+                stateSync?.push(.chunk(from: from, height: height, index: index, payload: payload))
+            // (One pattern per case: a `where` clause binds to the last pattern of a case only.)
+            case .consensus where syncing:
+                break  // nothing to follow them from until the snapshot is in
+            case .blockResponse where syncing:
+                break
+            case .status where syncing:
+                break
+            case .peerUp(let info) where syncing:
+                stateSync?.push(.peerUp(info.key))
+            case .peerDown(let key) where syncing:
+                stateSync?.push(.peerDown(key))
             case .consensus(let from, let payload):
                 driver.received(payload, from: from)
             case .txBatch:
@@ -222,7 +284,8 @@ final class Node: Service {
             catchingUp: d.catchingUp, blocksBehind: d.blocksBehind,
             freeBytes: DiskSpace.of(path: config.dataDir)?.freeBytes, minFreeBytes: UInt64(config.storeMinFreeMiB) << 20,
             clockOffsetMs: d.clockOffsetMs, maxClockDriftMs: genesis.params.maxClockDriftMs,
-            abstention: driver.abstention)
+            abstention: driver.abstention,
+            stateSync: stateSyncing.withLock({ $0 }) ? stateSync?.status : nil)
     }
 
     private func sampleGauges() async {

@@ -80,6 +80,19 @@ struct NodeMetrics: Sendable {
     /// Events written to `GET /v1/events` streams, and the streams open.
     let eventsSent: CoreMetrics.Counter
     let eventStreamsOpen: CoreMetrics.Gauge
+    /// Checkpoints (docs/state-sync.md): snapshots written at checkpoint heights, the newest
+    /// height with a certificate, chunks served to syncing peers.
+    let snapshotsWritten: CoreMetrics.Counter
+    let checkpointHeight: CoreMetrics.Gauge
+    let snapshotChunksServed: CoreMetrics.Counter
+    /// A state sync: whether one is under way (1) or not (0), the snapshot's chunks in the store
+    /// and in all (`totem_state_sync_chunks{state="done"|"total"}`), chunk bytes applied, and
+    /// peers dropped for a chunk or offer that failed its check.
+    let stateSyncing: CoreMetrics.Gauge
+    let stateSyncChunksDone: CoreMetrics.Gauge
+    let stateSyncChunksTotal: CoreMetrics.Gauge
+    let stateSyncBytes: CoreMetrics.Counter
+    let stateSyncPeersDropped: CoreMetrics.Counter
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -129,6 +142,14 @@ struct NodeMetrics: Sendable {
         apiConnectionsTimedOut = CoreMetrics.Counter(label: "totem_api_connections_timed_out_total", factory: factory)
         eventsSent = CoreMetrics.Counter(label: "totem_events_sent_total", factory: factory)
         eventStreamsOpen = CoreMetrics.Gauge(label: "totem_event_streams_open", factory: factory)
+        snapshotsWritten = CoreMetrics.Counter(label: "totem_snapshots_written_total", factory: factory)
+        checkpointHeight = CoreMetrics.Gauge(label: "totem_checkpoint_height", factory: factory)
+        snapshotChunksServed = CoreMetrics.Counter(label: "totem_snapshot_chunks_served_total", factory: factory)
+        stateSyncing = CoreMetrics.Gauge(label: "totem_state_syncing", factory: factory)
+        stateSyncChunksDone = CoreMetrics.Gauge(label: "totem_state_sync_chunks", dimensions: [("state", "done")], factory: factory)
+        stateSyncChunksTotal = CoreMetrics.Gauge(label: "totem_state_sync_chunks", dimensions: [("state", "total")], factory: factory)
+        stateSyncBytes = CoreMetrics.Counter(label: "totem_state_sync_bytes_total", factory: factory)
+        stateSyncPeersDropped = CoreMetrics.Counter(label: "totem_state_sync_peers_dropped_total", factory: factory)
     }
 
     /// `totem_txs_accepted_total`, one series per `AdmissionService.Origin`.

@@ -70,6 +70,12 @@ final class QueryService: Sendable {
         }
     }
 
+    /// The height of the checkpoint block a state sync started this node's store from: no block
+    /// at or below it is held. Nil for a store holding every block from 1.
+    func prunedThrough() throws -> UInt64? {
+        try read("state-sync base") { s in try s.baseHeight() }
+    }
+
     /// The block at `height` with its commit certificate; nil above the tip.
     func block(at height: UInt64) throws -> (block: Block, commit: CommitCertificate)? {
         try read("block") { s in try Self.block(at: height, s) }
@@ -80,7 +86,9 @@ final class QueryService: Sendable {
         try read("latest blocks") { s in
             var blocks: [(block: Block, commit: CommitCertificate)] = []
             var h = try s.tip().height
-            while h >= 1, blocks.count < limit {
+            // A state-synced store holds no block at or below its base.
+            let lowest = (try s.baseHeight()).map { $0 + 1 } ?? 1
+            while h >= lowest, blocks.count < limit {
                 if let b = try Self.block(at: h, s) { blocks.append(b) }
                 h -= 1
             }

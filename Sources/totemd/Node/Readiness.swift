@@ -24,6 +24,18 @@ enum Readiness {
         /// Why this validator signs nothing at its height, if it does not (nil: it votes, or it is
         /// not a validator).
         var abstention: Abstention? = nil
+        /// A state sync under way: chunks in the store and in all (nil: none; total 0 while the
+        /// node still looks for a snapshot).
+        var stateSync: (done: Int, total: Int)? = nil
+
+        static func == (a: Inputs, b: Inputs) -> Bool {
+            a.isVoting == b.isVoting && a.validatorCount == b.validatorCount && a.quorum == b.quorum
+                && a.peersConnected == b.peersConnected && a.validatorPeersConnected == b.validatorPeersConnected
+                && a.catchingUp == b.catchingUp && a.blocksBehind == b.blocksBehind && a.freeBytes == b.freeBytes
+                && a.minFreeBytes == b.minFreeBytes && a.clockOffsetMs == b.clockOffsetMs
+                && a.maxClockDriftMs == b.maxClockDriftMs && a.abstention == b.abstention
+                && a.stateSync?.done == b.stateSync?.done && a.stateSync?.total == b.stateSync?.total
+        }
     }
 
     /// Why a validator signs nothing at its current height (`ConsensusDriver.abstention`).
@@ -52,7 +64,10 @@ enum Readiness {
         } else if i.peersConnected == 0 {
             out.append(Reason(code: "no_peers", message: "connected to no peer: this node cannot follow the chain"))
         }
-        if i.catchingUp {
+        if let sync = i.stateSync {
+            out.append(Reason(code: "syncing", message: sync.total == 0 ? "state sync: looking for a certified snapshot"
+                                  : "state sync: \(sync.done) of \(sync.total) chunks (\(sync.done * 100 / sync.total) %)"))
+        } else if i.catchingUp {
             out.append(Reason(code: "catching_up",
                               message: i.blocksBehind > 0 ? "\(i.blocksBehind) blocks behind the peers' tip, catching up"
                                   : "not yet heard the peers' tip since start"))

@@ -22,6 +22,12 @@ final class SimilarityService: Sendable {
 
     var count: Int { index.withLock { $0.count } }
 
+    /// Rebuilds the index from the store's image-code index (after a state sync filled it).
+    func rebuild(store: ChainStore) throws {
+        let entries = try store.imageCodeEntries().map { SimilarityEntry(code: $0.code, contentHash: $0.contentHash) }
+        index.withLock { $0 = SimilarityIndex(entries: entries) }
+    }
+
     /// Adds the works a committed block registered.
     func blockCommitted(_ block: Block) {
         var entries: [SimilarityEntry] = []

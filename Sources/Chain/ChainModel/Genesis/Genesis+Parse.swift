@@ -6,6 +6,9 @@ extension Genesis {
     static let validatorKeys = ["name", "publicKey", "p2pAddress"]
     static let paramKeys = ["maxBlockTxs", "maxBlockBytes", "maxTxBytes", "proposalTimeoutMs", "maxProposalTimeoutMs",
                             "emptyBlockIntervalMs", "maxClockDriftMs", "validatorChangeTtlBlocks"]
+    /// Parameters a file may leave out (added after the first chains were started: their files
+    /// must keep their bytes, so they are written only when set).
+    static let optionalParamKeys = ["checkpointIntervalBlocks", "snapshotChunkBytes"]
 
     /// Parses and checks a genesis file. Every field is required (`registrars` may be empty);
     /// unknown fields, duplicate keys, keys other than 64 lowercase hex digits and numbers other
@@ -113,13 +116,15 @@ extension Genesis {
     }
 
     private static func parseParams(_ o: JSONObjectReader) throws -> GenesisParams {
-        try o.expectKeys(paramKeys)
+        try o.expectKeys(paramKeys, optional: optionalParamKeys)
         let p = GenesisParams(
             maxBlockTxs: try int(o, "maxBlockTxs"), maxBlockBytes: try int(o, "maxBlockBytes"),
             maxTxBytes: try int(o, "maxTxBytes"), proposalTimeoutMs: try o.uint("proposalTimeoutMs"),
             maxProposalTimeoutMs: try o.uint("maxProposalTimeoutMs"),
             emptyBlockIntervalMs: try o.uint("emptyBlockIntervalMs"), maxClockDriftMs: try o.uint("maxClockDriftMs"),
-            validatorChangeTtlBlocks: try o.uint("validatorChangeTtlBlocks"))
+            validatorChangeTtlBlocks: try o.uint("validatorChangeTtlBlocks"),
+            checkpointIntervalBlocks: o.has("checkpointIntervalBlocks") ? try o.uint("checkpointIntervalBlocks") : nil,
+            snapshotChunkBytes: o.has("snapshotChunkBytes") ? try int(o, "snapshotChunkBytes") : nil)
         try p.check(path: o.path)
         return p
     }
@@ -152,5 +157,8 @@ extension GenesisParams {
                     "emptyBlockIntervalMs must be at least \(GenesisLimits.emptyBlockIntervalMinMs)")
         try require(validatorChangeTtlBlocks >= GenesisLimits.validatorChangeTtlMinBlocks, "validatorChangeTtlBlocks",
                     "validatorChangeTtlBlocks must be at least \(GenesisLimits.validatorChangeTtlMinBlocks)")
+        try require(snapshotChunkBytes.map(GenesisLimits.snapshotChunkBytes.contains) ?? true, "snapshotChunkBytes",
+                    "snapshotChunkBytes must be \(GenesisLimits.snapshotChunkBytes.lowerBound) to "
+                    + "\(GenesisLimits.snapshotChunkBytes.upperBound)")
     }
 }

@@ -33,9 +33,18 @@ extension GenesisDraft {
                 (key: "emptyBlockIntervalMs", value: .integer(params.emptyBlockIntervalMs)),
                 (key: "maxClockDriftMs", value: .integer(params.maxClockDriftMs)),
                 (key: "validatorChangeTtlBlocks", value: .integer(params.validatorChangeTtlBlocks)),
-            ])),
+            ] + optionalParams)),
         ])
         return JSONWriter.write(document, style: .pretty(indent: 2))
+    }
+
+    /// The optional parameters that are set, after the required ones (absent ones are not
+    /// written, so a file without them keeps the bytes it had before they existed).
+    private var optionalParams: [(key: String, value: JSONValue)] {
+        var out: [(key: String, value: JSONValue)] = []
+        if let v = params.checkpointIntervalBlocks { out.append((key: "checkpointIntervalBlocks", value: .integer(v))) }
+        if let v = params.snapshotChunkBytes { out.append((key: "snapshotChunkBytes", value: .number(String(v)))) }
+        return out
     }
 }
 

@@ -82,10 +82,16 @@ public struct GenesisParams: Sendable, Equatable {
     public var emptyBlockIntervalMs: UInt64
     public var maxClockDriftMs: UInt64
     public var validatorChangeTtlBlocks: UInt64
+    /// Optional in the file (PROTOCOL.md "Checkpoints"): nil when absent, so a file written before
+    /// checkpoints existed keeps its bytes and hash; `checkpointInterval` is the value in force.
+    public var checkpointIntervalBlocks: UInt64?
+    /// Optional in the file: the chunk size of snapshots; `chunkBytes` is the value in force.
+    public var snapshotChunkBytes: Int?
 
     public init(maxBlockTxs: Int, maxBlockBytes: Int, maxTxBytes: Int, proposalTimeoutMs: UInt64,
                 maxProposalTimeoutMs: UInt64, emptyBlockIntervalMs: UInt64, maxClockDriftMs: UInt64,
-                validatorChangeTtlBlocks: UInt64) {
+                validatorChangeTtlBlocks: UInt64, checkpointIntervalBlocks: UInt64? = nil,
+                snapshotChunkBytes: Int? = nil) {
         self.maxBlockTxs = maxBlockTxs
         self.maxBlockBytes = maxBlockBytes
         self.maxTxBytes = maxTxBytes
@@ -94,6 +100,21 @@ public struct GenesisParams: Sendable, Equatable {
         self.emptyBlockIntervalMs = emptyBlockIntervalMs
         self.maxClockDriftMs = maxClockDriftMs
         self.validatorChangeTtlBlocks = validatorChangeTtlBlocks
+        self.checkpointIntervalBlocks = checkpointIntervalBlocks
+        self.snapshotChunkBytes = snapshotChunkBytes
+    }
+
+    /// Blocks between checkpoints (heights that are multiples of it are checkpoint heights); 0: the
+    /// chain has no checkpoints.
+    public var checkpointInterval: UInt64 { checkpointIntervalBlocks ?? GenesisLimits.checkpointIntervalDefaultBlocks }
+
+    /// The most encoded entries a snapshot chunk holds (a chunk holding a single larger record is
+    /// the one exception).
+    public var chunkBytes: Int { snapshotChunkBytes ?? GenesisLimits.snapshotChunkDefaultBytes }
+
+    /// Whether the block at `height` is a checkpoint height.
+    public func isCheckpoint(height: UInt64) -> Bool {
+        checkpointInterval > 0 && height > 0 && height % checkpointInterval == 0
     }
 
     /// The values of PROTOCOL.md's example file.

@@ -27,4 +27,12 @@ public enum GenesisLimits {
     public static let blockBytesLimitMax = 64 * 1024 * 1024
     /// A validator-change tally must be able to count at least one block.
     public static let validatorChangeTtlMinBlocks: UInt64 = 1
+    /// `checkpointIntervalBlocks` when the file does not set it (0 in the file: no checkpoints).
+    public static let checkpointIntervalDefaultBlocks: UInt64 = 1000
+    /// `snapshotChunkBytes` when the file does not set it: 1 MiB of encoded entries per chunk.
+    public static let snapshotChunkDefaultBytes = 1024 * 1024
+    /// `snapshotChunkBytes` bounds: small enough chunks for a test to have many, large enough that
+    /// a chunk's audit path and message header stay small beside it; at most a quarter of the
+    /// chunk-response limit, so a chunk that holds one record over the size still travels.
+    public static let snapshotChunkBytes: ClosedRange<Int> = 4096...(4 * 1024 * 1024)
 }

@@ -71,38 +71,61 @@ public struct CommitCertificate: Sendable, Hashable, TCEEncodable {
             throw CertificateError(.commitView, "commit view \(view) is below the header's view \(headerView)")
         }
         let body = VoteBody(height: height, view: view, blockHash: blockHash)
-        var seen = Set<Bytes32>()
-        for s in signatures {
-            guard validators.contains(s.validator) else {
-                throw CertificateError(.commitNonMember, "signer \(s.validator) is not in the validator set")
-            }
-            guard seen.insert(s.validator).inserted else {
-                throw CertificateError(.commitDuplicateSigner, "signer \(s.validator) is listed twice")
-            }
-            guard body.verify(.commit, signature: s.signature, validator: s.validator, genesisHash: genesisHash) else {
-                throw CertificateError(.commitBadSignature, "signature of \(s.validator) does not verify")
-            }
+        let failure = ValidatorSignature.quorumFailure(signatures, of: validators) {
+            body.verify(.commit, signature: $0.signature, validator: $0.validator, genesisHash: genesisHash)
         }
-        guard signatures.count >= validators.quorum else {
-            throw CertificateError(.commitBelowQuorum,
-                                   "\(signatures.count) signatures, quorum is \(validators.quorum)")
+        switch failure {
+        case nil: return
+        case .nonMember(let key): throw CertificateError(.commitNonMember, "signer \(key) is not in the validator set")
+        case .duplicate(let key): throw CertificateError(.commitDuplicateSigner, "signer \(key) is listed twice")
+        case .badSignature(let key): throw CertificateError(.commitBadSignature, "signature of \(key) does not verify")
+        case .belowQuorum: throw CertificateError(.commitBelowQuorum,
+                                                  "\(signatures.count) signatures, quorum is \(validators.quorum)")
         }
     }
 
     public func encode(to w: inout TCEWriter) {
         w.u64(height)
         w.u32(view)
-        w.list(signatures) { w, s in w.bytes32(s.validator); w.bytes64(s.signature) }
+        ValidatorSignature.encode(signatures, to: &w)
     }
 
     public static func decode(from r: inout TCEReader) throws(DecodeError) -> CommitCertificate {
         let height = try r.u64("height")
         let view = try r.u32("view")
-        let sigs = try r.list(counts: 0...Limits.validatorsMaxCount, "signatures") {
-            (r: inout TCEReader, _: Int) throws(DecodeError) in
-            ValidatorSignature(validator: try r.bytes32("signatures.validator"),
-                               signature: try r.bytes64("signatures.signature"))
+        return CommitCertificate(height: height, view: view, signatures: try ValidatorSignature.decodeList(from: &r))
+    }
+}
+
+extension ValidatorSignature {
+    /// Why a list of signatures is not a certificate.
+    public enum QuorumFailure: Sendable, Equatable {
+        case nonMember(Bytes32), duplicate(Bytes32), badSignature(Bytes32), belowQuorum
+    }
+
+    /// The rule every certificate of the validators follows (commit and checkpoint certificates):
+    /// each entry a distinct member of `validators` whose signature `verifies`, and at least q of
+    /// them. Nil when it holds; else the first failure, entries in order.
+    public static func quorumFailure(_ signatures: [ValidatorSignature], of validators: ValidatorSet,
+                                     verifies: (ValidatorSignature) -> Bool) -> QuorumFailure? {
+        var seen = Set<Bytes32>()
+        for s in signatures {
+            guard validators.contains(s.validator) else { return .nonMember(s.validator) }
+            guard seen.insert(s.validator).inserted else { return .duplicate(s.validator) }
+            guard verifies(s) else { return .badSignature(s.validator) }
         }
-        return CommitCertificate(height: height, view: view, signatures: sigs)
+        return signatures.count >= validators.quorum ? nil : .belowQuorum
+    }
+
+    /// `list<(validator:bytes32, signature:bytes64)>`.
+    public static func encode(_ signatures: [ValidatorSignature], to w: inout TCEWriter) {
+        w.list(signatures) { w, s in w.bytes32(s.validator); w.bytes64(s.signature) }
+    }
+
+    /// A signature list of at most `Limits.validatorsMaxCount` entries.
+    public static func decodeList(from r: inout TCEReader) throws(DecodeError) -> [ValidatorSignature] {
+        try r.list(counts: 0...Limits.validatorsMaxCount, "signatures") { (r: inout TCEReader, _: Int) throws(DecodeError) in
+            ValidatorSignature(validator: try r.bytes32("signatures.validator"), signature: try r.bytes64("signatures.signature"))
+        }
     }
 }
