@@ -31,6 +31,9 @@ public enum P2PLimits {
     public static let txBatchMaxCount = 1_000
     /// Bytes of the SignedTx strings of one `txBatch` (the writer cuts batches at this size).
     public static let txBatchMaxBytes = 1024 * 1024
+    /// Transaction batches a connection's reader hands on to be admitted before it waits for one of
+    /// them (`GossipInbox`): the reader goes on to the consensus messages behind them meanwhile.
+    public static let gossipBatchesPendingMax = 4
     /// One consensus envelope (a proposal carries a whole block).
     public static let consensusMessageMaxBytes = 12 * 1024 * 1024
     /// Blocks asked for in one `blockRequest`.
