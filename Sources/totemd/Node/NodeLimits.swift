@@ -8,7 +8,7 @@ enum NodeLimits {
     /// Works one proposal registers at most (`ProposalBudget.prefix`; a transaction other than a
     /// registration counts as one). Measured on the 4 + 1 devnet on 2 cores under
     /// `bench --works-per-tx 100`: docs/consensus.md.
-    static let proposalWorksMax = 5_000
+    static let proposalWorksMax = 15_000
     /// Jobs waiting for the chain thread (`ChainService.offload`): the consensus driver runs one at a
     /// time, so more than a few waiting means a caller outside it; beyond this they wait for room.
     static let chainWorkerQueueMax = 8
