@@ -186,7 +186,7 @@ extension P2PNode {
             link.updateStatus(height: height, role: role)
             emit(.status(link.info))
         case .txBatch(let raw):
-            try await receiveTxs(raw, from: link, gossip: gossip)
+            try receiveTxs(raw, from: link, gossip: gossip)
         case .consensus(let payload):
             emit(.consensus(from: link.key, payload: payload))
         case .blockRequest(let from, let count):
@@ -205,9 +205,11 @@ extension P2PNode {
     }
 
     /// Gossip in: remember that the peer has these transactions, and queue the ones this node has
-    /// not seen for `admitLoop` (at most `P2PLimits.gossipBatchesPendingMax` batches: beyond that
-    /// the reader waits, and TCP holds the peer back).
-    private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink, gossip: GossipInbox) async throws {
+    /// not seen for `admitLoop`. When `P2PLimits.gossipBatchesPendingMax` batches already wait, the
+    /// batch is dropped, as the outbound tx lane drops for a slow peer (the txs stay unseen: they
+    /// may come again, and blocks bring them anyway): were the reader to wait for room, the
+    /// consensus messages behind the batch would wait with it, for as long as admission lags.
+    private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink, gossip: GossipInbox) throws {
         var txs: [SignedTx] = []
         txs.reserveCapacity(raw.count)
         for (i, bytes) in raw.enumerated() {
@@ -216,9 +218,10 @@ extension P2PNode {
             }
         }
         link.markKnown(txs.map(\.hash))
+        guard gossip.hasRoom else { return }
         let fresh = seen.withLockedValue { s in txs.filter { s.insert($0.hash) } }
         guard !fresh.isEmpty else { return }
-        await gossip.enqueue(fresh)
+        gossip.enqueue(fresh)
     }
 
     /// Passes transactions to the admission function and forwards what it admits to the other peers.
@@ -290,22 +293,16 @@ final class GossipInbox: Sendable {
     let batches: AsyncStream<[SignedTx]>
     private let input: AsyncStream<[SignedTx]>.Continuation
     private let pending = NIOLockedValueBox(0)
-    /// Wakes a reader waiting for room; holding the newest only, a wake-up given before the reader
-    /// waits is kept for it, and there is never more than one.
-    private let wakes: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
 
     init() {
         (batches, input) = AsyncStream.makeStream(of: [SignedTx].self)
-        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Queues a batch, first waiting (only the reader calls this) while the queue is full.
-    func enqueue(_ txs: [SignedTx]) async {
-        var woken = wakes.makeAsyncIterator()
-        while pending.withLockedValue({ $0 >= P2PLimits.gossipBatchesPendingMax }) {
-            guard await woken.next() != nil else { return }  // finished: the connection is closing
-        }
+    /// Whether another batch may be queued (only the reader queues, so it stays true until then).
+    var hasRoom: Bool { pending.withLockedValue { $0 < P2PLimits.gossipBatchesPendingMax } }
+
+    /// Queues a batch; the caller checked `hasRoom`.
+    func enqueue(_ txs: [SignedTx]) {
         pending.withLockedValue { $0 += 1 }
         input.yield(txs)
     }
@@ -313,11 +310,9 @@ final class GossipInbox: Sendable {
     /// One batch admitted.
     func done() {
         pending.withLockedValue { $0 -= 1 }
-        wake.yield()
     }
 
     func finish() {
         input.finish()
-        wake.finish()
     }
 }
