@@ -31,6 +31,9 @@ public enum P2PLimits {
     public static let txBatchMaxCount = 1_000
     /// Bytes of the SignedTx strings of one `txBatch` (the writer cuts batches at this size).
     public static let txBatchMaxBytes = 1024 * 1024
+    /// Transaction batches of one connection waiting to be admitted (`GossipInbox`); the reader
+    /// drops the next ones while this many wait, and goes on to the consensus messages behind them.
+    public static let gossipBatchesPendingMax = 16
     /// One consensus envelope (a proposal carries a whole block).
     public static let consensusMessageMaxBytes = 12 * 1024 * 1024
     /// Blocks asked for in one `blockRequest`.

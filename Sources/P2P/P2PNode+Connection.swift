@@ -1,4 +1,5 @@
 import ChainModel
+import NIOConcurrencyHelpers
 import NIOCore
 import TotemCrypto
 
@@ -133,14 +134,29 @@ extension P2PNode {
     private func serve(_ link: PeerLink, session: inout Session, frames: inout Frames, outbound: Writer,
                        channel: Channel, arrival: ArrivalClock) async throws {
         let sender = session.sender
+        let gossip = GossipInbox()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.writeLoop(link, cipher: sender, outbound: outbound, channel: channel) }
             group.addTask { await self.pingLoop(link, channel: channel, arrival: arrival) }
+            group.addTask { await self.admitLoop(link, gossip) }
             defer {
+                gossip.finish()
                 link.close(nil)
                 group.cancelAll()
             }
-            try await readLoop(link, cipher: &session.receiver, frames: &frames)
+            try await readLoop(link, cipher: &session.receiver, frames: &frames, gossip: gossip)
+        }
+    }
+
+    /// Admits the peer's transaction batches in the order they came, apart from the reader: a
+    /// batch of many works takes the admission function long (hundreds of milliseconds on a busy
+    /// machine), and while the reader waited for it, the consensus messages behind it on the
+    /// connection waited too; voters then found proposals older than the clock-drift limit when
+    /// they got to them.
+    private func admitLoop(_ link: PeerLink, _ gossip: GossipInbox) async {
+        for await txs in gossip.batches {
+            await admitTxs(txs, from: link)
+            gossip.done()
         }
     }
 
@@ -148,7 +164,7 @@ extension P2PNode {
     /// peer's token buckets: over its rate, the reader waits, so NIO stops reading this socket and
     /// TCP flow control slows the peer down without costing us CPU or memory. Any frame that fails
     /// authentication or decoding ends the connection (the error propagates).
-    private func readLoop(_ link: PeerLink, cipher: inout FrameCipher, frames: inout Frames) async throws {
+    private func readLoop(_ link: PeerLink, cipher: inout FrameCipher, frames: inout Frames, gossip: GossipInbox) async throws {
         var limiter = InboundLimiter(config.inboundRateLimit, nowNs: nowNs())
         while true {
             link.awaitingFrame = true
@@ -159,18 +175,18 @@ extension P2PNode {
             if wait > 0 { try await Task.sleep(for: .nanoseconds(Int64(clamping: wait))) }
             link.heard(nowNs: nowNs(), byteCount: buffer.readableBytes + 4)
             let message = try open(Array(buffer.readableBytesView), &cipher)
-            guard try await handle(message, from: link) else { return }
+            guard try await handle(message, from: link, gossip: gossip) else { return }
         }
     }
 
     /// Acts on one message; false when the peer said goodbye.
-    private func handle(_ message: Message, from link: PeerLink) async throws -> Bool {
+    private func handle(_ message: Message, from link: PeerLink, gossip: GossipInbox) async throws -> Bool {
         switch message {
         case .status(let height, let role):
             link.updateStatus(height: height, role: role)
             emit(.status(link.info))
         case .txBatch(let raw):
-            try await receiveTxs(raw, from: link)
+            try receiveTxs(raw, from: link, gossip: gossip)
         case .consensus(let payload):
             emit(.consensus(from: link.key, payload: payload))
         case .blockRequest(let from, let count):
@@ -198,9 +214,12 @@ extension P2PNode {
         return true
     }
 
-    /// Gossip in: remember that the peer has these transactions, pass the ones this node has not
-    /// seen to the admission function, and forward what it admits to the other peers.
-    private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink) async throws {
+    /// Gossip in: remember that the peer has these transactions, and queue the ones this node has
+    /// not seen for `admitLoop`. When `P2PLimits.gossipBatchesPendingMax` batches already wait, the
+    /// batch is dropped, as the outbound tx lane drops for a slow peer (the txs stay unseen: they
+    /// may come again, and blocks bring them anyway): were the reader to wait for room, the
+    /// consensus messages behind the batch would wait with it, for as long as admission lags.
+    private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink, gossip: GossipInbox) throws {
         var txs: [SignedTx] = []
         txs.reserveCapacity(raw.count)
         for (i, bytes) in raw.enumerated() {
@@ -209,8 +228,14 @@ extension P2PNode {
             }
         }
         link.markKnown(txs.map(\.hash))
+        guard gossip.hasRoom else { return }
         let fresh = seen.withLockedValue { s in txs.filter { s.insert($0.hash) } }
         guard !fresh.isEmpty else { return }
+        gossip.enqueue(fresh)
+    }
+
+    /// Passes transactions to the admission function and forwards what it admits to the other peers.
+    private func admitTxs(_ fresh: [SignedTx], from link: PeerLink) async {
         let admitted = await admission.admit(fresh, from: link.key)
         guard !admitted.isEmpty else { return }
         forward(admitted, except: link.key)
@@ -268,5 +293,36 @@ extension P2PNode {
             nonce += 1
             guard enqueue(.ping(nonce), byteCount: 9, to: link) else { return }
         }
+    }
+}
+
+/// The transaction batches a connection's reader has handed to its `admitLoop`, and how many are
+/// not admitted yet: at most `P2PLimits.gossipBatchesPendingMax`, each of at most
+/// `P2PLimits.txBatchMaxBytes`.
+final class GossipInbox: Sendable {
+    let batches: AsyncStream<[SignedTx]>
+    private let input: AsyncStream<[SignedTx]>.Continuation
+    private let pending = NIOLockedValueBox(0)
+
+    init() {
+        (batches, input) = AsyncStream.makeStream(of: [SignedTx].self)
+    }
+
+    /// Whether another batch may be queued (only the reader queues, so it stays true until then).
+    var hasRoom: Bool { pending.withLockedValue { $0 < P2PLimits.gossipBatchesPendingMax } }
+
+    /// Queues a batch; the caller checked `hasRoom`.
+    func enqueue(_ txs: [SignedTx]) {
+        pending.withLockedValue { $0 += 1 }
+        input.yield(txs)
+    }
+
+    /// One batch admitted.
+    func done() {
+        pending.withLockedValue { $0 -= 1 }
+    }
+
+    func finish() {
+        input.finish()
     }
 }

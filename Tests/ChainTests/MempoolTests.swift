@@ -86,6 +86,19 @@ struct MempoolTests {
         #expect(pool.registrationsCommitted([unrelated]).isEmpty)
     }
 
+    /// The content index holds one tx inline and more in a list, and goes back to inline or away as
+    /// they leave.
+    @Test func theContentIndexHoldsOneInlineAndMoreInAList() {
+        let a = SHA256.hash([1]), b = SHA256.hash([2]), c = SHA256.hash([3])
+        let one = Mempool.Holders.one(a)
+        #expect(one.removing(b) == one && one.removing(a) == nil)
+        let three = one.adding(b).adding(c)
+        #expect(three == .many([a, b, c]) && three.all == [a, b, c])
+        #expect(three.removing(b) == .many([a, c]))
+        #expect(three.removing(b)?.removing(a) == .one(c))
+        #expect(three.removing(b)?.removing(a)?.removing(c) == nil)
+    }
+
     @Test func duplicateIsIdempotent() {
         let pool = shared()
         let t = tx(alice, nonce: 1)

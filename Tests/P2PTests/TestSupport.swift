@@ -148,13 +148,17 @@ final class RecordingAdmission: TxAdmission {
     let seen = Recorder<SignedTx>()
     let verify: Bool
     let mempool: SharedMempool?
+    /// Awaited before each batch is admitted (a test holds admission there).
+    let before: @Sendable () async -> Void
 
-    init(verify: Bool = false, mempool: SharedMempool? = nil) {
+    init(verify: Bool = false, mempool: SharedMempool? = nil, before: @escaping @Sendable () async -> Void = {}) {
         self.verify = verify
         self.mempool = mempool
+        self.before = before
     }
 
     func admit(_ txs: [SignedTx], from peer: Bytes32) async -> [SignedTx] {
+        await before()
         let admitted: [SignedTx]
         if let mempool {
             let results = mempool.admit(txs, accounts: AllKnown())

@@ -22,7 +22,7 @@ extension APIServer {
                 results[i] = refused(SHA256.hash(bytes).hex, "malformed_tx", "tx \(i): \(error.description)")
             }
         }
-        try admit(decoded, positions, into: &results)
+        try await admit(decoded, positions, into: &results)
         return JSONResponse.make(.object([("results", .array(results.map { $0 ?? .null }))]))
     }
 
@@ -40,7 +40,7 @@ extension APIServer {
                 results[i] = refused(nil, error.code, error.message)
             }
         }
-        try admit(decoded, positions, into: &results)
+        try await admit(decoded, positions, into: &results)
         return JSONResponse.make(.object([("results", .array(results.map { $0 ?? .null }))]))
     }
 
@@ -79,9 +79,9 @@ extension APIServer {
                  ("error", .object([("code", .string(code)), ("message", .string(message))]))])
     }
 
-    private func admit(_ txs: [SignedTx], _ positions: [Int], into results: inout [JSONValue?]) throws {
+    private func admit(_ txs: [SignedTx], _ positions: [Int], into results: inout [JSONValue?]) async throws {
         guard !txs.isEmpty else { return }
-        for (k, outcome) in try node.admission.submit(txs, from: .api).enumerated() {
+        for (k, outcome) in try await node.admission.submitOffPool(txs, from: .api).enumerated() {
             let hash = txs[k].hash.hex
             switch outcome {
             case .accepted, .duplicate:

@@ -1,6 +1,7 @@
 import ChainModel
 import Logging
 import P2P
+import Storage
 import Synchronization
 import TotemCrypto
 
@@ -30,6 +31,8 @@ final class AdmissionService: Sendable {
     }
 
     let chain: ChainService
+    /// The thread that admits what clients and peers offer (`submitOffPool`).
+    private let worker = SerialThread(name: "totem-admission", queueCapacity: NodeLimits.admissionQueueMax)
     private let metrics: NodeMetrics
     private let logger: Logger
     private let outlets = Mutex<Outlets?>(nil)
@@ -44,6 +47,17 @@ final class AdmissionService: Sendable {
     /// transactions only enter the mempool, which consensus reads when it starts.
     func connect(network: P2PNode, consensus: ConsensusDriver) {
         outlets.withLock { $0 = Outlets(network: network, consensus: consensus) }
+    }
+
+    /// `submit` on the node's admission thread, one batch at a time. Admitting a batch takes long
+    /// when its txs carry many works (each is looked up in the store and indexed in the mempool:
+    /// hundreds of milliseconds for 100 batches of 100 works on a busy machine). Run on the
+    /// cooperative pool, which has a thread per core, four peers' gossip and the API took every
+    /// thread for seconds, and consensus messages waited there to be decoded and stamped: voters
+    /// then found proposals older than `maxClockDriftMs` (`bench --works-per-tx 100`).
+    func submitOffPool(_ txs: [SignedTx], from origin: Origin) async throws -> [ChainService.SubmitOutcome] {
+        guard !txs.isEmpty else { return [] }
+        return try await worker.run { try self.submit(txs, from: origin) }
     }
 
     /// Offers `txs` to the mempool; one outcome per tx, in order. Throws when the store cannot be
@@ -81,7 +95,7 @@ struct GossipAdmission: TxAdmission {
 
     func admit(_ txs: [SignedTx], from peer: Bytes32) async -> [SignedTx] {
         // A store failure is counted and logged by the service; the batch is then not forwarded.
-        guard let outcomes = try? admission.submit(txs, from: .peer) else { return [] }
+        guard let outcomes = try? await admission.submitOffPool(txs, from: .peer) else { return [] }
         return zip(txs, outcomes).filter { $0.1 == .accepted }.map(\.0)
     }
 }

@@ -329,7 +329,8 @@ final class ChainService: Sendable {
             let (candidates, used) = mempool.withPool { pool in
                 let selection = pool.selection(maxTxs: params.maxBlockTxs, maxBytes: maxBytes, accounts: accounts)
                 pool.remove(selection.used)
-                return selection
+                // Those after the prefix stay in the mempool for the next block.
+                return (ProposalBudget.prefix(selection.txs, maxWorks: NodeLimits.proposalWorksMax), selection.used)
             }
             if !used.isEmpty {
                 logger.info("removed transactions whose nonce is already used", metadata: ["count": "\(used.count)"])

@@ -5,9 +5,17 @@ enum NodeLimits {
     /// Builds of one proposal, each smaller than the last when the one before took too long
     /// (`ProposalBudget`); the last is proposed whatever it took.
     static let proposalBuildAttemptsMax = 4
+    /// Works one proposal registers at most (`ProposalBudget.prefix`; a transaction other than a
+    /// registration counts as one). Measured on the 4 + 1 devnet on 2 cores under
+    /// `bench --works-per-tx 100`: docs/consensus.md.
+    static let proposalWorksMax = 15_000
     /// Jobs waiting for the chain thread (`ChainService.offload`): the consensus driver runs one at a
     /// time, so more than a few waiting means a caller outside it; beyond this they wait for room.
     static let chainWorkerQueueMax = 8
+    /// Batches waiting for the admission thread (`AdmissionService.submitOffPool`): one per peer
+    /// link and API request in flight; beyond this they wait for room (the peer's reader then waits,
+    /// and TCP slows the peer down).
+    static let admissionQueueMax = 16
     /// Rejected-after-acceptance transactions remembered for `GET /v1/txs/{hash}`.
     static let rejectedTxCacheEntriesMax = 100_000
     /// Consensus network messages waiting for the replica (beyond it the newest are dropped; the

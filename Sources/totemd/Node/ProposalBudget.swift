@@ -1,3 +1,5 @@
+import ChainModel
+
 /// How many transaction bytes this node puts in a proposal: as many as the genesis allows, unless
 /// building such a block takes long. A proposal's time is stamped before its transactions are
 /// applied (their records carry it), and voters refuse a time more than `maxClockDriftMs` from their
@@ -8,6 +10,13 @@
 /// a fresh time, and the budget doubles back when builds are quick. (Shrinking at smaller overruns
 /// cost a fifth of the single-tx throughput: blocks have a fixed cost each.)
 /// Local policy: blocks stay valid for every other node whatever this one chooses.
+///
+/// Besides the bytes, a fixed cap on the works a proposal registers (`NodeLimits.proposalWorksMax`):
+/// what a block costs every node (applying it, sorting and writing its state, the decided-block
+/// log, the similarity index) grows with its works, not its bytes, and a block of RegisterWorkBatch
+/// txs within a byte budget learnt from builds could still hold 30,000 or more works: on a busy
+/// 2-core machine such a proposal reached voters more than `maxClockDriftMs` after its time, sent
+/// whole behind the gossip on each link and decoded there, though its build took under the target.
 struct ProposalBudget: Sendable, Equatable {
     let maxBytes: Int
     /// Never below one transaction of the largest size.
@@ -47,5 +56,23 @@ struct ProposalBudget: Sendable, Equatable {
         let fitting = Double(blockBytes) * Double(targetMs) / Double(elapsedMs) * 0.8
         bytes = max(floorBytes, min(bytes, Int(fitting)))
         return true
+    }
+}
+
+extension ProposalBudget {
+    /// What a transaction counts against the works cap: its works, and 1 for any other payload
+    /// (every transaction costs at least as much as a work to apply, store and index).
+    static func workCount(_ tx: SignedTx) -> Int { max(1, tx.tx.payload.works.count) }
+
+    /// The longest prefix of `txs` (a selection in the mempool's order: a prefix keeps each sender's
+    /// nonces in order) that registers at most `maxWorks` works; never empty when `txs` is not, so a
+    /// single transaction above the cap is still proposed alone.
+    static func prefix(_ txs: [SignedTx], maxWorks: Int) -> [SignedTx] {
+        var works = 0
+        for (i, tx) in txs.enumerated() {
+            works += workCount(tx)
+            if works > maxWorks { return Array(txs[..<max(1, i)]) }
+        }
+        return txs
     }
 }

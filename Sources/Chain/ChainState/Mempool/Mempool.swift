@@ -52,7 +52,7 @@ public struct Mempool: Sendable {
     private var perSender: [Bytes32: Int] = [:]
     /// Pending RegisterWork and RegisterWorkBatch txs by the content hashes they register: when a
     /// block registers one of them, the others can no longer apply (first registration wins).
-    private var byContent: [Bytes32: [Bytes32]] = [:]
+    private var byContent: [Bytes32: Holders] = [:]
     /// Arrival order; removed entries leave a nil until the next compaction.
     private var order: [Bytes32?] = []
     private var holes = 0
@@ -115,7 +115,9 @@ public struct Mempool: Sendable {
         order.append(tx.hash)
         slots[SenderNonce(sender: tx.tx.sender, nonce: tx.tx.nonce)] = tx.hash
         perSender[tx.tx.sender, default: 0] += 1
-        for content in Self.registeredContent(tx) { byContent[content, default: []].append(tx.hash) }
+        for content in Self.registeredContent(tx) {
+            byContent[content] = byContent[content].map { $0.adding(tx.hash) } ?? .one(tx.hash)
+        }
         byteCount += tx.bytes.count
         return .accepted
     }
@@ -129,10 +131,7 @@ public struct Mempool: Sendable {
             slots[SenderNonce(sender: e.tx.tx.sender, nonce: e.tx.tx.nonce)] = nil
             let left = perSender[e.tx.tx.sender, default: 1] - 1
             perSender[e.tx.tx.sender] = left > 0 ? left : nil
-            for content in Self.registeredContent(e.tx) {
-                let others = byContent[content, default: []].filter { $0 != h }
-                byContent[content] = others.isEmpty ? nil : others
-            }
+            for content in Self.registeredContent(e.tx) { byContent[content] = byContent[content]?.removing(h) }
             byteCount -= e.tx.bytes.count
         }
         compactIfSparse()
@@ -176,7 +175,9 @@ public struct Mempool: Sendable {
         var lost: [Bytes32: LostRegistration] = [:]
         for t in txs {
             for content in Self.registeredContent(t) {
-                for h in byContent[content] ?? [] where h != t.hash && lost[h] == nil {
+                guard let held = byContent[content] else { continue }
+                if case .one(let only) = held, only == t.hash { continue }  // the committed tx alone: no loser
+                for h in held.all where h != t.hash && lost[h] == nil {
                     guard let loser = entries[h]?.tx else { continue }
                     let item: Int? = if case .registerWorkBatch(let works) = loser.tx.payload {
                         works.firstIndex { $0.contentHash == content }
@@ -187,6 +188,35 @@ public struct Mempool: Sendable {
         }
         remove(lost.keys)
         return lost.keys.sorted().compactMap { lost[$0] }
+    }
+
+    /// The pending transactions that register one content hash: nearly always one, held inline (an
+    /// array per content hash cost an allocation for each work admitted and another for each work
+    /// removed, in batches of up to 1,000 works on every node).
+    enum Holders: Sendable, Equatable {
+        case one(Bytes32)
+        case many([Bytes32])
+
+        var all: [Bytes32] {
+            switch self {
+            case .one(let h): [h]
+            case .many(let hs): hs
+            }
+        }
+
+        func adding(_ h: Bytes32) -> Holders {
+            switch self {
+            case .one(let first): .many([first, h])
+            case .many(let hs): .many(hs + [h])
+            }
+        }
+
+        /// Without `h`; nil when none is left.
+        func removing(_ h: Bytes32) -> Holders? {
+            if case .one(let only) = self { return only == h ? nil : self }
+            let left = all.filter { $0 != h }
+            return left.isEmpty ? nil : left.count == 1 ? .one(left[0]) : .many(left)
+        }
     }
 
     /// The content hashes a transaction registers.
