@@ -54,8 +54,10 @@ measure() {  # <label>: the throughput and latency runs; prints their lines
     "$T" bench --api http://127.0.0.1:28701 --root-key "$ROOT_KEY" --rate "$RATE" --duration "$DURATION" \
         > "$OUT/$1-rate$RATE.txt" 2> "$OUT/$1-rate$RATE.log"
     local b; b=$(bench_line "$OUT/$1-rate$RATE.txt")
-    CHAIN_WORKS=$((CHAIN_WORKS + $(works_in "$OUT/$1-rate0.txt" 1) + $(works_in "$OUT/$1-rate$RATE.txt" 1)))
     echo "$a|$b"
+}
+count_measured() {  # <label>: adds the works of a measurement (run in a subshell by $(measure …))
+    CHAIN_WORKS=$((CHAIN_WORKS + $(works_in "$OUT/$1-rate0.txt" 1) + $(works_in "$OUT/$1-rate$RATE.txt" 1)))
 }
 nodes_line() {  # RssAnon and data.mdb of every node
     local d pid rss mdb
@@ -86,6 +88,7 @@ CHAIN_WORKS=0
 
 echo "fresh (load $(load)):"
 FRESH=$(measure fresh)
+count_measured fresh
 echo "  rate 0:    ${FRESH%%|*}"
 echo "  rate $RATE: ${FRESH##*|}"
 nodes_line
@@ -103,6 +106,7 @@ echo "filled in $(( $(date +%s) - FILL_START )) s"
 
 echo "big, $CHAIN_WORKS works (load $(load)):"
 BIG=$(measure big)
+count_measured big
 echo "  rate 0:    ${BIG%%|*}"
 echo "  rate $RATE: ${BIG##*|}"
 nodes_line
