@@ -98,7 +98,7 @@ n=0
 while (( CHAIN_WORKS < WORKS )); do
     n=$((n + 1))
     "$T" bench --api "$APIS" --root-key "$ROOT_KEY" --rate 0 --works-per-tx "$FILL_WORKS_PER_TX" --duration "$FILL_CHUNK_S" \
-        --presign 200 > "$OUT/fill-$n.txt" 2> "$OUT/fill-$n.log"
+        --presign 200 --drain 600 > "$OUT/fill-$n.txt" 2> "$OUT/fill-$n.log"
     CHAIN_WORKS=$((CHAIN_WORKS + $(works_in "$OUT/fill-$n.txt" "$FILL_WORKS_PER_TX")))
     echo "fill run $n: $(bench_line "$OUT/fill-$n.txt" | cut -d' ' -f2); chain holds about $CHAIN_WORKS works (load $(load))"
 done
