@@ -25,27 +25,15 @@ FILL_CHUNK_S=${FILL_CHUNK_S:-60}
 FILL_WORKS_PER_TX=${FILL_WORKS_PER_TX:-500}
 OUT=${OUT:-$(mktemp -d /tmp/totem-scale.XXXXXX)}
 mkdir -p "$OUT"
-T="$PWD/.build/release/totemd"
-if [[ "${TOTEM_SKIP_BUILD:-}" != 1 ]]; then
-    swift build -c release --product totemd >&2
-fi
-export TOTEM_DEVNET_DIR="$OUT/devnet" TOTEM_SKIP_BUILD=1 TOTEM_P2P_BASE_PORT=28601 TOTEM_API_BASE_PORT=28701
-APIS=http://127.0.0.1:28701,http://127.0.0.1:28702,http://127.0.0.1:28703,http://127.0.0.1:28704
+source scripts/lib/bench-common.sh
 ROOT_KEY="$TOTEM_DEVNET_DIR/root_registrar.json"
 trap 'bash scripts/devnet.sh down >/dev/null 2>&1 || true' EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-# Committed tx/s, works/s and latency percentiles of a bench report; works committed in it.
-bench_line() {
-    awk '/^  committed /{tps=$2} /^  works /{wps=$2}
-         /submit to seen in a committed block/{getline; p50=$2; p99=$6}
-         END{printf "tx_per_s=%s works_per_s=%s p50_ms=%s p99_ms=%s\n", tps, wps, p50, p99}' "$1"
-}
+# The works a bench report says were committed, at $2 works per tx.
 works_in() {
     awk -v k="$2" '/^  total /{print $2 * k}' "$1"
 }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 measure() {  # <label>: the throughput and latency runs; prints their lines
     "$T" bench --api "$APIS" --root-key "$ROOT_KEY" --rate 0 --duration "$DURATION" \
@@ -81,9 +69,7 @@ max_rss() {
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "conditions: ${DURATION} s per measurement, open-loop rate ${RATE}/s, fill to ${WORKS} works in runs of ${FILL_CHUNK_S} s of ${FILL_WORKS_PER_TX}-work batches; reports in $OUT"
-bash scripts/devnet.sh down >/dev/null 2>&1 || true
-rm -rf "$TOTEM_DEVNET_DIR"
-bash scripts/devnet.sh up >&2
+devnet_fresh
 CHAIN_WORKS=0
 
 echo "fresh (load $(load)):"

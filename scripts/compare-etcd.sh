@@ -19,26 +19,7 @@ RATE=${RATE:-1000}
 WORKS_PER_TX=${WORKS_PER_TX:-1}
 OUT=${OUT:-$(mktemp -d /tmp/totem-compare.XXXXXX)}
 mkdir -p "$OUT"
-T="$PWD/.build/release/totemd"
-if [[ "${TOTEM_SKIP_BUILD:-}" != 1 ]]; then
-    swift build -c release --product totemd >&2
-fi
-
-export TOTEM_DEVNET_DIR="$OUT/devnet" TOTEM_SKIP_BUILD=1 TOTEM_P2P_BASE_PORT=28601 TOTEM_API_BASE_PORT=28701
-APIS=http://127.0.0.1:28701,http://127.0.0.1:28702,http://127.0.0.1:28703,http://127.0.0.1:28704
-devnet_fresh() {
-    bash scripts/devnet.sh down >/dev/null 2>&1 || true
-    rm -rf "$TOTEM_DEVNET_DIR"
-    bash scripts/devnet.sh up >&2
-}
-# The committed tx/s and the latency percentiles of a bench report.
-bench_line() {
-    awk '/^  committed /{tps=$2} /^  works /{wps=$2}
-         /submit to seen in a committed block/{getline; p50=$2; p99=$6}
-         END{printf "totemd_tx_per_s=%s works_per_s=%s p50_ms=%s p99_ms=%s\n", tps, wps, p50, p99}' "$1"
-}
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+source scripts/lib/bench-common.sh
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "conditions: ${DURATION} s per phase, open-loop rate ${RATE}/s, ${WORKS_PER_TX} work(s) per tx; reports in $OUT"
@@ -48,7 +29,7 @@ devnet_fresh
 "$T" bench --api "$APIS" --root-key "$TOTEM_DEVNET_DIR/root_registrar.json" --rate 0 --duration "$DURATION" \
     --works-per-tx "$WORKS_PER_TX" > "$OUT/totemd-rate0.txt" 2> "$OUT/totemd-rate0.log"
 bash scripts/devnet.sh down >/dev/null 2>&1
-TOT0=$(bench_line "$OUT/totemd-rate0.txt")
+TOT0=$(bench_line "$OUT/totemd-rate0.txt" totemd_)
 ETCD0=$(NODES=4 CLIENTS=64 DURATION="${DURATION}s" bash scripts/bench/etcd_bench.sh)
 
 # 2. Latency at the same offered rate.
@@ -56,7 +37,7 @@ devnet_fresh
 "$T" bench --api "$APIS" --root-key "$TOTEM_DEVNET_DIR/root_registrar.json" --rate "$RATE" --duration "$DURATION" \
     --works-per-tx "$WORKS_PER_TX" > "$OUT/totemd-rate$RATE.txt" 2> "$OUT/totemd-rate$RATE.log"
 bash scripts/devnet.sh down >/dev/null 2>&1
-TOTR=$(bench_line "$OUT/totemd-rate$RATE.txt")
+TOTR=$(bench_line "$OUT/totemd-rate$RATE.txt" totemd_)
 ETCDR=$(NODES=4 CLIENTS=64 DURATION="${DURATION}s" RATE="$RATE" bash scripts/bench/etcd_bench.sh)
 
 echo "rate 0:      $TOT0"
