@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import Storage
@@ -129,6 +130,88 @@ import Testing
         #expect(env.mapGrowthCount >= 1, "3 MB in a 1 MiB map hit MDB_MAP_FULL")
         #expect(attempts == 0, "the result is the final, successful run's")
         #expect(try env.read { try $0.count(a) } == Int(puts))
+    }
+}
+
+@Suite struct TransactionGateTests {
+    /// The deadlock a devnet met at a map growth: a thread holding a read begins a nested read
+    /// while a resize has claimed the gate. The nested read must get its pass at once (the resize
+    /// waits for the outer one anyway), and the resize runs once both are given back.
+    @Test func aNestedReadIsNotMadeToWaitForAClaimedResize() throws {
+        let gate = TransactionGate()
+        let held = DispatchSemaphore(value: 0), claimed = DispatchSemaphore(value: 0)
+        let nestedEntered = DispatchSemaphore(value: 0), resized = DispatchSemaphore(value: 0)
+        // Passes are per thread: the holder is a thread of its own, not a task that may move.
+        let holder = Thread {
+            gate.enterShared()
+            held.signal()
+            claimed.wait()
+            gate.enterShared()  // nested: before the fix this waited for the resize, forever
+            nestedEntered.signal()
+            gate.leaveShared()
+            gate.leaveShared()
+        }
+        holder.start()
+        held.wait()
+        let resizer = Thread {
+            do { try gate.withExclusive { () } } catch { return }
+            resized.signal()
+        }
+        resizer.start()
+        var sawClaim = false
+        for _ in 0..<10_000 where !sawClaim {
+            sawClaim = gate.exclusiveIsClaimed
+            if !sawClaim { usleep(1_000) }
+        }
+        #expect(sawClaim, "the resize claimed the gate while the holder held a pass")
+        claimed.signal()
+        #expect(nestedEntered.wait(timeout: .now() + 10) == .success, "the nested pass was given at once")
+        #expect(resized.wait(timeout: .now() + 10) == .success, "the resize ran once both passes were given back")
+    }
+
+    @Test func aThreadHoldingAPassIsRefusedTheExclusiveOneInsteadOfWaitingForItself() throws {
+        let gate = TransactionGate()
+        gate.enterShared()
+        defer { gate.leaveShared() }
+        #expect(throws: StoreError.self) { try gate.withExclusive { () } }
+    }
+
+    /// The same through LMDB: reads nested in a read on one thread while a writer on another grows
+    /// the map many times. Before the fix this hung at the first growth.
+    @Test func nestedReadsKeepWorkingWhileTheMapGrows() async throws {
+        let dir = try TemporaryDirectory("growth-nested")
+        let env = try openEnvironment(dir.sub("env"), ["a"], initialMapSizeBytes: StoreMapGrowthTests.mebibyte)
+        let a = try env.database("a")
+        try env.write { try $0.put(a, key: StoreKey.u64(0), value: StoreMapGrowthTests.value(0)) }
+        let done = Flag()
+        let writer = Task.detached {
+            defer { done.set() }
+            for batch in 0..<UInt64(20) {
+                try env.write { txn in
+                    for k in batch * 1_000 + 1...batch * 1_000 + 1_000 {
+                        try txn.put(a, key: StoreKey.u64(k), value: StoreMapGrowthTests.value(k))
+                    }
+                }
+            }
+        }
+        let reader = Task.detached { () throws -> (Int, Int) in
+            var nested = 0, bad = 0
+            while !done.isSet || nested == 0 {
+                try env.read { outer in
+                    _ = try outer.get(a, key: StoreKey.u64(0))
+                    usleep(200)  // hold the outer read while the writer may claim the gate
+                    let v = try env.read { try $0.get(a, key: StoreKey.u64(0)) }
+                    if v != StoreMapGrowthTests.value(0) { bad += 1 }
+                    nested += 1
+                }
+            }
+            return (nested, bad)
+        }
+        try await writer.value
+        let (nested, bad) = try await reader.value
+        #expect(env.mapGrowthCount >= 3, "20 MB from a 1 MiB map")
+        #expect(nested > 0)
+        #expect(bad == 0)
     }
 }
 

@@ -191,13 +191,14 @@ public final class LMDBEnvironment: Sendable {
         try run(readTxn: try begin(flags: UInt32(MDB_RDONLY)), body)
     }
 
-    /// Runs `body` with the begun read transaction `raw`, then ends it and leaves the gate.
-    fileprivate func run<T>(readTxn raw: OpaquePointer, _ body: (ReadTxn) throws -> T) throws -> T {
+    /// Runs `body` with the begun read transaction `raw`, then ends it and leaves the gate (a
+    /// `detached` one's pass was taken on another thread).
+    fileprivate func run<T>(readTxn raw: OpaquePointer, detached: Bool = false, _ body: (ReadTxn) throws -> T) throws -> T {
         let txn = ReadTxn(raw, environment: self)
         defer {
             txn.invalidate()
             mdb_txn_abort(raw)
-            gate.leaveShared()
+            if detached { gate.leaveSharedDetached() } else { gate.leaveShared() }
         }
         let result = try body(txn)
         // Damage the closure caught (e.g. a state read that cannot throw) still fails the read.
@@ -251,17 +252,17 @@ public final class LMDBEnvironment: Sendable {
     }
 
     /// Leaves the gate's shared pass a detached read transaction held.
-    fileprivate func leaveGate() { gate.leaveShared() }
+    fileprivate func leaveGate() { gate.leaveSharedDetached() }
 
     /// Begins a transaction holding a shared pass of the gate; the caller leaves the gate after
-    /// committing or aborting it.
-    fileprivate func begin(flags: UInt32) throws -> OpaquePointer {
+    /// committing or aborting it (on this thread, or on any for a `detached` one).
+    fileprivate func begin(flags: UInt32, detached: Bool = false) throws -> OpaquePointer {
         while true {
-            gate.enterShared()
+            if detached { gate.enterSharedDetached() } else { gate.enterShared() }
             var txn: OpaquePointer?
             let rc = mdb_txn_begin(env.raw, nil, flags, &txn)
             if rc == MDB_SUCCESS, let txn { return txn }
-            gate.leaveShared()
+            if detached { gate.leaveSharedDetached() } else { gate.leaveShared() }
             guard rc == MDB_MAP_RESIZED else { throw StoreError.lmdb(rc, "mdb_txn_begin") }
             // Another process grew the map: adopt its size (0 = the size recorded in the file).
             try gate.withExclusive {
@@ -307,7 +308,7 @@ extension LMDBEnvironment {
     /// walk that must see the state of one commit, begun on the writer thread right after that
     /// commit, and run off it so the next commits do not wait.
     public func beginDetachedRead() throws -> DetachedRead {
-        DetachedRead(try begin(flags: UInt32(MDB_RDONLY)), environment: self)
+        DetachedRead(try begin(flags: UInt32(MDB_RDONLY), detached: true), environment: self)
     }
 }
 
@@ -333,7 +334,7 @@ public final class DetachedRead: @unchecked Sendable {
     public func run<T>(_ body: (ReadTxn) throws -> T) throws -> T {
         let (exchanged, _) = taken.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         precondition(exchanged, "a detached read transaction was run twice")
-        return try environment.run(readTxn: raw, body)
+        return try environment.run(readTxn: raw, detached: true, body)
     }
 
     deinit {
