@@ -50,7 +50,16 @@ def totemd():
 @pytest.fixture(scope="session")
 def network(totemd, tmp_path_factory):
     base = tmp_path_factory.mktemp("totem-net")
-    with totem_net.running_network(totemd, str(base / "net"), VALIDATORS, OBSERVERS) as net:
+
+    # Every node starts with a 1 MiB LMDB map, so the session's load grows it many times while
+    # admission, queries and block writes run (test_heavy_blocks.py checks it grew): a read nested
+    # in another read once hung every validator at the same growth.
+    def small_maps(net):
+        for node in net.nodes:
+            with open(os.path.join(node.home, "config.toml"), "a") as f:
+                f.write("\n[store]\ninitial_map_mib = 1\n")
+
+    with totem_net.running_network(totemd, str(base / "net"), VALIDATORS, OBSERVERS, configure=small_maps) as net:
         print(f"\n[e2e] network in {base} (p2p ports {net.p2p_base}.., api ports {net.api_base}..) "
               f"with {totemd}")
         yield net

@@ -4,7 +4,10 @@ building a block took longer than that, every voter refused every such proposal,
 while the mempool stayed full: the chain stopped (found by `totemd bench --works-per-tx 100`). The
 proposer now sizes its proposals by how long builds take (ProposalBudget). Here: far more works
 than a block can take in time, on the debug build, must all commit, with no proposal refused for
-its time."""
+its time.
+
+The session's nodes start with a 1 MiB LMDB map (conftest.py): these blocks are written across
+several map growths, with admission reading the state all along."""
 
 import os
 
@@ -50,3 +53,13 @@ def test_full_blocks_of_batches_commit_without_stale_proposals(network):
     heights = client.status()["height"] - start_height
     assert heights >= 2, "the works fit in one block: the test did not fill blocks"
     assert drift_refusals(network) == refusals_before, "a proposal was refused for its time"
+    for node in network.nodes:
+        grown = map_bytes(node)
+        assert grown >= 8 << 20, f"{node.name}: the LMDB map is {grown} bytes; it was to grow from 1 MiB"
+
+
+def map_bytes(node) -> int:
+    for line in node.client.metrics().splitlines():
+        if line.startswith("totem_lmdb_map_bytes "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"{node.name}: no totem_lmdb_map_bytes in /metrics")
