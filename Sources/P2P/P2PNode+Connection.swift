@@ -1,6 +1,7 @@
 import ChainModel
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 import TotemCrypto
 
 extension P2PNode {
@@ -228,7 +229,10 @@ extension P2PNode {
             }
         }
         link.markKnown(txs.map(\.hash))
-        guard gossip.hasRoom else { return }
+        guard gossip.hasRoom else {
+            gossipDrops.inbound.add(txs.count, ordering: .relaxed)
+            return
+        }
         let fresh = seen.withLockedValue { s in txs.filter { s.insert($0.hash) } }
         guard !fresh.isEmpty else { return }
         gossip.enqueue(fresh)
@@ -325,4 +329,10 @@ final class GossipInbox: Sendable {
     func finish() {
         input.finish()
     }
+}
+
+/// Counts of gossiped transactions dropped at a bound (`P2PNode.gossipTxsDropped`).
+final class GossipDrops: Sendable {
+    let inbound = Atomic<Int>(0)
+    let outbound = Atomic<Int>(0)
 }

@@ -71,6 +71,10 @@ public final class P2PNode: Sendable {
     let log: P2PLogger
     let shared: NIOLockedValueBox<Shared>
     let seen = NIOLockedValueBox(BoundedHashSet(capacity: P2PLimits.seenCacheMaxCount))
+    /// Gossiped transactions dropped since the start, for `/metrics`: `inbound`, in batches a peer
+    /// sent while `gossipBatchesPendingMax` of its batches waited for admission; `outbound`, on the
+    /// way to a peer whose outbound tx queue was full.
+    let gossipDrops = GossipDrops()
     let params: HandshakeParams
     private let clockBase = ContinuousClock.now
 
@@ -154,6 +158,12 @@ public final class P2PNode: Sendable {
     /// The connected peers, ordered by key.
     public func peers() -> [PeerInfo] {
         activeLinks().map(\.info).sorted { $0.key < $1.key }
+    }
+
+    /// Gossiped transactions dropped since the start: received while the peer's batches waiting
+    /// for admission were at their bound, and not queued to a peer whose tx queue was full.
+    public var gossipTxsDropped: (inbound: Int, outbound: Int) {
+        (gossipDrops.inbound.load(ordering: .relaxed), gossipDrops.outbound.load(ordering: .relaxed))
     }
 
     /// Events dropped because the event stream's buffer was full.
@@ -276,6 +286,7 @@ public final class P2PNode: Sendable {
         for link in activeLinks() where link.key != except {
             let dropped = link.enqueueTxs(items)
             if dropped > 0 {
+                gossipDrops.outbound.add(dropped, ordering: .relaxed)
                 log(.debug, "tx queue full; dropped", ("peer", link.key.hex), ("count", "\(dropped)"))
             }
         }

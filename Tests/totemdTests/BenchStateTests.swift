@@ -6,9 +6,9 @@ import TotemCrypto
 /// refused connections (50 failed POSTs counted as 50 attempts of each tx). A POST the node did not
 /// answer is not the txs' fault; txs a restarted node forgot are sent again.
 @Suite struct BenchStateTests {
-    func state(txs: Int) -> (BenchState, [PresignedTx]) {
+    func state(txs: Int, drain: Double = 30) -> (BenchState, [PresignedTx]) {
         let plan = BenchPlan(identityCount: 1, groupCount: 1, rate: 0, duration: 60, batch: txs, presignCap: txs,
-                             imageCode: false, drain: 30)
+                             imageCode: false, drain: drain)
         let presigned = (0..<txs).map { i in
             let bytes = Array("tx \(i)".utf8)
             return PresignedTx(bytes: bytes, hash: SHA256.hash(bytes))
@@ -59,5 +59,42 @@ import TotemCrypto
         let again = take(&s, at: 1_000 + BenchLimits.resubmitAfterNs).filter(\.isRetry)
         #expect(Set(again.compactMap { $0.tx?.hash }) == Set(presigned.map(\.hash)))
         #expect(s.counters.resubmitted == 2)
+    }
+
+    /// The drain of a 1.8 M-work fill waited its whole 600 s with every tx committed: a tx queued
+    /// again after the timed phase sat in a group whose submitters had stopped, and the drain waits
+    /// for queued retries. Submitters now stay while anything is in flight, and a retry of a tx
+    /// committed meanwhile is dropped, not sent.
+    @Test func theDrainSendsResubmissionsAndEndsOnceAllAreCommitted() {
+        var (s, presigned) = state(txs: 2, drain: 600)
+        let items = take(&s, at: 1_000)
+        s.sending(items, nowNs: 1_000)
+        s.answered(group: 0, items, results: presigned.map {
+            APIClient.SubmitResult(txHash: $0.hash.hex, accepted: true, errorCode: nil, errorMessage: nil)
+        }, nowNs: 2_000)
+        let endNs = UInt64(60 * 1e9)
+        // After the timed phase, nothing queued: the submitter waits (txs are in flight), it does not stop.
+        guard case .wait = s.take(group: 0, nowNs: endNs + 1) else {
+            Issue.record("a submitter stopped in the drain with txs in flight")
+            return
+        }
+        // Forgotten by the node: queued again, and the waiting submitter sends them.
+        let later = endNs + BenchLimits.resubmitAfterNs
+        s.resubmitForgotten(nowNs: later)
+        let again = take(&s, at: later)
+        #expect(Set(again.compactMap { $0.tx?.hash }) == Set(presigned.map(\.hash)))
+        s.sending(again, nowNs: later)
+        // Queued a third time, then a block brings the first: only the other is sent.
+        s.resubmitForgotten(nowNs: later + BenchLimits.resubmitAfterNs)
+        s.committed([presigned[0].hash], nowNs: later + BenchLimits.resubmitAfterNs + 1, proposedNs: nil)
+        let third = take(&s, at: later + BenchLimits.resubmitAfterNs + 2)
+        #expect(third.compactMap { $0.tx?.hash } == [presigned[1].hash], "a committed tx's retry is dropped")
+        s.sending(third, nowNs: later + BenchLimits.resubmitAfterNs + 2)
+        s.committed([presigned[1].hash], nowNs: later + BenchLimits.resubmitAfterNs + 3, proposedNs: nil)
+        #expect(s.drained(nowNs: later + BenchLimits.resubmitAfterNs + 4), "all committed: the drain ends")
+        guard case .done = s.take(group: 0, nowNs: later + BenchLimits.resubmitAfterNs + 4) else {
+            Issue.record("the submitter did not stop once nothing was in flight")
+            return
+        }
     }
 }

@@ -10,6 +10,8 @@ The session's nodes start with a 1 MiB LMDB map (conftest.py): these blocks are 
 several map growths, with admission reading the state all along."""
 
 import os
+import re
+import subprocess
 
 import totem_client as tc
 from totem_net import registered, scaled, submit_accepted, tx_final, wait_until
@@ -63,3 +65,19 @@ def map_bytes(node) -> int:
         if line.startswith("totem_lmdb_map_bytes "):
             return int(float(line.split()[1]))
     raise AssertionError(f"{node.name}: no totem_lmdb_map_bytes in /metrics")
+
+
+def test_bench_refuses_batches_over_the_chains_tx_size_at_once(network, totemd):
+    """1000 works per tx exceed maxTxBytes: the bench ran on, every tx refused, and reported 0 tx/s.
+    It now stops before the load, naming the size, the limit and a --works-per-tx that fits."""
+    node = network.nodes[0]
+    out = subprocess.run([totemd, "bench", "--api", node.api_url, "--root-key", network.root_registrar_path,
+                          "--identities", "1", "--works-per-tx", "1000", "--duration", "1", "--drain", "0"],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(120))
+    said = out.stdout + out.stderr
+    assert out.returncode != 0, said
+    limit = node.client.status()["maxTxBytes"]
+    assert f"over the chain's maxTxBytes of {limit}" in said, said
+    fits = int(re.search(r"use --works-per-tx (\d+) or less", said).group(1))
+    assert 1 <= fits < 1000, said
+    assert "timed phase" not in said, "the load started"

@@ -107,6 +107,15 @@ struct Bench: AsyncParsableCommand {
         let plan = BenchPlan(identityCount: identities, groupCount: clients.count, rate: rate, duration: duration,
                              batch: batch, presignCap: presign / worksPerTx, imageCode: imageCode, drain: drain,
                              worksPerTx: worksPerTx)
+        // Every tx of a run has the same size: one that the chain refuses for its size would make
+        // a run of refusals, so say it now with how many works do fit.
+        let sampleBytes = BenchSigner(keys: keys, chain: chain, plan: plan).make(group: 0, seq: 0).bytes.count
+        if sampleBytes > chain.maxTxBytes {
+            let perWork = max(1, sampleBytes / worksPerTx)
+            throw BenchError("a tx of \(worksPerTx) works is \(sampleBytes) bytes, over the chain's maxTxBytes of "
+                             + "\(chain.maxTxBytes): use --works-per-tx \(max(1, worksPerTx * chain.maxTxBytes / sampleBytes - 1)) "
+                             + "or less (about \(perWork) bytes per work)")
+        }
         Self.log("pre-signing up to \(plan.presignPerGroup * clients.count) txs of \(worksPerTx) work(s) on all cores…")
         let signStart = ContinuousClock.now
         let presigned = await BenchSigner(keys: keys, chain: chain, plan: plan).presignAll()

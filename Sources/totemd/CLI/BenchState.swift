@@ -91,7 +91,10 @@ struct BenchState: Sendable {
         let members = plan.members[g].count
         if nowNs >= endNs || groups[g].deadIdentities == members {
             if !out.isEmpty { return .send(out) }
-            return hasPendingRetries(g) ? .wait(nanoseconds: 2_000_000) : .done
+            // In the drain a submitter stays while anything is in flight: a tx no block brought is
+            // queued again later (`resubmitForgotten`), and a group with no submitter left would
+            // hold it, and the drain, until the drain's end.
+            return hasPendingRetries(g) || !inFlight.isEmpty ? .wait(nanoseconds: 2_000_000) : .done
         }
         var allowed = plan.batch - out.count
         if plan.ratePerGroup > 0 {
@@ -135,6 +138,8 @@ struct BenchState: Sendable {
             let r = groups[g].retries[groups[g].retryHead]
             guard r.dueNs <= nowNs else { break }
             groups[g].retryHead += 1
+            // Committed since it was queued (or given up): nothing to send.
+            guard let hash = r.item.tx?.hash, inFlight[hash] != nil else { continue }
             if !identities[r.item.identity].dead { out.append(r.item) }
         }
         // Drop the consumed prefix: at once when all are taken, else when it is most of the array,

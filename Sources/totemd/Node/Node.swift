@@ -303,6 +303,7 @@ final class Node: Service {
             let peers = network.peers()
             metrics.peers.record(peers.count)
             metrics.p2pBytesReceived.record(peers.reduce(0) { $0 + $1.bytesReceived })
+            metrics.gossipDrops.update(network.gossipTxsDropped)
             metrics.lmdbMapBytes.record(chain.store.environment.mapSizeBytes)
             metrics.diskSyncs.update()
             try? await Task.sleep(for: .seconds(1))  // throws only when cancelled: the loop then ends

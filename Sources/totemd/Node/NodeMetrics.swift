@@ -23,6 +23,8 @@ struct NodeMetrics: Sendable {
     /// Blocks applied at commit because no earlier check cached their outcome (catch-up).
     let blocksAppliedAtCommit: CoreMetrics.Counter
     let p2pBytesReceived: CoreMetrics.Gauge
+    /// `totem_p2p_gossip_txs_dropped_total{direction}`: the P2P layer's counts, copied in by `update`.
+    let gossipDrops: GossipDropCounters
     let lmdbMapBytes: CoreMetrics.Gauge
     /// Syncs to disk by kind (`totem_disk_syncs_total{kind}`, `DiskSyncs`), brought up to date
     /// every second.
@@ -109,6 +111,7 @@ struct NodeMetrics: Sendable {
         lmdbBlockWrite = CoreMetrics.Timer(label: "totem_lmdb_block_write_seconds", factory: factory)
         blocksAppliedAtCommit = CoreMetrics.Counter(label: "totem_blocks_applied_at_commit_total", factory: factory)
         p2pBytesReceived = CoreMetrics.Gauge(label: "totem_p2p_bytes_received", factory: factory)
+        gossipDrops = GossipDropCounters(factory: factory)
         lmdbMapBytes = CoreMetrics.Gauge(label: "totem_lmdb_map_bytes", factory: factory)
         dataDirFreeBytes = CoreMetrics.Gauge(label: "totem_data_dir_free_bytes", factory: factory)
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
@@ -175,6 +178,30 @@ struct NodeMetrics: Sendable {
     }
 
     /// `totem_api_responses_total`, one series per status class (1xx counts with 2xx).
+    /// `totem_p2p_gossip_txs_dropped_total{direction}`: gossiped txs dropped at a bound, `in` (a
+    /// peer's batches waiting for admission were at `gossipBatchesPendingMax`) and `out` (a peer's
+    /// outbound tx queue was full).
+    final class GossipDropCounters: Sendable {
+        private let inbound: CoreMetrics.Counter
+        private let outbound: CoreMetrics.Counter
+        private let reported = Mutex((inbound: 0, outbound: 0))
+
+        init(factory: PrometheusMetricsFactory) {
+            inbound = CoreMetrics.Counter(label: "totem_p2p_gossip_txs_dropped_total", dimensions: [("direction", "in")],
+                                          factory: factory)
+            outbound = CoreMetrics.Counter(label: "totem_p2p_gossip_txs_dropped_total", dimensions: [("direction", "out")],
+                                           factory: factory)
+        }
+
+        /// Adds the drops counted since the last call (`totals` only grow).
+        func update(_ totals: (inbound: Int, outbound: Int)) {
+            reported.withLock { r in
+                if totals.inbound > r.inbound { inbound.increment(by: totals.inbound - r.inbound); r.inbound = totals.inbound }
+                if totals.outbound > r.outbound { outbound.increment(by: totals.outbound - r.outbound); r.outbound = totals.outbound }
+            }
+        }
+    }
+
     /// `totem_disk_syncs_total{kind}`: the process's `DiskSyncs`, copied in by `update()`.
     final class DiskSyncCounters: Sendable {
         private let counters: [(kind: DiskSyncs.Kind, counter: CoreMetrics.Counter)]
