@@ -17,6 +17,26 @@ struct NodeMetricsTests {
         #expect(ProcessMemory.residentBytes(statm: "12345 678 90 1 0 500 0\n", pageBytes: 4096) == 678 * 4096)
         #expect(ProcessMemory.residentBytes(statm: "garbage", pageBytes: 4096) == nil)
         #expect(ProcessMemory.residentBytes(statm: "1 \(UInt64.max) 2", pageBytes: 4096) == nil)
+        let status = "Name:\ttotemd\nVmRSS:\t  200000 kB\nRssAnon:\t  123456 kB\nRssFile:\t   76544 kB\n"
+        #expect(ProcessMemory.anonymousBytes(status: status) == 123_456 * 1024)
+        #expect(ProcessMemory.anonymousBytes(status: "RssAnon:\t123456 kB") == 123_456 * 1024)
+        #expect(ProcessMemory.anonymousBytes(status: "Name:\ttotemd\n") == nil)
+        #expect(ProcessMemory.anonymousBytes(status: "RssAnon:\t  12 MB\n") == nil, "a unit other than kB is not guessed")
+        #expect(ProcessMemory.anonymousBytes() ?? 0 > 0, "this process has a heap")
         #expect(ProcessMemory.residentBytes() ?? 0 > 0, "this process has resident memory")
     }
+
+    /// A trim runs on its own thread, is counted, and reports the anonymous memory around it (how
+    /// much it gives back depends on the heap: measured on the devnet: docs/devnet-and-bench.md).
+    @Test func aTrimIsCountedAndReportsTheMemoryAroundIt() async throws {
+        let trim = MemoryTrim()
+        let report = AsyncStream.makeStream(of: (UInt64?, UInt64?).self)
+        trim.start { before, after in report.continuation.yield((before, after)); report.continuation.finish() }
+        var got: (UInt64?, UInt64?)?
+        for await r in report.stream { got = r }
+        #expect(trim.count == 1)
+        let (before, after) = try #require(got)
+        #expect(try #require(before) > 0 && (try #require(after)) > 0)
+    }
 }
+

@@ -294,10 +294,26 @@ final class Node: Service {
         metrics.mempoolMaxBytes.record(config.mempoolMaxBytes)
         metrics.dataDirMinFreeBytes.record(Int(clamping: UInt64(config.storeMinFreeMiB) << 20))
         metrics.clockMaxDriftSeconds.record(Double(genesis.params.maxClockDriftMs) / 1000)
+        let trim = MemoryTrim()
+        var secondsSinceTrim = 0
         while !Task.isCancelled {
             sampleDiskSpace(lastWarned: &lowDiskWarned)
             sampleReadiness()
             if let resident = ProcessMemory.residentBytes() { metrics.residentMemoryBytes.record(Int(clamping: resident)) }
+            secondsSinceTrim += 1
+            if let anonymous = ProcessMemory.anonymousBytes() {
+                metrics.anonymousMemoryBytes.record(Int(clamping: anonymous))
+                if anonymous > NodeLimits.memoryTrimAboveBytes, secondsSinceTrim >= NodeLimits.memoryTrimIntervalSeconds {
+                    secondsSinceTrim = 0
+                    let metrics = self.metrics, logger = self.logger
+                    trim.start { before, after in
+                        metrics.memoryTrims.increment()
+                        guard let before, let after else { return }
+                        logger.debug("freed heap memory given back", metadata: [
+                            "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)"])
+                    }
+                }
+            }
             metrics.mempoolTxs.record(chain.mempool.count)
             metrics.mempoolBytes.record(chain.mempool.byteCount)
             let peers = network.peers()

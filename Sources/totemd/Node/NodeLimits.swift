@@ -49,6 +49,13 @@ extension NodeLimits {
 }
 
 extension NodeLimits {
+    /// Freed heap memory is given back to the system (`MemoryTrim`) when the process's anonymous
+    /// memory is above this, at most this often.
+    static let memoryTrimAboveBytes: UInt64 = 256 << 20
+    static let memoryTrimIntervalSeconds = 30
+}
+
+extension NodeLimits {
     /// Transfers, licences or claims listed for one work.
     static let historyEntriesMax = 1000
     /// API requests waiting at once for a height (`waitMs`), and the longest wait one may ask for.

@@ -72,6 +72,8 @@ struct NodeMetrics: Sendable {
     let mempoolMaxBytes: CoreMetrics.Gauge
     /// The process's resident memory (`/proc/self/statm`).
     let residentMemoryBytes: CoreMetrics.Gauge
+    let anonymousMemoryBytes: CoreMetrics.Gauge
+    let memoryTrims: CoreMetrics.Counter
     /// Messages to a peer that could not be queued (peer gone, queue full).
     let sendFailures: CoreMetrics.Counter
     let apiConnectionsOpen: CoreMetrics.Gauge
@@ -139,6 +141,8 @@ struct NodeMetrics: Sendable {
         mempoolMaxTxs = CoreMetrics.Gauge(label: "totem_mempool_max_txs", factory: factory)
         mempoolMaxBytes = CoreMetrics.Gauge(label: "totem_mempool_max_bytes", factory: factory)
         residentMemoryBytes = CoreMetrics.Gauge(label: "totem_process_resident_memory_bytes", factory: factory)
+        anonymousMemoryBytes = CoreMetrics.Gauge(label: "totem_process_anonymous_memory_bytes", factory: factory)
+        memoryTrims = CoreMetrics.Counter(label: "totem_memory_trims_total", factory: factory)
         sendFailures = CoreMetrics.Counter(label: "totem_p2p_send_failures_total", factory: factory)
         apiConnectionsOpen = CoreMetrics.Gauge(label: "totem_api_connections_open", factory: factory)
         apiConnectionsRefused = CoreMetrics.Counter(label: "totem_api_connections_refused_total", factory: factory)
