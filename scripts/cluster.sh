@@ -383,9 +383,15 @@ signal_node() {
 
 cmd_kill() {
   [[ $# -eq 1 ]] || die "usage: scripts/cluster.sh kill NODE"
+  local i pid
+  pid="$(live_pid "$1")"
   signal_node KILL "sent SIGKILL to" "$1"
-  local i
-  for ((i = 0; i < 50; i++)); do [[ -z "$(live_pid "$1")" ]] && break; sleep 0.1; done
+  # Until the process is gone or a zombie: an exiting process loses its cmdline (live_pid's test)
+  # before it closes its files, and a `start` meanwhile finds the data directory still locked.
+  for ((i = 0; i < 50; i++)); do
+    [[ ! -e "/proc/$pid" || "$(proc_state "$pid")" == Z ]] && break
+    sleep 0.1
+  done
   rm -f "$DIR/$1/node.pid"
 }
 
