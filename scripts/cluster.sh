@@ -17,9 +17,10 @@
 #   scripts/cluster.sh unlimit NODE          remove the limit
 #   scripts/cluster.sh kill NODE             SIGKILL the node
 #   scripts/cluster.sh stop NODE / cont NODE freeze (SIGSTOP) / resume (SIGCONT) the node
-#   scripts/cluster.sh start NODE [VAR=VALUE ...]
+#   scripts/cluster.sh start NODE [VAR=VALUE ...] [-- ARG ...]
 #                                            start a node that is not running (after kill), with
 #                                            these variables added to its environment (e.g. libfaketime's)
+#                                            and ARGs added to `totemd start` (e.g. --state-sync)
 #   scripts/cluster.sh logs [NODE]           follow the nodes' logs
 #
 # NODE is node0..node3 or observer0. `up` removes what a previous run left behind (processes it
@@ -170,14 +171,20 @@ net_delete() {
 # ---- processes -------------------------------------------------------------------------------
 
 start_node() {
-  local n="$1" d="$DIR/$1" pid args envs=("${@:2}") e
+  local n="$1" d="$DIR/$1" pid args envs=() extra=() e
+  shift
+  while [[ $# -gt 0 && "$1" != "--" ]]; do envs+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift   # the "--": what follows goes to `totemd start`
+  extra=("$@")
   for e in "${envs[@]}"; do [[ "$e" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "not VAR=VALUE: '$e'"; done
   pid="$(live_pid "$n")"
   if [[ -n "$pid" ]]; then say "$n already running (pid $pid)"; return 0; fi
   ns_exists "$(ns_of "$n")" || die "namespace $(ns_of "$n") is missing (scripts/cluster.sh up creates it)"
   args=(start --home "$d")
   [[ -n "${TOTEM_LOG_LEVEL:-}" ]] && args+=(--log-level "$TOTEM_LOG_LEVEL")
-  printf '\n==== %s start %s%s\n' "$(date -u +%FT%TZ)" "$n" "${envs[*]:+ with ${envs[*]}}" >> "$d/node.log"
+  args+=("${extra[@]}")
+  printf '\n==== %s start %s%s%s\n' "$(date -u +%FT%TZ)" "$n" "${envs[*]:+ with ${envs[*]}}" \
+    "${extra[*]:+ args ${extra[*]}}" >> "$d/node.log"
   # `ip netns exec` and `env` exec in place, so $! is the node's own pid.
   nohup ip netns exec "$(ns_of "$n")" env "${envs[@]}" "$BIN" "${args[@]}" >> "$d/node.log" 2>&1 < /dev/null &
   echo $! > "$d/node.pid"
@@ -376,9 +383,15 @@ signal_node() {
 
 cmd_kill() {
   [[ $# -eq 1 ]] || die "usage: scripts/cluster.sh kill NODE"
+  local i pid
+  pid="$(live_pid "$1")"
   signal_node KILL "sent SIGKILL to" "$1"
-  local i
-  for ((i = 0; i < 50; i++)); do [[ -z "$(live_pid "$1")" ]] && break; sleep 0.1; done
+  # Until the process is gone or a zombie: an exiting process loses its cmdline (live_pid's test)
+  # before it closes its files, and a `start` meanwhile finds the data directory still locked.
+  for ((i = 0; i < 50; i++)); do
+    [[ ! -e "/proc/$pid" || "$(proc_state "$pid")" == Z ]] && break
+    sleep 0.1
+  done
   rm -f "$DIR/$1/node.pid"
 }
 
@@ -479,8 +492,8 @@ case "$CMD" in
   kill) one_node "$@"; cmd_kill "$1" ;;
   stop) one_node "$@"; signal_node STOP "sent SIGSTOP to" "$1" ;;
   cont) one_node "$@"; signal_node CONT "sent SIGCONT to" "$1" ;;
-  start) [[ $# -ge 1 ]] || die "usage: scripts/cluster.sh start NODE [VAR=VALUE ...]"
+  start) [[ $# -ge 1 ]] || die "usage: scripts/cluster.sh start NODE [VAR=VALUE ...] [-- ARG ...]"
     index_of "$1" >/dev/null; need_root; need_bin; start_node "$@" ;;
   logs) cmd_logs "$@" ;;
-  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

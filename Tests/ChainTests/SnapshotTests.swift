@@ -184,6 +184,26 @@ import TotemCrypto
         await store.shutdown()
     }
 
+    /// A walk that fails midway (here a record above the snapshot limit, after the chunks of the
+    /// tables before it; on a node, usually a full disk) leaves no partial directory holding space.
+    @Test func aFailedWalkRemovesWhatItWrote() async throws {
+        let dir = try TemporaryDirectory("snapshot-failed")
+        let store = try await Self.filledStore(dir, blocks: 2, worksPerBlock: 20)
+        let tip = try store.tip()
+        let base = dir.sub("snapshots")
+        try store.environment.write { txn in
+            try txn.put(store.databases.table(.transfers), key: [1], value: [UInt8](repeating: 7, count: SnapshotLimits.valueMaxBytes + 1))
+        }
+        #expect(throws: StoreError.self) {
+            try store.environment.read { txn in
+                try SnapshotFiles.write(txn, databases: store.databases, chainId: "test", height: tip.height,
+                                        blockHash: tip.lastBlockHash, chunkBytes: 4096, base: base)
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: base).isEmpty, "no partial directory is left")
+        await store.shutdown()
+    }
+
     @Test func prunedSnapshotsKeepTheNewestAndDropPartials() throws {
         let dir = try TemporaryDirectory("snapshot-prune")
         let base = dir.sub("snapshots")

@@ -30,7 +30,15 @@ compared with the healthy baseline, in the window after the first 10 heights of 
 Besides faults, `join` (issue 14): the observer becomes a validator and leaves again by the
 operators' commands, each run on its node's host (`ip netns exec totem-<node> totemd validator
 join|vote`), and with one validator stopped a removal that would leave fewer than a quorum live is
-refused by `validator vote` and `tx validator-change`; see `Campaign.join_validator`.
+refused by `validator vote` and `tx validator-change`; see `Campaign.join_validator`. And
+`state_sync` (issue 14): the observer, its data directory deleted, starts with `--state-sync` on its
+host, fetches a certified checkpoint's snapshot from the validators over the namespace, is killed
+with kill -9 midway through the chunks, resumes, and follows the chain with the validators'
+stateRoot; see `Campaign.state_sync_start`. The cluster's genesis has a checkpoint every
+CHECKPOINT_INTERVAL blocks and small chunks for it, under every scenario. From then on the checker
+holds that node to 404 `pruned_below` for every block at or below its checkpoint and
+`tx_not_found` naming the state sync for every tx there, and compares the rest of its chain with
+the others' as for any node (`Checker.synced_from`).
 """
 
 from __future__ import annotations
@@ -62,6 +70,15 @@ from totem_net import Actor, scaled  # noqa: E402
 VALIDATORS = [f"node{i}" for i in range(4)]
 NODES = VALIDATORS + ["observer0"]
 JOINER = "observer0"   # the `join` scenario's candidate: the observer, on its own host
+SYNCER = "observer0"   # the `state_sync` scenario's new node, on its own host
+# The cluster's genesis has a checkpoint every CHECKPOINT_INTERVAL blocks (about 12 s at the load's
+# 8 blocks/s: every node walks its state that often, under every scenario) and small snapshot
+# chunks, so `state_sync` finds a certified snapshot within seconds, of enough chunks to be killed
+# midway through them.
+CHECKPOINT_INTERVAL = 100
+SNAPSHOT_CHUNK_BYTES = 4096
+CLUSTER_TESTNET_ARGS = ["--checkpoint-interval", str(CHECKPOINT_INTERVAL),
+                        "--snapshot-chunk-bytes", str(SNAPSHOT_CHUNK_BYTES)]
 
 
 def log(msg: str) -> None:
@@ -86,13 +103,17 @@ class Cluster:
         self.script = os.path.join(REPO_ROOT, "scripts", "cluster.sh")
         self.subnet = os.environ.get("TOTEM_CLUSTER_SUBNET", "10.77.0")
         self.api_port = int(os.environ.get("TOTEM_API_PORT", "26701"))
+        self.p2p_port = int(os.environ.get("TOTEM_P2P_PORT", "26601"))
         self.genesis: dict = {}
         self.genesis_hash = b""
         self.keys: dict[str, bytes] = {}   # node name -> public key
         self.mounts: list[str] = []         # tmpfs mounted under the folder (disk_full)
 
     def sh(self, *args: str, timeout_s: float = 240) -> str:
-        env = {**os.environ, "TOTEM_BIN": self.totemd, "TOTEM_CLUSTER_DIR": self.dir}
+        # The caller's TOTEM_TESTNET_ARGS go after the campaign's genesis parameters.
+        testnet_args = " ".join(CLUSTER_TESTNET_ARGS + os.environ.get("TOTEM_TESTNET_ARGS", "").split())
+        env = {**os.environ, "TOTEM_BIN": self.totemd, "TOTEM_CLUSTER_DIR": self.dir,
+               "TOTEM_TESTNET_ARGS": testnet_args}
         res = subprocess.run([self.script, *args], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
         out = res.stdout.decode("utf-8", "replace")
@@ -129,8 +150,11 @@ class Cluster:
             if m in self.mounts:
                 self.mounts.remove(m)
 
+    def host(self, name: str) -> str:
+        return f"{self.subnet}.{10 + NODES.index(name)}"
+
     def url(self, name: str) -> str:
-        return f"http://{self.subnet}.{10 + NODES.index(name)}:{self.api_port}"
+        return f"http://{self.host(name)}:{self.api_port}"
 
     def client(self, name: str, timeout_s: float = 3.0) -> tc.Client:
         return tc.Client(self.url(name), timeout_s=timeout_s, rate_limit_wait_s=5.0)
@@ -476,6 +500,10 @@ class Checker:
         # Per height, as every node agreed: (proposer, header view, highest commit-certificate view
         # any node holds). What the leader rotation and the view-change count are read from.
         self.chain: dict[int, tuple[bytes, int, int]] = {}
+        # A node started by state sync from the checkpoint of height H holds no block and no tx of
+        # heights up to H: there it must answer 404 `pruned_below` (blocks) and `tx_not_found`
+        # naming the state sync (txs), and the chain is compared among the nodes that hold it.
+        self.synced_from: dict[str, int] = {}
 
     def _fetch_blocks(self, node: str, heights: range) -> dict[int, dict]:
         host, port = self.cluster.url(node).removeprefix("http://").split(":")
@@ -492,7 +520,14 @@ class Checker:
                     if r.status == 429:
                         time.sleep(0.2)
                         continue
-                    out[h] = json.loads(body) if r.status == 200 else {"error": r.status}
+                    if r.status == 200:
+                        out[h] = json.loads(body)
+                    else:
+                        try:
+                            code = json.loads(body)["error"]["code"]
+                        except (ValueError, KeyError, TypeError):
+                            code = None
+                        out[h] = {"error": r.status, "code": code}
                     break
                 except (OSError, http.client.HTTPException, ValueError) as e:
                     if conn is not None:
@@ -524,21 +559,32 @@ class Checker:
         n_before = len(v)
         blocks: dict[int, tuple[str, tc.Header, list[str]]] = {}
         prev_hash = None
+        pruned_answers = 0
         for h in heights:
-            answers = {n: per_node[n].get(h, {}) for n in nodes}
+            # A state-synced node at or below its checkpoint: it says it does not hold the block.
+            for n in nodes:
+                if h <= self.synced_from.get(n, 0):
+                    a = per_node[n].get(h, {})
+                    if (a.get("error"), a.get("code")) != (404, "pruned_below"):
+                        v.append(f"height {h}: {n}, state-synced from the checkpoint of height "
+                                 f"{self.synced_from[n]}, answers {a.get('error') or 200} "
+                                 f"{a.get('code') or a.get('blockHash')}, not 404 pruned_below")
+                    pruned_answers += 1
+            holders = [n for n in nodes if h > self.synced_from.get(n, 0)]
+            answers = {n: per_node[n].get(h, {}) for n in holders}
             hashes = {n: a.get("blockHash") for n, a in answers.items()}
             if None in hashes.values() or len(set(hashes.values())) != 1:
                 v.append(f"height {h}: block hashes differ or missing: {hashes} "
                          f"{ {n: a.get('error') for n, a in answers.items() if 'error' in a} }")
                 prev_hash = None
                 continue
-            first = answers[nodes[0]]
+            first = answers[holders[0]]
             try:
                 headers = {n: tc.Header.decode(base64.b64decode(a["header"])) for n, a in answers.items()}
             except (tc.DecodeError, KeyError, ValueError) as e:
                 v.append(f"height {h}: header does not decode: {e!r}")
                 continue
-            hdr = headers[nodes[0]]
+            hdr = headers[holders[0]]
             roots = {n: hd.state_root.hex() for n, hd in headers.items()}
             if len(set(roots.values())) != 1:
                 v.append(f"height {h}: stateRoot differs: {roots}")
@@ -572,7 +618,7 @@ class Checker:
             beyond = [r for r in records if r.place[0] > common]
             lost += len(beyond)
             if beyond:
-                v.append(f"{len(beyond)} txs reported committed above the lowest tip {common}, e.g. "
+                v.append(f"{len(beyond)} txs reported committed above the lowest tip {common} (tips {tips}), e.g. "
                          f"{beyond[0].tx.tx_hash.hex()} at {beyond[0].place}")
         with self.history.lock:
             for a in self.history.anomalies:
@@ -588,6 +634,7 @@ class Checker:
         works_checked = self._check_works(records, start, common, nodes, final)
         self.checked_to = max(self.checked_to, common)
         summary = {"heights": f"{start}..{common}", "heightsChecked": len(heights),
+                   "prunedBelowAnswers": pruned_answers,
                    "txsInRange": len(in_range), "txsLost": lost, "txsReportedCommitted": len(records),
                    "txIndexSample": len(sample), "worksChecked": works_checked,
                    "newViolations": len(v) - n_before, "seconds": round(time.monotonic() - t0, 1)}
@@ -601,6 +648,13 @@ class Checker:
             except (OSError, tc.ApiError, ValueError) as e:
                 return f"{node}: GET /v1/txs/{r.tx.tx_hash.hex()} failed: {e!r}"
             j = resp.json or {}
+            if r.place[0] <= self.synced_from.get(node, 0):
+                # Below its checkpoint: not in its index, and the answer says why.
+                err = j.get("error") or {}
+                if resp.status != 404 or err.get("code") != "tx_not_found" or "state sync" not in err.get("message", ""):
+                    return (f"{node}: tx {r.tx.tx_hash.hex()} committed at {r.place}, at or below its state "
+                            f"sync's checkpoint {self.synced_from[node]}, answers {resp.status} {j}")
+                return None
             if resp.status != 200 or j.get("status") != "committed" or (j.get("height"), j.get("index")) != r.place:
                 return (f"{node}: tx {r.tx.tx_hash.hex()} reported committed at {r.place} answers "
                         f"{resp.status} {j}")
@@ -724,6 +778,14 @@ SCENARIOS = {
                      "no certificate holds its commit from the removal's height and the original 4 commit on; "
                      "with one validator stopped, removing a live one is refused naming the counts, by "
                      "`validator vote` and by `tx validator-change` alike; it is an observer again at heal"),
+    "state_sync": Scenario("state_sync", "the observer stopped, its data directory deleted (key, config "
+                           "and genesis kept) and started with `--state-sync` on its host: it fetches the "
+                           "newest certified checkpoint's snapshot in chunks from the validators over the "
+                           "namespace addresses (/readyz 503 syncing); killed with kill -9 midway through "
+                           "the chunks and started again, it resumes with the chunks it had and fetches only "
+                           "the others; then it follows the chain to the tip, /readyz ready, with the "
+                           "validators' stateRoot above the checkpoint, and answers 404 pruned_below at or "
+                           "below it (the checker holds it to that over the whole history)"),
     "damaged_store": Scenario("damaged_store", "a validator killed, its data.mdb damaged (every "
                               "record naming the campaign's registrar): the next start is refused "
                               "with 'refusing to start'; the operator moves the data directory away "
@@ -732,7 +794,7 @@ SCENARIOS = {
 }
 ALL = ["healthy", "isolate_one", "isolate_leader", "split", "flap", "loss", "limit", "kill", "sigstop",
        "clock_ahead", "clock_behind", "clock_far_ahead", "disk_full", "damaged_store", "backup_restore", "wipe",
-       "join"]
+       "state_sync", "join"]
 # The faults of one validator, which the load stops sending to while they last.
 ONE_VICTIM = ("isolate_one", "isolate_leader", "kill", "sigstop", "flap", "clock_ahead", "clock_behind",
               "clock_far_ahead", "disk_full", "damaged_store", "backup_restore", "wipe")
@@ -872,6 +934,7 @@ class Campaign:
         # The first height of the validator set in force (the original four's again after `join`).
         self.set_from = 1
         self.join: dict = {}             # join: what it saw, for the summary
+        self.sync: dict = {}             # state_sync: what it saw, for the summary
 
     # -- measurements
 
@@ -997,7 +1060,8 @@ class Campaign:
             rng.shuffle(order)
             groups = (sorted(order[:2]), sorted(order[2:]))
             detail = f" ({','.join(groups[0])} | {','.join(groups[1])})"
-        shown = {"healthy": "-", "split": "-", "loss": "all links", "join": JOINER}.get(name, victim)
+        shown = {"healthy": "-", "split": "-", "loss": "all links", "join": JOINER,
+                 "state_sync": SYNCER}.get(name, victim)
         log(f"--- {name}: victim {shown}{detail}, {duration_s:.0f} s, from height {h0}")
         log(f"    expect: {sc.promise}")
         log_offsets = {n: self.log_size(n) for n in VALIDATORS}
@@ -1030,6 +1094,9 @@ class Campaign:
         elif name == "join":
             self.join = {}
             detail += self.join_validator(victim, log_offsets)
+        elif name == "state_sync":
+            self.sync = {}
+            detail += self.state_sync_start()
         during_fault = self.follow_fault(sc, victim, h0, t_fault, duration_s)
         # Heal.
         snap_end = during_fault["snapshot"]
@@ -1085,6 +1152,8 @@ class Campaign:
             detail += self.disk_full_rejoined(victim, heal_offset)
         if name in ("backup_restore", "wipe"):
             detail += self.signs_again(name, victim, heal_offset, top_at_heal)
+        if name == "state_sync":
+            detail += self.state_sync_followed()
         check = self.checker.check()
         h_end = during_fault["heightEnd"]
         res = {"scenario": name, "victim": shown, "detail": detail.strip(), "durationS": duration_s,
@@ -1097,6 +1166,8 @@ class Campaign:
                                                 during_fault["heightWindow"], h_end)}
         if name == "join":
             res["join"] = dict(self.join)
+        if name == "state_sync":
+            res["stateSync"] = dict(self.sync)
         self.judge(sc, res, during_fault, top_at_heal)
         self.results.append(res)
         return res
@@ -1251,14 +1322,28 @@ class Campaign:
 
     def disk_full_prepare(self, victim: str) -> str:
         """Stops the victim (SIGTERM), moves its data directory to a tmpfs of its own (`data`
-        becomes a link to it) and starts it again."""
+        becomes a link to it) and starts it again. Its data.mdb goes there compacted (`totemd
+        backup` of the stopped node, which omits free pages): the free pages a store accumulates
+        (each checkpoint's walk holds a read transaction, so the commits meanwhile take new pages)
+        would let it commit for minutes without growing its file, and the fault is its writes
+        filling the disk."""
         home = os.path.join(self.cluster.dir, victim)
         data = os.path.join(home, "data")
         self.stop_node(victim)
-        used = tree_bytes(data)
+        compact = os.path.join(self.cluster.dir, f"compact-{victim}-{len(self.results)}")
+        rc, out = self.totemd("backup", "--home", home, "--out", compact, host=victim)
+        if rc != 0:
+            self.failures.append(f"disk_full: `totemd backup` of the stopped {victim} exited {rc}: {out[-800:]}")
+        compact_mdb = os.path.join(compact, "data.mdb")
+        mdb = os.path.join(data, "data.mdb")
+        used = tree_bytes(data) - os.path.getsize(mdb) + (os.path.getsize(compact_mdb) if rc == 0 else os.path.getsize(mdb))
         disk = os.path.join(home, f"disk-{len(self.cluster.mounts)}")
         self.cluster.mount_tmpfs(disk, used + DISK_HEADROOM_BYTES)
-        shutil.copytree(data, os.path.join(disk, "data"), symlinks=True)
+        shutil.copytree(data, os.path.join(disk, "data"), symlinks=True,
+                        ignore=(lambda d, names: ["data.mdb"] if d == data and rc == 0 else []))
+        if rc == 0:
+            shutil.copy2(compact_mdb, os.path.join(disk, "data", "data.mdb"))  # its mode (0600) too
+            shutil.rmtree(compact)
         if os.path.islink(data):
             os.remove(data)
         else:
@@ -1343,6 +1428,7 @@ class Campaign:
         return f"; restored, signing state: {kept.group(1) if kept else text.strip().splitlines()[-1][:200]}"
 
     def wipe_data(self, victim: str) -> str:
+        """Deletes the node's data directory (and the tmpfs copy it links to after disk_full)."""
         data = os.path.join(self.cluster.dir, victim, "data")
         if os.path.islink(data):  # moved to a tmpfs by disk_full earlier: remove both
             target = os.path.realpath(data)
@@ -1650,7 +1736,7 @@ class Campaign:
                 said[label] = line
                 if rc == 0 or expected not in out or f"{victim} " not in out.split("not live:")[-1]:
                     fail(f"join: `{label}` removing {target} with {victim} stopped exited {rc} without the "
-                         f"refusal ({expected!r}, naming {victim}): {out[-800:]}")
+                         f"refusal ({expected!r}, naming {victim}): {out[:600]} … {out[-300:]}")
             jr["refusals"] = said
             pending = (self.api_json(voter, "/v1/validators") or {}).get("pending", [])
             if any(t.get("validator") == tkey for t in pending):
@@ -1658,6 +1744,169 @@ class Campaign:
         finally:
             self.cluster.sh("cont", victim)
         return f"; with {victim} stopped: {said.get('validator vote', '-')[:240]}"
+
+    # -- a new node starts from a certified snapshot (issue 14, on the separate hosts)
+
+    def metrics_of(self, node: str) -> str:
+        try:
+            return self.cluster.client(node, 3).metrics()
+        except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+            return ""
+
+    def metric_of(self, node: str, name: str, labels: str = "") -> float | None:
+        return totem_net.metric_value(self.metrics_of(node), name, labels)
+
+    def readyz(self, node: str) -> tuple[int | None, list[str]]:
+        """`/readyz`'s status and its reasons' codes (None when the node does not answer)."""
+        try:
+            r = self.cluster.client(node, 3).request("GET", "/readyz")
+        except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+            return None, []
+        return r.status, [x.get("code", "?") for x in (r.json or {}).get("reasons", ())]
+
+    def links_of(self, node: str) -> list[str]:
+        """The remote ends (address:port) of the node's established TCP connections, as `ss` sees
+        them on its host."""
+        res = subprocess.run(["ip", "netns", "exec", f"totem-{node}", "ss", "-Htn", "state", "established"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10, check=False)
+        ends = [re.findall(r"\d+\.\d+\.\d+\.\d+:\d+", ln) for ln in res.stdout.decode("utf-8", "replace").splitlines()]
+        return sorted(e[-1] for e in ends if len(e) >= 2)
+
+    def state_sync_start(self) -> str:
+        """Waits for a checkpoint certified on 3 validators above the one they held, so its snapshot
+        outlives the kill and the restart (a node keeps its newest two, and a resuming node takes
+        its checkpoint again only while a peer offers it); then SYNCER is stopped, its data directory
+        deleted and it is started with `--state-sync` on its host, each chunk's write slowed
+        (TOTEM_FAULT_CHUNK_APPLY_DELAY_MS) so it can be killed midway; killed with SIGKILL, it is
+        started again at normal speed and must resume. Returns the detail; what is not met goes to
+        `failures`, what it saw to `self.sync`."""
+        s, sr, fail, cs = SYNCER, self.sync, self.failures.append, self.cluster.sh
+        bound = scaled(self.resume_bound_s)
+        metric = totem_net.metric_value
+
+        def certified() -> int:  # the checkpoint height 3 of the 4 validators hold a certificate of
+            return sorted((int(self.metric_of(n, "totem_checkpoint_height") or 0) for n in VALIDATORS),
+                          reverse=True)[2]
+        held = certified()
+        # CHECKPOINT_INTERVAL blocks at the load's rate, with room for a slow machine.
+        fresh = wait_for(lambda: certified() > held, scaled(3 * self.resume_bound_s), 0.2)
+        sr["certifiedBefore"], sr["certified"] = held, certified()
+        if not fresh:
+            fail(f"state_sync: no checkpoint certified above height {held} by 3 validators "
+                 f"(checkpoint every {CHECKPOINT_INTERVAL} blocks)")
+            return f" (no new certified checkpoint above {held}: NOT run)"
+        served = {n: self.metric_of(n, "totem_snapshot_chunks_served_total") or 0 for n in VALIDATORS}
+        self.stop_node(s)
+        self.wipe_data(s)
+        offset = self.log_size(s)
+        cs("start", s, "TOTEM_FAULT_CHUNK_APPLY_DELAY_MS=120", "--", "--state-sync")
+        seen: dict = {}
+
+        def midway():
+            if self.node_pid(s) is None:
+                return "exited"
+            text = self.metrics_of(s)
+            done = int(metric(text, "totem_state_sync_chunks", '{state="done"}') or 0)
+            total = int(metric(text, "totem_state_sync_chunks", '{state="total"}') or 0)
+            status, codes = self.readyz(s)
+            fetching = re.search(r"state sync: fetching a snapshot.*", self.log_text(s, offset))
+            seen.update(done=done, total=total, readyz=status, reasons=codes,
+                        syncing=metric(text, "totem_state_syncing"), fetching=fetching and fetching.group(0))
+            return bool(fetching) and total >= 8 and total // 4 <= done < total
+        got = wait_for(midway, scaled(3 * self.resume_bound_s), 0.1)
+        seen["links"] = self.links_of(s)
+        sr["firstRun"] = dict(seen)
+        if got is not True:
+            fail(f"state_sync: {s} was not seen midway through the chunks ({'it exited' if got == 'exited' else seen}): "
+                 f"{self.log_text(s, offset)[-1500:]!r}")
+            if self.node_pid(s) is None:
+                cs("start", s, "--", "--state-sync")
+            return f" ({s} NOT seen midway through the chunks: {seen})"
+        fields = dict(re.findall(r"(\w+)=(\S+)", seen["fetching"]))
+        height, sources = int(fields.get("height", 0)), int(fields.get("peers", 0))
+        sr["height"], sr["sources"] = height, sources
+        # From the validators, over their namespace addresses: the node's TCP links on its host.
+        p2p = {f"{self.cluster.host(n)}:{self.cluster.p2p_port}": n for n in VALIDATORS}
+        via = sorted(p2p[e] for e in seen["links"] if e in p2p)
+        sr["linkedTo"] = via
+        if seen["readyz"] != 503 or "syncing" not in seen["reasons"] or seen["syncing"] != 1:
+            fail(f"state_sync: midway, /readyz answered {seen['readyz']} {seen['reasons']} and "
+                 f"totem_state_syncing {seen['syncing']} (expected 503 syncing, 1)")
+        if height < sr["certified"] or sources < 2 or len(via) < 2:
+            fail(f"state_sync: {s} fetches the snapshot of height {height} (validators certified "
+                 f"{sr['certified']}) from {sources} peers, linked over the namespace to {via} "
+                 f"(its links: {seen['links']})")
+        cs("kill", s)
+        at_kill, total = seen["done"], seen["total"]
+        sr["doneAtKill"], sr["chunks"] = at_kill, total
+        # Started again, at normal speed: it resumes from its progress record.
+        offset = self.log_size(s)
+        cs("start", s, "--", "--state-sync")
+        finished = wait_for(lambda: re.search(r"state sync finished.*", self.log_text(s, offset)), bound, 0.2)
+        text = self.log_text(s, offset)
+        if not finished:
+            fail(f"state_sync: {s} did not finish its state sync after the restart: {text[-1500:]!r}")
+            return f" (restarted after kill -9 at {at_kill} of {total} chunks: NOT finished)"
+        sr["finished"] = finished.group(0)
+        done = dict(re.findall(r"(\w+)=(\S+)", finished.group(0)))
+        resumed = re.search(r"state sync resuming.*", text)
+        sr["resuming"] = resumed and resumed.group(0)
+        before, fetched, chunks = int(done["doneBefore"]), int(done["fetched"]), int(done["chunks"])
+        sr["doneBefore"], sr["fetched"] = before, fetched
+        if int(done["height"]) != height or chunks != total or not resumed or f"height={height}" not in resumed.group(0):
+            fail(f"state_sync: the restart did not resume the snapshot of height {height} ({total} chunks): "
+                 f"{sr['resuming']} / {sr['finished']}")
+        if not (before >= at_kill > 0 and fetched == chunks - before and before < chunks):
+            fail(f"state_sync: killed with {at_kill} of {total} chunks written, the restart said {sr['finished']} "
+                 f"(expected doneBefore >= {at_kill} and only the missing chunks fetched)")
+        sr["servedBy"] = {n: int((self.metric_of(n, "totem_snapshot_chunks_served_total") or 0) - served[n])
+                          for n in VALIDATORS}
+        if sum(sr["servedBy"].values()) < before + fetched:
+            fail(f"state_sync: the validators served {sr['servedBy']} chunks, fewer than the {before + fetched} "
+                 f"it wrote")
+        return (f" (checkpoint of height {height} certified; {s} stopped, data directory deleted, started with "
+                f"--state-sync on its host: {total} chunks from {sources} peers, linked to {', '.join(via)} over "
+                f"the namespace; /readyz {seen['readyz']} {seen['reasons']}; kill -9 at {at_kill} chunks done; "
+                f"restarted: resumed with doneBefore={before}, fetched={fetched}; chunks served by the "
+                f"validators {sr['servedBy']})")
+
+    def state_sync_followed(self) -> str:
+        """After the fault: the synced node follows the chain (the campaign waited for every node at
+        the tip), /readyz is ready, its blocks above the checkpoint carry the validators' stateRoot
+        (its own, computed from the synced state), and those at or below it answer 404
+        pruned_below; from now on the checker holds it to that."""
+        s, sr, fail = SYNCER, self.sync, self.failures.append
+        height = sr.get("height")
+        if not sr.get("finished") or not height:
+            return ""
+        self.checker.synced_from[s] = height
+        status = wait_for(lambda: self.readyz(s)[0] == 200, scaled(self.resume_bound_s), 0.2)
+        sr["ready"] = bool(status)
+        if not status:
+            fail(f"state_sync: {s}'s /readyz not ready after the sync: {self.readyz(s)}")
+        tip = min(h for h in heights_of(self.cluster.snapshot()).values() if h is not None)
+        compared = {}
+        for h in sorted({height + 1, tip}):
+            blocks = {n: self.api_json(n, f"/v1/blocks/{h}") or {} for n in NODES}
+            ours = (blocks[s].get("blockHash"), blocks[s].get("stateRoot"))
+            others = {n: (b.get("blockHash"), b.get("stateRoot")) for n, b in blocks.items() if n != s}
+            compared[h] = ours[1]
+            if ours[1] is None or any(o != ours for o in others.values()):
+                fail(f"state_sync: block {h} on {s} {ours}, on the validators {others}")
+        sr["stateRootsEqualAt"] = sorted(compared)
+        pruned = {}
+        for h in sorted({1, height - 1, height}):
+            try:
+                r = self.cluster.client(s, 3).block(h)
+                pruned[h] = (r.status, ((r.json or {}).get("error") or {}).get("code"))
+            except (OSError, tc.ApiError, ValueError, http.client.HTTPException) as e:
+                pruned[h] = (None, repr(e))
+        sr["prunedBelow"] = {h: list(p) for h, p in pruned.items()}
+        if any(p != (404, "pruned_below") for p in pruned.values()):
+            fail(f"state_sync: {s}'s blocks at or below the checkpoint {height}: {pruned} (expected 404 pruned_below)")
+        return (f"; then at the tip, /readyz ready: {sr['ready']}; block hash and stateRoot equal to the "
+                f"validators' at heights {sr['stateRootsEqualAt']}; heights {sorted(pruned)}: "
+                f"{sorted(set(pruned.values()))}")
 
     # -- the whole campaign
 
@@ -1676,6 +1925,17 @@ class Campaign:
             self.load.stop()
         # Final sweep: the txs still followed at stop, then the whole-history check.
         self.wait_converged("at the end", scaled(60))
+        # The final chain of every node must hold every tx reported committed: a node a block or two
+        # behind (converged means within 2) gets there by the next block, a heartbeat at most once the
+        # load stopped. Waited for (bounded) and logged, so a node that stays behind is a violation.
+        top = max((r.place[0] for r in self.history.committed_records()), default=0)
+        t_top = time.monotonic()
+        behind = {n: h for n, h in heights_of(self.cluster.snapshot()).items() if h is None or h < top}
+        if behind:
+            wait_for(lambda: all(h is not None and h >= top for h in heights_of(self.cluster.snapshot()).values()),
+                     scaled(30), 0.2)
+            log(f"at the end: {behind} below height {top}, the highest a tx was reported committed at; "
+                f"now {heights_of(self.cluster.snapshot())}, {time.monotonic() - t_top:.1f} s later")
         final = self.checker.check(final=True)
         recs = self.history.all_records()
         committed = [r for r in recs if r.place is not None]

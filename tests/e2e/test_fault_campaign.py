@@ -22,6 +22,17 @@ Asserted hard (safety, and what the scenarios promise):
   and signs again;
 - a validator killed and started on a deleted data directory fences itself above the network's
   height, no certificate up to its fence holds its commit, and it signs again above it;
+- a new node state-syncs from a certified snapshot on its own host (`state_sync`, run right after
+  the baseline, so the observer runs every later scenario on a store that starts at a checkpoint;
+  the genesis has a checkpoint every campaign.CHECKPOINT_INTERVAL blocks and 4 KiB chunks): the
+  observer, stopped, its data directory deleted and started with `--state-sync`, fetches the
+  chunks of a checkpoint certified by the validators from at least two of them over their
+  namespace addresses (/readyz 503 `syncing`); killed with kill -9 midway through the chunks and
+  started again, it resumes (`doneBefore` at least the chunks written at the kill, only the others
+  fetched); it follows the chain to the tip, /readyz ready, with the validators' block hash and
+  stateRoot above the checkpoint; at and below the checkpoint it answers 404 `pruned_below` for
+  blocks and `tx_not_found` naming the state sync for txs, which the checker asserts over the
+  whole history (every other height and tx it holds as on every other node);
 - the observer joins the validator set and leaves it (`join`, run last, after the faults), by the
   operators' commands on their own hosts: it is in no config's persistent_peers, every validator
   sets its dial targets from the chain and links to it as a validator, every node lists it, its
@@ -49,9 +60,12 @@ SEED = int(os.environ.get("TOTEM_E2E_CAMPAIGN_SEED", "13"))
 DURATION_S = float(os.environ.get("TOTEM_E2E_CAMPAIGN_DURATION", "18"))
 # The join's own steps (restart, preflight, three votes, the checks) take most of this already.
 JOIN_S = 8.0
-PLAN = [("healthy", 12)] + [(name, DURATION_S) for name in
-                            ("isolate_leader", "split", "kill", "sigstop", "loss", "disk_full",
-                             "backup_restore", "wipe")] + [("join", JOIN_S)]
+# Likewise the state sync's (a fresh checkpoint, the sync, the kill and the resume): this is only
+# how long the synced observer then follows the chain before the checks.
+STATE_SYNC_S = 4.0
+PLAN = [("healthy", 12), ("state_sync", STATE_SYNC_S)] + [(name, DURATION_S) for name in
+                                                           ("isolate_leader", "split", "kill", "sigstop", "loss",
+                                                            "disk_full", "backup_restore", "wipe")] + [("join", JOIN_S)]
 # One validator cannot lead: the view changes of the steady window are the rotation's to explain.
 ONE_DOWN = ("isolate_leader", "kill", "sigstop")
 
@@ -98,6 +112,16 @@ def test_fault_campaign(totemd, tmp_path):
     assert "verified: True" in restored["detail"] and "signs again" in restored["detail"], restored
     wiped = next(r for r in summary["scenarios"] if r["scenario"] == "wipe")
     assert "fenced at height" in wiped["detail"] and "signs again" in wiped["detail"], wiped
+    synced = next(r for r in summary["scenarios"] if r["scenario"] == "state_sync")["stateSync"]
+    assert synced["height"] >= synced["certified"] > synced["certifiedBefore"], synced
+    assert synced["sources"] >= 2 and len(synced["linkedTo"]) >= 2, synced
+    assert synced["firstRun"]["readyz"] == 503 and "syncing" in synced["firstRun"]["reasons"], synced
+    assert synced["chunks"] >= 8 and 0 < synced["doneAtKill"] <= synced["doneBefore"] < synced["chunks"], synced
+    assert synced["fetched"] == synced["chunks"] - synced["doneBefore"], synced
+    assert synced["ready"] is True and synced["stateRootsEqualAt"][0] == synced["height"] + 1, synced
+    assert all(p == [404, "pruned_below"] for p in synced["prunedBelow"].values()), synced
+    # The checker compared the chain with the synced node's answers over the whole history.
+    assert summary["finalCheck"]["prunedBelowAnswers"] == synced["height"], summary["finalCheck"]
     joined = next(r for r in summary["scenarios"] if r["scenario"] == "join")["join"]
     everyone = campaign.VALIDATORS
     assert joined["inPersistentPeers"] == [] and joined["listedByAll"] is True, joined

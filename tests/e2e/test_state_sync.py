@@ -23,7 +23,7 @@ import time
 import pytest
 
 import totem_net
-from totem_net import scaled, wait_until
+from totem_net import metric_value as metric, scaled, wait_until
 
 CHECKPOINT = 100
 CHUNK_BYTES = 4096
@@ -31,11 +31,6 @@ HEARTBEAT_MS = 400
 LOAD_RATE = int(os.environ.get("TOTEM_E2E_STATE_SYNC_RATE", "80"))
 LOAD_S = 180  # stopped when the test is done
 COMMITTED_TXS = 1000
-
-
-def metric(text: str, name: str, labels: str = "") -> float | None:
-    m = re.search(r"^" + re.escape(name + labels) + r" ([0-9.e+]+)$", text, re.M)
-    return float(m.group(1)) if m else None
 
 
 def log_since_last_start(node) -> str:

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -64,6 +65,13 @@ def wait_until(what: str, predicate, timeout_s: float, interval_s: float = 0.2, 
 
 
 SLOT_HEADER_BYTES = 8 + 8 + 4 + 32  # magic | sequence u64 | length u32 | SHA-256 (SlotFile)
+
+
+def metric_value(text: str, name: str, labels: str = "") -> float | None:
+    """The value of one sample (`name` with `labels` exactly, e.g. '{state="done"}') in a
+    Prometheus text page, None when absent."""
+    m = re.search(r"^" + re.escape(name + labels) + r" ([0-9.e+]+)$", text, re.M)
+    return float(m.group(1)) if m else None
 
 
 def signing_height(data_dir: str) -> int:

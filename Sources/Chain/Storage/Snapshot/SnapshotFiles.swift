@@ -42,6 +42,20 @@ public enum SnapshotFiles {
         let partial = final + partialSuffix
         try? FileManager.default.removeItem(atPath: partial)
         try makeDirectory(partial)
+        do {
+            return try write(txn, databases: databases, chainId: chainId, height: height, blockHash: blockHash,
+                             chunkBytes: chunkBytes, base: base, partial: partial, final: final)
+        } catch {
+            // A failed walk removes what it wrote: on a full disk (the usual failure) its chunks
+            // would otherwise hold the space the store needs until the next walk succeeds.
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    private static func write(_ txn: ReadTxn, databases: StoreDatabases, chainId: String, height: UInt64,
+                              blockHash: Bytes32, chunkBytes: Int, base: String, partial: String,
+                              final: String) throws -> Checkpoint {
         var leaves: [Bytes32] = []
         var current: [SnapshotEntry] = []
         var currentBytes = 4
