@@ -1579,9 +1579,11 @@ class Campaign:
         elif (jr["readyAtHeights"]["node"] or 0) + 3 < (jr["readyAtHeights"]["validators"] or 0):
             fail(f"join: {j}'s /readyz said ready while it was behind: {jr['readyAtHeights']}")
         # The preflight, on its host, until it passes (its links to the validators come back after
-        # the restart, and "caught up" allows 3 blocks).
+        # the restart, and "caught up" allows 3 blocks). Twice the bound: on a starved machine (load
+        # average 18-22) the state-synced observer once stayed 3 to 11 blocks behind for 30 s while
+        # the chain ran on; the preflight's verdict, not the catch-up speed, is what is tested here.
         request = os.path.join(self.cluster.dir, f"join-request-{len(self.results)}.json")
-        deadline, attempts, failed = time.monotonic() + bound, 0, []
+        deadline, attempts, failed = time.monotonic() + 2 * bound, 0, []
         while True:
             attempts += 1
             rc, out = self.totemd("validator", "join", "--home", self.home(j), "--api", self.cluster.url(voters[0]),
