@@ -97,4 +97,34 @@ import TotemCrypto
             return
         }
     }
+
+    func refused(_ items: [BenchState.Outgoing], _ code: String) -> [APIClient.SubmitResult] {
+        items.map { APIClient.SubmitResult(txHash: $0.tx!.hash.hex, accepted: false, errorCode: code, errorMessage: nil) }
+    }
+
+    /// A fill met a full mempool for minutes: 50 quick retries gave a nonce up, and the identity's
+    /// later txs then sat in every mempool behind the gap while the drain waited for them. A full
+    /// or busy node's refusal is not counted as an attempt; a tx given up for good takes the
+    /// identity's later txs out of flight.
+    @Test func aFullMempoolNeverGivesATxUpAndAGivenUpNonceReleasesTheLaterOnes() {
+        var (s, presigned) = state(txs: 3)
+        var now: UInt64 = 1_000
+        var items = take(&s, at: now)
+        for _ in 0..<(3 * BenchLimits.retriesPerTxMax) {
+            s.sending(items, nowNs: now)
+            s.answered(group: 0, items, results: refused(items, "mempool_full"), nowNs: now)
+            now += 250_000_000  // past the 200 ms pause, within the 60 s timed phase
+            items = take(&s, at: now)
+            #expect(items.count == 3, "retried, not given up")
+        }
+        #expect(s.counters.failed == 0 && s.counters.deadIdentities == 0)
+        // The first (nonce 1) is refused for good; 2 and 3 were accepted: they can never commit.
+        s.sending(items, nowNs: now)
+        s.answered(group: 0, items, results: [refused([items[0]], "bad_signature")[0]] + presigned[1...].map {
+            APIClient.SubmitResult(txHash: $0.hash.hex, accepted: true, errorCode: nil, errorMessage: nil)
+        }, nowNs: now)
+        #expect(s.inFlight.isEmpty, "the later nonces left the in-flight set with the one given up")
+        #expect(s.counters.failed == 3 && s.counters.deadIdentities == 1)
+        #expect(s.drained(nowNs: UInt64(61 * 1e9)), "the drain does not wait for them")
+    }
 }

@@ -915,6 +915,42 @@ def tree_bytes(path: str) -> int:
 CI = ["healthy", "isolate_leader", "split", "kill", "sigstop"]
 
 
+class ReadinessSampler(threading.Thread):
+    """Polls a restarted node's `/readyz` every 0.1 s until it answers ready (then 1 s more) or the
+    bound passes, recording each answer's status, reason codes and height with the validators'
+    majority height read right after it."""
+
+    def __init__(self, campaign: "Campaign", node: str, bound_s: float) -> None:
+        super().__init__(daemon=True)
+        self.campaign, self.node, self.bound_s = campaign, node, bound_s
+        self.samples: list[dict] = []
+        self.t0 = time.monotonic()
+        self.start()
+
+    def run(self) -> None:
+        ready_at = None
+        while time.monotonic() - self.t0 < self.bound_s:
+            if ready_at is not None and time.monotonic() - ready_at > 1.0:
+                return
+            try:
+                r = self.campaign.cluster.client(self.node, 3).request("GET", "/readyz")
+            except (OSError, tc.ApiError, ValueError, http.client.HTTPException):
+                time.sleep(0.1)
+                continue
+            body = r.json or {}
+            validators = majority_height(self.campaign.cluster.snapshot()) if r.status == 200 else None
+            self.samples.append({"s": round(time.monotonic() - self.t0, 1), "status": r.status,
+                                 "codes": [x.get("code", "?") for x in body.get("reasons", ())],
+                                 "height": body.get("height"), "validators": validators})
+            if r.status == 200 and ready_at is None:
+                ready_at = time.monotonic()
+            time.sleep(0.1)
+
+    def finish(self) -> list[dict]:
+        self.join(timeout=self.bound_s + 10)
+        return list(self.samples)
+
+
 class Campaign:
     def __init__(self, cluster: Cluster, seed: int, *, rate: float = 30, workers: int = 12,
                  resume_bound_s: float = 30.0):
@@ -1128,8 +1164,10 @@ class Campaign:
         elif name == "backup_restore":
             detail += self.restore_backup(victim)
             cs("start", victim)
+            readiness = ReadinessSampler(self, victim, scaled(self.resume_bound_s) * 2)
         elif name == "wipe":
             cs("start", victim)
+            readiness = ReadinessSampler(self, victim, scaled(self.resume_bound_s) * 2)
         elif name == "join":
             detail += self.leave_validator(victim)
             # The leave took a while and the chain went on meanwhile: resume is measured from its end.
@@ -1152,6 +1190,7 @@ class Campaign:
             detail += self.disk_full_rejoined(victim, heal_offset)
         if name in ("backup_restore", "wipe"):
             detail += self.signs_again(name, victim, heal_offset, top_at_heal)
+            detail += self.judge_readiness(name, victim, readiness)
         if name == "state_sync":
             detail += self.state_sync_followed()
         check = self.checker.check()
@@ -1757,6 +1796,26 @@ class Campaign:
 
     def metric_of(self, node: str, name: str, labels: str = "") -> float | None:
         return totem_net.metric_value(self.metrics_of(node), name, labels)
+
+    def judge_readiness(self, name: str, victim: str, sampler: "ReadinessSampler") -> str:
+        """What `/readyz` said from the victim's restart until it was ready (issue 14: the right
+        reason in each state): never ready while more than 3 blocks behind the validators; for
+        `wipe`, `abstaining` while it had no signing state and no fence yet."""
+        samples = sampler.finish()
+        codes = sorted({c for x in samples for c in x["codes"]})
+        first_ready = next((x for x in samples if x["status"] == 200), None)
+        if first_ready is None:
+            self.failures.append(f"{name}: {victim}'s /readyz never answered ready after its restart "
+                                 f"({len(samples)} answers, reasons {codes})")
+        early = [x for x in samples if x["status"] == 200 and x["validators"] is not None
+                 and (x["height"] or 0) + 3 < x["validators"]]
+        if early:
+            self.failures.append(f"{name}: {victim}'s /readyz said ready while behind: {early[:3]}")
+        if name == "wipe" and "abstaining" not in codes:
+            self.failures.append(f"{name}: {victim}'s /readyz never gave `abstaining` before its fence "
+                                 f"(reasons seen {codes})")
+        return (f"; /readyz after the restart: {len(samples)} answers, reasons {codes}, ready after "
+                f"{first_ready['s'] if first_ready else None} s")
 
     def readyz(self, node: str) -> tuple[int | None, list[str]]:
         """`/readyz`'s status and its reasons' codes (None when the node does not answer)."""

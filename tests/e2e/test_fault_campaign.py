@@ -22,6 +22,9 @@ Asserted hard (safety, and what the scenarios promise):
   and signs again;
 - a validator killed and started on a deleted data directory fences itself above the network's
   height, no certificate up to its fence holds its commit, and it signs again above it;
+- after either restart (`backup_restore`, `wipe`) its `/readyz`, polled every 0.1 s, is never ready
+  while more than 3 blocks behind the validators, and becomes ready; the wiped one says
+  `abstaining` before its fence;
 - a new node state-syncs from a certified snapshot on its own host (`state_sync`, run right after
   the baseline, so the observer runs every later scenario on a store that starts at a checkpoint;
   the genesis has a checkpoint every campaign.CHECKPOINT_INTERVAL blocks and 4 KiB chunks): the
@@ -112,6 +115,7 @@ def test_fault_campaign(totemd, tmp_path):
     assert "verified: True" in restored["detail"] and "signs again" in restored["detail"], restored
     wiped = next(r for r in summary["scenarios"] if r["scenario"] == "wipe")
     assert "fenced at height" in wiped["detail"] and "signs again" in wiped["detail"], wiped
+    assert "'abstaining'" in wiped["detail"], wiped
     synced = next(r for r in summary["scenarios"] if r["scenario"] == "state_sync")["stateSync"]
     assert synced["height"] >= synced["certified"] > synced["certifiedBefore"], synced
     assert synced["sources"] >= 2 and len(synced["linkedTo"]) >= 2, synced

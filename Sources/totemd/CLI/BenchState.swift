@@ -56,6 +56,8 @@ struct BenchState: Sendable {
 
     /// Refusals that may pass later: a full pool, a per-sender quota, a nonce beyond the window
     /// (its predecessor not yet in), a rate limit.
+    /// Refusals that say the node is full or busy (retried without counting an attempt).
+    static let busyCodes: Set<String> = ["mempool_full", "rate_limited", "too_many_requests", "overloaded"]
     static let retriableCodes: Set<String> = [
         "mempool_full", "sender_quota_exceeded", "nonce_too_high", "rate_limited", "too_many_requests", "overloaded",
         "state_changed",
@@ -193,7 +195,13 @@ struct BenchState: Sendable {
             }
             let code = result.errorCode ?? "unknown"
             counters.countRejection(code)
-            if Self.retriableCodes.contains(code) {
+            if Self.busyCodes.contains(code) {
+                // The node is full or busy, not the tx at fault: no attempt is counted (a fill with
+                // 500-work batches met a full mempool for minutes, and 50 quick retries gave up a
+                // nonce, stranding the identity's later txs in every mempool), and a longer pause.
+                inFlight[tx.hash]?.attempts -= 1
+                retry(group: g, item, nowNs: nowNs, backoffNs: 200_000_000)
+            } else if Self.retriableCodes.contains(code) {
                 retry(group: g, item, nowNs: nowNs, backoffNs: 20_000_000)
             } else if code == "nonce_too_low" {
                 // An earlier attempt of this very tx may have been committed: the blocks will say.
@@ -215,8 +223,14 @@ struct BenchState: Sendable {
     }
 
     private mutating func giveUp(_ id: Int, tx: Bytes32) {
-        inFlight[tx] = nil
+        guard let given = inFlight.removeValue(forKey: tx) else { return }
         counters.failed += 1
+        // Its later nonces can never commit now (a nonce gap): they leave the in-flight set too,
+        // so the drain does not wait for them.
+        for (hash, e) in inFlight where e.identity == id && e.nonce > given.nonce {
+            inFlight[hash] = nil
+            counters.failed += 1
+        }
         guard !identities[id].dead else { return }
         identities[id].dead = true
         counters.deadIdentities += 1
