@@ -67,43 +67,6 @@ extension SocketTests {
         #expect(admitted.map(\.hash) == txs.map(\.hash), "in the order sent")
     }
 
-    /// While admission holds a peer's batches at their bound, the next batches are dropped and
-    /// counted (`gossipTxsDropped.inbound`, exported as totem_p2p_gossip_txs_dropped_total); what was
-    /// queued is admitted once admission goes on, and nothing dropped is admitted.
-    @Test func batchesDroppedAtTheBoundAreCounted() async throws {
-        let keys = (33..<35).map { T.key($0) }
-        let gate = Gate()
-        let admissions = [RecordingAdmission(), RecordingAdmission(before: { await gate.wait() })]
-        let nodes = try await startMesh(keys, allow: AllowList(validatorsInForce: Set(keys.map(\.publicKey))),
-                                        admissions: admissions)
-        defer {
-            gate.open()
-            Task { for n in nodes { await n.kill() } }
-        }
-        try await eventually("one connection between the two") {
-            guard let there = nodes[0].node.peers().first, let back = nodes[1].node.peers().first else { return false }
-            return nodes[0].node.peers().count == 1 && nodes[1].node.peers().count == 1 && there.direction != back.direction
-        }
-        #expect(nodes[1].node.gossipTxsDropped.inbound == 0)
-        // One batch at a time (each waits until the last reached node 1), until one is dropped.
-        var sent = 0
-        for round in 0..<(4 * P2PLimits.gossipBatchesPendingMax) where nodes[1].node.gossipTxsDropped.inbound == 0 {
-            let batch = T.txs(3, firstNonce: UInt64(1 + 3 * round))
-            nodes[0].node.gossip(batch)
-            sent += batch.count
-            let expected = sent
-            try await eventually("batch \(round) received") { nodes[1].node.peers().first?.txsReceived ?? 0 >= expected }
-        }
-        let dropped = nodes[1].node.gossipTxsDropped.inbound
-        #expect(dropped > 0, "no batch was dropped with admission held")
-        #expect(dropped % 3 == 0, "whole batches are dropped")
-        gate.open()
-        let queued = sent - dropped
-        try await admissions[1].seen.wait("what was queued is admitted") { $0.count >= queued }
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(admissions[1].seen.items.count == queued, "a dropped batch is not admitted")
-    }
-
     @Test func batchesComeOutInOrderAndAFullInboxHasNoRoomUntilOneIsAdmitted() async throws {
         let inbox = GossipInbox()
         let txs = T.txs(P2PLimits.gossipBatchesPendingMax)
