@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # Test tools on top of the build's: faketime (libfaketime, tests/e2e/test_clock_skew.py); chromium,
 # chromium-driver and python3-selenium (a headless browser for the explorer and verifier page tests);
 # iproute2 and iptables (the fault campaign's network namespaces, scripts/cluster.sh); prometheus
-# (its promtool) and python3-yaml (tests/e2e/test_monitoring.py checks config/monitoring/).
-bash scripts/install-deps.sh faketime chromium chromium-driver python3-selenium iproute2 iptables prometheus python3-yaml
+# (its promtool) and python3-yaml (tests/e2e/test_monitoring.py checks config/monitoring/); systemd
+# (systemd-analyze: tests/e2e/test_systemd_unit.py checks config/totemd.service offline).
+bash scripts/install-deps.sh faketime chromium chromium-driver python3-selenium iproute2 iptables prometheus python3-yaml systemd
 
 swift build --build-tests
 # The socket suites measure throughput under a flood: they run on their own, after the CPU-heavy
