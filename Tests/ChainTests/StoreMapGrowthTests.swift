@@ -12,6 +12,18 @@ import Testing
         StoreKey.u64(k) + [UInt8](repeating: UInt8(k % 251), count: valueBytes - 8)
     }
 
+    /// Keys 1...20,000 with their values, in 20 write transactions of 1,000 (about 20 MB: a 1 MiB
+    /// map grows several times on the way).
+    static func writeTwentyThousand(_ env: LMDBEnvironment, _ a: Database) throws {
+        for batch in 0..<UInt64(20) {
+            try env.write { txn in
+                for k in batch * 1_000 + 1...batch * 1_000 + 1_000 {
+                    try txn.put(a, key: StoreKey.u64(k), value: value(k))
+                }
+            }
+        }
+    }
+
     @Test func mapGrowsFromOneMiBToFiftyAndDataSurvivesReopen() throws {
         let dir = try TemporaryDirectory("growth")
         let path = dir.sub("env")
@@ -70,13 +82,7 @@ import Testing
         let (reads, bad) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             group.addTask {
                 defer { done.set() }
-                for batch in 0..<UInt64(20) {
-                    try env.write { txn in
-                        for k in batch * 1_000 + 1...batch * 1_000 + 1_000 {
-                            try txn.put(a, key: StoreKey.u64(k), value: Self.value(k))
-                        }
-                    }
-                }
+                try Self.writeTwentyThousand(env, a)
                 return (0, 0)
             }
             group.addTask {
@@ -186,13 +192,7 @@ import Testing
         let done = Flag()
         let writer = Task.detached {
             defer { done.set() }
-            for batch in 0..<UInt64(20) {
-                try env.write { txn in
-                    for k in batch * 1_000 + 1...batch * 1_000 + 1_000 {
-                        try txn.put(a, key: StoreKey.u64(k), value: StoreMapGrowthTests.value(k))
-                    }
-                }
-            }
+            try StoreMapGrowthTests.writeTwentyThousand(env, a)
         }
         let reader = Task.detached { () throws -> (Int, Int) in
             var nested = 0, bad = 0

@@ -58,10 +58,8 @@ struct BenchState: Sendable {
     /// (its predecessor not yet in), a rate limit.
     /// Refusals that say the node is full or busy (retried without counting an attempt).
     static let busyCodes: Set<String> = ["mempool_full", "rate_limited", "too_many_requests", "overloaded"]
-    static let retriableCodes: Set<String> = [
-        "mempool_full", "sender_quota_exceeded", "nonce_too_high", "rate_limited", "too_many_requests", "overloaded",
-        "state_changed",
-    ]
+    /// Refusals worth sending again: the busy ones, and those a later try may pass.
+    static let retriableCodes: Set<String> = busyCodes.union(["sender_quota_exceeded", "nonce_too_high", "state_changed"])
 
     let plan: BenchPlan
     let endNs: UInt64
