@@ -24,8 +24,9 @@ public enum Action<Block: ConsensusBlock>: Sendable {
     /// `.blockApplied`. Blocks come in height order, one at a time.
     case commit(Block, QuorumCertificate)
     /// Ask `peer` for blocks with their commit certificates from `fromHeight` on; answer with
-    /// `.blocksReceived`.
-    case requestBlocks(fromHeight: UInt64, peer: Bytes32)
+    /// `.blocksReceived`. `seenHeight` is the highest height a verified commit certificate showed
+    /// decided: the node is at least that far behind (its catch-up state and `/readyz` say so).
+    case requestBlocks(fromHeight: UInt64, seenHeight: UInt64, peer: Bytes32)
     /// Equivocation seen: submit it as a SubmitEvidence transaction.
     case reportEvidence(Evidence)
 }

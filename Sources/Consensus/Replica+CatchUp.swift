@@ -72,7 +72,7 @@ extension Replica {
         catchUp.addPeer(from)
         if catchUp.requestedAtHeight != height {
             catchUp.requestedAtHeight = height
-            emit(.requestBlocks(fromHeight: height, peer: from))
+            emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: from))
         }
     }
 
@@ -84,7 +84,7 @@ extension Replica {
         if let peer { catchUp.addPeer(peer) }
         if catchUp.requestedAtHeight != height, let peer = catchUp.pickPeer() {
             catchUp.requestedAtHeight = height
-            emit(.requestBlocks(fromHeight: height, peer: peer))
+            emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: peer))
         }
     }
 
@@ -110,7 +110,7 @@ extension Replica {
         }
         if catchUp.targetHeight >= height, catchUp.requestedAtHeight != height, let peer = catchUp.pickPeer() {
             catchUp.requestedAtHeight = height
-            emit(.requestBlocks(fromHeight: height, peer: peer))
+            emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: peer))
         }
     }
 
@@ -118,7 +118,7 @@ extension Replica {
     mutating func retryCatchUp() {
         guard catchUp.targetHeight >= height, let peer = catchUp.pickPeer() else { return }
         catchUp.requestedAtHeight = height
-        emit(.requestBlocks(fromHeight: height, peer: peer))
+        emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: peer))
     }
 
     /// A message about a height this replica decided: answer with the commit certificate, so the

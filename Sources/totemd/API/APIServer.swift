@@ -124,9 +124,8 @@ struct APIServer {
     func readyz() -> Response {
         let inputs = node.readinessInputs()
         let reasons = Readiness.reasons(inputs)
-        let height = node.driver.current.height
         return JSONResponse.make(.object([
-            ("ready", .bool(reasons.isEmpty)), ("height", Self.u(height)),
+            ("ready", .bool(reasons.isEmpty)), ("height", Self.u(inputs.height)),
             ("blocksBehind", Self.u(inputs.blocksBehind)),
             ("reasons", .array(reasons.map { .object([("code", .string($0.code)), ("message", .string($0.message))]) })),
         ]), status: reasons.isEmpty ? .ok : .serviceUnavailable)

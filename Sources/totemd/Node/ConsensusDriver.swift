@@ -50,6 +50,9 @@ final class ConsensusDriver: Sendable {
         var evidenceNonce: UInt64 = 0
         var catchingUp = false
         var blocksBehind: UInt64 = 0
+        /// The highest height committed and known to catch-up, read with `catchingUp` (`height`
+        /// above is the replica's, said only once it starts again after a catch-up run).
+        var committedHeight: UInt64 = 0
         /// This node's clock minus the time of the last committed block another validator proposed
         /// (blocks from catch-up are old and do not count); nil until one is committed.
         var clockOffsetMs: Int64?
@@ -86,7 +89,7 @@ final class ConsensusDriver: Sendable {
 
     var current: DriverStatus {
         var s = status.withLock { $0 }
-        (s.catchingUp, s.blocksBehind) = sync.withLock { ($0.isCatchingUp, $0.blocksBehind) }
+        (s.catchingUp, s.blocksBehind, s.committedHeight) = sync.withLock { ($0.isCatchingUp, $0.blocksBehind, $0.applied) }
         return s
     }
 
@@ -346,11 +349,14 @@ final class ConsensusDriver: Sendable {
             return .proposalChecked(height: block.height, view: view, blockHash: block.hash, valid: valid)
         case .commit(let block, let qc):
             return try await commit(block, qc, validators: validators)
-        case .requestBlocks(let from, let peer):
-            // The replica saw a certificate above its height: that peer has the blocks.
+        case .requestBlocks(let from, let seen, let peer):
+            // The replica saw a certificate for height `seen` above its own: the peer has the
+            // blocks up to it. Taken as the peer's height, it makes this node count as catching up
+            // (`from` alone would say "one block behind", which is not catching up, and /readyz
+            // said ready 32 blocks behind after a restore).
             let now = Self.nowMs()
             let requests = sync.withLock { s in
-                s.peerStatus(peer, height: max(from, s.peerHeights[peer] ?? 0), nowMs: now)
+                s.peerStatus(peer, height: max(from, seen, s.peerHeights[peer] ?? 0), nowMs: now)
             }
             send(requests)
             return nil

@@ -281,7 +281,7 @@ final class Node: Service {
             isVoting: config.role == .validator && inForce.contains(key.publicKey), validatorCount: inForce.count,
             quorum: ValidatorSet.quorum(of: inForce.count), peersConnected: peers.count,
             validatorPeersConnected: peers.filter { $0.key != key.publicKey && inForce.contains($0.key) }.count,
-            catchingUp: d.catchingUp, blocksBehind: d.blocksBehind,
+            catchingUp: d.catchingUp, blocksBehind: d.blocksBehind, height: d.committedHeight,
             freeBytes: DiskSpace.of(path: config.dataDir)?.freeBytes, minFreeBytes: UInt64(config.storeMinFreeMiB) << 20,
             clockOffsetMs: d.clockOffsetMs, maxClockDriftMs: genesis.params.maxClockDriftMs,
             abstention: driver.abstention,

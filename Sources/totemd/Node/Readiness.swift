@@ -14,6 +14,8 @@ enum Readiness {
         /// The catch-up state: behind the peers' tip, or not yet heard from a peer since start.
         var catchingUp: Bool
         var blocksBehind: UInt64
+        /// The committed height these were read at (said with the answer, judged by nothing).
+        var height: UInt64 = 0
         /// Free bytes on the data directory's disk (nil: unknown) and the configured minimum.
         var freeBytes: UInt64?
         var minFreeBytes: UInt64
@@ -31,7 +33,7 @@ enum Readiness {
         static func == (a: Inputs, b: Inputs) -> Bool {
             a.isVoting == b.isVoting && a.validatorCount == b.validatorCount && a.quorum == b.quorum
                 && a.peersConnected == b.peersConnected && a.validatorPeersConnected == b.validatorPeersConnected
-                && a.catchingUp == b.catchingUp && a.blocksBehind == b.blocksBehind && a.freeBytes == b.freeBytes
+                && a.catchingUp == b.catchingUp && a.blocksBehind == b.blocksBehind && a.height == b.height && a.freeBytes == b.freeBytes
                 && a.minFreeBytes == b.minFreeBytes && a.clockOffsetMs == b.clockOffsetMs
                 && a.maxClockDriftMs == b.maxClockDriftMs && a.abstention == b.abstention
                 && a.stateSync?.done == b.stateSync?.done && a.stateSync?.total == b.stateSync?.total

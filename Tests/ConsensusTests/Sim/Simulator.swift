@@ -359,7 +359,7 @@ struct Simulator {
                 followUps.append(.blockApplied(AppliedBlock(height: block.height, blockHash: block.hash, proposer: block.proposer,
                                                             validatorsAtHeightPlus2: validators(at: block.height + 2),
                                                             workPending: true)))
-            case let .requestBlocks(h, peer):
+            case let .requestBlocks(h, _, peer):
                 log("r\(i) requests blocks from \(h) of \(name(peer))")
                 stats.catchUpRequests += 1
                 if let j = everyone.index(of: peer) { send(.blockRequest(fromHeight: h), from: i, to: j) }

@@ -362,7 +362,7 @@ struct TranscriptHarness {
             let answer = answerChecks ? " -> \(b.valid ? "valid" : "invalid")" : ""
             return "check-proposal h=\(b.height) v=\(v) \(name(b.hash))\(reproposal ? " reproposal" : "")\(answer)"
         case let .commit(b, c): return "commit h=\(b.height) \(name(b.hash)) v=\(c.view) signers=\(names(c.signatures))"
-        case let .requestBlocks(from, peer): return "request-blocks from=\(from) peer=\(keys.name(of: peer))"
+        case let .requestBlocks(from, seen, peer): return "request-blocks from=\(from) seen=\(seen) peer=\(keys.name(of: peer))"
         case let .reportEvidence(e):
             return "evidence \(e.phase == .prepare ? "prepare" : "commit") \(keys.name(of: e.validator)) h=\(e.height) v=\(e.view) \(name(e.blockHashA)) \(name(e.blockHashB))"
         }
