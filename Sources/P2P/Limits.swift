@@ -34,6 +34,11 @@ public enum P2PLimits {
     /// Transaction batches of one connection waiting to be admitted (`GossipInbox`); the reader
     /// drops the next ones while this many wait, and goes on to the consensus messages behind them.
     public static let gossipBatchesPendingMax = 16
+    /// Bytes (the txs' encodings) of the batches of one connection waiting to be admitted; the
+    /// reader drops the next batch while this much waits. A decoded batch holds its encoding and
+    /// the decoded fields beside it, at least twice its bytes: 16 full batches came to 32 MiB or
+    /// more per peer under batch load. 4 MiB is still seconds of admission, so gossip flows.
+    public static let gossipPendingMaxBytes = 4 * 1024 * 1024
     /// One consensus envelope (a proposal carries a whole block).
     public static let consensusMessageMaxBytes = 12 * 1024 * 1024
     /// Blocks asked for in one `blockRequest`.

@@ -155,9 +155,9 @@ extension P2PNode {
     /// connection waited too; voters then found proposals older than the clock-drift limit when
     /// they got to them.
     private func admitLoop(_ link: PeerLink, _ gossip: GossipInbox) async {
-        for await txs in gossip.batches {
-            await admitTxs(txs, from: link)
-            gossip.done()
+        for await batch in gossip.batches {
+            await admitTxs(batch.txs, from: link)
+            gossip.done(batch)
         }
     }
 
@@ -216,9 +216,10 @@ extension P2PNode {
     }
 
     /// Gossip in: remember that the peer has these transactions, and queue the ones this node has
-    /// not seen for `admitLoop`. When `P2PLimits.gossipBatchesPendingMax` batches already wait, the
-    /// batch is dropped, as the outbound tx lane drops for a slow peer (the txs stay unseen: they
-    /// may come again, and blocks bring them anyway): were the reader to wait for room, the
+    /// not seen for `admitLoop`. When `P2PLimits.gossipBatchesPendingMax` batches or
+    /// `gossipPendingMaxBytes` already wait, the batch is dropped, as the outbound tx lane drops
+    /// for a slow peer (the txs stay unseen: they may come again, and blocks bring them anyway):
+    /// were the reader to wait for room, the
     /// consensus messages behind the batch would wait with it, for as long as admission lags.
     private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink, gossip: GossipInbox) throws {
         var txs: [SignedTx] = []
@@ -304,26 +305,52 @@ extension P2PNode {
 /// not admitted yet: at most `P2PLimits.gossipBatchesPendingMax`, each of at most
 /// `P2PLimits.txBatchMaxBytes`.
 final class GossipInbox: Sendable {
-    let batches: AsyncStream<[SignedTx]>
-    private let input: AsyncStream<[SignedTx]>.Continuation
-    private let pending = NIOLockedValueBox(0)
-
-    init() {
-        (batches, input) = AsyncStream.makeStream(of: [SignedTx].self)
+    struct Batch: Sendable {
+        let txs: [SignedTx]
+        let bytes: Int
     }
 
-    /// Whether another batch may be queued (only the reader queues, so it stays true until then).
-    var hasRoom: Bool { pending.withLockedValue { $0 < P2PLimits.gossipBatchesPendingMax } }
+    private struct Pending {
+        var batches = 0
+        var bytes = 0
+    }
+
+    let batches: AsyncStream<Batch>
+    private let input: AsyncStream<Batch>.Continuation
+    private let pending = NIOLockedValueBox(Pending())
+    private let maxBatches: Int
+    private let maxBytes: Int
+
+    init(maxBatches: Int = P2PLimits.gossipBatchesPendingMax, maxBytes: Int = P2PLimits.gossipPendingMaxBytes) {
+        (batches, input) = AsyncStream.makeStream(of: Batch.self)
+        self.maxBatches = maxBatches
+        self.maxBytes = maxBytes
+    }
+
+    /// Whether another batch may be queued (only the reader queues, so it stays true until then):
+    /// fewer than `maxBatches` wait and they hold less than `maxBytes` (so one batch of any size
+    /// passes an empty inbox).
+    var hasRoom: Bool { pending.withLockedValue { $0.batches < maxBatches && $0.bytes < maxBytes } }
+
+    /// Bytes of the batches waiting (the txs' encodings).
+    var pendingBytes: Int { pending.withLockedValue { $0.bytes } }
 
     /// Queues a batch; the caller checked `hasRoom`.
     func enqueue(_ txs: [SignedTx]) {
-        pending.withLockedValue { $0 += 1 }
-        input.yield(txs)
+        let bytes = txs.reduce(0) { $0 + $1.bytes.count }
+        pending.withLockedValue { p in
+            p.batches += 1
+            p.bytes += bytes
+        }
+        input.yield(Batch(txs: txs, bytes: bytes))
     }
 
     /// One batch admitted.
-    func done() {
-        pending.withLockedValue { $0 -= 1 }
+    func done(_ batch: Batch) {
+        pending.withLockedValue { p in
+            p.batches -= 1
+            p.bytes -= batch.bytes
+        }
     }
 
     func finish() {

@@ -72,7 +72,7 @@ public final class P2PNode: Sendable {
     let shared: NIOLockedValueBox<Shared>
     let seen = NIOLockedValueBox(BoundedHashSet(capacity: P2PLimits.seenCacheMaxCount))
     /// Gossiped transactions dropped since the start, for `/metrics`: `inbound`, in batches a peer
-    /// sent while `gossipBatchesPendingMax` of its batches waited for admission; `outbound`, on the
+    /// sent while its batches waiting for admission were at a bound (`GossipInbox`); `outbound`, on the
     /// way to a peer whose outbound tx queue was full.
     let gossipDrops = GossipDrops()
     let params: HandshakeParams

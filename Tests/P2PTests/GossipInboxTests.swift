@@ -75,12 +75,44 @@ extension SocketTests {
             inbox.enqueue([tx])
         }
         #expect(!inbox.hasRoom, "full: the reader drops the next batch")
-        inbox.done()
-        #expect(inbox.hasRoom)
         inbox.finish()
         var got: [Bytes32] = []
-        for await batch in inbox.batches { got += batch.map(\.hash) }
+        var first = true
+        for await batch in inbox.batches {
+            got += batch.txs.map(\.hash)
+            inbox.done(batch)
+            if first { #expect(inbox.hasRoom, "one admitted: room again") }
+            first = false
+        }
         #expect(got == txs.map(\.hash))
+        #expect(inbox.pendingBytes == 0)
+    }
+
+    @Test func theInboxIsBoundedInBytesAsWellAsInBatches() async throws {
+        let txs = T.txs(3)
+        let size = txs[0].bytes.count
+        // Room for one batch and a bit: the second fills it past the bound.
+        let inbox = GossipInbox(maxBatches: 16, maxBytes: size + 1)
+        #expect(inbox.hasRoom)
+        inbox.enqueue([txs[0]])
+        #expect(inbox.pendingBytes == size)
+        #expect(inbox.hasRoom, "under the byte bound")
+        inbox.enqueue([txs[1], txs[2]])
+        #expect(inbox.pendingBytes == txs.reduce(0) { $0 + $1.bytes.count })
+        #expect(!inbox.hasRoom, "over the byte bound with 2 of 16 batches: the next batch is dropped")
+        inbox.finish()
+        var drained: [GossipInbox.Batch] = []
+        for await batch in inbox.batches { drained.append(batch) }
+        inbox.done(drained[1])
+        #expect(inbox.hasRoom, "the large batch admitted")
+        inbox.done(drained[0])
+        #expect(inbox.pendingBytes == 0)
+
+        // A batch bigger than the bound still passes an empty inbox.
+        let small = GossipInbox(maxBatches: 16, maxBytes: 1)
+        #expect(small.hasRoom)
+        small.enqueue(txs)
+        #expect(!small.hasRoom)
     }
 }
 }

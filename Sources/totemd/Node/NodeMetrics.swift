@@ -183,7 +183,7 @@ struct NodeMetrics: Sendable {
 
     /// `totem_api_responses_total`, one series per status class (1xx counts with 2xx).
     /// `totem_p2p_gossip_txs_dropped_total{direction}`: gossiped txs dropped at a bound, `in` (a
-    /// peer's batches waiting for admission were at `gossipBatchesPendingMax`) and `out` (a peer's
+    /// peer's batches waiting for admission were at `gossipBatchesPendingMax` or `gossipPendingMaxBytes`) and `out` (a peer's
     /// outbound tx queue was full).
     final class GossipDropCounters: Sendable {
         private let inbound: CoreMetrics.Counter
