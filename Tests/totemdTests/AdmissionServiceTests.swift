@@ -136,4 +136,21 @@ import TotemCrypto
         #expect(await Self.drained(p.driver) == [])
         await store.shutdown()
     }
+
+    /// The API's batches on their way through admission are bounded in bytes: one passes alone
+    /// whatever its size, others only while the bound holds, and room comes back as each ends.
+    @Test func theAPIAdmissionBudgetRefusesABatchOverTheBoundWhileOthersAreUnderWay() {
+        var budget = ByteBudget(maxBytes: 100)
+        let big = budget.reserve(250)
+        #expect(big == 250, "alone, a batch over the bound passes")
+        #expect(budget.reserve(1) == nil, "nothing more while it is under way")
+        budget.release(250)
+        #expect(budget.bytes == 0)
+        let a = budget.reserve(60), b = budget.reserve(40)
+        #expect(a == 60 && b == 40, "up to the bound")
+        #expect(budget.reserve(1) == nil)
+        budget.release(40)
+        #expect(budget.reserve(41) == nil, "60 + 41 passes the bound")
+        #expect(budget.reserve(40) == 40)
+    }
 }

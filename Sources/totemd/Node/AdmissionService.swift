@@ -36,8 +36,12 @@ final class AdmissionService: Sendable {
     private let metrics: NodeMetrics
     private let logger: Logger
     private let outlets = Mutex<Outlets?>(nil)
+    /// Bytes of API batches on their way through admission (`NodeLimits.apiAdmissionPendingMaxBytes`).
+    private let apiPending: Mutex<ByteBudget>
 
-    init(chain: ChainService, metrics: NodeMetrics, logger: Logger) {
+    init(chain: ChainService, metrics: NodeMetrics, logger: Logger,
+         apiPendingMaxBytes: Int = NodeLimits.apiAdmissionPendingMaxBytes) {
+        self.apiPending = Mutex(ByteBudget(maxBytes: apiPendingMaxBytes))
         self.chain = chain
         self.metrics = metrics
         self.logger = logger
@@ -55,10 +59,27 @@ final class AdmissionService: Sendable {
     /// cooperative pool, which has a thread per core, four peers' gossip and the API took every
     /// thread for seconds, and consensus messages waited there to be decoded and stamped: voters
     /// then found proposals older than `maxClockDriftMs` (`bench --works-per-tx 100`).
+    ///
+    /// A client's batch that would take the API's batches on their way through admission past
+    /// their byte bound, while others are under way, is refused whole (`overloaded`) before it
+    /// queues; a peer's batches are bounded by its gossip inbox.
     func submitOffPool(_ txs: [SignedTx], from origin: Origin) async throws -> [ChainService.SubmitOutcome] {
         guard !txs.isEmpty else { return [] }
+        guard origin == .api else { return try await worker.run { try self.submit(txs, from: origin) } }
+        let bytes = txs.reduce(0) { $0 + $1.bytes.count }
+        guard let held = apiPending.withLock({ $0.reserve(bytes) }) else {
+            metrics.txsSubmitted.increment(by: txs.count)
+            metrics.txsRejected.increment(by: txs.count)
+            let message = "the node is admitting \(apiPending.withLock { $0.bytes } >> 20) MiB of other requests' transactions; "
+                + "submit again shortly"
+            return Array(repeating: .rejected(code: Self.overloaded, message: message), count: txs.count)
+        }
+        defer { apiPending.withLock { $0.release(held) } }
         return try await worker.run { try self.submit(txs, from: origin) }
     }
+
+    /// The refusal of a client's batch while admission holds too many bytes already (retriable).
+    static let overloaded = "overloaded"
 
     /// Offers `txs` to the mempool; one outcome per tx, in order. Throws when the store cannot be
     /// read (counted and logged here first).
@@ -98,4 +119,22 @@ struct GossipAdmission: TxAdmission {
         guard let outcomes = try? await admission.submitOffPool(txs, from: .peer) else { return [] }
         return zip(txs, outcomes).filter { $0.1 == .accepted }.map(\.0)
     }
+}
+
+/// Bytes reserved by work under way, up to a bound; the first reservation always passes (so one
+/// request larger than the bound is still served, alone).
+struct ByteBudget: Sendable, Equatable {
+    let maxBytes: Int
+    private(set) var bytes = 0
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    /// Reserves `count` bytes; nil when others hold bytes and this would pass the bound.
+    mutating func reserve(_ count: Int) -> Int? {
+        guard bytes == 0 || bytes + count <= maxBytes else { return nil }
+        bytes += count
+        return count
+    }
+
+    mutating func release(_ count: Int) { bytes -= count }
 }

@@ -16,6 +16,11 @@ enum NodeLimits {
     /// link and API request in flight; beyond this they wait for room (the peer's reader then waits,
     /// and TCP slows the peer down).
     static let admissionQueueMax = 16
+    /// Bytes (tx encodings) of API batches admitted or waiting for the admission thread at once. A
+    /// request that would pass it while others wait is refused whole with `overloaded` (retry
+    /// shortly): 16 requests of 500-work batches held hundreds of MiB decoded (docs/devnet-and-bench.md,
+    /// "Memory"). Peers' batches are bounded by their gossip inboxes (`P2PLimits.gossipPendingMaxBytes`).
+    static let apiAdmissionPendingMaxBytes = 16 << 20
     /// Rejected-after-acceptance transactions remembered for `GET /v1/txs/{hash}`.
     static let rejectedTxCacheEntriesMax = 100_000
     /// Consensus network messages waiting for the replica (beyond it the newest are dropped; the
