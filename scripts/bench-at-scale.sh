@@ -13,9 +13,9 @@
 #   WORKS=100000 DURATION=20 scripts/bench-at-scale.sh
 #
 # Environment: WORKS (1000000), DURATION (seconds per measurement, 30), RATE (1000), FILL_CHUNK_S
-# (seconds per fill run, 60), ETCD (0), OUT (report folder, a new temporary one), TOTEM_SKIP_BUILD=1
-# (use the existing release build). The machine should have nothing else running: the reports
-# print the load average at each step.
+# (seconds per fill run, 60), CONCURRENCY (the bench's POSTs in flight at rate 0, 4), ETCD (0), OUT
+# (report folder, a new temporary one), TOTEM_SKIP_BUILD=1 (use the existing release build). The
+# machine should have nothing else running: the reports print the load average at each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKS=${WORKS:-1000000}
@@ -23,6 +23,7 @@ DURATION=${DURATION:-30}
 RATE=${RATE:-1000}
 FILL_CHUNK_S=${FILL_CHUNK_S:-60}
 FILL_WORKS_PER_TX=${FILL_WORKS_PER_TX:-500}
+CONCURRENCY=${CONCURRENCY:-4}
 OUT=${OUT:-$(mktemp -d /tmp/totem-scale.XXXXXX)}
 mkdir -p "$OUT"
 source scripts/lib/bench-common.sh
@@ -37,7 +38,7 @@ works_in() {
 
 measure() {  # <label>: the throughput and latency runs; prints their lines
     "$T" bench --api "$APIS" --root-key "$ROOT_KEY" --rate 0 --duration "$DURATION" \
-        > "$OUT/$1-rate0.txt" 2> "$OUT/$1-rate0.log"
+        --concurrency "$CONCURRENCY" > "$OUT/$1-rate0.txt" 2> "$OUT/$1-rate0.log"
     local a; a=$(bench_line "$OUT/$1-rate0.txt")
     "$T" bench --api http://127.0.0.1:28701 --root-key "$ROOT_KEY" --rate "$RATE" --duration "$DURATION" \
         > "$OUT/$1-rate$RATE.txt" 2> "$OUT/$1-rate$RATE.log"

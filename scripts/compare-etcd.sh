@@ -10,24 +10,26 @@
 #   DURATION=60 RATE=500 scripts/compare-etcd.sh
 #
 # Environment: DURATION (seconds per phase, 30), RATE (open-loop rate, 1000), WORKS_PER_TX (1; more
-# sends RegisterWorkBatch), OUT (report folder, a new temporary one), TOTEM_SKIP_BUILD=1 (use the
-# existing release build). Needs root or sudo only for apt-get (etcd, Go; etcd_bench.sh installs them).
+# sends RegisterWorkBatch), CONCURRENCY (the bench's POSTs in flight at rate 0, 4), OUT (report
+# folder, a new temporary one), TOTEM_SKIP_BUILD=1 (use the existing release build). Needs root or
+# sudo only for apt-get (etcd, Go; etcd_bench.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
 RATE=${RATE:-1000}
 WORKS_PER_TX=${WORKS_PER_TX:-1}
+CONCURRENCY=${CONCURRENCY:-4}
 OUT=${OUT:-$(mktemp -d /tmp/totem-compare.XXXXXX)}
 mkdir -p "$OUT"
 source scripts/lib/bench-common.sh
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "conditions: ${DURATION} s per phase, open-loop rate ${RATE}/s, ${WORKS_PER_TX} work(s) per tx; reports in $OUT"
+echo "conditions: ${DURATION} s per phase, open-loop rate ${RATE}/s, ${WORKS_PER_TX} work(s) per tx, ${CONCURRENCY} POSTs in flight at rate 0; reports in $OUT"
 
 # 1. Throughput.
 devnet_fresh
 "$T" bench --api "$APIS" --root-key "$TOTEM_DEVNET_DIR/root_registrar.json" --rate 0 --duration "$DURATION" \
-    --works-per-tx "$WORKS_PER_TX" > "$OUT/totemd-rate0.txt" 2> "$OUT/totemd-rate0.log"
+    --works-per-tx "$WORKS_PER_TX" --concurrency "$CONCURRENCY" > "$OUT/totemd-rate0.txt" 2> "$OUT/totemd-rate0.log"
 bash scripts/devnet.sh down >/dev/null 2>&1
 TOT0=$(bench_line "$OUT/totemd-rate0.txt" totemd_)
 ETCD0=$(NODES=4 CLIENTS=64 DURATION="${DURATION}s" bash scripts/bench/etcd_bench.sh)
