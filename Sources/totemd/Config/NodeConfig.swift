@@ -39,11 +39,9 @@ struct NodeConfig: Sendable {
     var apiConnections = ConnectionLimits()
 
     var mempoolMaxTxs = 100_000
-    /// 8 MiB, about 200 txs of 500 works or 34,000 single registrations: under a fill with 500-work
-    /// batches a devnet node peaked at 343 MiB of RssAnon with it, 529 MiB with 32 MiB, and the
-    /// chain committed as many works (decoded txs and the content index cost several times the
-    /// encoded bytes; config/node.toml, docs/devnet-and-bench.md "Memory").
-    var mempoolMaxBytes = 8 << 20
+    /// 32 MiB, about 800 txs of 500 works: with 56 MB of such txs pending a devnet node had 550 MiB
+    /// of heap in use (decoded txs, the content index, the queues on their way in; config/node.toml).
+    var mempoolMaxBytes = 32 << 20
     var mempoolMaxPerSender = 64
 
     var storeInitialMapMiB = 1024
