@@ -70,10 +70,7 @@ extension Replica {
         guard cert.height >= catchUp.targetHeight, cert.verify(against: nextValidators, verifier) else { return }
         catchUp.targetHeight = cert.height
         catchUp.addPeer(from)
-        if catchUp.requestedAtHeight != height {
-            catchUp.requestedAtHeight = height
-            emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: from))
-        }
+        if catchUp.requestedAtHeight != height { requestBlocks(from: from) }
     }
 
     /// A quorum decided a block this replica has not seen: fetch it.
@@ -82,10 +79,7 @@ extension Replica {
         round.certificateAwaitingBlock = cert
         catchUp.targetHeight = max(catchUp.targetHeight, cert.height)
         if let peer { catchUp.addPeer(peer) }
-        if catchUp.requestedAtHeight != height, let peer = catchUp.pickPeer() {
-            catchUp.requestedAtHeight = height
-            emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: peer))
-        }
+        if catchUp.requestedAtHeight != height, let peer = catchUp.pickPeer() { requestBlocks(from: peer) }
     }
 
     mutating func onBlocksReceived(_ blocks: [CertifiedBlock<Block>], from: Bytes32) {
@@ -109,14 +103,18 @@ extension Replica {
             return decide(block, cert)
         }
         if catchUp.targetHeight >= height, catchUp.requestedAtHeight != height, let peer = catchUp.pickPeer() {
-            catchUp.requestedAtHeight = height
-            emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: peer))
+            requestBlocks(from: peer)
         }
     }
 
     /// On a view timer expiry while behind: ask again (the answer may have been lost).
     mutating func retryCatchUp() {
         guard catchUp.targetHeight >= height, let peer = catchUp.pickPeer() else { return }
+        requestBlocks(from: peer)
+    }
+
+    /// Asks `peer` for the blocks from this height on, saying how far up a certificate was seen.
+    private mutating func requestBlocks(from peer: Bytes32) {
         catchUp.requestedAtHeight = height
         emit(.requestBlocks(fromHeight: height, seenHeight: catchUp.targetHeight, peer: peer))
     }

@@ -219,8 +219,8 @@ extension P2PNode {
     /// not seen for `admitLoop`. When `P2PLimits.gossipBatchesPendingMax` batches or
     /// `gossipPendingMaxBytes` already wait, the batch is dropped, as the outbound tx lane drops
     /// for a slow peer (the txs stay unseen: they may come again, and blocks bring them anyway):
-    /// were the reader to wait for room, the
-    /// consensus messages behind the batch would wait with it, for as long as admission lags.
+    /// were the reader to wait for room, the consensus messages behind the batch would wait with
+    /// it, for as long as admission lags.
     private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink, gossip: GossipInbox) throws {
         var txs: [SignedTx] = []
         txs.reserveCapacity(raw.count)

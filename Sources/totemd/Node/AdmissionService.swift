@@ -37,11 +37,9 @@ final class AdmissionService: Sendable {
     private let logger: Logger
     private let outlets = Mutex<Outlets?>(nil)
     /// Bytes of API batches on their way through admission (`NodeLimits.apiAdmissionPendingMaxBytes`).
-    private let apiPending: Mutex<ByteBudget>
+    private let apiPending = Mutex(ByteBudget(maxBytes: NodeLimits.apiAdmissionPendingMaxBytes))
 
-    init(chain: ChainService, metrics: NodeMetrics, logger: Logger,
-         apiPendingMaxBytes: Int = NodeLimits.apiAdmissionPendingMaxBytes) {
-        self.apiPending = Mutex(ByteBudget(maxBytes: apiPendingMaxBytes))
+    init(chain: ChainService, metrics: NodeMetrics, logger: Logger) {
         self.chain = chain
         self.metrics = metrics
         self.logger = logger
@@ -123,7 +121,7 @@ struct GossipAdmission: TxAdmission {
 
 /// Bytes reserved by work under way, up to a bound; the first reservation always passes (so one
 /// request larger than the bound is still served, alone).
-struct ByteBudget: Sendable, Equatable {
+struct ByteBudget: Sendable {
     let maxBytes: Int
     private(set) var bytes = 0
 
