@@ -147,6 +147,46 @@ struct MempoolTests {
         #expect(r3.map(code) == [nil, nil, nil, "sender_quota_exceeded", nil])
     }
 
+    /// A pool full of transactions waiting behind nonce gaps must still take the transactions that
+    /// close them, or nothing would be proposed again (seen at scale with an 8 MiB pool: blocks kept
+    /// coming, empty, while every offer was refused `mempool_full`).
+    @Test func aFullPoolMakesRoomForAProposableTxByEvictingGappedOnes() {
+        var pool = Mempool(chainId: "totem-test", limits: MempoolLimits(maxTxCount: 4))
+        // Alice's nonce 1 and Bob's nonce 1 went missing: all four wait behind gaps.
+        for t in [tx(alice, nonce: 2), tx(alice, nonce: 3), tx(bob, nonce: 2), tx(bob, nonce: 3)] {
+            #expect(pool.insert(verified: t, accounts: accounts) == .accepted)
+        }
+        #expect(pool.select(maxTxs: 10, maxBytes: 1 << 20, accounts: accounts).isEmpty)
+        // Another gapped one is still refused.
+        #expect(code(pool.precheck(tx(alice, nonce: 4), accounts: accounts)) == "mempool_full")
+        // Alice's nonce 1 closes her gap: it evicts the newest gapped tx of someone else (Bob's 3),
+        // not her own 2 and 3, which it makes proposable.
+        #expect(pool.insert(verified: tx(alice, nonce: 1), accounts: accounts) == .accepted)
+        #expect(pool.evictedCount == 1)
+        #expect(!pool.contains(tx(bob, nonce: 3).hash) && pool.contains(tx(bob, nonce: 2).hash))
+        #expect(pool.select(maxTxs: 10, maxBytes: 1 << 20, accounts: accounts).map(\.tx.nonce) == [1, 2, 3])
+        // Bob's nonce 1 evicts nothing of his own, and nothing else is gapped: refused.
+        #expect(code(pool.insert(verified: tx(bob, nonce: 1), accounts: accounts)) == "mempool_full")
+        #expect(pool.count == 4 && pool.evictedCount == 1)
+        // Once a block frees room, Bob's nonce 1 gets in and his 2 follows it.
+        _ = pool.blockCommitted([tx(alice, nonce: 1)], accounts: TestAccounts(
+            next: [alice.publicKey: 2], known: [alice.publicKey, bob.publicKey]))
+        #expect(pool.insert(verified: tx(bob, nonce: 1), accounts: accounts) == .accepted)
+    }
+
+    /// A full pool of proposable transactions searches for room once per change, not per offer.
+    @Test func aFullPoolOfProposableTxsRefusesWithoutEvicting() {
+        var pool = Mempool(chainId: "totem-test", limits: MempoolLimits(maxTxCount: 2))
+        #expect(pool.insert(verified: tx(alice, nonce: 1), accounts: accounts) == .accepted)
+        #expect(pool.insert(verified: tx(alice, nonce: 2), accounts: accounts) == .accepted)
+        #expect(code(pool.insert(verified: tx(bob, nonce: 1), accounts: accounts)) == "mempool_full")
+        // The search found nothing: precheck now refuses before any signature is checked.
+        #expect(code(pool.precheck(tx(bob, nonce: 1), accounts: accounts)) == "mempool_full")
+        pool.remove([tx(alice, nonce: 2).hash])
+        #expect(pool.insert(verified: tx(bob, nonce: 1), accounts: accounts) == .accepted)
+        #expect(pool.evictedCount == 0)
+    }
+
     @Test func selectionFollowsArrivalAndHoldsGaps() {
         let pool = shared()
         let a2 = tx(alice, nonce: 2), b1 = tx(bob, nonce: 1), a1 = tx(alice, nonce: 1), a4 = tx(alice, nonce: 4)

@@ -296,6 +296,7 @@ final class Node: Service {
         metrics.clockMaxDriftSeconds.record(Double(genesis.params.maxClockDriftMs) / 1000)
         let trim = MemoryTrim()
         var secondsSinceTrim = 0
+        var evictionsCounted = 0
         while !Task.isCancelled {
             sampleDiskSpace(lastWarned: &lowDiskWarned)
             sampleReadiness()
@@ -316,6 +317,9 @@ final class Node: Service {
             }
             metrics.mempoolTxs.record(chain.mempool.count)
             metrics.mempoolBytes.record(chain.mempool.byteCount)
+            let evicted = chain.mempool.evictedCount
+            if evicted > evictionsCounted { metrics.mempoolEvictions.increment(by: evicted - evictionsCounted) }
+            evictionsCounted = evicted
             let peers = network.peers()
             metrics.peers.record(peers.count)
             metrics.p2pBytesReceived.record(peers.reduce(0) { $0 + $1.bytesReceived })

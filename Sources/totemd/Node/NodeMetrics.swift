@@ -15,6 +15,9 @@ struct NodeMetrics: Sendable {
     let committedTxs: CoreMetrics.Counter
     let mempoolTxs: CoreMetrics.Gauge
     let mempoolBytes: CoreMetrics.Gauge
+    /// Transactions a full mempool evicted (they waited behind a nonce gap) to take one a proposal
+    /// could take (`totem_mempool_evictions_total`).
+    let mempoolEvictions: CoreMetrics.Counter
     let peers: CoreMetrics.Gauge
     let commitLatency: CoreMetrics.Timer
     let signingPersist: CoreMetrics.Timer
@@ -107,6 +110,7 @@ struct NodeMetrics: Sendable {
         committedTxs = CoreMetrics.Counter(label: "totem_committed_txs_total", factory: factory)
         mempoolTxs = CoreMetrics.Gauge(label: "totem_mempool_txs", factory: factory)
         mempoolBytes = CoreMetrics.Gauge(label: "totem_mempool_bytes", factory: factory)
+        mempoolEvictions = CoreMetrics.Counter(label: "totem_mempool_evictions_total", factory: factory)
         peers = CoreMetrics.Gauge(label: "totem_peers", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "totem_block_commit_seconds", factory: factory)
         signingPersist = CoreMetrics.Timer(label: "totem_signing_state_persist_seconds", factory: factory)

@@ -30,7 +30,8 @@ public enum Admission: Sendable, Equatable {
 ///
 /// Rules (DESIGN.md): admitted nonces lie in `[next, next + window)`; for one `(sender, nonce)` the
 /// first transaction seen wins; proposals take transactions in arrival order, holding one back until
-/// the sender's previous nonce is in; after a block, committed and stale transactions leave.
+/// the sender's previous nonce is in; after a block, committed and stale transactions leave. A full
+/// pool still admits a transaction a proposal could take, evicting ones held behind a nonce gap.
 /// Arrival order is this node's own: there is no fairness across nodes beyond it.
 public struct Mempool: Sendable {
     public let chainId: String
@@ -61,6 +62,11 @@ public struct Mempool: Sendable {
     /// refused (`stateChanged`): the block may have used the nonce, and its cleanup has already run,
     /// so a transaction admitted now could stay in the pool for good.
     public private(set) var committedHeight: UInt64 = 0
+    /// Transactions evicted to make room for one a proposal could take (`makeRoom`), since start.
+    public private(set) var evictedCount = 0
+    /// Set when a search for room found too little to evict; any change of the pool clears it, so a
+    /// full pool of proposable transactions costs one search per change, not one per refused offer.
+    private var roomSearchFutile = false
 
     public init(chainId: String, limits: MempoolLimits = MempoolLimits()) {
         self.chainId = chainId
@@ -101,16 +107,76 @@ public struct Mempool: Sendable {
         if perSender[sender, default: 0] >= limits.maxPerSender {
             return .rejected(MempoolError(.senderQuotaExceeded, "sender \(sender) already has \(limits.maxPerSender) pending transactions"))
         }
-        guard entries.count < limits.maxTxCount, byteCount + tx.bytes.count <= limits.maxBytes else {
-            return .rejected(MempoolError(.mempoolFull, "mempool is full (\(entries.count) transactions, \(byteCount) bytes)"))
+        if !fits(tx, freeing: 0, bytes: 0) {
+            // A full pool still takes a transaction a proposal could take now, in place of ones that
+            // wait behind a nonce gap (`makeRoom`): otherwise a pool full of those would refuse the
+            // very transactions that close the gaps, and nothing would commit again.
+            guard !roomSearchFutile, isProposable(sender: sender, nonce: nonce, next: next) else {
+                return .rejected(MempoolError(.mempoolFull, "mempool is full (\(entries.count) transactions, \(byteCount) bytes)"))
+            }
         }
         return .accepted
+    }
+
+    private func fits(_ tx: SignedTx, freeing count: Int, bytes: Int) -> Bool {
+        entries.count - count < limits.maxTxCount && byteCount - bytes + tx.bytes.count <= limits.maxBytes
+    }
+
+    /// Whether a proposal could take `nonce` of `sender` now: every nonce from the committed `next`
+    /// up to it is held.
+    private func isProposable(sender: Bytes32, nonce: UInt64, next: UInt64) -> Bool {
+        var n = nonce
+        while n > next {
+            n -= 1
+            if slots[SenderNonce(sender: sender, nonce: n)] == nil { return false }
+        }
+        return true
+    }
+
+    /// Frees room for `tx` (proposable, see `precheck`) by evicting held transactions that no
+    /// proposal can take (a nonce above a gap), newest first. Evicts nothing and answers false when
+    /// they would not free enough.
+    private mutating func makeRoom(for tx: SignedTx, accounts: some MempoolAccounts) -> Bool {
+        if fits(tx, freeing: 0, bytes: 0) { return true }
+        if roomSearchFutile { return false }
+        // Per sender, the first nonce no proposal can take: below it every nonce is held.
+        var proposableEnd: [Bytes32: UInt64] = [:]
+        // `tx` closes its sender's gap: the nonces held above it become proposable with it.
+        var end = tx.tx.nonce + 1
+        while slots[SenderNonce(sender: tx.tx.sender, nonce: end)] != nil { end += 1 }
+        proposableEnd[tx.tx.sender] = end
+        var victims: [Bytes32] = []
+        var freedBytes = 0
+        for case let h? in order.reversed() {
+            guard let e = entries[h] else { continue }
+            let sender = e.tx.tx.sender
+            let end = proposableEnd[sender] ?? {
+                var n = accounts.nextNonce(of: sender)
+                while slots[SenderNonce(sender: sender, nonce: n)] != nil { n += 1 }
+                proposableEnd[sender] = n
+                return n
+            }()
+            guard e.tx.tx.nonce > end else { continue }
+            victims.append(h)
+            freedBytes += e.tx.bytes.count
+            if fits(tx, freeing: victims.count, bytes: freedBytes) {
+                remove(victims)
+                evictedCount += victims.count
+                return true
+            }
+        }
+        roomSearchFutile = true
+        return false
     }
 
     /// Admits a transaction whose signature the caller has verified.
     public mutating func insert(verified tx: SignedTx, accounts: some MempoolAccounts) -> Admission {
         let check = precheck(tx, accounts: accounts)
         guard check == .accepted else { return check }
+        guard makeRoom(for: tx, accounts: accounts) else {
+            return .rejected(MempoolError(.mempoolFull, "mempool is full (\(entries.count) transactions, \(byteCount) bytes) and holds nothing to evict for this transaction"))
+        }
+        roomSearchFutile = false
         entries[tx.hash] = Entry(tx: tx, slot: order.count)
         order.append(tx.hash)
         slots[SenderNonce(sender: tx.tx.sender, nonce: tx.tx.nonce)] = tx.hash
@@ -124,6 +190,7 @@ public struct Mempool: Sendable {
 
     /// Removes transactions (committed, or found invalid while building a block).
     public mutating func remove(_ hashes: some Sequence<Bytes32>) {
+        roomSearchFutile = false
         for h in hashes {
             guard let e = entries.removeValue(forKey: h) else { continue }
             order[e.slot] = nil
@@ -141,6 +208,7 @@ public struct Mempool: Sendable {
     /// its senders whose nonce is now used. Returns the hashes removed as stale (not in the block).
     public mutating func blockCommitted(_ txs: [SignedTx], accounts: some MempoolAccounts) -> [Bytes32] {
         if let h = accounts.committedHeight { committedHeight = max(committedHeight, h) }
+        roomSearchFutile = false  // committed nonces moved: what can be proposed changed
         remove(txs.map(\.hash))
         var senders = Set<Bytes32>()
         for t in txs { senders.insert(t.tx.sender) }

@@ -33,4 +33,5 @@ public final class SharedMempool: Sendable {
 
     public var count: Int { state.withLock { $0.count } }
     public var byteCount: Int { state.withLock { $0.byteCount } }
+    public var evictedCount: Int { state.withLock { $0.evictedCount } }
 }
