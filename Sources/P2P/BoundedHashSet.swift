@@ -33,4 +33,10 @@ public struct BoundedHashSet: Sendable {
         }
         return true
     }
+
+    /// Forgets `hash` (its place in the insertion ring stays until overwritten: a hash inserted
+    /// again may then be forgotten early, which only costs checking it once more).
+    public mutating func remove(_ hash: Bytes32) {
+        members.remove(hash)
+    }
 }

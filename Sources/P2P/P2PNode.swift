@@ -155,6 +155,30 @@ public final class P2PNode: Sendable {
         forward(fresh, except: nil)
     }
 
+    /// Gossips again transactions that have waited in this node's mempool, to every peer, even
+    /// those known to have them: a peer that refused one for the moment (its mempool full) or
+    /// dropped it (its inbox or this node's queue to it full) holds it now, and a leader that lacks
+    /// a pending tx never proposes it. The receiver's seen-cache still drops what it admitted.
+    public func regossip(_ txs: [SignedTx]) {
+        guard !txs.isEmpty else { return }
+        let items = txs.map { GossipTx(bytes: $0.bytes, hash: $0.hash) }
+        for link in activeLinks() {
+            let dropped = link.enqueueTxs(items, evenIfKnown: true)
+            if dropped > 0 { gossipDrops.outbound.add(dropped, ordering: .relaxed) }
+        }
+    }
+
+    /// Forgets that these transactions were seen, so they are offered to admission again when a
+    /// peer sends them: for those it refused for the moment (a full mempool, a nonce above a gap),
+    /// which `regossip` from a peer may bring again.
+    public func forgetSeen(_ hashes: [Bytes32]) {
+        guard !hashes.isEmpty else { return }
+        seen.withLockedValue { s in for h in hashes { s.remove(h) } }
+    }
+
+    /// Whether the seen-cache holds `hash` (a tx offered to admission, or gossiped by this node).
+    public func hasSeen(_ hash: Bytes32) -> Bool { seen.withLockedValue { $0.contains(hash) } }
+
     /// The connected peers, ordered by key.
     public func peers() -> [PeerInfo] {
         activeLinks().map(\.info).sorted { $0.key < $1.key }

@@ -148,11 +148,11 @@ final class PeerLink: Sendable {
     /// Queues the transactions the peer is not known to have; each is then known to it, so it
     /// crosses this link at most once. Returns how many were dropped because the lane was full.
     @discardableResult
-    func enqueueTxs(_ txs: [GossipTx]) -> Int {
+    func enqueueTxs(_ txs: [GossipTx], evenIfKnown: Bool = false) -> Int {
         let (waiter, dropped): (CheckedContinuation<Void, Never>?, Int) = state.withLockedValue { s in
             guard s.closing == nil else { return (nil, 0) }
             var dropped = 0
-            for tx in txs where s.known.insert(tx.hash) {
+            for tx in txs where s.known.insert(tx.hash) || evenIfKnown {
                 guard s.txs.count - s.txHead < limits.txMaxCount, s.txBytes + tx.bytes.count <= limits.txMaxBytes else {
                     dropped += 1
                     continue

@@ -87,6 +87,28 @@ extension SocketTests {
         for n in nodes { await n.kill() }
     }
 
+    /// `regossip` sends txs again even to a peer known to have them; the peer's seen-cache drops
+    /// them unless it forgot them (`forgetSeen`: it refused them for the moment), and then they
+    /// are offered to its admission again.
+    @Test func regossipReachesAdmissionOnlyWhereTheTxWasForgotten() async throws {
+        let keys = (20..<22).map { T.key($0) }
+        let nodes = try await startMesh(keys, allow: AllowList(validatorsInForce: Set(keys.map(\.publicKey))))
+        let txs = T.txs(3)
+        nodes[0].node.gossip(txs)
+        _ = try await nodes[1].admission.seen.wait("first arrival") { $0.count >= 3 }
+        // Known to the peer and seen there: dropped by its seen-cache.
+        nodes[0].node.regossip(txs)
+        try await eventually("the regossip arrived") { nodes[1].node.peers().first?.txsReceived ?? 0 >= 6 }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(nodes[1].admission.seen.items.count == 3)
+        // Forgotten (refused for the moment): offered to admission again.
+        nodes[1].node.forgetSeen([txs[1].hash])
+        nodes[0].node.regossip(txs)
+        let again = try await nodes[1].admission.seen.wait("the forgotten one again") { $0.count >= 4 }
+        #expect(again.dropFirst(3).map(\.hash) == [txs[1].hash])
+        for n in nodes { await n.kill() }
+    }
+
     /// The real path: a client's txs enter node 0's mempool, are gossiped, and every other node's
     /// mempool admits them through its own checks (signatures included), each exactly once.
     @Test func txsSubmittedToOneNodeReachEveryMempool() async throws {

@@ -25,6 +25,7 @@ import TotemCrypto
         let metrics: NodeMetrics
         let admission: AdmissionService
         let driver: ConsensusDriver
+        let network: P2PNode
     }
 
     func parts(_ dir: String) throws -> Parts {
@@ -37,14 +38,14 @@ import TotemCrypto
                             genesisHash: genesis.genesisHash, role: .validator)
         let network = P2PNode(config: p2p, allowList: AllowList(validatorsInForce: Set(keys.map(\.publicKey)), validatorsAdopted: [],
                                                                 observers: []),
-                              admission: GossipAdmission(admission: admission))
+                              admission: GossipAdmission(admission: admission, ownKey: keys[1].publicKey))
         let peering = Peering(configured: .init(observers: [], peers: []), chain: chain, localKey: keys[1].publicKey,
                               logger: logger)
         let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], peering: peering, isValidatorRole: true,
                                          commits: CommitFeed(),
                                          metrics: metrics, logger: logger, admission: admission, onCommit: { _ in })
         admission.connect(network: network, consensus: driver)
-        return Parts(chain: chain, metrics: metrics, admission: admission, driver: driver)
+        return Parts(chain: chain, metrics: metrics, admission: admission, driver: driver, network: network)
     }
 
     /// Evidence that validator 0 signed prepares for two blocks at height 1, view 0, sent by `sender`.
@@ -112,11 +113,69 @@ import TotemCrypto
         let p = try parts(dir)
         let good = evidenceTx(sender: keys[2])
         let bad = evidenceTx(sender: keys[3], nonce: 1_000)  // far outside the nonce window
-        let admitted = await GossipAdmission(admission: p.admission).admit([good, bad], from: keys[2].publicKey)
+        let admitted = await GossipAdmission(admission: p.admission, ownKey: keys[1].publicKey).admit([good, bad], from: keys[2].publicKey)
         #expect(admitted.map(\.hash) == [good.hash])
         #expect(Self.metric(p.metrics, "totem_txs_accepted_total{origin=\"peer\"} 1"))
         #expect(await Self.drained(p.driver) == ["workPending"])
         await p.chain.store.shutdown()
+    }
+
+    /// An observer (a key in no validator set) leaves validators' gossip to the validators: no
+    /// signature check, nothing in its mempool, nothing to forward. Gossip from another observer
+    /// it still admits and forwards, as a validator admits gossip from anyone.
+    @Test func anObserverLeavesValidatorsGossipToTheValidators() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir)
+        let observer = SigningKey(seed: SHA256.hash(Array("an observer".utf8))).publicKey
+        let otherObserver = SigningKey(seed: SHA256.hash(Array("another observer".utf8))).publicKey
+        let fromValidator = evidenceTx(sender: keys[2])
+        let fromObserver = evidenceTx(sender: keys[3])
+        #expect(await GossipAdmission(admission: p.admission, ownKey: observer).admit([fromValidator], from: keys[2].publicKey).isEmpty)
+        #expect(p.chain.mempool.count == 0)
+        let forwarded = await GossipAdmission(admission: p.admission, ownKey: observer).admit([fromObserver], from: otherObserver)
+        #expect(forwarded.map(\.hash) == [fromObserver.hash])
+        // A validator admits gossip from a validator.
+        let admitted = await GossipAdmission(admission: p.admission, ownKey: keys[1].publicKey).admit([fromValidator], from: keys[2].publicKey)
+        #expect(admitted.map(\.hash) == [fromValidator.hash])
+        #expect(p.chain.mempool.count == 2)
+        // A node whose key is in an adopted set (a joining validator) admits it too.
+        let joining = ChainService.ValidatorKeys(inForce: Set(keys.map(\.publicKey)), adopted: [observer])
+        #expect(!GossipAdmission.leavesToValidators(own: observer, peer: keys[2].publicKey, keys: joining))
+        #expect(GossipAdmission.leavesToValidators(own: observer, peer: keys[2].publicKey,
+                                                   keys: (inForce: Set(keys.map(\.publicKey)), adopted: [])))
+        await p.chain.store.shutdown()
+    }
+
+    /// A peer's tx refused for the moment (here: a nonce beyond the window, which the sender's
+    /// earlier txs may bring in) is forgotten by the seen-cache, so a peer's regossip is admitted
+    /// later; one refused for good (a bad signature) stays seen.
+    @Test func gossipRefusedForTheMomentIsForgottenSoARegossipIsOfferedAgain() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir)
+        let early = evidenceTx(sender: keys[3], nonce: 1_000)
+        let good = evidenceTx(sender: keys[2])
+        let forged = try SignedTx.decode(Array(good.txBytes) + early.signature.bytes)
+        p.network.gossip([early, forged])  // marks them seen, as receiving them does
+        #expect(p.network.hasSeen(early.hash) && p.network.hasSeen(forged.hash))
+        _ = try p.admission.submit([early, forged], from: .peer)
+        #expect(!p.network.hasSeen(early.hash), "nonce_too_high is for the moment: forgotten")
+        #expect(p.network.hasSeen(forged.hash), "bad_signature is for good: still seen")
+        await p.chain.store.shutdown()
+    }
+
+    /// A pending tx is gossiped again once it was proposable at two rounds in a row.
+    @Test func regossipSendsWhatWaitedARound() {
+        let a = evidenceTx(sender: keys[1]), b = evidenceTx(sender: keys[2])
+        var r = Regossip()
+        var rounds: [[Bytes32]?] = []
+        for second in 1...(3 * NodeLimits.regossipIntervalSeconds) {
+            let now = second <= NodeLimits.regossipIntervalSeconds ? [a] : [a, b]
+            if let due = r.tick(now) { rounds.append(due.map(\.hash)) } else if second % NodeLimits.regossipIntervalSeconds == 0 { rounds.append(nil) }
+        }
+        // Round 1: nothing waited yet. Round 2: a (seen at round 1). Round 3: a and b.
+        #expect(rounds == [nil, [a.hash], [a.hash, b.hash]])
     }
 
     @Test func aStoreFailureIsCountedAndThrownNotSwallowed() async throws {
@@ -130,7 +189,7 @@ import TotemCrypto
         #expect(throws: (any Error).self) { try p.admission.submit([tx], from: .api) }
         #expect(Self.metric(p.metrics, "totem_store_read_failures_total 1"))
         // From gossip (which cannot throw to P2P) it is counted as well, and nothing is forwarded.
-        let admitted = await GossipAdmission(admission: p.admission).admit([tx], from: keys[2].publicKey)
+        let admitted = await GossipAdmission(admission: p.admission, ownKey: keys[1].publicKey).admit([tx], from: keys[2].publicKey)
         #expect(admitted.isEmpty)
         #expect(Self.metric(p.metrics, "totem_store_read_failures_total 2"))
         #expect(await Self.drained(p.driver) == [])

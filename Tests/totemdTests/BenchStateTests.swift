@@ -127,4 +127,30 @@ import TotemCrypto
         #expect(s.counters.failed == 3 && s.counters.deadIdentities == 1)
         #expect(s.drained(nowNs: UInt64(61 * 1e9)), "the drain does not wait for them")
     }
+
+    /// Backpressure: while refused txs wait for their retry, no new ones are sent (a fill into a
+    /// full mempool resent each tx ten times, each resend a batch the node parsed to refuse again).
+    @Test func refusedTxsWaitingForARetryHoldNewOnesBack() {
+        let plan = BenchPlan(identityCount: 1, groupCount: 1, rate: 0, duration: 60, batch: 3, presignCap: 6,
+                             imageCode: false, drain: 30)
+        let presigned = (0..<6).map { i in
+            let bytes = Array("tx \(i)".utf8)
+            return PresignedTx(bytes: bytes, hash: SHA256.hash(bytes))
+        }
+        var s = BenchState(plan: plan, presigned: [presigned])
+        let first = take(&s, at: 1_000)
+        #expect(first.count == 3)
+        s.sending(first, nowNs: 1_000)
+        let accepted = first[1...].map { APIClient.SubmitResult(txHash: $0.tx!.hash.hex, accepted: true, errorCode: nil, errorMessage: nil) }
+        s.answered(group: 0, first, results: refused([first[0]], "mempool_full") + accepted, nowNs: 2_000)
+        // Before the retry is due: nothing new goes out.
+        guard case .wait = s.take(group: 0, nowNs: 3_000) else {
+            Issue.record("new txs were sent while a refused one waited for its retry")
+            return
+        }
+        // Once it is due: the retry first, then new txs in the rest of the batch.
+        let next = take(&s, at: 300_000_000)
+        #expect(next.map(\.isRetry) == [true, false, false])
+        #expect(next.first?.tx?.hash == first[0].tx?.hash)
+    }
 }

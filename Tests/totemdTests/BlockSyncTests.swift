@@ -46,9 +46,12 @@ struct BlockSyncTests {
         #expect(!s.hasReady)
         #expect(a.map(\.fromHeight) == [first.last!.lastHeight + 1])
         _ = s.received(blocks(first[0].fromHeight...first[0].lastHeight), from: first[0].peer, fromHeight: 1, nowMs: 6)
-        // Handed over in height order, in runs of at most maxCount.
-        #expect(s.takeReady(maxCount: 100).map(\.item) == Array(1...100))
-        #expect(s.takeReady(maxCount: 100).map(\.item) == Array(101...128))
+        // Handed over in height order, in runs of at most maxCount and at most maxWeight (past
+        // the first: one heavier than the bound goes alone).
+        #expect(s.takeReady(maxCount: 100, maxWeight: 25, weight: { _ in 10 }).map(\.item) == [1, 2])
+        #expect(s.takeReady(maxCount: 100, maxWeight: 25, weight: { _ in 40 }).map(\.item) == [3])
+        #expect(s.takeReady(maxCount: 100).map(\.item) == Array(4...103))
+        #expect(s.takeReady(maxCount: 100).map(\.item) == Array(104...128))
         _ = s.applied(128, nowMs: 7)
         #expect(s.applied == 128 && !s.hasReady)
     }

@@ -96,6 +96,14 @@ struct BenchState: Sendable {
             // hold it, and the drain, until the drain's end.
             return hasPendingRetries(g) || !inFlight.isEmpty ? .wait(nanoseconds: 2_000_000) : .done
         }
+        // Refused txs waiting for their retry hold the new ones back: a node that says it is full
+        // gets what it refused again, not more. Without this a fill sent ten resends per tx into
+        // a full 8 MiB mempool (each a 40 KB batch the node parsed to refuse again).
+        if hasPendingRetries(g) {
+            if !out.isEmpty { return .send(out) }
+            let due = groups[g].retries[groups[g].retryHead].dueNs
+            return .wait(nanoseconds: max(1_000_000, due &- nowNs))
+        }
         var allowed = plan.batch - out.count
         if plan.ratePerGroup > 0 {
             let tokens = Int(plan.ratePerGroup * Double(nowNs) / 1e9) - groups[g].issued

@@ -39,9 +39,10 @@ struct NodeConfig: Sendable {
     var apiConnections = ConnectionLimits()
 
     var mempoolMaxTxs = 100_000
-    /// 32 MiB, about 800 txs of 500 works: with 56 MB of such txs pending a devnet node had 550 MiB
-    /// of heap in use (decoded txs, the content index, the queues on their way in; config/node.toml).
-    var mempoolMaxBytes = 32 << 20
+    /// 8 MiB, about 200 txs of 500 works (seven proposals of 15,000 works): with 56 MB of such txs
+    /// pending a devnet node had 550 MiB of heap in use (decoded txs, the content index, the queues
+    /// on their way in; config/node.toml). A full pool still takes txs that close nonce gaps.
+    var mempoolMaxBytes = 8 << 20
     var mempoolMaxPerSender = 64
 
     var storeInitialMapMiB = 1024

@@ -148,12 +148,19 @@ struct BlockSync<Item: Sendable>: Sendable {
 
     // MARK: Planning
 
-    /// The run of held blocks that follows the applied height, at most `maxCount`, handed over
-    /// (they leave the buffer; `applied` or `refused` says what became of them).
-    mutating func takeReady(maxCount: Int) -> [(item: Item, peer: Bytes32)] {
+    /// The run of held blocks that follows the applied height, handed over (they leave the buffer;
+    /// `applied` or `refused` says what became of them): at most `maxCount` and, past the first, at
+    /// most `maxWeight` in all by `weight` (the node weighs blocks by their works: one LMDB write
+    /// holds the run, and LMDB keeps as many pages in memory, for good, as its largest write dirtied).
+    mutating func takeReady(maxCount: Int, maxWeight: Int = .max,
+                            weight: (Item) -> Int = { _ in 1 }) -> [(item: Item, peer: Bytes32)] {
         var out: [(item: Item, peer: Bytes32)] = []
         var h = max(applied, fedThrough) + 1
+        var total = 0
         while out.count < maxCount, let next = buffer[h] {
+            let w = weight(next.item)
+            if !out.isEmpty, total + w > maxWeight { break }
+            total += w
             out.append((next.item, next.peer))
             drop(h)
             fedThrough = h

@@ -118,6 +118,10 @@ final class ChainService: Sendable {
     /// allow list). When the store cannot be read, the failure is counted and logged and the keys
     /// last read are kept: the allow list stays as it was rather than changing to a guess. (The
     /// first read, at start, must succeed: see `init`.)
+    /// The validator keys as `validatorKeys()` last read them (the node reads them every second),
+    /// without a store read: for paths too hot for one.
+    func lastReadValidatorKeys() -> ValidatorKeys { lastValidatorKeys.withLock { $0 } }
+
     func validatorKeys() -> ValidatorKeys {
         do {
             let keys = try Self.readValidatorKeys(store)
@@ -216,6 +220,16 @@ final class ChainService: Sendable {
             }
             return outcomes.map { $0 ?? .rejected(code: "internal_error", message: "no outcome") }
         }
+    }
+
+    /// What a proposal could take now, oldest first, up to `maxBytes` (nothing when committed state
+    /// cannot be read: the failure is counted where it is met next).
+    func proposable(maxBytes: Int) -> [SignedTx] {
+        guard mempool.count > 0 else { return [] }
+        let maxTxs = genesis.params.maxBlockTxs
+        return (try? withAccounts { accounts in
+            mempool.withPool { $0.select(maxTxs: maxTxs, maxBytes: maxBytes, accounts: accounts) }
+        }) ?? []
     }
 
     /// Whether the mempool holds a transaction a proposal could take now: one whose nonce is its

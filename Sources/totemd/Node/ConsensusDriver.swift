@@ -416,7 +416,9 @@ final class ConsensusDriver: Sendable {
     /// write; returns whether anything was committed (the replica must then start again at the new
     /// height). Runs between steps, when the replica has no decided block waiting.
     func commitReadyRun(replicaHeight: UInt64) async throws -> Bool {
-        let run = sync.withLock { s in s.applied + 1 == replicaHeight ? s.takeReady(maxCount: NodeLimits.catchUpRunMaxBlocks) : [] }
+        let run = sync.withLock { s in s.applied + 1 == replicaHeight ? s.takeReady(
+            maxCount: NodeLimits.catchUpRunMaxBlocks, maxWeight: NodeLimits.catchUpRunMaxWorks,
+            weight: { $0.block.txs.reduce(0) { $0 + ProposalBudget.workCount($1) } }) : [] }
         guard !run.isEmpty else { return false }
         let started = ContinuousClock.now
         let verifier = Ed25519SignatureVerifier(genesisHash: chain.genesis.genesisHash)

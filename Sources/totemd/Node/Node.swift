@@ -66,7 +66,7 @@ final class Node: Service {
         let p2pLogger = Self.p2pLogger(logger)
         let admission = AdmissionService(chain: chain, metrics: metrics, logger: logger)
         self.admission = admission
-        network = P2PNode(config: p2p, allowList: peering.allowList(), admission: GossipAdmission(admission: admission),
+        network = P2PNode(config: p2p, allowList: peering.allowList(), admission: GossipAdmission(admission: admission, ownKey: key.publicKey),
                           log: p2pLogger)
         let similarity: SimilarityService
         do {
@@ -297,6 +297,7 @@ final class Node: Service {
         let trim = MemoryTrim()
         var secondsSinceTrim = 0
         var evictionsCounted = 0
+        var regossip = Regossip()
         while !Task.isCancelled {
             sampleDiskSpace(lastWarned: &lowDiskWarned)
             sampleReadiness()
@@ -320,6 +321,10 @@ final class Node: Service {
             let evicted = chain.mempool.evictedCount
             if evicted > evictionsCounted { metrics.mempoolEvictions.increment(by: evicted - evictionsCounted) }
             evictionsCounted = evicted
+            if let due = regossip.tick(chain.proposable(maxBytes: NodeLimits.regossipMaxBytes)) {
+                network.regossip(due)
+                metrics.txsRegossiped.increment(by: due.count)
+            }
             let peers = network.peers()
             metrics.peers.record(peers.count)
             metrics.p2pBytesReceived.record(peers.reduce(0) { $0 + $1.bytesReceived })
@@ -364,5 +369,28 @@ extension Node {
         logger.warning("the data directory's disk is nearly full", metadata: [
             "path": "\(config.dataDir)", "freeBytes": "\(space.freeBytes)", "totalBytes": "\(space.totalBytes)",
             "thresholdBytes": "\(threshold)"])
+    }
+}
+
+/// Which pending txs the node gossips again (`P2PNode.regossip`): every
+/// `NodeLimits.regossipIntervalSeconds`, those a proposal could take that were already proposable
+/// at the previous round, so waited that long. A tx refused by a peer for the moment (its mempool
+/// full) or dropped on the way is otherwise never sent to it again, and when the only node holding
+/// some txs rarely leads (benched after slow proposals) nobody proposes them: a batch fill at scale
+/// committed nothing for minutes while one node's 8 MiB mempool was full of them.
+struct Regossip: Sendable {
+    private var seconds = 0
+    private var previous: Set<Bytes32> = []
+
+    /// Called every second with what a proposal could take now, but read only at a round; returns
+    /// the txs to gossip again at a round.
+    mutating func tick(_ proposable: @autoclosure () -> [SignedTx]) -> [SignedTx]? {
+        seconds += 1
+        guard seconds >= NodeLimits.regossipIntervalSeconds else { return nil }
+        seconds = 0
+        let now = proposable()
+        defer { previous = Set(now.map(\.hash)) }
+        let waited = now.filter { previous.contains($0.hash) }
+        return waited.isEmpty ? nil : waited
     }
 }

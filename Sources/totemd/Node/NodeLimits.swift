@@ -47,6 +47,16 @@ extension NodeLimits {
     static let clockOffBlocksBeforeWarning = 3
     /// Blocks from catch-up committed in one LMDB write (one sync for the run).
     static let catchUpRunMaxBlocks = 64
+    /// How often the node gossips again the txs it could propose that have waited since the last
+    /// time (`P2PNode.regossip`), and at most how many bytes of them.
+    static let regossipIntervalSeconds = 3
+    static let regossipMaxBytes = 2 << 20
+    /// ...and at most this many works, past its first block (a transaction other than a
+    /// registration counts as one): LMDB keeps every page a write transaction dirtied on a free
+    /// list for good (`me_dpages` in mdb.c), so a run of 64 full blocks of batches (nearly a
+    /// million works) would leave a node holding hundreds of MiB after catching up. As large as
+    /// a proposal may be, so a run's write dirties no more than a block's.
+    static let catchUpRunMaxWorks = proposalWorksMax
     /// How often catch-up expires lost requests, and reports progress (`BlockSync`).
     static let catchUpTickMs: UInt64 = 250
     /// Failed P2P sends of the consensus runtime are logged at most this often (each is counted).

@@ -18,6 +18,8 @@ struct NodeMetrics: Sendable {
     /// Transactions a full mempool evicted (they waited behind a nonce gap) to take one a proposal
     /// could take (`totem_mempool_evictions_total`).
     let mempoolEvictions: CoreMetrics.Counter
+    /// Pending txs gossiped again because they waited (`Regossip`; `totem_txs_regossiped_total`).
+    let txsRegossiped: CoreMetrics.Counter
     let peers: CoreMetrics.Gauge
     let commitLatency: CoreMetrics.Timer
     let signingPersist: CoreMetrics.Timer
@@ -111,6 +113,7 @@ struct NodeMetrics: Sendable {
         mempoolTxs = CoreMetrics.Gauge(label: "totem_mempool_txs", factory: factory)
         mempoolBytes = CoreMetrics.Gauge(label: "totem_mempool_bytes", factory: factory)
         mempoolEvictions = CoreMetrics.Counter(label: "totem_mempool_evictions_total", factory: factory)
+        txsRegossiped = CoreMetrics.Counter(label: "totem_txs_regossiped_total", factory: factory)
         peers = CoreMetrics.Gauge(label: "totem_peers", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "totem_block_commit_seconds", factory: factory)
         signingPersist = CoreMetrics.Timer(label: "totem_signing_state_persist_seconds", factory: factory)

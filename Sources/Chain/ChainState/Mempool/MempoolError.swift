@@ -15,6 +15,15 @@ public struct MempoolError: CodedError, Hashable {
         /// A block was committed while the transaction was being checked: check it again (the node
         /// does so itself; a client sees this code only if that keeps happening).
         case stateChanged = "state_changed"
+
+        /// Whether the same transaction may be admitted later without any change to it: the pool
+        /// has room again, the sender's earlier nonces or its registration arrive, a block ends.
+        public var isForTheMoment: Bool {
+            switch self {
+            case .mempoolFull, .senderQuotaExceeded, .nonceTooHigh, .unknownSender, .stateChanged: true
+            case .txTooLarge, .wrongChain, .badSignature, .nonceTooLow, .conflictingNonce: false
+            }
+        }
     }
 
     public let code: Code
