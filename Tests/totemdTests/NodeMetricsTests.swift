@@ -26,6 +26,25 @@ struct NodeMetricsTests {
         #expect(ProcessMemory.residentBytes() ?? 0 > 0, "this process has resident memory")
     }
 
+    /// Trims start above the threshold, at most every interval, and again only once the memory grew
+    /// by the regrowth margin over what the last trim left.
+    @Test func trimsWaitForTheIntervalAndForTheHeapToGrowAgain() {
+        var p = TrimPolicy()
+        let above = NodeLimits.memoryTrimAboveBytes + 1
+        var starts: [Int] = []
+        func run(_ seconds: ClosedRange<Int>, _ anonymous: UInt64) {
+            for s in seconds where p.tick(anonymous: anonymous) { starts.append(s) }
+        }
+        run(1...10, NodeLimits.memoryTrimAboveBytes)  // not above: never
+        #expect(starts.isEmpty)
+        let interval = NodeLimits.memoryTrimIntervalSeconds
+        run(11...(10 + 3 * interval), above)
+        #expect(starts == [interval], "one trim (the interval counts from the start), then none while the heap stays")
+        p.trimmed(after: above - (1 << 20))
+        run(1...(2 * interval), above + NodeLimits.memoryTrimRegrowthBytes)
+        #expect(starts.count == 2, "grown by the margin: trimmed again")
+    }
+
     /// A trim runs on its own thread, is counted, and reports the anonymous memory around it (how
     /// much it gives back depends on the heap: measured on the devnet: docs/devnet-and-bench.md).
     @Test func aTrimIsCountedAndReportsTheMemoryAroundIt() async throws {

@@ -295,24 +295,26 @@ final class Node: Service {
         metrics.dataDirMinFreeBytes.record(Int(clamping: UInt64(config.storeMinFreeMiB) << 20))
         metrics.clockMaxDriftSeconds.record(Double(genesis.params.maxClockDriftMs) / 1000)
         let trim = MemoryTrim()
-        var secondsSinceTrim = 0
+        let trimPolicy = Mutex(TrimPolicy())
         var evictionsCounted = 0
         var regossip = Regossip()
         while !Task.isCancelled {
             sampleDiskSpace(lastWarned: &lowDiskWarned)
             sampleReadiness()
             if let resident = ProcessMemory.residentBytes() { metrics.residentMemoryBytes.record(Int(clamping: resident)) }
-            secondsSinceTrim += 1
             if let anonymous = ProcessMemory.anonymousBytes() {
                 metrics.anonymousMemoryBytes.record(Int(clamping: anonymous))
-                if anonymous > NodeLimits.memoryTrimAboveBytes, secondsSinceTrim >= NodeLimits.memoryTrimIntervalSeconds {
-                    secondsSinceTrim = 0
-                    let metrics = self.metrics, logger = self.logger
+                if trimPolicy.withLock({ $0.tick(anonymous: anonymous) }) {
+                    let metrics = self.metrics, logger = self.logger, started = ContinuousClock.now
                     trim.start { before, after in
                         metrics.memoryTrims.increment()
+                        let took = ContinuousClock.now - started
+                        metrics.memoryTrimDuration.recordNanoseconds(Int64(took.components.seconds) * 1_000_000_000
+                                                                     + took.components.attoseconds / 1_000_000_000)
                         guard let before, let after else { return }
+                        trimPolicy.withLock { $0.trimmed(after: after) }
                         logger.debug("freed heap memory given back", metadata: [
-                            "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)"])
+                            "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)", "took": "\(took)"])
                     }
                 }
             }

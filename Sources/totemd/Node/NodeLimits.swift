@@ -68,6 +68,8 @@ extension NodeLimits {
     /// memory is above this, at most this often.
     static let memoryTrimAboveBytes: UInt64 = 256 << 20
     static let memoryTrimIntervalSeconds = 30
+    /// ...and once the anonymous memory grew this much since the last trim (`TrimPolicy`).
+    static let memoryTrimRegrowthBytes: UInt64 = 64 << 20
 }
 
 extension NodeLimits {

@@ -79,6 +79,8 @@ struct NodeMetrics: Sendable {
     let residentMemoryBytes: CoreMetrics.Gauge
     let anonymousMemoryBytes: CoreMetrics.Gauge
     let memoryTrims: CoreMetrics.Counter
+    /// How long each trim took (`totem_memory_trim_seconds`): `malloc_trim` holds the heap's locks.
+    let memoryTrimDuration: CoreMetrics.Timer
     /// Messages to a peer that could not be queued (peer gone, queue full).
     let sendFailures: CoreMetrics.Counter
     let apiConnectionsOpen: CoreMetrics.Gauge
@@ -150,6 +152,7 @@ struct NodeMetrics: Sendable {
         residentMemoryBytes = CoreMetrics.Gauge(label: "totem_process_resident_memory_bytes", factory: factory)
         anonymousMemoryBytes = CoreMetrics.Gauge(label: "totem_process_anonymous_memory_bytes", factory: factory)
         memoryTrims = CoreMetrics.Counter(label: "totem_memory_trims_total", factory: factory)
+        memoryTrimDuration = CoreMetrics.Timer(label: "totem_memory_trim_seconds", factory: factory)
         sendFailures = CoreMetrics.Counter(label: "totem_p2p_send_failures_total", factory: factory)
         apiConnectionsOpen = CoreMetrics.Gauge(label: "totem_api_connections_open", factory: factory)
         apiConnectionsRefused = CoreMetrics.Counter(label: "totem_api_connections_refused_total", factory: factory)

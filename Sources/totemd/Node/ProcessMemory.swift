@@ -81,3 +81,27 @@ final class MemoryTrim: Sendable {
     }()
     #endif
 }
+
+/// When the node trims its heap: above `NodeLimits.memoryTrimAboveBytes` of anonymous memory, at
+/// most every `memoryTrimIntervalSeconds`, and only once it grew by `memoryTrimRegrowthBytes` since
+/// what the last trim left. A node that holds its memory in use (at a million works, 330-370 MiB,
+/// mostly LMDB's freed dirty pages) would otherwise trim every 30 s for nothing, and `malloc_trim`
+/// walks the whole heap holding the arenas' locks, which every allocation then waits for.
+struct TrimPolicy: Sendable, Equatable {
+    private var secondsSinceTrim = 0
+    private var lastAfter: UInt64?
+
+    /// Called once a second with the anonymous bytes now; true when a trim should start.
+    mutating func tick(anonymous: UInt64) -> Bool {
+        secondsSinceTrim += 1
+        guard anonymous > NodeLimits.memoryTrimAboveBytes, secondsSinceTrim >= NodeLimits.memoryTrimIntervalSeconds
+        else { return false }
+        if let lastAfter, anonymous < lastAfter + NodeLimits.memoryTrimRegrowthBytes { return false }
+        secondsSinceTrim = 0
+        lastAfter = anonymous  // until the trim reports what it left
+        return true
+    }
+
+    /// What a trim left.
+    mutating func trimmed(after: UInt64) { lastAfter = after }
+}
