@@ -118,10 +118,6 @@ final class ChainService: Sendable {
     /// allow list). When the store cannot be read, the failure is counted and logged and the keys
     /// last read are kept: the allow list stays as it was rather than changing to a guess. (The
     /// first read, at start, must succeed: see `init`.)
-    /// The validator keys as `validatorKeys()` last read them (the node reads them every second),
-    /// without a store read: for paths too hot for one.
-    func lastReadValidatorKeys() -> ValidatorKeys { lastValidatorKeys.withLock { $0 } }
-
     func validatorKeys() -> ValidatorKeys {
         do {
             let keys = try Self.readValidatorKeys(store)

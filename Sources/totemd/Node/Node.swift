@@ -66,7 +66,7 @@ final class Node: Service {
         let p2pLogger = Self.p2pLogger(logger)
         let admission = AdmissionService(chain: chain, metrics: metrics, logger: logger)
         self.admission = admission
-        network = P2PNode(config: p2p, allowList: peering.allowList(), admission: GossipAdmission(admission: admission, ownKey: key.publicKey),
+        network = P2PNode(config: p2p, allowList: peering.allowList(), admission: GossipAdmission(admission: admission),
                           log: p2pLogger)
         let similarity: SimilarityService
         do {
