@@ -253,4 +253,26 @@ final class Flag: Sendable {
         let sample = UInt64(2) << 32 | UInt64(7) << 16 | 499
         #expect(try env.read { try $0.get(a, key: StoreKey.u64(sample)) } == StoreMapGrowthTests.value(sample))
     }
+
+    /// Before a long read (a checkpoint's snapshot walk) the map grows when less than half is
+    /// free, so the writes under way meanwhile have room (a growth waits for every reader); not
+    /// while a detached read is open, which the growth would wait for.
+    @Test func growAheadMakesRoomBeforeALongReadButNotDuringOne() throws {
+        let dir = try TemporaryDirectory("growth-ahead")
+        let env = try openEnvironment(dir.sub("env"), ["a"], initialMapSizeBytes: 4 * StoreMapGrowthTests.mebibyte)
+        let a = try env.database("a")
+        #expect(try env.growAhead() == false, "an empty map is mostly free")
+        // About 3 MB of values: more than half of a 4 MiB map.
+        try env.write { txn in
+            for k in UInt64(0)..<3_000 { try txn.put(a, key: StoreKey.u64(k), value: StoreMapGrowthTests.value(k)) }
+        }
+        let before = env.mapSizeBytes
+        let read = try env.beginDetachedRead()
+        #expect(try env.growAhead() == false, "not while a detached read is open")
+        #expect(env.mapSizeBytes == before)
+        #expect(try read.run { try $0.count(a) } == 3_000)
+        #expect(try env.growAhead() == true)
+        #expect(env.mapSizeBytes >= 2 * before)
+        #expect(try env.growAhead() == false, "half free now")
+    }
 }

@@ -77,6 +77,8 @@ public final class LMDBEnvironment: Sendable {
     /// The current map size, changed only under the gate's exclusive pass.
     private let mapSize: Atomic<Int>
     private let growthCount = Atomic<Int>(0)
+    /// Detached read transactions begun and not ended (`DetachedRead`).
+    private let detachedReads = Atomic<Int>(0)
     /// This environment's entry in `OpenDirectories`, released when it closes.
     private let openClaim: String
 
@@ -198,7 +200,7 @@ public final class LMDBEnvironment: Sendable {
         defer {
             txn.invalidate()
             mdb_txn_abort(raw)
-            if detached { gate.leaveSharedDetached() } else { gate.leaveShared() }
+            if detached { leaveGate() } else { gate.leaveShared() }
         }
         let result = try body(txn)
         // Damage the closure caught (e.g. a state read that cannot throw) still fails the read.
@@ -252,7 +254,10 @@ public final class LMDBEnvironment: Sendable {
     }
 
     /// Leaves the gate's shared pass a detached read transaction held.
-    fileprivate func leaveGate() { gate.leaveSharedDetached() }
+    fileprivate func leaveGate() {
+        detachedReads.subtract(1, ordering: .relaxed)
+        gate.leaveSharedDetached()
+    }
 
     /// Begins a transaction holding a shared pass of the gate; the caller leaves the gate after
     /// committing or aborting it (on this thread, or on any for a `detached` one).
@@ -308,7 +313,29 @@ extension LMDBEnvironment {
     /// walk that must see the state of one commit, begun on the writer thread right after that
     /// commit, and run off it so the next commits do not wait.
     public func beginDetachedRead() throws -> DetachedRead {
-        DetachedRead(try begin(flags: UInt32(MDB_RDONLY), detached: true), environment: self)
+        let read = DetachedRead(try begin(flags: UInt32(MDB_RDONLY), detached: true), environment: self)
+        detachedReads.add(1, ordering: .relaxed)
+        return read
+    }
+
+    /// Grows the map now when less than half of it is free, unless a detached read is open (the
+    /// growth would wait for it). For the moment before a long read begins (a checkpoint's
+    /// snapshot walk, seconds at a million works): while it lasts no growth can happen (a resize
+    /// waits for every transaction), and the writes meanwhile cannot reuse pages freed after it
+    /// began, so they need fresh room; a map that filled then held every write, and consensus,
+    /// until the walk ended (a 10 s stall and a view change at height 1000 of a devnet at 10^6
+    /// works). Returns whether it grew.
+    @discardableResult
+    public func growAhead() throws -> Bool {
+        guard !options.readOnly, detachedReads.load(ordering: .relaxed) == 0 else { return false }
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        _ = mdb_env_info(env.raw, &info)
+        _ = mdb_env_stat(env.raw, &stat)
+        let used = (info.me_last_pgno + 1) * Int(stat.ms_psize)
+        guard info.me_mapsize - used < used else { return false }
+        try growMap(seenSize: info.me_mapsize)
+        return Self.currentMapSize(env.raw) > info.me_mapsize
     }
 }
 

@@ -46,7 +46,9 @@ public final class StoreWriter: Sendable {
         let environment = self.environment
         return try await thread.run {
             let value = try environment.write(body)
-            return (value, readAfter(value) ? try? environment.beginDetachedRead() : nil)
+            guard readAfter(value) else { return (value, nil) }
+            _ = try? environment.growAhead()  // a failure leaves the map as it was: writes grow it later
+            return (value, try? environment.beginDetachedRead())
         }
     }
 
