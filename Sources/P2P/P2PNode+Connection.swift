@@ -221,21 +221,30 @@ extension P2PNode {
     /// for a slow peer (the txs stay unseen: they may come again, and blocks bring them anyway):
     /// were the reader to wait for room, the consensus messages behind the batch would wait with
     /// it, for as long as admission lags.
+    ///
+    /// Only unseen txs are decoded (a tx's hash is over its bytes): in a mesh each tx comes from
+    /// several peers, and `regossip` sends again what peers mostly hold. An item that does not
+    /// decode ends the connection; a seen hash is the hash of bytes that did decode (the hashes a
+    /// refused batch put in the seen-cache are taken out again).
     private func receiveTxs(_ raw: [[UInt8]], from link: PeerLink, gossip: GossipInbox) throws {
-        var txs: [SignedTx] = []
-        txs.reserveCapacity(raw.count)
-        for (i, bytes) in raw.enumerated() {
-            do { txs.append(try SignedTx.decode(bytes)) } catch {
+        let hashes = raw.map { SHA256.hash($0) }
+        link.markKnown(hashes)
+        guard gossip.hasRoom else {
+            gossipDrops.inbound.add(raw.count, ordering: .relaxed)
+            return
+        }
+        let unseen = seen.withLockedValue { s in raw.indices.filter { s.insert(hashes[$0]) } }
+        guard !unseen.isEmpty else { return }
+        var fresh: [SignedTx] = []
+        fresh.reserveCapacity(unseen.count)
+        for i in unseen {
+            do { fresh.append(try SignedTx.decode(raw[i])) } catch {
+                // None of the batch counts as seen: a peer must not hide a good tx from this
+                // node by sending it beside garbage.
+                seen.withLockedValue { s in for j in unseen { s.remove(hashes[j]) } }
                 throw P2PError(.malformedMessage, "txBatch item \(i): \(error)")
             }
         }
-        link.markKnown(txs.map(\.hash))
-        guard gossip.hasRoom else {
-            gossipDrops.inbound.add(txs.count, ordering: .relaxed)
-            return
-        }
-        let fresh = seen.withLockedValue { s in txs.filter { s.insert($0.hash) } }
-        guard !fresh.isEmpty else { return }
         gossip.enqueue(fresh)
     }
 

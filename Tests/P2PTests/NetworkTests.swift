@@ -245,6 +245,29 @@ extension SocketTests {
         await nodeA.kill()
     }
 
+    /// A batch with an item that does not decode ends the connection, and none of its txs counts
+    /// as seen: a peer cannot hide a good tx from the node by sending it beside garbage.
+    @Test func aBatchWithGarbageLeavesItsGoodTxUnseen() async throws {
+        let a = T.key(1), raw = T.key(3)
+        let nodeA = try await RunningNode.start(T.config(a), allow: AllowList(validatorsInForce: [a.publicKey],
+                                                                             observers: [raw.publicKey]))
+        let good = T.txs(1)[0]
+        try await withTimeout(.seconds(10), "connection closed by the node") {
+            let ch = try await RawPeer.connect(port: nodeA.port)
+            try await ch.executeThenClose { inbound, outbound in
+                var it = inbound.makeAsyncIterator()
+                var session = try await RawPeer.handshake(key: raw, inbound: &it, outbound: outbound)
+                let batch = Message.txBatch([good.bytes, [0xee, 1, 2]]).encoded
+                try await outbound.write(Framing.sealed(batch, cipher: &session.sender, allocator: ByteBufferAllocator()))
+                do { while try await it.next() != nil {} } catch {}
+            }
+        }
+        try await nodeA.events.wait("malformed") { $0.contains { $0.failure?.code == .malformedMessage } }
+        #expect(!nodeA.node.hasSeen(good.hash))
+        #expect(nodeA.admission.seen.items.isEmpty)
+        await nodeA.kill()
+    }
+
     @Test func frameOverTheLimitClosesThatConnectionOnly() async throws {
         try await expectOnlyThatConnectionCloses(code: .frameTooLarge) { _, outbound in
             var header = ByteBuffer()
