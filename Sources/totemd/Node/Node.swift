@@ -308,13 +308,11 @@ final class Node: Service {
                     let metrics = self.metrics, logger = self.logger, started = ContinuousClock.now
                     trim.start { before, after in
                         metrics.memoryTrims.increment()
-                        let took = ContinuousClock.now - started
-                        metrics.memoryTrimDuration.recordNanoseconds(Int64(took.components.seconds) * 1_000_000_000
-                                                                     + took.components.attoseconds / 1_000_000_000)
+                        metrics.memoryTrimDuration.recordInterval(since: started)
                         guard let before, let after else { return }
                         trimPolicy.withLock { $0.trimmed(after: after) }
                         logger.debug("freed heap memory given back", metadata: [
-                            "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)", "took": "\(took)"])
+                            "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)", "took": "\(ContinuousClock.now - started)"])
                     }
                 }
             }

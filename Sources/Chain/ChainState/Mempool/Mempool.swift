@@ -122,6 +122,13 @@ public struct Mempool: Sendable {
         entries.count - count < limits.maxTxCount && byteCount - bytes + tx.bytes.count <= limits.maxBytes
     }
 
+    /// The first nonce of `sender` from `nonce` on that the pool does not hold.
+    private func firstNonceNotHeld(_ sender: Bytes32, from nonce: UInt64) -> UInt64 {
+        var n = nonce
+        while slots[SenderNonce(sender: sender, nonce: n)] != nil { n += 1 }
+        return n
+    }
+
     /// Whether a proposal could take `nonce` of `sender` now: every nonce from the committed `next`
     /// up to it is held.
     private func isProposable(sender: Bytes32, nonce: UInt64, next: UInt64) -> Bool {
@@ -142,20 +149,14 @@ public struct Mempool: Sendable {
         // Per sender, the first nonce no proposal can take: below it every nonce is held.
         var proposableEnd: [Bytes32: UInt64] = [:]
         // `tx` closes its sender's gap: the nonces held above it become proposable with it.
-        var end = tx.tx.nonce + 1
-        while slots[SenderNonce(sender: tx.tx.sender, nonce: end)] != nil { end += 1 }
-        proposableEnd[tx.tx.sender] = end
+        proposableEnd[tx.tx.sender] = firstNonceNotHeld(tx.tx.sender, from: tx.tx.nonce + 1)
         var victims: [Bytes32] = []
         var freedBytes = 0
         for case let h? in order.reversed() {
             guard let e = entries[h] else { continue }
             let sender = e.tx.tx.sender
-            let end = proposableEnd[sender] ?? {
-                var n = accounts.nextNonce(of: sender)
-                while slots[SenderNonce(sender: sender, nonce: n)] != nil { n += 1 }
-                proposableEnd[sender] = n
-                return n
-            }()
+            let end = proposableEnd[sender] ?? firstNonceNotHeld(sender, from: accounts.nextNonce(of: sender))
+            proposableEnd[sender] = end
             guard e.tx.tx.nonce > end else { continue }
             victims.append(h)
             freedBytes += e.tx.bytes.count
