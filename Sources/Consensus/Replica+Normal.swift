@@ -28,7 +28,23 @@ extension Replica {
     /// already being checked; returns whether the action was emitted. The caller emits nothing
     /// after it in the same step, so a runtime that answers at once sees the replica act exactly as
     /// if the check were a function call.
+    ///
+    /// A replica that signs nothing (an observer, or a validator while it abstains) asks for no
+    /// check: a block's validity matters to it only once a commit certificate decides it, and that
+    /// certificate is a quorum's word that the block was checked (the runtime then applies it as
+    /// certified, without checking its signatures again). It takes the block as checked valid at
+    /// once, so it still follows views through NewViews and keeps the block for the decision.
     mutating func requestCheck(_ check: PendingCheck<Block>, reproposal: Bool, nowMs: UInt64) -> Bool {
+        guard myIndex != nil else {
+            guard round.decided == nil else { return true }
+            if let nv = check.newView {
+                acceptNewView(nv)
+            } else {
+                if view == 0, round.accepted[0] == nil { accept(check.block, view: 0) }
+                checkProgress()
+            }
+            return true
+        }
         let hash = check.block.hash
         guard !round.checksPending.contains(where: { $0.view == check.view && $0.block.hash == hash }) else { return false }
         if round.checksPending.count >= ConsensusLimits.checksPendingMax { round.checksPending.removeFirst() }

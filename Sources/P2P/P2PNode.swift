@@ -162,7 +162,7 @@ public final class P2PNode: Sendable {
     public func regossip(_ txs: [SignedTx]) {
         guard !txs.isEmpty else { return }
         let items = txs.map { GossipTx(bytes: $0.bytes, hash: $0.hash) }
-        for link in activeLinks() {
+        for link in txLinks() {
             let dropped = link.enqueueTxs(items, evenIfKnown: true)
             if dropped > 0 { gossipDrops.outbound.add(dropped, ordering: .relaxed) }
         }
@@ -247,6 +247,21 @@ public final class P2PNode: Sendable {
 
     func activeLinks() -> [PeerLink] { shared.withLockedValue { Array($0.active.values) } }
 
+    /// The links transactions are gossiped on. A validator (a key of the set in force or of an
+    /// adopted one) sends them only to peers that may propose: an observer gets every tx in the
+    /// blocks and never proposes, so gossiping it the validators' load is work on both sides for
+    /// nothing. A node in no set sends to every peer, observers included: a chain of observers may
+    /// be a tx's only way from an observer's API to the validators.
+    func txLinks() -> [PeerLink] {
+        shared.withLockedValue { s in
+            let list = s.allowList
+            let own = nodeKey
+            let mayPropose = { (key: Bytes32) in list.validatorsInForce.contains(key) || list.validatorsAdopted.contains(key) }
+            guard mayPropose(own) else { return Array(s.active.values) }
+            return s.active.values.filter { mayPropose($0.key) }
+        }
+    }
+
     @discardableResult
     func checkSize(_ message: Message) throws(P2PError) -> Int {
         let size: Int
@@ -307,7 +322,7 @@ public final class P2PNode: Sendable {
     func forward(_ txs: [SignedTx], except: Bytes32?) {
         guard !txs.isEmpty else { return }
         let items = txs.map { GossipTx(bytes: $0.bytes, hash: $0.hash) }
-        for link in activeLinks() where link.key != except {
+        for link in txLinks() where link.key != except {
             let dropped = link.enqueueTxs(items)
             if dropped > 0 {
                 gossipDrops.outbound.add(dropped, ordering: .relaxed)

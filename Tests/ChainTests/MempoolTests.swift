@@ -50,6 +50,35 @@ struct MempoolTests {
         #expect(pool.count == 1)
     }
 
+    /// A signature is checked once whichever way the tx comes first: a proposal's txs that the
+    /// pool does not hold are checked and remembered, so their gossip is admitted without a second
+    /// check, and a tx verified at admission is not checked again in a proposal after it left the
+    /// pool. A bad signature is named, and never remembered as verified.
+    @Test func aSignatureIsCheckedOnceWhicheverWayTheTxComes() throws {
+        let pool = shared()
+        let inProposal = tx(alice, nonce: 1)
+        let other = tx(bob, nonce: 1)
+        let forged = try SignedTx.decode(Array(other.txBytes) + inProposal.signature.bytes)
+        #expect(pool.firstBadSignature([inProposal, forged])?.hash == forged.hash)
+        #expect(pool.signatureChecks == 2)
+        #expect(pool.firstBadSignature([inProposal]) == nil)
+        #expect(pool.signatureChecks == 2)
+        // Its gossip comes after the proposal: admitted without a check.
+        #expect(pool.admit([inProposal], accounts: accounts) == [.accepted])
+        #expect(pool.signatureChecks == 2)
+        // The forged one is checked (and refused) each time.
+        #expect(code(pool.admit([forged], accounts: accounts)[0]) == "bad_signature")
+        #expect(pool.signatureChecks == 3)
+        // Admitted first, then the pool lets it go (committed elsewhere, evicted): still known.
+        let admitted = tx(bob, nonce: 2)
+        #expect(pool.admit([admitted], accounts: TestAccounts(next: [bob.publicKey: 2], known: [bob.publicKey])) == [.accepted])
+        #expect(pool.signatureChecks == 4)
+        _ = pool.withPool { $0.blockCommitted([admitted], accounts: TestAccounts(next: [bob.publicKey: 3], known: [bob.publicKey])) }
+        #expect(!pool.withPool { $0.contains(admitted.hash) })
+        #expect(pool.firstBadSignature([admitted]) == nil)
+        #expect(pool.signatureChecks == 4)
+    }
+
     func registration(_ key: SigningKey, nonce: UInt64, contents: [String]) -> SignedTx {
         let works = contents.map {
             Work(contentHash: SHA256.hash(Array($0.utf8)), imageCode: nil, title: $0, mediaType: "image/jpeg",

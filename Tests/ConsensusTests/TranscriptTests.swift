@@ -6,7 +6,7 @@ import Testing
     @Test(arguments: [
         "normal", "leader-silent", "partial-proposal", "locked-repropose", "newview-refused",
         "restart-keeps-lock", "join-higher-view", "validator-set-change", "catch-up", "livelock",
-        "evidence", "laggard", "signing-state-damaged", "signing-state-fenced", "proposal-check",
+        "evidence", "laggard", "signing-state-damaged", "signing-state-fenced", "proposal-check", "observer",
     ])
     func transcript(_ name: String) throws {
         let (mismatches, commands) = try TranscriptRunner.run(name)

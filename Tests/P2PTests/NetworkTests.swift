@@ -109,6 +109,37 @@ extension SocketTests {
         for n in nodes { await n.kill() }
     }
 
+    /// A validator gossips txs only to peers that may propose: an observer gets them in blocks.
+    /// An observer gossips to every peer, observers included (a chain of observers may be the only
+    /// way from an observer's API to the validators).
+    @Test func validatorsGossipTxsToValidatorsOnlyAndObserversToEveryone() async throws {
+        let keys = (30..<34).map { T.key($0) }
+        let allow = AllowList(validatorsInForce: [keys[0].publicKey], validatorsAdopted: [keys[1].publicKey],
+                              observers: [keys[2].publicKey, keys[3].publicKey])
+        let nodes = try await startMesh(keys, allow: allow)
+        let fromValidator = T.txs(3, sender: T.key(600))
+        nodes[0].node.gossip(fromValidator)
+        nodes[0].node.regossip(fromValidator)
+        // The adopted validator gets them; so does every node from what the observer sends.
+        _ = try await nodes[1].admission.seen.wait("the adopted validator") { $0.count >= 3 }
+        let fromObserver = T.txs(2, sender: T.key(601))
+        nodes[2].node.gossip(fromObserver)
+        for i in [0, 1, 3] {
+            try await eventually("node \(i) got the observer's txs") {
+                Set(nodes[i].admission.seen.items.map(\.hash)).isSuperset(of: fromObserver.map(\.hash))
+            }
+        }
+        // Neither observer received a tx from the validators: the one that reached the other
+        // observer came from the observer that sent it.
+        for o in [2, 3] {
+            let fromValidators = nodes[o].node.peers().filter { $0.key == keys[0].publicKey || $0.key == keys[1].publicKey }
+            #expect(fromValidators.count == 2)
+            #expect(fromValidators.allSatisfy { $0.txsReceived == 0 }, "observer \(o): \(fromValidators)")
+        }
+        #expect(Set(nodes[3].admission.seen.items.map(\.hash)) == Set(fromObserver.map(\.hash)))
+        for n in nodes { await n.kill() }
+    }
+
     /// The real path: a client's txs enter node 0's mempool, are gossiped, and every other node's
     /// mempool admits them through its own checks (signatures included), each exactly once.
     @Test func txsSubmittedToOneNodeReachEveryMempool() async throws {

@@ -1,3 +1,4 @@
+import ChainModel
 import Testing
 import TotemCrypto
 @testable import P2P

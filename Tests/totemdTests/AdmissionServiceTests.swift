@@ -38,7 +38,7 @@ import TotemCrypto
                             genesisHash: genesis.genesisHash, role: .validator)
         let network = P2PNode(config: p2p, allowList: AllowList(validatorsInForce: Set(keys.map(\.publicKey)), validatorsAdopted: [],
                                                                 observers: []),
-                              admission: GossipAdmission(admission: admission))
+                              admission: GossipAdmission(admission: admission, ownKey: keys[1].publicKey))
         let peering = Peering(configured: .init(observers: [], peers: []), chain: chain, localKey: keys[1].publicKey,
                               logger: logger)
         let driver = try ConsensusDriver(chain: chain, network: network, key: keys[1], peering: peering, isValidatorRole: true,
@@ -113,10 +113,37 @@ import TotemCrypto
         let p = try parts(dir)
         let good = evidenceTx(sender: keys[2])
         let bad = evidenceTx(sender: keys[3], nonce: 1_000)  // far outside the nonce window
-        let admitted = await GossipAdmission(admission: p.admission).admit([good, bad], from: keys[2].publicKey)
+        let admitted = await GossipAdmission(admission: p.admission, ownKey: keys[1].publicKey).admit([good, bad], from: keys[2].publicKey)
         #expect(admitted.map(\.hash) == [good.hash])
         #expect(Self.metric(p.metrics, "totem_txs_accepted_total{origin=\"peer\"} 1"))
         #expect(await Self.drained(p.driver) == ["workPending"])
+        await p.chain.store.shutdown()
+    }
+
+    /// An observer (a key in no validator set) leaves validators' gossip to the validators: no
+    /// signature check, nothing in its mempool, nothing to forward. Gossip from another observer
+    /// it still admits and forwards, as a validator admits gossip from anyone.
+    @Test func anObserverLeavesValidatorsGossipToTheValidators() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir)
+        let observer = SigningKey(seed: SHA256.hash(Array("an observer".utf8))).publicKey
+        let otherObserver = SigningKey(seed: SHA256.hash(Array("another observer".utf8))).publicKey
+        let fromValidator = evidenceTx(sender: keys[2])
+        let fromObserver = evidenceTx(sender: keys[3])
+        #expect(await GossipAdmission(admission: p.admission, ownKey: observer).admit([fromValidator], from: keys[2].publicKey).isEmpty)
+        #expect(p.chain.mempool.count == 0)
+        let forwarded = await GossipAdmission(admission: p.admission, ownKey: observer).admit([fromObserver], from: otherObserver)
+        #expect(forwarded.map(\.hash) == [fromObserver.hash])
+        // A validator admits gossip from a validator.
+        let admitted = await GossipAdmission(admission: p.admission, ownKey: keys[1].publicKey).admit([fromValidator], from: keys[2].publicKey)
+        #expect(admitted.map(\.hash) == [fromValidator.hash])
+        #expect(p.chain.mempool.count == 2)
+        // A node whose key is in an adopted set (a joining validator) admits it too.
+        let joining = ChainService.ValidatorKeys(inForce: Set(keys.map(\.publicKey)), adopted: [observer])
+        #expect(!GossipAdmission.leavesToValidators(own: observer, peer: keys[2].publicKey, keys: joining))
+        #expect(GossipAdmission.leavesToValidators(own: observer, peer: keys[2].publicKey,
+                                                   keys: (inForce: Set(keys.map(\.publicKey)), adopted: [])))
         await p.chain.store.shutdown()
     }
 
@@ -162,7 +189,7 @@ import TotemCrypto
         #expect(throws: (any Error).self) { try p.admission.submit([tx], from: .api) }
         #expect(Self.metric(p.metrics, "totem_store_read_failures_total 1"))
         // From gossip (which cannot throw to P2P) it is counted as well, and nothing is forwarded.
-        let admitted = await GossipAdmission(admission: p.admission).admit([tx], from: keys[2].publicKey)
+        let admitted = await GossipAdmission(admission: p.admission, ownKey: keys[1].publicKey).admit([tx], from: keys[2].publicKey)
         #expect(admitted.isEmpty)
         #expect(Self.metric(p.metrics, "totem_store_read_failures_total 2"))
         #expect(await Self.drained(p.driver) == [])

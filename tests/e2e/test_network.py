@@ -24,7 +24,7 @@ import time
 import pytest
 
 import totem_client as tc
-from totem_net import Actor, scaled, submit_accepted, tx_committed, tx_final
+from totem_net import Actor, scaled, submit_accepted, tx_committed, tx_final, wait_until
 
 ROLE_NAMES = {tc.ROLE_PHOTOGRAPHER: "photographer", tc.ROLE_AGENCY: "agency"}
 
@@ -341,6 +341,19 @@ def test_registration_scenario(network):
         hdr = tc.Header.decode(base64.b64decode(n0.block(h).json["header"]))
         assert hdr.parent_hash == parent, f"block {h} does not extend {parent.hex()}"
         parent = hdr.block_hash
+
+    # --- The observer checked no tx signature (nothing was submitted through it): validators do
+    # not gossip txs to it, and it applies blocks on their commit certificates. Every validator did.
+    def signature_checks(node) -> float:
+        for line in node.client.metrics().splitlines():
+            if line.startswith("totem_tx_signature_checks_total "):
+                return float(line.split()[1])
+        return 0.0
+    validators = [node for node in network.nodes if node.name.startswith("node")]
+    wait_until("every validator counted its signature checks",
+               lambda: all(signature_checks(node) > 0 for node in validators), 10)
+    [observer] = [node for node in network.nodes if node.name.startswith("observer")]
+    assert signature_checks(observer) == 0
 
 
 def refused(client, tx, what) -> dict:

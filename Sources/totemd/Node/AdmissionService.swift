@@ -123,11 +123,26 @@ final class AdmissionService: Sendable {
 /// forwards to other peers the ones returned here, the accepted ones.
 struct GossipAdmission: TxAdmission {
     let admission: AdmissionService
+    /// This node's key.
+    let ownKey: Bytes32
 
     func admit(_ txs: [SignedTx], from peer: Bytes32) async -> [SignedTx] {
+        if Self.leavesToValidators(own: ownKey, peer: peer, keys: admission.chain.lastReadValidatorKeys()) { return [] }
         // A store failure is counted and logged by the service; the batch is then not forwarded.
         guard let outcomes = try? await admission.submitOffPool(txs, from: .peer) else { return [] }
         return zip(txs, outcomes).filter { $0.1 == .accepted }.map(\.0)
+    }
+
+    /// Whether a node of key `own` leaves gossip from `peer` to the validators: it is in no
+    /// validator set (neither in force nor adopted), so it never proposes, and `peer` is a validator
+    /// of the set in force, which holds the txs already and passes them to the other validators
+    /// itself. Checking their signatures here would be work for nothing: on a devnet of four
+    /// validators and an observer, a fifth of every signature check. Gossip from another observer is
+    /// still admitted and forwarded (a chain of observers may be a tx's only way to the validators),
+    /// and so is gossip to a node of an adopted set, which will propose once the set is in force.
+    /// What the node's own API accepts is gossiped as before.
+    static func leavesToValidators(own: Bytes32, peer: Bytes32, keys: ChainService.ValidatorKeys) -> Bool {
+        !keys.inForce.contains(own) && !keys.adopted.contains(own) && keys.inForce.contains(peer)
     }
 }
 

@@ -130,6 +130,10 @@ final class ChainService: Sendable {
         }
     }
 
+    /// The validator keys as `validatorKeys()` last read them (the node reads them every second),
+    /// without a store read: for paths too hot for one.
+    func lastReadValidatorKeys() -> ValidatorKeys { lastValidatorKeys.withLock { $0 } }
+
     /// The validators of the set in force at the next height and of adopted sets after it, at the
     /// addresses the chain records for them (genesis, or their latest adopted add), by key: whom
     /// the node dials. A failed read is counted and logged, and the addresses last read are kept.
@@ -397,12 +401,8 @@ final class ChainService: Sendable {
     /// is still checked, and nothing else is done twice.
     private func apply(_ block: Block, certified: Bool = false) throws -> BlockOutcome {
         let parent = try parent()
-        if !certified {
-            let unseen = mempool.withPool { pool in block.txs.filter { !pool.contains($0.hash) } }
-            let ok = ParallelVerifier.verify(unseen, genesisHash: genesis.genesisHash)
-            if let bad = ok.firstIndex(of: false) {
-                throw NodeError("transaction \(unseen[bad].hash) has an invalid signature")
-            }
+        if !certified, let bad = mempool.firstBadSignature(block.txs) {
+            throw NodeError("transaction \(bad.hash) has an invalid signature")
         }
         // The committed state, a decided block whose LMDB write is under way included.
         let result = try store.withCommittedState { state, _ in

@@ -66,7 +66,7 @@ final class Node: Service {
         let p2pLogger = Self.p2pLogger(logger)
         let admission = AdmissionService(chain: chain, metrics: metrics, logger: logger)
         self.admission = admission
-        network = P2PNode(config: p2p, allowList: peering.allowList(), admission: GossipAdmission(admission: admission),
+        network = P2PNode(config: p2p, allowList: peering.allowList(), admission: GossipAdmission(admission: admission, ownKey: key.publicKey),
                           log: p2pLogger)
         let similarity: SimilarityService
         do {
@@ -296,7 +296,7 @@ final class Node: Service {
         metrics.clockMaxDriftSeconds.record(Double(genesis.params.maxClockDriftMs) / 1000)
         let trim = MemoryTrim()
         let trimPolicy = Mutex(TrimPolicy())
-        var evictionsCounted = 0
+        var evictionsCounted = 0, checksCounted = 0
         var regossip = Regossip()
         while !Task.isCancelled {
             sampleDiskSpace(lastWarned: &lowDiskWarned)
@@ -321,6 +321,9 @@ final class Node: Service {
             let evicted = chain.mempool.evictedCount
             if evicted > evictionsCounted { metrics.mempoolEvictions.increment(by: evicted - evictionsCounted) }
             evictionsCounted = evicted
+            let checks = chain.mempool.signatureChecks
+            if checks > checksCounted { metrics.txSignatureChecks.increment(by: checks - checksCounted) }
+            checksCounted = checks
             if let due = regossip.tick(chain.proposable(maxBytes: NodeLimits.regossipMaxBytes)) {
                 network.regossip(due)
                 metrics.txsRegossiped.increment(by: due.count)

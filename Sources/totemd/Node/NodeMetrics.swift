@@ -18,6 +18,9 @@ struct NodeMetrics: Sendable {
     /// Transactions a full mempool evicted (they waited behind a nonce gap) to take one a proposal
     /// could take (`totem_mempool_evictions_total`).
     let mempoolEvictions: CoreMetrics.Counter
+    /// Transaction signatures checked, at admission and in proposals; each tx's once per node at
+    /// most while its hash is remembered (`totem_tx_signature_checks_total`).
+    let txSignatureChecks: CoreMetrics.Counter
     /// Pending txs gossiped again because they waited (`Regossip`; `totem_txs_regossiped_total`).
     let txsRegossiped: CoreMetrics.Counter
     let peers: CoreMetrics.Gauge
@@ -115,6 +118,7 @@ struct NodeMetrics: Sendable {
         mempoolTxs = CoreMetrics.Gauge(label: "totem_mempool_txs", factory: factory)
         mempoolBytes = CoreMetrics.Gauge(label: "totem_mempool_bytes", factory: factory)
         mempoolEvictions = CoreMetrics.Counter(label: "totem_mempool_evictions_total", factory: factory)
+        txSignatureChecks = CoreMetrics.Counter(label: "totem_tx_signature_checks_total", factory: factory)
         txsRegossiped = CoreMetrics.Counter(label: "totem_txs_regossiped_total", factory: factory)
         peers = CoreMetrics.Gauge(label: "totem_peers", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "totem_block_commit_seconds", factory: factory)

@@ -13,6 +13,11 @@ public struct MempoolLimits: Sendable, Equatable {
     /// Admitted nonces lie in `[next, next + nonceWindow)`.
     public var nonceWindow: UInt64
 
+    /// Hashes of recently verified txs remembered so a signature is not checked twice (at
+    /// admission and in a proposal, whichever comes first): 32,768 is a few proposals of the
+    /// largest size, about 3 MiB.
+    public static let verifiedHashesMax = 32_768
+
     public init(maxTxCount: Int = 100_000, maxBytes: Int = 128 << 20, maxPerSender: Int = 64,
                 maxTxBytes: Int = Limits.signedTxMaxBytes, nonceWindow: UInt64 = 64) {
         self.maxTxCount = maxTxCount
