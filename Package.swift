@@ -2,7 +2,7 @@
 // Totem: a permissioned blockchain for image copyright registration.
 // The targets mirror the architecture (DESIGN.md): dependencies point downward only.
 //   totemd -> Consensus, P2P, Storage, Certificates, ImageDecoding
-//   Storage -> ChainState -> ChainModel;  Storage alone links CLMDB
+//   Storage -> ChainState -> ChainModel;  Storage alone links CLMDB (and CCRC32C, its checksum instruction)
 //   Consensus, P2P, Certificates, ImageCodes -> ChainModel -> TotemCrypto -> C system libraries
 //   ImageDecoding -> ImageCodes;  Benchmarks (Microbench, crash child, tests only) -> Storage, ImageCodes, P2P
 // The chain's targets live under Sources/Chain/: ChainModel, ChainState, Storage, Certificates, ImageCodes.
@@ -35,6 +35,8 @@ let package = Package(
                        providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
                        providers: [.apt(["libvips-dev"])]),
+        // CRC-32C with the CPU's instruction (SSE 4.2, ARMv8 CRC): our own C, for Storage's checksums.
+        .target(name: "CCRC32C", path: "Sources/CCRC32C"),
 
         // Keys, signatures, hashes, Merkle proofs, CodedError. The folder is Crypto, the module TotemCrypto:
         // swift-crypto (via Hummingbird) already owns the module name `Crypto`.
@@ -45,7 +47,7 @@ let package = Package(
         // The pure state machine and the mempool (no LMDB).
         .target(name: "ChainState", dependencies: ["ChainModel", "TotemCrypto"], path: "Sources/Chain/ChainState"),
         // The LMDB store: the only target that links CLMDB.
-        .target(name: "Storage", dependencies: ["ChainState", "ChainModel", "TotemCrypto", "CLMDB"],
+        .target(name: "Storage", dependencies: ["ChainState", "ChainModel", "TotemCrypto", "CLMDB", "CCRC32C"],
                 path: "Sources/Chain/Storage"),
         // Certificates: the builder and the offline verifier (links neither LMDB nor NIO).
         .target(name: "Certificates", dependencies: ["ChainModel", "TotemCrypto"], path: "Sources/Chain/Certificates"),

@@ -140,7 +140,14 @@ import TotemCrypto
                 (0..<8).reduce(c ^ UInt32(b)) { c, _ in c & 1 == 1 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
             }
             #expect(CRC32C.checksum(Array(data[0..<n])) == ~slow, "length \(n)")
+            // The table and the CPU's instruction (where this CPU has one) agree, continued from
+            // a running checksum too, at every offset.
+            data.withUnsafeBytes { all in
+                let tail = UnsafeRawBufferPointer(rebasing: all[(100 - n)...])
+                #expect(CRC32C.tableUpdate(0x1234_5678, tail) == CRC32C.update(0x1234_5678, tail), "offset \(100 - n)")
+            }
         }
+        print("CRC-32C with the CPU's instruction: \(CRC32C.hardware)")
     }
 
     @Test func aDamagedValueIsAnErrorAndFailsItsTransaction() async throws {

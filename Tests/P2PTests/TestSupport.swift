@@ -187,7 +187,9 @@ final class RunningNode: Sendable {
                       log: P2PLogger = .none) async throws -> RunningNode {
         let node = P2PNode(config: config, allowList: allow, admission: admission, log: log)
         let runTask = Task { try await node.run() }
-        let port = try await withTimeout(.seconds(10), "listener") { try await node.listeningPort() }
+        // A bound on a hang, not a speed: other suites running beside this one can hold the
+        // cooperative threads for seconds on a 2-core machine.
+        let port = try await withTimeout(.seconds(60), "listener") { try await node.listeningPort() }
         return RunningNode(node: node, admission: admission, port: port, runTask: runTask)
     }
 
