@@ -31,4 +31,6 @@ fi
 if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '4.32.5')" 2>/dev/null; then
     python3 -m pip install --quiet schemathesis==4.32.5
 fi
-TOTEMD="$PWD/.build/debug/totemd" python3 -m pytest tests/e2e -q
+# --durations: the slowest tests named at the end, to watch the 30-minute CI budget (a whole run took
+# 29.5 min on 2026-12-04 on a slow VM: build 6, unit tests 3, e2e 14.3, the fault campaign about 6.5).
+TOTEMD="$PWD/.build/debug/totemd" python3 -m pytest tests/e2e -q --durations=15
