@@ -296,7 +296,6 @@ final class Node: Service {
         metrics.clockMaxDriftSeconds.record(Double(genesis.params.maxClockDriftMs) / 1000)
         let trim = MemoryTrim()
         let trimPolicy = Mutex(TrimPolicy())
-        var evictionsCounted = 0, checksCounted = 0
         var regossip = Regossip()
         while !Task.isCancelled {
             sampleDiskSpace(lastWarned: &lowDiskWarned)
@@ -318,12 +317,8 @@ final class Node: Service {
             }
             metrics.mempoolTxs.record(chain.mempool.count)
             metrics.mempoolBytes.record(chain.mempool.byteCount)
-            let evicted = chain.mempool.evictedCount
-            if evicted > evictionsCounted { metrics.mempoolEvictions.increment(by: evicted - evictionsCounted) }
-            evictionsCounted = evicted
-            let checks = chain.mempool.signatureChecks
-            if checks > checksCounted { metrics.txSignatureChecks.increment(by: checks - checksCounted) }
-            checksCounted = checks
+            metrics.mempoolEvictions.update(total: chain.mempool.evictedCount)
+            metrics.txSignatureChecks.update(total: chain.mempool.signatureChecks)
             if let due = regossip.tick(chain.proposable(maxBytes: NodeLimits.regossipMaxBytes)) {
                 network.regossip(due)
                 metrics.txsRegossiped.increment(by: due.count)

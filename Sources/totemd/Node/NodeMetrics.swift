@@ -17,10 +17,10 @@ struct NodeMetrics: Sendable {
     let mempoolBytes: CoreMetrics.Gauge
     /// Transactions a full mempool evicted (they waited behind a nonce gap) to take one a proposal
     /// could take (`totem_mempool_evictions_total`).
-    let mempoolEvictions: CoreMetrics.Counter
+    let mempoolEvictions: TotalCounter
     /// Transaction signatures checked, at admission and in proposals; each tx's once per node at
     /// most while its hash is remembered (`totem_tx_signature_checks_total`).
-    let txSignatureChecks: CoreMetrics.Counter
+    let txSignatureChecks: TotalCounter
     /// Pending txs gossiped again because they waited (`Regossip`; `totem_txs_regossiped_total`).
     let txsRegossiped: CoreMetrics.Counter
     let peers: CoreMetrics.Gauge
@@ -117,8 +117,8 @@ struct NodeMetrics: Sendable {
         committedTxs = CoreMetrics.Counter(label: "totem_committed_txs_total", factory: factory)
         mempoolTxs = CoreMetrics.Gauge(label: "totem_mempool_txs", factory: factory)
         mempoolBytes = CoreMetrics.Gauge(label: "totem_mempool_bytes", factory: factory)
-        mempoolEvictions = CoreMetrics.Counter(label: "totem_mempool_evictions_total", factory: factory)
-        txSignatureChecks = CoreMetrics.Counter(label: "totem_tx_signature_checks_total", factory: factory)
+        mempoolEvictions = TotalCounter(CoreMetrics.Counter(label: "totem_mempool_evictions_total", factory: factory))
+        txSignatureChecks = TotalCounter(CoreMetrics.Counter(label: "totem_tx_signature_checks_total", factory: factory))
         txsRegossiped = CoreMetrics.Counter(label: "totem_txs_regossiped_total", factory: factory)
         peers = CoreMetrics.Gauge(label: "totem_peers", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "totem_block_commit_seconds", factory: factory)
@@ -200,22 +200,34 @@ struct NodeMetrics: Sendable {
     /// peer's batches waiting for admission were at `gossipBatchesPendingMax` or `gossipPendingMaxBytes`) and `out` (a peer's
     /// outbound tx queue was full).
     final class GossipDropCounters: Sendable {
-        private let inbound: CoreMetrics.Counter
-        private let outbound: CoreMetrics.Counter
-        private let reported = Mutex((inbound: 0, outbound: 0))
+        private let inbound: TotalCounter
+        private let outbound: TotalCounter
 
         init(factory: PrometheusMetricsFactory) {
-            inbound = CoreMetrics.Counter(label: "totem_p2p_gossip_txs_dropped_total", dimensions: [("direction", "in")],
-                                          factory: factory)
-            outbound = CoreMetrics.Counter(label: "totem_p2p_gossip_txs_dropped_total", dimensions: [("direction", "out")],
-                                           factory: factory)
+            inbound = TotalCounter(CoreMetrics.Counter(label: "totem_p2p_gossip_txs_dropped_total",
+                                                       dimensions: [("direction", "in")], factory: factory))
+            outbound = TotalCounter(CoreMetrics.Counter(label: "totem_p2p_gossip_txs_dropped_total",
+                                                        dimensions: [("direction", "out")], factory: factory))
         }
 
         /// Adds the drops counted since the last call (`totals` only grow).
         func update(_ totals: (inbound: Int, outbound: Int)) {
+            inbound.update(total: totals.inbound)
+            outbound.update(total: totals.outbound)
+        }
+    }
+
+    /// A counter fed a running total kept elsewhere (a component's own count since the start):
+    /// `update` adds what the total grew by since the last call.
+    final class TotalCounter: Sendable {
+        private let counter: CoreMetrics.Counter
+        private let reported = Mutex(0)
+
+        init(_ counter: CoreMetrics.Counter) { self.counter = counter }
+
+        func update(total: Int) {
             reported.withLock { r in
-                if totals.inbound > r.inbound { inbound.increment(by: totals.inbound - r.inbound); r.inbound = totals.inbound }
-                if totals.outbound > r.outbound { outbound.increment(by: totals.outbound - r.outbound); r.outbound = totals.outbound }
+                if total > r { counter.increment(by: total - r); r = total }
             }
         }
     }
