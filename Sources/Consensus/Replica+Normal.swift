@@ -108,7 +108,7 @@ extension Replica {
         guard myIndex != nil else { return }
         let vote = signVote(.prepare, view: v, hash: hash)
         _ = record(vote, index: myIndex ?? 0)
-        broadcast(.vote(vote))
+        broadcastPrepare(.vote(vote), view: v)
     }
 
     /// After any new input: prepare/lock and commit, decide, and the leader's duties.
@@ -210,7 +210,7 @@ extension Replica {
         _ = record(vote, index: myIndex ?? 0)
         round.remember(block, keep: block.hash)
         round.accepted[0] = block.hash
-        broadcast(.proposal(Proposal(block: block, vote: vote)))
+        broadcastPrepare(.proposal(Proposal(block: block, vote: vote)), view: 0)
         checkProgress()
     }
 }

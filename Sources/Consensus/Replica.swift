@@ -18,6 +18,12 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     public internal(set) var signing: SigningState<Block>
     /// Whether `signing` changed since the last `persistSigningState` action.
     var signingDirty = false
+    /// The height whose view-0 prepare (or proposal) is sent without persisting first: the newest
+    /// record persisted is the height before's with a commit vote, which a restart reads as "may
+    /// also have prepared an unknown block in view 0 of the next height" (`SigningState.resumed`),
+    /// so that prepare needs no record of its own and the height one sync less on its critical
+    /// path (docs/consensus.md, "Durability"). Nil after any other record, and at start.
+    var unsyncedPrepareHeight: UInt64?
     public internal(set) var parentHash: Bytes32
     /// The sets in force at `height` and `height + 1`.
     public internal(set) var validators: ValidatorSet
@@ -44,8 +50,9 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
     /// there (docs/consensus.md, "Durability").
     public let abstainThroughHeight: UInt64?
 
-    /// A replica at `position`, resuming from `restoring` if it is the signing state of that height
-    /// (a signing state of an earlier height is obsolete: that height was decided since).
+    /// A replica at `position`, resuming from `restoring`, the newest signing state persisted
+    /// (`SigningState.resumed(at:)`: one of the height before counts only for the view-0 prepare it
+    /// may have been followed by; older ones are obsolete, their heights decided since).
     /// `abstainingThrough` is the height up to which it must not sign (see `abstainThroughHeight`).
     public init(config: ReplicaConfig, signer: any VoteSigner, verifier: any SignatureVerifier,
                 position: ChainPosition, restoring: SigningState<Block>? = nil, abstainingThrough: UInt64? = nil) {
@@ -61,11 +68,7 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         self.rotation = position.rotation
         self.leaders = position.rotation.leaders(at: position.height, validators: position.validators)
         self.probeTurn = position.rotation.isProbe(at: position.height, validators: position.validators)
-        if let restoring, restoring.height == position.height {
-            signing = restoring
-        } else {
-            signing = SigningState(height: position.height)
-        }
+        signing = restoring?.resumed(at: position.height) ?? SigningState(height: position.height)
         round = Round(validatorCount: position.validators.count)
         round.viewChanges.moveWindow(to: signing.view)
         if let lock = signing.lock { round.remember(lock.block, keep: lock.block.hash) }
@@ -119,10 +122,19 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         guard signingDirty, !abstaining else { return }
         emit(.persistSigningState(signing))
         signingDirty = false
+        unsyncedPrepareHeight = signing.commit == nil ? nil : signing.height + 1
     }
 
     mutating func broadcast(_ m: Message<Block>) {
         persistIfNeeded()
+        emit(.broadcast(m))
+    }
+
+    /// Broadcasts a prepare (a vote, or the proposal carrying it) signed in view `v`: persisted
+    /// first unless the newest record already covers it (`unsyncedPrepareHeight`); the next record
+    /// written, at the commit vote or a view change, includes it.
+    mutating func broadcastPrepare(_ m: Message<Block>, view v: UInt32) {
+        guard v == 0, unsyncedPrepareHeight == height else { return broadcast(m) }
         emit(.broadcast(m))
     }
 

@@ -6,6 +6,10 @@ public struct SignedSlot: Sendable, Hashable {
     public var view: UInt32
     public var blockHash: Bytes32
     public init(view: UInt32, blockHash: Bytes32) { self.view = view; self.blockHash = blockHash }
+
+    /// The hash of "a block this replica may have prepared and no longer knows": no block hashes to
+    /// it (a SHA-256 output), so a slot holding it allows no other prepare in its view.
+    public static let unknownBlock = Bytes32.zero
 }
 
 /// The lock: the highest prepared certificate at the current height, with its block.
@@ -38,6 +42,27 @@ public struct SigningState<Block: ConsensusBlock>: Sendable {
     public init(height: UInt64, view: UInt32 = 0, prepare: SignedSlot? = nil, commit: SignedSlot? = nil,
                 lock: Lock<Block>? = nil) {
         self.height = height; self.view = view; self.prepare = prepare; self.commit = commit; self.lock = lock
+    }
+
+    /// The state to resume at `height` from this record, the newest one persisted: itself at its own
+    /// height; at the next height, when it holds a commit vote, a state that may have prepared an
+    /// unknown block in view 0 (a replica sends that prepare before its record is synced, relying on
+    /// this reading: see `Replica.unsyncedPrepareHeight`); otherwise nothing signed there.
+    func resumed(at height: UInt64) -> SigningState {
+        if self.height == height { return self }
+        if self.height + 1 == height, commit != nil {
+            return SigningState(height: height, prepare: SignedSlot(view: 0, blockHash: SignedSlot.unknownBlock))
+        }
+        return SigningState(height: height)
+    }
+
+    /// True if this record, the newest persisted, covers `vote` of this validator having been sent:
+    /// it holds the vote, or (a view-0 prepare) it is the height before's with a commit vote, which
+    /// `resumed(at:)` reads as such a prepare. The persist-before-send contract the tests check.
+    func covers(_ vote: Vote) -> Bool {
+        if vote.phase == .prepare, vote.view == 0, height + 1 == vote.height, commit != nil { return true }
+        let slot = vote.phase == .prepare ? prepare : commit
+        return height == vote.height && slot == SignedSlot(view: vote.view, blockHash: vote.blockHash)
     }
 
     /// True if signing `phase` for `(view, hash)` cannot conflict with anything signed before.

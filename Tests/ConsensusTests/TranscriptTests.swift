@@ -4,7 +4,7 @@ import Testing
 /// Each transcript is a text file in `transcripts/`; see `TranscriptRunner` for the format.
 @Suite struct TranscriptTests {
     @Test(arguments: [
-        "normal", "leader-silent", "partial-proposal", "locked-repropose", "newview-refused",
+        "normal", "restart-unsynced-prepare", "leader-silent", "partial-proposal", "locked-repropose", "newview-refused",
         "restart-keeps-lock", "join-higher-view", "validator-set-change", "catch-up", "livelock",
         "evidence", "laggard", "signing-state-damaged", "signing-state-fenced", "proposal-check", "observer",
     ])

@@ -203,7 +203,7 @@ final class ConsensusDriver: Sendable {
         }
         let rotation = LeaderRotation(setFromHeight: setFromHeight, firstHeight: recent.lowerBound, proposers: proposers)
         let (restoring, abstaining) = try signingStart(height: height, storedHeight: tip.height)
-        logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring != nil)",
+        logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring?.height == height)",
                                                      "validator": "\(validators.contains(key.publicKey))",
                                                      "abstaining": "\(abstaining != nil)"])
         let position = ChainPosition(height: height, parentHash: tip.lastBlockHash, parentCertificate: parentCertificate,
@@ -236,7 +236,9 @@ final class ConsensusDriver: Sendable {
                 logger.warning("the signing state is above the stored chain (a restored backup, a fence, or lost blocks): this validator follows without voting through height \(through)",
                                metadata: ["signingHeight": "\(s.height)", "storedHeight": "\(storedHeight)"])
             }
-            if s.height == height { restoring = s }
+            // The replica resumes from it at its own height, and at the next one reads a commit vote
+            // there as a possible view-0 prepare (`SigningState.resumed(at:)`).
+            if s.height <= height { restoring = s }
         }
         // A damaged signing-state slot may have held the newest record, with a vote sent at `height`.
         // Only the height this node started at: a replica started again after a catch-up run is

@@ -71,9 +71,7 @@ extension Simulator {
                 timeCheckedBy[v.blockHash, default: []].insert(i)
             }
             guard options.checkPersistCover else { continue }
-            let p = nodes[i].persisted
-            let slot = v.phase == .prepare ? p?.prepare : p?.commit
-            if p?.height != v.height || slot != SignedSlot(view: v.view, blockHash: v.blockHash) {
+            if !(nodes[i].persisted?.covers(v) ?? false) {
                 violation = "r\(i) sent \(v.phase) h=\(v.height) v=\(v.view) before persisting it"
             }
         }

@@ -310,9 +310,7 @@ struct TranscriptHarness {
         }
         let p = persisted
         func covered(_ vote: Vote) -> Bool {
-            let slot = vote.phase == .prepare ? p?.prepare : p?.commit
-            return p?.height == vote.height && slot == SignedSlot(view: vote.view, blockHash: vote.blockHash)
-                && (vote.phase == .prepare || p?.lock?.certificate.blockHash == vote.blockHash)
+            (p?.covers(vote) ?? false) && (vote.phase == .prepare || p?.lock?.certificate.blockHash == vote.blockHash)
         }
         let ok: Bool
         switch m {
