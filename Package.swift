@@ -3,7 +3,8 @@
 // The targets mirror the architecture (DESIGN.md): dependencies point downward only.
 //   totemd -> Consensus, P2P, Storage, Certificates, ImageDecoding
 //   Storage -> ChainState -> ChainModel;  Storage alone links CLMDB (and CCRC32C, its checksum instruction)
-//   Consensus, P2P, Certificates, ImageCodes -> ChainModel -> TotemCrypto -> C system libraries
+//   P2P -> P2PWire, the wire format without NIO (all that totem-fuzz needs of P2P)
+//   Consensus, P2PWire, Certificates, ImageCodes -> ChainModel -> TotemCrypto -> C system libraries
 //   ImageDecoding -> ImageCodes;  Benchmarks (Microbench, crash child, tests only) -> Storage, ImageCodes, P2P
 // The chain's targets live under Sources/Chain/: ChainModel, ChainState, Storage, Certificates, ImageCodes.
 import PackageDescription
@@ -56,7 +57,7 @@ let package = Package(
         // Workloads and benchmarks of the store, the similarity index and gossip: used only by
         // Microbench, the crash child and tests, never by the node.
         .target(name: "Benchmarks", dependencies: ["Storage", "ChainState", "ChainModel", "ImageCodes", "P2P",
-                                                   "TotemCrypto",
+                                                   "P2PWire", "TotemCrypto",
                                                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                    .product(name: "NIOPosix", package: "swift-nio")]),
         // The pure PBFT replica, its messages and codecs (its runtime is totemd's ConsensusDriver).
@@ -64,11 +65,14 @@ let package = Package(
         // debug builds only: a release build has none (docs/consensus.md, "Fault injection").
         .target(name: "Consensus", dependencies: ["ChainModel", "TotemCrypto"],
                 swiftSettings: [.define("TOTEM_FAULT_INJECTION", .when(configuration: .debug))]),
-        // Transport, handshake, peers, gossip.
-        .target(name: "P2P", dependencies: ["ChainModel", "TotemCrypto", "CSodium",
+        // The wire format, without NIO (Sources/P2P/Wire): messages, the handshake, the frame cipher, limits.
+        .target(name: "P2PWire", dependencies: ["ChainModel", "TotemCrypto", "CSodium"], path: "Sources/P2P/Wire"),
+        // Transport, peers, gossip: the SwiftNIO side of P2P.
+        .target(name: "P2P", dependencies: ["P2PWire", "ChainModel", "TotemCrypto",
                                             .product(name: "NIOCore", package: "swift-nio"),
                                             .product(name: "NIOPosix", package: "swift-nio"),
-                                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+                                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                exclude: ["Wire"]),
         // The node daemon and client CLI.
         .executableTarget(name: "totemd", dependencies: [
             "ChainModel", "ChainState", "Storage", "Certificates", "ImageCodes",
@@ -92,8 +96,8 @@ let package = Package(
         // libFuzzer targets for every decoder of outside bytes: scripts/fuzz.sh builds it with
         // -sanitize=fuzzer (its @main hands over to libFuzzer's driver); a plain build
         // links it without libFuzzer, and it says so.
-        .executableTarget(name: "totem-fuzz", dependencies: ["ChainModel", "Certificates", "Consensus", "ImageCodes", "P2P",
-                                                          "TotemCrypto"],
+        .executableTarget(name: "totem-fuzz", dependencies: ["ChainModel", "Certificates", "Consensus", "ImageCodes",
+                                                          "P2PWire", "TotemCrypto"],
                           path: "Sources/Fuzz"),
         // Prints measured figures of the primitives (run in release: see README).
         .executableTarget(name: "Microbench", dependencies: ["Benchmarks", "Storage", "ChainState", "ChainModel",
@@ -113,7 +117,8 @@ let package = Package(
                                                         .product(name: "TOMLKit", package: "TOMLKit"),
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "CVips", "ImageCodes", "ChainModel"]),
-        .testTarget(name: "P2PTests", dependencies: ["P2P", "ChainModel", "ChainState", "Benchmarks", "TotemCrypto",
+        .testTarget(name: "P2PTests", dependencies: ["P2P", "P2PWire", "ChainModel", "ChainState", "Benchmarks",
+                                                     "TotemCrypto",
                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                      .product(name: "NIOPosix", package: "swift-nio"),
                                                      .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),

@@ -20,7 +20,7 @@ swift test --skip-build --filter SocketTests
 
 # Every libFuzzer target (scripts/fuzz.sh: each decoder of bytes from outside the node), a short
 # bounded run each from the corpus seeded with testdata/; a crash fails the run. Its own build
-# (-sanitize=fuzzer, in .build-fuzz), about 3-4 minutes from clean.
+# (-sanitize=fuzzer, in .build-fuzz), about 1.5-2 minutes from clean (no SwiftNIO: it needs only P2PWire).
 bash scripts/fuzz.sh --seconds "${TOTEM_FUZZ_SECONDS:-6}"
 
 # The end-to-end suite drives the debug totemd just built, through its own Python client.

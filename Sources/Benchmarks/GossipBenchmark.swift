@@ -2,6 +2,7 @@ import ChainModel
 import NIOConcurrencyHelpers
 import NIOPosix
 import P2P
+import P2PWire
 import TotemCrypto
 
 /// Gossip throughput on loopback: `nodeCount` nodes in a full mesh in this process, one of them

@@ -6,7 +6,7 @@ import Foundation
 import Glibc
 #endif
 import ImageCodes
-import P2P
+import P2PWire
 import TotemCrypto
 
 /// libFuzzer targets for every decoder that takes bytes from outside the node (issue 13): one
@@ -41,7 +41,7 @@ enum FuzzTarget: String, CaseIterable {
                 check(ConsensusCodec.encode(s) == bytes, "signing state re-encodes differently")
             }
         case .p2pMessage:
-            if let m = try? P2P.Message.decode(bytes) { check(m.encoded == bytes, "P2P message re-encodes differently") }
+            if let m = try? P2PWire.Message.decode(bytes) { check(m.encoded == bytes, "P2P message re-encodes differently") }
         case .hello:
             if let h = try? Hello.decode(bytes) { check(h.encoded == bytes, "handshake hello re-encodes differently") }
         case .json:

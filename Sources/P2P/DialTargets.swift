@@ -1,4 +1,5 @@
 import ChainModel
+import P2PWire
 import TotemCrypto
 
 /// Why an address string was refused (the caller names where it came from).

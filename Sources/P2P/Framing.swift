@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import P2PWire
 
 /// The frame limit of one connection: small until the handshake has authenticated the peer, so an
 /// unauthenticated client cannot make us buffer large frames; raised to the configured maximum after.

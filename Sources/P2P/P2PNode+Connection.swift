@@ -1,6 +1,7 @@
 import ChainModel
 import NIOConcurrencyHelpers
 import NIOCore
+import P2PWire
 import Synchronization
 import TotemCrypto
 

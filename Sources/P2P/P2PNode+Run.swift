@@ -1,6 +1,7 @@
 import ChainModel
 import NIOCore
 import NIOPosix
+import P2PWire
 import TotemCrypto
 
 extension P2PNode {

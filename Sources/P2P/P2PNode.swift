@@ -2,6 +2,7 @@ import ChainModel
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import P2PWire
 import TotemCrypto
 
 /// A message the node sends to one peer (`P2PNode.send`).

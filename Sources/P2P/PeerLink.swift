@@ -1,5 +1,6 @@
 import ChainModel
 import NIOConcurrencyHelpers
+import P2PWire
 import TotemCrypto
 
 /// A transaction on its way to peers: its encoded bytes and hash.

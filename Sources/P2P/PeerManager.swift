@@ -1,4 +1,5 @@
 import ChainModel
+import P2PWire
 import TotemCrypto
 
 /// A peer to dial: its node key and address (host name or IP, and port).

@@ -1,6 +1,7 @@
 import ChainModel
 import NIOCore
 import NIOPosix
+import P2PWire
 import TotemCrypto
 
 /// Decides which transactions received from peers enter this node (the mempool's admission, in

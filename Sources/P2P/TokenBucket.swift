@@ -1,3 +1,5 @@
+import P2PWire
+
 /// A token bucket with injected time: `rate` tokens per second up to `burst`. Taking more tokens than
 /// are present leaves a debt, and `take` answers how long the caller must wait before acting, so a
 /// message larger than the burst is still served, just later.

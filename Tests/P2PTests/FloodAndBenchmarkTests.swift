@@ -2,6 +2,7 @@ import Benchmarks
 import ChainModel
 import NIOCore
 import NIOPosix
+import P2PWire
 import Testing
 import TotemCrypto
 @testable import P2P

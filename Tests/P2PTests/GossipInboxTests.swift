@@ -1,5 +1,6 @@
 import ChainModel
 import NIOConcurrencyHelpers
+import P2PWire
 import Testing
 import TotemCrypto
 @testable import P2P

@@ -1,6 +1,6 @@
 import Testing
 import TotemCrypto
-@testable import P2P
+@testable import P2PWire
 
 @Suite struct HandshakeTests {
     /// Runs both sides of a handshake in memory; returns both results.

@@ -1,4 +1,5 @@
 import NIOCore
+import P2PWire
 import Testing
 import TotemCrypto
 @testable import P2P

@@ -1,7 +1,7 @@
 import ChainModel
+import P2PWire
 import Testing
 import TotemCrypto
-@testable import P2P
 
 @Suite struct MessageTests {
     @Test(arguments: [

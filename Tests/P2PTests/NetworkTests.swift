@@ -5,6 +5,7 @@ import NIOPosix
 import Testing
 import TotemCrypto
 @testable import P2P
+@testable import P2PWire
 
 /// Free loopback ports: bound on port 0 and released, so nodes can be configured with each other's
 /// addresses before they start.

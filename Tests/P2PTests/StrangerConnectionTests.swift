@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import P2PWire
 import Testing
 import TotemCrypto
 @testable import P2P

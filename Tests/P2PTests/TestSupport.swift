@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import TotemCrypto
 @testable import P2P
+@testable import P2PWire
 
 enum T {
     static let chainId = "totem-test"
