@@ -47,8 +47,9 @@ Asserted hard (safety, and what the scenarios promise):
 Measured and printed, not asserted: throughput and latency against the healthy baseline
 (issue 13's liveness target; docs/reliability.md).
 
-Needs root (namespaces, iptables, tc): fails, never skips, when not root. Runs after the other
-e2e tests, in its own cluster folder under pytest's tmp dir; `cluster.sh down` always runs.
+Needs root (namespaces, iptables, tc): fails, never skips, when not root. In one pytest run it comes
+after the other e2e tests; scripts/test.sh runs it in a pytest process of its own beside them (its
+cluster is in namespaces, its folder under its own tmp dir); `cluster.sh down` always runs.
 """
 
 import json

@@ -234,26 +234,18 @@ struct NodeMetrics: Sendable {
 
     /// `totem_disk_syncs_total{kind}`: the process's `DiskSyncs`, copied in by `update()`.
     final class DiskSyncCounters: Sendable {
-        private let counters: [(kind: DiskSyncs.Kind, counter: CoreMetrics.Counter)]
-        private let reported = Mutex([UInt64](repeating: 0, count: DiskSyncs.Kind.allCases.count))
+        private let counters: [(kind: DiskSyncs.Kind, counter: TotalCounter)]
 
         init(factory: PrometheusMetricsFactory) {
             counters = DiskSyncs.Kind.allCases.map {
-                ($0, CoreMetrics.Counter(label: "totem_disk_syncs_total", dimensions: [("kind", $0.label)], factory: factory))
+                ($0, TotalCounter(CoreMetrics.Counter(label: "totem_disk_syncs_total", dimensions: [("kind", $0.label)],
+                                                      factory: factory)))
             }
         }
 
         /// Adds the syncs made since the last call.
         func update() {
-            reported.withLock { reported in
-                for (kind, counter) in counters {
-                    let total = DiskSyncs.total(kind)
-                    if total > reported[kind.rawValue] {
-                        counter.increment(by: Int(clamping: total - reported[kind.rawValue]))
-                        reported[kind.rawValue] = total
-                    }
-                }
-            }
+            for (kind, counter) in counters { counter.update(total: Int(clamping: DiskSyncs.total(kind))) }
         }
     }
 

@@ -25,10 +25,10 @@ public final class SharedMempool: Sendable {
     public func admit(_ txs: [SignedTx], accounts: some MempoolAccounts) -> [Admission] {
         var results = state.withLock { pool in txs.map { pool.precheck($0, accounts: accounts) } }
         let toVerify = results.indices.filter { results[$0] == .accepted }
-        let known = verified.withLock { v in toVerify.map { v.contains(txs[$0].hash) } }
-        let verified = verifyAndRemember(toVerify.indices.filter { !known[$0] }.map { txs[toVerify[$0]] })
-        var next = verified.makeIterator()
-        let ok = known.map { $0 ? true : next.next() ?? false }
+        // Whether each tx to verify does: true if verified here lately, else checked now.
+        var ok = verified.withLock { v in toVerify.map { v.contains(txs[$0].hash) } }
+        let unknown = ok.indices.filter { !ok[$0] }
+        for (k, good) in zip(unknown, verifyAndRemember(unknown.map { txs[toVerify[$0]] })) { ok[k] = good }
         state.withLock { pool in
             for (k, i) in toVerify.enumerated() {
                 results[i] = ok[k]
