@@ -50,6 +50,11 @@ extension SocketTests {
         let nodes = try await startMesh(keys, allow: allow)
         defer { Task { for n in nodes { await n.kill() } } }
 
+        // A pair that dialled each other at once keeps one of its two connections; while the other
+        // is replaced the peer may be missing from the list for a moment (CI saw 2 of 3 once).
+        try await eventually("every node lists each other node once") {
+            nodes.allSatisfy { n in Set(n.node.peers().map(\.key)).count == 3 && n.node.peers().count == 3 }
+        }
         for n in nodes {
             let peers = n.node.peers()
             #expect(peers.count == 3, "one connection per peer")
