@@ -34,11 +34,16 @@ fi
 # The fault campaign (tests/e2e/test_fault_campaign.py: its own cluster in network namespaces,
 # about 7 minutes, mostly waiting on its fault windows) runs beside the rest of the e2e suite rather
 # than after it: the suite keeps the machine about a third busy, and run one after the other they
-# took 31 of CI's 30 minutes on 2026-12-04's slow VM. Its output follows the suite's.
+# took 31 of CI's 30 minutes on 2026-12-04's slow VM. Its output follows the suite's. Sharing the two
+# cores, its time bounds are doubled (TOTEM_E2E_TIMEOUT_SCALE, tests/e2e/totem_net.py): the first
+# run beside the suite missed one by 0.5 s (a wiped validator at the tip 30.5 s after restart, bound
+# 30 s: it re-fetches the whole chain, 3,500 heights by then, in a debug build).
 # --durations: the slowest tests named at the end, to watch the budget.
 e2e_tmp=$(mktemp -d /tmp/totem-e2e.XXXXXX)
 export TOTEMD="$PWD/.build/debug/totemd"
-python3 -m pytest tests/e2e/test_fault_campaign.py -q --basetemp "$e2e_tmp/campaign" > "$e2e_tmp/campaign.log" 2>&1 &
+campaign_scale=$(awk -v s="${TOTEM_E2E_TIMEOUT_SCALE:-1}" 'BEGIN { print 2 * s }')
+TOTEM_E2E_TIMEOUT_SCALE="$campaign_scale" python3 -m pytest tests/e2e/test_fault_campaign.py -q \
+    --basetemp "$e2e_tmp/campaign" > "$e2e_tmp/campaign.log" 2>&1 &
 campaign=$!
 suite_rc=0
 python3 -m pytest tests/e2e -q --durations=15 --ignore=tests/e2e/test_fault_campaign.py --basetemp "$e2e_tmp/suite" || suite_rc=$?

@@ -1299,7 +1299,7 @@ class Campaign:
         if name != "healthy":
             for key, label in (("resumeS", "resume"), ("allAtTipS", "every node at the tip")):
                 if res[key] is None or res[key] > scaled(self.resume_bound_s):
-                    self.failures.append(f"{name}: {label} took {res[key]} s (bound {self.resume_bound_s} s)")
+                    self.failures.append(f"{name}: {label} took {res[key]} s (bound {scaled(self.resume_bound_s):g} s)")
 
     # -- the leader rotation, read from the chain
 
