@@ -122,7 +122,7 @@ public struct Replica<Block: ConsensusBlock>: Sendable {
         guard signingDirty, !abstaining else { return }
         emit(.persistSigningState(signing))
         signingDirty = false
-        unsyncedPrepareHeight = signing.commit == nil ? nil : signing.height + 1
+        unsyncedPrepareHeight = signing.viewZeroPrepareCoveredHeight
     }
 
     mutating func broadcast(_ m: Message<Block>) {

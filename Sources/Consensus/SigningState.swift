@@ -44,23 +44,27 @@ public struct SigningState<Block: ConsensusBlock>: Sendable {
         self.height = height; self.view = view; self.prepare = prepare; self.commit = commit; self.lock = lock
     }
 
+    /// The height whose view-0 prepare this record covers without holding it: the next one, when it
+    /// holds a commit vote. A replica sends that prepare before any record of its own is synced
+    /// (`Replica.unsyncedPrepareHeight`), and a restart reads the record so (`resumed(at:)`).
+    var viewZeroPrepareCoveredHeight: UInt64? { commit == nil ? nil : height + 1 }
+
     /// The state to resume at `height` from this record, the newest one persisted: itself at its own
-    /// height; at the next height, when it holds a commit vote, a state that may have prepared an
-    /// unknown block in view 0 (a replica sends that prepare before its record is synced, relying on
-    /// this reading: see `Replica.unsyncedPrepareHeight`); otherwise nothing signed there.
+    /// height; at the height whose view-0 prepare it covers, a state that may have prepared an
+    /// unknown block in view 0; otherwise nothing signed there.
     func resumed(at height: UInt64) -> SigningState {
         if self.height == height { return self }
-        if self.height + 1 == height, commit != nil {
+        if viewZeroPrepareCoveredHeight == height {
             return SigningState(height: height, prepare: SignedSlot(view: 0, blockHash: SignedSlot.unknownBlock))
         }
         return SigningState(height: height)
     }
 
     /// True if this record, the newest persisted, covers `vote` of this validator having been sent:
-    /// it holds the vote, or (a view-0 prepare) it is the height before's with a commit vote, which
-    /// `resumed(at:)` reads as such a prepare. The persist-before-send contract the tests check.
+    /// it holds the vote, or the vote is the view-0 prepare it covers. The persist-before-send
+    /// contract the tests check.
     func covers(_ vote: Vote) -> Bool {
-        if vote.phase == .prepare, vote.view == 0, height + 1 == vote.height, commit != nil { return true }
+        if vote.phase == .prepare, vote.view == 0, viewZeroPrepareCoveredHeight == vote.height { return true }
         let slot = vote.phase == .prepare ? prepare : commit
         return height == vote.height && slot == SignedSlot(view: vote.view, blockHash: vote.blockHash)
     }
