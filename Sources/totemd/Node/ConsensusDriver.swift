@@ -206,6 +206,7 @@ final class ConsensusDriver: Sendable {
         logger.info("consensus starting", metadata: ["height": "\(height)", "restored": "\(restoring?.height == height)",
                                                      "validator": "\(validators.contains(key.publicKey))",
                                                      "abstaining": "\(abstaining != nil)"])
+        metrics.validatorCommits.inForce(validators)
         let position = ChainPosition(height: height, parentHash: tip.lastBlockHash, parentCertificate: parentCertificate,
                                      validators: validators, nextValidators: next, rotation: rotation)
         return Replica(config: config, signer: Ed25519VoteSigner(key: key, genesisHash: chain.genesis.genesisHash),

@@ -280,12 +280,18 @@ struct NodeMetrics: Sendable {
 
         init(factory: PrometheusMetricsFactory) { self.factory = factory }
 
+        /// The set in force at the height consensus starts (or starts again) at: its validators'
+        /// series exist from then on, at zero, before this node decides a block (a node that caught
+        /// up to the tip has decided none, and its monitoring must still find every series).
+        func inForce(_ set: ValidatorSet) {
+            state.withLock { s in adopt(set, into: &s) }
+        }
+
         /// A block this node decided at `height`, with its certificate's `signers` and `set`, the
         /// set in force at that height.
         func decided(height: UInt64, signers: [Bytes32], set: ValidatorSet) {
             state.withLock { s in
-                if s.set != set { s.series = series(for: set, keeping: s.series) }
-                s.set = set
+                adopt(set, into: &s)
                 for key in CommitParticipation.absent(signers: signers, set: set) { s.series[key]?.missed.increment() }
                 for key in signers { s.series[key]?.lastSigned.record(Int(clamping: height)) }
             }
@@ -296,6 +302,11 @@ struct NodeMetrics: Sendable {
             state.withLock { s in
                 for key in signers { s.series[key]?.lastSigned.record(Int(clamping: height)) }
             }
+        }
+
+        private func adopt(_ set: ValidatorSet, into s: inout (set: ValidatorSet?, series: [Bytes32: Series])) {
+            if s.set != set { s.series = series(for: set, keeping: s.series) }
+            s.set = set
         }
 
         /// The series of `set`'s validators: those kept, new ones at zero; the others removed.
