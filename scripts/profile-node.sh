@@ -6,12 +6,12 @@
 #
 #   scripts/profile-node.sh            # 30 s of load, 20 s profiled, node1
 # Environment: DURATION (s of load, 30), PROFILE (s profiled, 20), NODE (devnet node, 1), HZ (999),
-# RATE (0), WORKS_PER_TX (1), TOTEM_SKIP_BUILD=1 (use .build/release/totemd as it is), OUT (folder).
+# RATE (0), WORKS_PER_TX (1), CONCURRENCY (the bench's POSTs in flight at rate 0, 16), TOTEM_SKIP_BUILD=1 (use .build/release/totemd as it is), OUT (folder).
 # Needs perf (Debian: linux-perf; scripts/install-deps.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}; PROFILE=${PROFILE:-20}; NODE=${NODE:-1}; HZ=${HZ:-999}
-RATE=${RATE:-0}; WORKS_PER_TX=${WORKS_PER_TX:-1}
+RATE=${RATE:-0}; WORKS_PER_TX=${WORKS_PER_TX:-1}; CONCURRENCY=${CONCURRENCY:-16}
 OUT=${OUT:-$(mktemp -d /tmp/totem-profile.XXXXXX)}
 mkdir -p "$OUT"
 command -v perf >/dev/null || bash scripts/install-deps.sh linux-perf
@@ -29,7 +29,7 @@ PID=$(tr -dc '0-9' < "$TOTEM_DEVNET_DIR/node$NODE/node.pid")
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "conditions: fresh 4 + 1 devnet, bench --rate $RATE --works-per-tx $WORKS_PER_TX for $DURATION s, node$NODE (pid $PID) profiled for $PROFILE s at $HZ Hz; files in $OUT"
 "$T" bench --api "$APIS" --root-key "$TOTEM_DEVNET_DIR/root_registrar.json" --rate "$RATE" --duration "$DURATION" \
-    --works-per-tx "$WORKS_PER_TX" > "$OUT/bench.txt" 2> "$OUT/bench.log" &
+    --works-per-tx "$WORKS_PER_TX" --concurrency "$CONCURRENCY" > "$OUT/bench.txt" 2> "$OUT/bench.log" &
 BENCH=$!
 # The timed phase starts after the bench's setup (identities registered, txs signed).
 for _ in $(seq 600); do grep -q "timed phase" "$OUT/bench.log" 2>/dev/null && break; sleep 0.1; done

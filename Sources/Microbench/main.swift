@@ -146,6 +146,34 @@ func chainBenchmark(blocks: Int, txsPerBlock: Int) async throws {
     report("  read a stored 1000-tx block (checked, decoded)", Double(blocks) / readSeconds, "blocks/s")
 }
 
+// MARK: Point lookups in a large random-key table (a node's works table: misses at admission).
+
+func lookupBenchmark(entries: Int, lookups: Int) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("totem-microbench-lookups-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let env = try LMDBEnvironment(directory: dir, databases: ["works"])
+    guard let db = env.databases.first else { fatalError("no database") }
+    let value = [UInt8](repeating: 7, count: 150)
+    let batch = 50_000
+    for start in stride(from: 0, to: entries, by: batch) {
+        try env.write { txn in
+            for i in start..<min(entries, start + batch) {
+                try txn.put(db, key: SHA256.hash(Array("present-\(i)".utf8)).bytes, value: value)
+            }
+        }
+    }
+    let hits = (0..<lookups).map { SHA256.hash(Array("present-\($0 * 7 % entries)".utf8)).bytes }
+    let misses = (0..<lookups).map { SHA256.hash(Array("absent-\($0)".utf8)).bytes }
+    for (label, keys, expected) in [("hit", hits, true), ("miss", misses, false)] {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let found = try env.read { txn in try keys.reduce(0) { try $0 + (txn.contains(db, key: $1) ? 1 : 0) } }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        precondition(found == (expected ? keys.count : 0), "lookups must find exactly the stored keys")
+        report("  \(label), one read transaction", Double(keys.count) / seconds, "lookups/s")
+    }
+}
+
 // MARK: Mempool admission: cheap checks, then signatures on all cores, then insert.
 
 struct BenchAccounts: MempoolAccounts {
@@ -171,6 +199,8 @@ func admissionBenchmark(txCount: Int) {
 
 admissionBenchmark(txCount: 20_000)
 try await chainBenchmark(blocks: 20, txsPerBlock: 1000)
+print("point lookups: 32-byte random keys, 150-byte values, 10^6 entries, 200,000 lookups")
+try lookupBenchmark(entries: 1_000_000, lookups: 200_000)
 
 // MARK: Gossip: 4 P2P nodes in this process on loopback, each checking every signature.
 

@@ -1,4 +1,9 @@
 import CLMDB
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// A key and value seen through a cursor or a lookup. Both point into LMDB's map: they are valid
 /// only until the next operation on the same cursor, the next write in the transaction, or the end
@@ -33,7 +38,31 @@ public class ReadTxn {
         return pointer
     }
 
-    func invalidate() { pointer = nil }
+    /// Ends the transaction's use: its lookup cursors are closed (before its commit or abort, as
+    /// LMDB requires of a write transaction's cursors) and any later use stops the process.
+    func invalidate() {
+        for (_, cursor) in lookupCursors {
+            mdb_cursor_close(cursor.raw)
+            cursor.invalidate()
+        }
+        lookupCursors = []
+        pointer = nil
+    }
+
+    /// One cursor per database for point lookups (`withValue`), opened on first use and kept until
+    /// the transaction ends: a lookup allocates nothing. A write transaction's writes move its open
+    /// cursors along (LMDB tracks them), and a lookup positions its cursor afresh each time.
+    private var lookupCursors: [(dbi: MDB_dbi, cursor: Cursor)] = []
+
+    private func lookupCursor(_ db: Database) throws -> Cursor {
+        for entry in lookupCursors where entry.dbi == db.dbi { return entry.cursor }
+        var raw: OpaquePointer?
+        try check(mdb_cursor_open(txn, db.dbi, &raw), "mdb_cursor_open \(db.name)")
+        guard let raw else { throw StoreError(.io, "mdb_cursor_open \(db.name) returned no cursor") }
+        let cursor = Cursor(raw, database: db, transaction: self)
+        lookupCursors.append((db.dbi, cursor))
+        return cursor
+    }
 
     /// The first damaged record this transaction read. The transaction throws it when its closure
     /// returns, even if the closure caught it: nothing read after damage leaves a transaction.
@@ -55,38 +84,27 @@ public class ReadTxn {
     public func withValue<R>(_ db: Database, key: [UInt8],
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         try withKey(key) { k in
+            // A key may be absent because its entry's key bytes are damaged: such an entry stays
+            // where the key sorted, so it is the entry at or after `key`, or the one before it. Both
+            // are checked (cursor moves check checksums), so a miss is never damage passed off as
+            // "not stored". One search finds `key` or those neighbours (a miss used to cost two: `mdb_get`,
+            // then a cursor; most lookups under load are misses, e.g. a new work's content hash).
+            let cursor = try lookupCursor(db)
             var keyVal = k
             var data = MDB_val()
-            let rc = mdb_get(txn, db.dbi, &keyVal, &data)
+            let rc = mdb_cursor_get(cursor.raw, &keyVal, &data, MDB_SET_RANGE)
             if rc == MDB_NOTFOUND {
-                try checkMiss(db, key: keyVal)
+                _ = try cursor.last()
                 return nil
             }
-            try check(rc, "mdb_get \(db.name)")
-            guard let payload = RecordChecksum.payload(key: keyVal.buffer, stored: data.buffer) else {
-                throw recordDamage(.damaged(environment, db, key: keyVal.buffer))
-            }
-            return try body(payload)
-        }
-    }
-
-    /// A key that is absent may be absent because its entry's key bytes are damaged: such an entry
-    /// stays where the key sorted, so it is the entry at or after `key`, or the one before it.
-    /// Both are checked (cursor moves check checksums), so a miss is never damage passed off as
-    /// "not stored".
-    private func checkMiss(_ db: Database, key: MDB_val) throws {
-        try withCursor(db) { cursor in
-            var keyVal = key
-            var data = MDB_val()
-            let rc = mdb_cursor_get(cursor.raw, &keyVal, &data, MDB_SET_RANGE)
-            if rc == MDB_SUCCESS {
-                _ = try cursor.verified(keyVal, data)
+            observe(rc)
+            try check(rc, "mdb_cursor_get \(db.name)")
+            let found = try cursor.verified(keyVal, data)
+            guard found.key.count == key.count, let a = found.key.baseAddress, let b = k.mv_data, memcmp(a, b, key.count) == 0 else {
                 _ = try cursor.previous()
-            } else if rc == MDB_NOTFOUND {
-                _ = try cursor.last()
-            } else {
-                try check(rc, "mdb_cursor_get \(db.name)")
+                return nil
             }
+            return try body(found.value)
         }
     }
 
