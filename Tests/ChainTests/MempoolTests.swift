@@ -193,6 +193,9 @@ struct MempoolTests {
         #expect(pool.insert(verified: tx(alice, nonce: 1), accounts: accounts) == .accepted)
         #expect(pool.evictedCount == 1)
         #expect(!pool.contains(tx(bob, nonce: 3).hash) && pool.contains(tx(bob, nonce: 2).hash))
+        // The node's gossip learns which: it forgets it saw them, so a peer's regossip brings them back.
+        #expect(pool.takeEvicted() == [tx(bob, nonce: 3).hash])
+        #expect(pool.takeEvicted().isEmpty)
         #expect(pool.select(maxTxs: 10, maxBytes: 1 << 20, accounts: accounts).map(\.tx.nonce) == [1, 2, 3])
         // Bob's nonce 1 evicts nothing of his own, and nothing else is gapped: refused.
         #expect(code(pool.insert(verified: tx(bob, nonce: 1), accounts: accounts)) == "mempool_full")

@@ -28,10 +28,10 @@ import TotemCrypto
         let network: P2PNode
     }
 
-    func parts(_ dir: String) throws -> Parts {
+    func parts(_ dir: String, mempoolLimits: MempoolLimits = MempoolLimits()) throws -> Parts {
         let metrics = NodeMetrics()
         let logger = Logger(label: "test")
-        let chain = try ChainService(genesis: genesis, dataDir: dir, mempoolLimits: MempoolLimits(), initialMapBytes: 8 << 20,
+        let chain = try ChainService(genesis: genesis, dataDir: dir, mempoolLimits: mempoolLimits, initialMapBytes: 8 << 20,
                                      metrics: metrics, logger: logger)
         let admission = AdmissionService(chain: chain, metrics: metrics, logger: logger)
         let p2p = P2PConfig(listenHost: "127.0.0.1", listenPort: 0, peers: [], nodeKey: keys[1], chainId: genesis.chainId,
@@ -162,6 +162,24 @@ import TotemCrypto
         _ = try p.admission.submit([early, forged], from: .peer)
         #expect(!p.network.hasSeen(early.hash), "nonce_too_high is for the moment: forgotten")
         #expect(p.network.hasSeen(forged.hash), "bad_signature is for good: still seen")
+        await p.chain.store.shutdown()
+    }
+
+    /// A tx the pool evicts to make room (held behind a nonce gap) is forgotten by the seen-cache
+    /// too: the gap may close, and then a peer's regossip must be admitted here (at a million works
+    /// three such txs waited on one benched validator for minutes, every other pool without them).
+    @Test func evictedTxsAreForgottenSoARegossipIsOfferedAgain() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try parts(dir, mempoolLimits: MempoolLimits(maxTxCount: 2))
+        let gapped = [evidenceTx(sender: keys[2], nonce: 2), evidenceTx(sender: keys[2], nonce: 3)]
+        p.network.gossip(gapped)  // marks them seen, as receiving them does
+        #expect(try p.admission.submit(gapped, from: .peer).allSatisfy { $0 == .accepted })
+        // The pool is full; a proposable tx evicts the newest gapped one.
+        #expect(try p.admission.submit([evidenceTx(sender: keys[3])], from: .api) == [.accepted])
+        #expect(p.chain.mempool.evictedCount == 1)
+        #expect(!p.network.hasSeen(gapped[1].hash), "evicted: forgotten, so a regossip is admitted again")
+        #expect(p.network.hasSeen(gapped[0].hash), "still held: still seen")
         await p.chain.store.shutdown()
     }
 

@@ -100,6 +100,10 @@ final class AdmissionService: Sendable {
             if refused > 0 { metrics.txsRejected.increment(by: refused) }
         }
         let outlets = outlets.withLock { $0 }
+        // Evicted to make room (held behind a nonce gap): P2P forgets it saw them too, so a peer's
+        // regossip brings them back. Without it, txs evicted everywhere but on a benched validator
+        // stayed there for minutes, a view change at every height (seen at a million works).
+        outlets?.network.forgetSeen(chain.mempool.withPool { $0.takeEvicted() })
         if origin == .peer {
             // Refused for the moment: P2P forgets it saw them, so a peer's `regossip` brings them
             // to admission again (otherwise a tx refused here while the pool was full could reach

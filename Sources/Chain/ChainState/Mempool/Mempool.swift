@@ -64,6 +64,10 @@ public struct Mempool: Sendable {
     public private(set) var committedHeight: UInt64 = 0
     /// Transactions evicted to make room for one a proposal could take (`makeRoom`), since start.
     public private(set) var evictedCount = 0
+    /// The hashes evicted since the last `takeEvicted()`: the node's gossip must forget it saw them,
+    /// or a peer's regossip of one (a benched validator may be the only holder left) is dropped
+    /// here as already seen. At most the pool's own count bound between two calls.
+    private var evictedSinceTaken: [Bytes32] = []
     /// Set when a search for room found too little to evict; any change of the pool clears it, so a
     /// full pool of proposable transactions costs one search per change, not one per refused offer.
     private var roomSearchFutile = false
@@ -163,6 +167,7 @@ public struct Mempool: Sendable {
             if fits(tx, freeing: victims.count, bytes: freedBytes) {
                 remove(victims)
                 evictedCount += victims.count
+                evictedSinceTaken.append(contentsOf: victims.prefix(max(0, limits.maxTxCount - evictedSinceTaken.count)))
                 return true
             }
         }
@@ -187,6 +192,12 @@ public struct Mempool: Sendable {
         }
         byteCount += tx.bytes.count
         return .accepted
+    }
+
+    /// The hashes evicted since the last call (see `evictedSinceTaken`).
+    public mutating func takeEvicted() -> [Bytes32] {
+        defer { evictedSinceTaken = [] }
+        return evictedSinceTaken
     }
 
     /// Removes transactions (committed, or found invalid while building a block).
