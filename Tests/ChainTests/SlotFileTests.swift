@@ -98,8 +98,8 @@ import TotemCrypto
     @Test func aCrashDuringCreationIsStartedOver() throws {
         let dir = try TemporaryDirectory("signing-file-creation")
         // What a crash between writing slot b and renaming slot a into place leaves behind.
-        FileManager.default.createFile(atPath: dir.sub(Self.slotNames[1]), contents: Data([1, 2]))
-        FileManager.default.createFile(atPath: dir.sub(Self.slotNames[0] + ".tmp"), contents: Data())
+        #expect(FileManager.default.createFile(atPath: dir.sub(Self.slotNames[1]), contents: Data([1, 2])))
+        #expect(FileManager.default.createFile(atPath: dir.sub(Self.slotNames[0] + ".tmp"), contents: Data()))
         let file = try Self.open(dir)
         #expect(file.current == nil)
         try file.write([7])

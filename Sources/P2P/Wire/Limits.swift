@@ -1,6 +1,7 @@
 import ChainModel
 
-/// Every limit of the P2P module, in one place (STYLE.md §4). Units are last in each name.
+/// Every limit of P2P and its wire format (targets P2P and P2PWire), in one place (STYLE.md §4).
+/// Units are last in each name.
 /// Values named `...Default` are configuration defaults (`P2PConfig`); the others are protocol
 /// limits that every node must agree on.
 public enum P2PLimits {

@@ -1,7 +1,7 @@
 import TotemCrypto
 
-/// An error of the P2P module: a stable code (part of the contract, used in logs and metrics) and a
-/// message for people.
+/// An error of P2P or its wire format (targets P2P and P2PWire): a stable code (part of the
+/// contract, used in logs and metrics) and a message for people.
 public struct P2PError: CodedError, Hashable {
     public enum Code: String, Sendable, Hashable {
         // Handshake refusals.

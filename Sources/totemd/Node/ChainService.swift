@@ -140,7 +140,7 @@ final class ChainService: Sendable {
     func recordedAddresses() -> [RecordedAddress] {
         do {
             let members = try store.read { snapshot in
-                try snapshot.state.validatorSetRecord().members(inForceFrom: try snapshot.tip().height + 1)
+                try snapshot.state.validatorSetRecord().members(inForceFrom: snapshot.tip().height + 1)
             }
             let addresses = members.map { RecordedAddress(key: $0.key, address: $0.p2pAddress) }
             lastRecordedAddresses.withLock { $0 = addresses }
