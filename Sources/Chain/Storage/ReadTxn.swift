@@ -87,8 +87,8 @@ public class ReadTxn {
             // A key may be absent because its entry's key bytes are damaged: such an entry stays
             // where the key sorted, so it is the entry at or after `key`, or the one before it. Both
             // are checked (cursor moves check checksums), so a miss is never damage passed off as
-            // "not stored". One search finds `key` or those neighbours (a miss used to cost two: `mdb_get`,
-            // then a cursor; most lookups under load are misses, e.g. a new work's content hash).
+            // "not stored". One search finds `key` or those neighbours (a miss used to cost two:
+            // `mdb_get`, then a cursor; most lookups under load are misses, e.g. a new work's hash).
             let cursor = try lookupCursor(db)
             var keyVal = k
             var data = MDB_val()
@@ -100,7 +100,8 @@ public class ReadTxn {
             observe(rc)
             try check(rc, "mdb_cursor_get \(db.name)")
             let found = try cursor.verified(keyVal, data)
-            guard found.key.count == key.count, let a = found.key.baseAddress, let b = k.mv_data, memcmp(a, b, key.count) == 0 else {
+            guard found.key.count == key.count, let a = found.key.baseAddress, let b = k.mv_data,
+                  memcmp(a, b, key.count) == 0 else {
                 _ = try cursor.previous()
                 return nil
             }

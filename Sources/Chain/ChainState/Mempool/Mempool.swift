@@ -167,7 +167,8 @@ public struct Mempool: Sendable {
             if fits(tx, freeing: victims.count, bytes: freedBytes) {
                 remove(victims)
                 evictedCount += victims.count
-                evictedSinceTaken.append(contentsOf: victims.prefix(max(0, limits.maxTxCount - evictedSinceTaken.count)))
+                let room = max(0, limits.maxTxCount - evictedSinceTaken.count)
+                evictedSinceTaken.append(contentsOf: victims.prefix(room))
                 return true
             }
         }
