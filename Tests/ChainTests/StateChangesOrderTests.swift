@@ -45,4 +45,22 @@ struct StateChangesOrderTests {
         #expect(fast.map(\.key) == reference.map(\.key))
         #expect(fast.map(\.value) == reference.map(\.value))
     }
+
+    /// Sealed changes keep their order until they change; a sealed copy and an unsealed one are
+    /// equal and encode the same.
+    @Test func sealedChangesSortOnceAndForgetTheOrderWhenChanged() {
+        var rng = SplitMix64(seed: 7)
+        var changes = StateChanges()
+        for (table, key) in Self.keys(&rng).prefix(500) { changes.put(table, key, [1]) }
+        let unsealed = changes
+        changes.seal()
+        #expect(changes == unsealed)
+        #expect(changes.encoded == unsealed.encoded)
+        #expect(changes.sorted.map(\.key) == unsealed.sorted.map(\.key))
+        // A change after the seal: the new key is in the order, the old order is not reused.
+        changes.put(.works, [0xFF, 0xFF], [2])
+        #expect(changes.sorted.count == unsealed.count + 1)
+        #expect(changes.sorted.contains { $0.key == StateKey(.works, [0xFF, 0xFF]) })
+        #expect(changes.sorted.map(\.key) == changes.writes.sorted { $0.key < $1.key }.map(\.key))
+    }
 }

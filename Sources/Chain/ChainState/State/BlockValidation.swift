@@ -137,8 +137,10 @@ extension StateMachine {
 
     func finishBlock<S: StateReader>(height: UInt64, parentStateRoot: Bytes32, _ state: OverlayState<S>) -> BlockOutcome {
         let record = state.validatorSetRecord()
-        let changesHash = state.changes.hash
-        return BlockOutcome(changes: state.changes, changesHash: changesHash,
+        var changes = state.changes
+        changes.seal()  // sorted once: for the hash here and for the store's write
+        let changesHash = changes.hash
+        return BlockOutcome(changes: changes, changesHash: changesHash,
                             stateRoot: StateRoot.next(parent: parentStateRoot, changesHash: changesHash),
                             validators: record.inForce(at: height).set,
                             nextValidators: record.inForce(at: height + 1).set)
