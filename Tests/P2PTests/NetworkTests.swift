@@ -35,6 +35,22 @@ func startMesh(_ keys: [SigningKey], allow: AllowList, admissions: [RecordingAdm
     for n in nodes {
         try await n.waitForPeers(Set(nodes.map(\.key)).subtracting([n.key]))
     }
+    // Every node dials every other, so a pair may have had two connections: both sides must keep
+    // the same one (opposite directions), whichever it is, before a test counts what crossed a link
+    // (a per-link counter starts again on the connection that replaces a duplicate; a regossip
+    // test once waited 10 s for a count on the wrong one). A replaced duplicate raises no event:
+    // polled, bounded.
+    let mesh = nodes
+    try await eventually("both sides of each pair keep the same connection") {
+        mesh.allSatisfy { n in
+            let peers = n.node.peers()
+            return peers.count == mesh.count - 1 && peers.allSatisfy { p in
+                guard let other = mesh.first(where: { $0.key == p.key }),
+                      let back = other.node.peers().first(where: { $0.key == n.key }) else { return false }
+                return back.direction != p.direction
+            }
+        }
+    }
     return nodes
 }
 
@@ -60,18 +76,7 @@ extension SocketTests {
             #expect(peers.count == 3, "one connection per peer")
             #expect(Set(peers.map(\.key)) == Set(keys.map(\.publicKey)).subtracting([n.key]))
         }
-        // Every node dials every other, so a pair may have had two connections: both sides must
-        // keep the same one (opposite directions), whichever it is. (A replaced duplicate raises no
-        // event: polled, bounded.)
-        try await eventually("both sides of each pair keep the same connection") {
-            nodes.allSatisfy { n in
-                n.node.peers().allSatisfy { p in
-                    guard let other = nodes.first(where: { $0.key == p.key }),
-                          let back = other.node.peers().first(where: { $0.key == n.key }) else { return false }
-                    return back.direction != p.direction
-                }
-            }
-        }
+        // Both sides of each pair keep the same connection: `startMesh` waited for it.
 
         let txs = T.txs(300)
         nodes[0].node.gossip(Array(txs[0..<100]))
@@ -102,9 +107,19 @@ extension SocketTests {
         let txs = T.txs(3)
         nodes[0].node.gossip(txs)
         _ = try await nodes[1].admission.seen.wait("first arrival") { $0.count >= 3 }
-        // Known to the peer and seen there: dropped by its seen-cache.
-        nodes[0].node.regossip(txs)
-        try await eventually("the regossip arrived") { nodes[1].node.peers().first?.txsReceived ?? 0 >= 6 }
+        // Known to the peer and seen there: dropped by its seen-cache. A late duplicate connection
+        // may still replace the link (its counter starts again, and what was queued on the old one
+        // is lost, as a periodic regossip allows): sent again until 3 more cross one link.
+        var arrived = false
+        for _ in 0..<50 where !arrived {
+            let before = nodes[1].node.peers().first?.txsReceived ?? 0
+            nodes[0].node.regossip(txs)
+            for _ in 0..<20 where !arrived {
+                try await Task.sleep(for: .milliseconds(10))
+                arrived = (nodes[1].node.peers().first?.txsReceived ?? 0) >= before + 3
+            }
+        }
+        #expect(arrived, "the regossip arrived")
         try await Task.sleep(for: .milliseconds(200))
         #expect(nodes[1].admission.seen.items.count == 3)
         // Forgotten (refused for the moment): offered to admission again.
