@@ -463,6 +463,12 @@ public final class ChainStore: Sendable {
     /// catch-up fetches it again).
     public var decidedLogDamage: SlotDamage? { decidedLog.damageAtOpen }
 
+    /// Gives the page buffers LMDB keeps from the largest write so far back to the heap, between
+    /// two writes (`LMDBEnvironment.releaseWriteBuffers`); false if open reads kept it from it.
+    public func releaseWriteBuffers() async throws -> Bool {
+        try await writer.releaseWriteBuffers()
+    }
+
     /// Finishes queued writes (syncing them) and stops the writer thread.
     public func shutdown() async {
         await signingWriter.shutdown()

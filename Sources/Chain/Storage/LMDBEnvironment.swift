@@ -22,7 +22,9 @@ public struct Database: Sendable, Hashable, CustomStringConvertible {
 /// began them; each write transaction is begun and committed or aborted inside one synchronous
 /// closure, on one thread. The two calls that are not thread-safe are guarded: `mdb_env_set_mapsize`
 /// runs only under `TransactionGate`'s exclusive pass (no transaction of this process open), and
-/// `mdb_env_close` runs only in `LMDBEnvironment.deinit`, when no other reference exists.
+/// `mdb_env_close` runs only in `LMDBEnvironment.deinit`, when no other reference exists, or in
+/// `releaseWriteBuffers` under the exclusive pass (every use of the pointer but the writer
+/// thread's own `growAhead` holds a shared pass; see there).
 struct EnvironmentPointer: @unchecked Sendable {
     let raw: OpaquePointer
 }
@@ -69,7 +71,15 @@ public final class LMDBEnvironment: Sendable {
     /// The directory holding `data.mdb` and `lock.mdb` (created if missing; its parent must exist).
     public let directory: String
     public let options: Options
-    let env: EnvironmentPointer
+    /// The open `MDB_env`, replaced only by `releaseWriteBuffers` under the gate's exclusive pass.
+    private let envBits: Atomic<UInt>
+    var env: EnvironmentPointer {
+        EnvironmentPointer(raw: OpaquePointer(bitPattern: envBits.load(ordering: .acquiring))!)
+    }
+    /// The database names in the order they were opened: a reopen opens them in the same order,
+    /// so each gets the same `MDB_dbi` (LMDB numbers them in order of opening).
+    private let databaseOrder: [String]
+    private let reopenCount = Atomic<Int>(0)
     /// Longest key LMDB accepts in this build (`mdb_env_get_maxkeysize`).
     let maxKeyBytes: Int
     private let gate = TransactionGate()
@@ -106,24 +116,15 @@ public final class LMDBEnvironment: Sendable {
             OpenDirectories.release(claim)
             throw error
         }
-        var created: OpaquePointer?
-        let rc = mdb_env_create(&created)
-        guard rc == MDB_SUCCESS, let raw = created else {
+        let raw: OpaquePointer
+        do {
+            raw = try Self.openRaw(directory: directory, options: options, mapSizeBytes: Self.roundToPages(options.initialMapSizeBytes))
+        } catch {
             OpenDirectories.release(claim)
-            throw StoreError.lmdb(rc, "mdb_env_create")
+            throw error
         }
         do {
-            try check(mdb_env_set_maxdbs(raw, StoreLimits.databasesMax), "mdb_env_set_maxdbs")
-            try check(mdb_env_set_maxreaders(raw, StoreLimits.readersMax), "mdb_env_set_maxreaders")
-            try check(mdb_env_set_mapsize(raw, Self.roundToPages(options.initialMapSizeBytes)), "mdb_env_set_mapsize")
-            let flags = UInt32(MDB_NOTLS) | (options.syncsMetaPage ? 0 : UInt32(MDB_NOMETASYNC))
-                | (options.readOnly ? UInt32(MDB_RDONLY) | UInt32(MDB_NOLOCK) : 0)
-            try check(mdb_env_open(raw, directory, flags, mdb_mode_t(StoreLimits.fileMode)),
-                      "mdb_env_open \(directory)")
             if !options.readOnly {
-                // Reader slots left by a process that was killed are freed here, not on first contention.
-                var dead: Int32 = 0
-                try check(mdb_reader_check(raw, &dead), "mdb_reader_check")
                 // LMDB syncs data.mdb but never the directory: without this a power cut could lose the
                 // name of data.mdb, or of the directory itself (made above or by the caller), and with
                 // it every synced commit (PowerCutTests).
@@ -136,7 +137,8 @@ public final class LMDBEnvironment: Sendable {
             throw error
         }
         openClaim = claim
-        env = EnvironmentPointer(raw: raw)
+        envBits = Atomic(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(raw))))
+        databaseOrder = names
         maxKeyBytes = Int(mdb_env_get_maxkeysize(raw))
         mapSize = Atomic(Self.currentMapSize(raw))
         self.directory = directory
@@ -146,6 +148,32 @@ public final class LMDBEnvironment: Sendable {
     deinit {
         mdb_env_close(env.raw)
         OpenDirectories.release(openClaim)
+    }
+
+    /// Creates and opens an `MDB_env` on `directory` with `options`' flags and a map of
+    /// `mapSizeBytes`, and frees the reader slots a killed process left.
+    private static func openRaw(directory: String, options: Options, mapSizeBytes: Int) throws -> OpaquePointer {
+        var created: OpaquePointer?
+        let rc = mdb_env_create(&created)
+        guard rc == MDB_SUCCESS, let raw = created else { throw StoreError.lmdb(rc, "mdb_env_create") }
+        do {
+            try check(mdb_env_set_maxdbs(raw, StoreLimits.databasesMax), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_maxreaders(raw, StoreLimits.readersMax), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_mapsize(raw, mapSizeBytes), "mdb_env_set_mapsize")
+            let flags = UInt32(MDB_NOTLS) | (options.syncsMetaPage ? 0 : UInt32(MDB_NOMETASYNC))
+                | (options.readOnly ? UInt32(MDB_RDONLY) | UInt32(MDB_NOLOCK) : 0)
+            try check(mdb_env_open(raw, directory, flags, mdb_mode_t(StoreLimits.fileMode)),
+                      "mdb_env_open \(directory)")
+            if !options.readOnly {
+                // Reader slots left by a process that was killed are freed here, not on first contention.
+                var dead: Int32 = 0
+                try check(mdb_reader_check(raw, &dead), "mdb_reader_check")
+            }
+            return raw
+        } catch {
+            mdb_env_close(raw)
+            throw error
+        }
     }
 
     private static func openDatabases(_ raw: OpaquePointer, _ names: [String], readOnly: Bool, directory: String) throws -> [String: Database] {
@@ -249,8 +277,49 @@ public final class LMDBEnvironment: Sendable {
     /// power loss cannot undo those commits, whatever the sync flags. Safe on any thread.
     public func sync() throws {
         guard !options.readOnly else { return }  // nothing written, nothing to sync
+        gate.enterShared()  // the environment is not reopened under it (`releaseWriteBuffers`)
+        defer { gate.leaveShared() }
         try check(mdb_env_sync(env.raw, 1), "mdb_env_sync")
         DiskSyncs.count(.lmdbEnvironment)
+    }
+
+    /// How many times `releaseWriteBuffers` reopened the environment.
+    public var reopenedCount: Int { reopenCount.load(ordering: .relaxed) }
+
+    /// Gives the memory LMDB keeps for write transactions back to the C heap, by closing the
+    /// environment and opening it again; true if it did, false if transactions stayed open for
+    /// `waitingAtMost` (nothing changes then: try later).
+    ///
+    /// LMDB keeps every page buffer a write transaction dirtied on a free list of the environment's
+    /// own (`me_dpages` in mdb.c) and frees them only when the environment closes: a node holds the
+    /// dirty pages of its largest block write for good. A write of 15,000 random keys into a tree
+    /// of a million dirties about 12,700 pages, 50 MiB, and a block of batched works writes three
+    /// such trees. Committed data is on disk, so a reopen loses nothing; the database handles keep
+    /// their numbers (the databases are opened again in the same order, and checked). New
+    /// transactions wait while the reopen waits for open ones to end, so `waitingAtMost` should be
+    /// short; a detached read (a snapshot walk, seconds long) makes it return false at once. Run it
+    /// where no transaction of the calling thread is open (the store's writer thread between
+    /// writes). A reopen that fails leaves the environment closed and stops the process: the
+    /// store could serve nothing after it.
+    @discardableResult
+    public func releaseWriteBuffers(waitingAtMost: Duration) throws -> Bool {
+        guard !options.readOnly, detachedReads.load(ordering: .relaxed) == 0 else { return false }
+        return try gate.withExclusive(waitingAtMost: waitingAtMost) { () -> Void in
+            let old = env.raw
+            mdb_env_close(old)
+            let raw: OpaquePointer
+            let reopened: [String: Database]
+            do {
+                raw = try Self.openRaw(directory: directory, options: options, mapSizeBytes: mapSizeBytes)
+                reopened = try Self.openDatabases(raw, databaseOrder, readOnly: false, directory: directory)
+            } catch {
+                fatalError("reopening the LMDB environment in \(directory) failed: \(error)")
+            }
+            precondition(reopened == databasesByName, "a reopened LMDB environment numbered its databases differently")
+            envBits.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(raw))), ordering: .releasing)
+            mapSize.store(Self.currentMapSize(raw), ordering: .releasing)
+            reopenCount.add(1, ordering: .relaxed)
+        } != nil
     }
 
     /// Leaves the gate's shared pass a detached read transaction held.
@@ -330,12 +399,14 @@ extension LMDBEnvironment {
         guard !options.readOnly, detachedReads.load(ordering: .relaxed) == 0 else { return false }
         var info = MDB_envinfo()
         var stat = MDB_stat()
+        gate.enterShared()  // not reopened meanwhile (`releaseWriteBuffers`)
         _ = mdb_env_info(env.raw, &info)
         _ = mdb_env_stat(env.raw, &stat)
+        gate.leaveShared()
         let used = (info.me_last_pgno + 1) * Int(stat.ms_psize)
         guard info.me_mapsize - used < used else { return false }
         try growMap(seenSize: info.me_mapsize)
-        return Self.currentMapSize(env.raw) > info.me_mapsize
+        return mapSizeBytes > info.me_mapsize
     }
 }
 

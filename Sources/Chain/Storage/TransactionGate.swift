@@ -88,21 +88,32 @@ final class TransactionGate: Sendable {
     /// thread that holds a shared pass itself (a write begun inside a read closure whose map must
     /// grow): waiting would never end.
     func withExclusive<T>(_ body: () throws -> T) throws -> T {
+        // Never nil: without a deadline the pass is always taken.
+        try withExclusive(waitingAtMost: nil, body)!
+    }
+
+    /// As `withExclusive`, but gives up when the pass is not held within `waitingAtMost` (other
+    /// transactions kept it), running nothing and returning nil; nil `waitingAtMost` waits as long
+    /// as it takes.
+    func withExclusive<T>(waitingAtMost: Duration?, _ body: () throws -> T) throws -> T? {
         guard !heldByThisThread else {
-            throw StoreError(.io, "the map must be resized, but this thread holds a transaction open; "
-                             + "retry the write outside any read")
+            throw StoreError(.io, "the environment must be resized or reopened, but this thread holds "
+                             + "a transaction open; retry the write outside any read")
         }
+        let deadline = waitingAtMost.map { ContinuousClock.now + $0 }
         var pause = StoreLimits.resizeWaitMinMicroseconds
         while !state.withLock({ s -> Bool in
             if s.exclusiveClaimed { return false }
             s.exclusiveClaimed = true
             return true
         }) {
+            if let deadline, ContinuousClock.now >= deadline { return nil }
             Self.sleep(&pause)
         }
         defer { state.withLock { $0.exclusiveClaimed = false } }
         pause = StoreLimits.resizeWaitMinMicroseconds
         while state.withLock({ $0.sharedCount }) > 0 {
+            if let deadline, ContinuousClock.now >= deadline { return nil }
             Self.sleep(&pause)
         }
         return try body()

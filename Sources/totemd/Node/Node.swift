@@ -304,14 +304,20 @@ final class Node: Service {
             if let anonymous = ProcessMemory.anonymousBytes() {
                 metrics.anonymousMemoryBytes.record(Int(clamping: anonymous))
                 if trimPolicy.withLock({ $0.tick(anonymous: anonymous) }) {
-                    let metrics = self.metrics, logger = self.logger, started = ContinuousClock.now
-                    trim.start { before, after in
-                        metrics.memoryTrims.increment()
-                        metrics.memoryTrimDuration.recordInterval(since: started)
-                        guard let before, let after else { return }
-                        trimPolicy.withLock { $0.trimmed(after: after) }
-                        logger.debug("freed heap memory given back", metadata: [
-                            "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)", "took": "\(ContinuousClock.now - started)"])
+                    let metrics = self.metrics, logger = self.logger, store = chain.store, started = ContinuousClock.now
+                    // LMDB's write buffers first (the largest block write's pages, tens of MiB at a
+                    // million works), so that the trim can give them back too.
+                    Task { @Sendable in
+                        let reopened = (try? await store.releaseWriteBuffers()) ?? false
+                        trim.start { before, after in
+                            metrics.memoryTrims.increment()
+                            metrics.memoryTrimDuration.recordInterval(since: started)
+                            guard let before, let after else { return }
+                            trimPolicy.withLock { $0.trimmed(after: after) }
+                            logger.debug("freed heap memory given back", metadata: [
+                                "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)",
+                                "lmdbReopened": "\(reopened)", "took": "\(ContinuousClock.now - started)"])
+                        }
                     }
                 }
             }
@@ -328,6 +334,7 @@ final class Node: Service {
             metrics.p2pBytesReceived.record(peers.reduce(0) { $0 + $1.bytesReceived })
             metrics.gossipDrops.update(network.gossipTxsDropped)
             metrics.lmdbMapBytes.record(chain.store.environment.mapSizeBytes)
+            metrics.lmdbReopens.update(total: chain.store.environment.reopenedCount)
             metrics.diskSyncs.update()
             try? await Task.sleep(for: .seconds(1))  // throws only when cancelled: the loop then ends
             if driver.inbox.isClosed { return }

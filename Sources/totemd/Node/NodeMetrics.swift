@@ -34,6 +34,8 @@ struct NodeMetrics: Sendable {
     /// `totem_p2p_gossip_txs_dropped_total{direction}`: the P2P layer's counts, copied in by `update`.
     let gossipDrops: GossipDropCounters
     let lmdbMapBytes: CoreMetrics.Gauge
+    /// Reopens of the LMDB environment that gave its write buffers back (`releaseWriteBuffers`).
+    let lmdbReopens: TotalCounter
     /// Syncs to disk by kind (`totem_disk_syncs_total{kind}`, `DiskSyncs`), brought up to date
     /// every second.
     let diskSyncs: DiskSyncCounters
@@ -128,6 +130,7 @@ struct NodeMetrics: Sendable {
         p2pBytesReceived = CoreMetrics.Gauge(label: "totem_p2p_bytes_received", factory: factory)
         gossipDrops = GossipDropCounters(factory: factory)
         lmdbMapBytes = CoreMetrics.Gauge(label: "totem_lmdb_map_bytes", factory: factory)
+        lmdbReopens = TotalCounter(CoreMetrics.Counter(label: "totem_lmdb_reopens_total", factory: factory))
         dataDirFreeBytes = CoreMetrics.Gauge(label: "totem_data_dir_free_bytes", factory: factory)
         apiRequests = CoreMetrics.Counter(label: "totem_api_requests_total", factory: factory)
         apiResponses = APIResponses(factory: factory)
