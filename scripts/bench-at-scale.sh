@@ -48,14 +48,21 @@ measure() {  # <label>: the throughput and latency runs; prints their lines
 count_measured() {  # <label>: adds the works of a measurement (run in a subshell by $(measure …))
     CHAIN_WORKS=$((CHAIN_WORKS + $(works_in "$OUT/$1-rate0.txt" 1) + $(works_in "$OUT/$1-rate$RATE.txt" 1)))
 }
-nodes_line() {  # RssAnon and data.mdb of every node
+# A counter of a node's /metrics (0 when absent).
+node_metric() {
+    local listen
+    listen=$(sed -n 's/^listen = "\(127[^"]*\)"$/\1/p' "$1/config.toml" | tail -1)
+    curl -s --max-time 5 "http://$listen/metrics" | awk -v m="$2" '$1 == m {v = $2} END {printf "%.0f", v}'
+}
+nodes_line() {  # RssAnon and data.mdb of every node, with its memory trims and LMDB reopens so far
     local d pid rss mdb
     for d in "$TOTEM_DEVNET_DIR"/node* "$TOTEM_DEVNET_DIR"/observer*; do
         pid=$(tr -dc '0-9' < "$d/node.pid")
         rss=$(awk '/^RssAnon:/{printf "%.0f", $2/1024}' "/proc/$pid/status")
         mdb=$(find "$d" -name data.mdb -printf '%s\n' | head -1)
-        printf '  %-10s RssAnon %4s MiB  data.mdb %5.0f MiB  %4.0f B/work\n' "$(basename "$d")" "$rss" \
-            "$(awk -v b="$mdb" 'BEGIN{print b/1048576}')" "$(awk -v b="$mdb" -v w="$CHAIN_WORKS" 'BEGIN{print (w > 0 ? b/w : 0)}')"
+        printf '  %-10s RssAnon %4s MiB  data.mdb %5.0f MiB  %4.0f B/work  trims %s, LMDB reopens %s\n' "$(basename "$d")" "$rss" \
+            "$(awk -v b="$mdb" 'BEGIN{print b/1048576}')" "$(awk -v b="$mdb" -v w="$CHAIN_WORKS" 'BEGIN{print (w > 0 ? b/w : 0)}')" \
+            "$(node_metric "$d" totem_memory_trims_total)" "$(node_metric "$d" totem_lmdb_reopens_total)"
     done
 }
 max_rss() {

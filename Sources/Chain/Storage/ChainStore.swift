@@ -463,10 +463,11 @@ public final class ChainStore: Sendable {
     /// catch-up fetches it again).
     public var decidedLogDamage: SlotDamage? { decidedLog.damageAtOpen }
 
-    /// Gives the page buffers LMDB keeps from the largest write so far back to the heap, between
-    /// two writes (`LMDBEnvironment.releaseWriteBuffers`); false if open reads kept it from it.
-    public func releaseWriteBuffers() async throws -> Bool {
-        try await writer.releaseWriteBuffers()
+    /// Gives the page buffers LMDB keeps from the largest write so far back to the heap
+    /// (`LMDBEnvironment.releaseWriteBuffers`), in a moment between two transactions found within
+    /// `StoreLimits.reopenWaitMax`; false if there was none. Blocks: run it on a thread of its own.
+    public func releaseWriteBuffers() throws -> Bool {
+        try environment.releaseWriteBuffers(waitingAtMost: StoreLimits.reopenWaitMax)
     }
 
     /// Finishes queued writes (syncing them) and stops the writer thread.

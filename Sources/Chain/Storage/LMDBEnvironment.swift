@@ -287,20 +287,20 @@ public final class LMDBEnvironment: Sendable {
     public var reopenedCount: Int { reopenCount.load(ordering: .relaxed) }
 
     /// Gives the memory LMDB keeps for write transactions back to the C heap, by closing the
-    /// environment and opening it again; true if it did, false if transactions stayed open for
-    /// `waitingAtMost` (nothing changes then: try later).
+    /// environment and opening it again; true if it did, false if no moment without an open
+    /// transaction came within `waitingAtMost` (nothing changes then: try later).
     ///
     /// LMDB keeps every page buffer a write transaction dirtied on a free list of the environment's
     /// own (`me_dpages` in mdb.c) and frees them only when the environment closes: a node holds the
     /// dirty pages of its largest block write for good. A write of 15,000 random keys into a tree
     /// of a million dirties about 12,700 pages, 50 MiB, and a block of batched works writes three
     /// such trees. Committed data is on disk, so a reopen loses nothing; the database handles keep
-    /// their numbers (the databases are opened again in the same order, and checked). New
-    /// transactions wait while the reopen waits for open ones to end, so `waitingAtMost` should be
-    /// short; a detached read (a snapshot walk, seconds long) makes it return false at once. Run it
-    /// where no transaction of the calling thread is open (the store's writer thread between
-    /// writes). A reopen that fails leaves the environment closed and stops the process: the
-    /// store could serve nothing after it.
+    /// their numbers (the databases are opened again in the same order, and checked). It waits
+    /// for a moment when no transaction is open rather than making new ones wait (a block's
+    /// validation reads for a second at a million works), and gives up at once while a detached
+    /// read (a snapshot walk) is open. The transactions begun while it closes and opens (a few
+    /// milliseconds) wait. Run it on a thread that holds no transaction, e.g. a thread of its own.
+    /// A reopen that fails stops the process: the store could serve nothing after it.
     @discardableResult
     public func releaseWriteBuffers(waitingAtMost: Duration) throws -> Bool {
         guard !options.readOnly, detachedReads.load(ordering: .relaxed) == 0 else { return false }

@@ -21,9 +21,11 @@ public enum StoreLimits {
     /// Shortest and longest pause while waiting for transactions to drain before a map resize.
     public static let resizeWaitMinMicroseconds: UInt32 = 20
     public static let resizeWaitMaxMicroseconds: UInt32 = 2_000
-    /// How long a reopen that gives LMDB's write buffers back (`StoreWriter.releaseWriteBuffers`)
-    /// waits for open transactions to end; new ones wait meanwhile, so it is short.
-    public static let reopenWaitMax: Duration = .milliseconds(100)
+    /// How long a reopen that gives LMDB's write buffers back (`ChainStore.releaseWriteBuffers`)
+    /// looks for a moment when no transaction is open (nothing waits for it meanwhile), and how
+    /// often it looks at most.
+    public static let reopenWaitMax: Duration = .seconds(5)
+    public static let reopenPollMaxMicroseconds: UInt32 = 500
     /// Largest signing state record (its lock carries a whole block, at most 64 MiB by genesis rules).
     public static let signingStateMaxBytes = 65 << 20
     /// Largest decided-block log record: a block (at most 64 MiB by genesis rules) and its certificate.

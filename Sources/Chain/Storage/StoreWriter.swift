@@ -61,14 +61,6 @@ public final class StoreWriter: Sendable {
         }
     }
 
-    /// Gives LMDB's write buffers back to the heap (`LMDBEnvironment.releaseWriteBuffers`) on the
-    /// writer thread, between two writes; false if open transactions kept the environment for
-    /// `StoreLimits.reopenWaitMax` (nothing changed then).
-    public func releaseWriteBuffers() async throws -> Bool {
-        let environment = self.environment
-        return try await thread.run { try environment.releaseWriteBuffers(waitingAtMost: StoreLimits.reopenWaitMax) }
-    }
-
     /// Runs `body` (blocking I/O outside LMDB) on the writer thread once every write queued before
     /// it is committed (synced but for the last one's meta page when meta-page syncs are deferred),
     /// and returns its result.

@@ -88,34 +88,46 @@ final class TransactionGate: Sendable {
     /// thread that holds a shared pass itself (a write begun inside a read closure whose map must
     /// grow): waiting would never end.
     func withExclusive<T>(_ body: () throws -> T) throws -> T {
-        // Never nil: without a deadline the pass is always taken.
-        try withExclusive(waitingAtMost: nil, body)!
-    }
-
-    /// As `withExclusive`, but gives up when the pass is not held within `waitingAtMost` (other
-    /// transactions kept it), running nothing and returning nil; nil `waitingAtMost` waits as long
-    /// as it takes.
-    func withExclusive<T>(waitingAtMost: Duration?, _ body: () throws -> T) throws -> T? {
         guard !heldByThisThread else {
-            throw StoreError(.io, "the environment must be resized or reopened, but this thread holds "
-                             + "a transaction open; retry the write outside any read")
+            throw StoreError(.io, "the map must be resized, but this thread holds a transaction open; "
+                             + "retry the write outside any read")
         }
-        let deadline = waitingAtMost.map { ContinuousClock.now + $0 }
         var pause = StoreLimits.resizeWaitMinMicroseconds
         while !state.withLock({ s -> Bool in
             if s.exclusiveClaimed { return false }
             s.exclusiveClaimed = true
             return true
         }) {
-            if let deadline, ContinuousClock.now >= deadline { return nil }
             Self.sleep(&pause)
         }
         defer { state.withLock { $0.exclusiveClaimed = false } }
         pause = StoreLimits.resizeWaitMinMicroseconds
         while state.withLock({ $0.sharedCount }) > 0 {
-            if let deadline, ContinuousClock.now >= deadline { return nil }
             Self.sleep(&pause)
         }
+        return try body()
+    }
+
+    /// As `withExclusive`, but waits for a moment when no transaction is open instead of claiming
+    /// the gate at once: new transactions never wait for it, but under a steady stream of them it
+    /// may not find one. Runs `body` with the exclusive pass taken in that moment; gives up after
+    /// `waitingAtMost`, running nothing and returning nil.
+    func withExclusive<T>(waitingAtMost: Duration, _ body: () throws -> T) throws -> T? {
+        guard !heldByThisThread else {
+            throw StoreError(.io, "the environment must be reopened, but this thread holds a transaction open")
+        }
+        let deadline = ContinuousClock.now + waitingAtMost
+        var pause = StoreLimits.resizeWaitMinMicroseconds
+        while !state.withLock({ s -> Bool in
+            if s.exclusiveClaimed || s.sharedCount > 0 { return false }
+            s.exclusiveClaimed = true
+            return true
+        }) {
+            if ContinuousClock.now >= deadline { return nil }
+            usleep(pause)
+            pause = min(pause * 2, StoreLimits.reopenPollMaxMicroseconds)
+        }
+        defer { state.withLock { $0.exclusiveClaimed = false } }
         return try body()
     }
 

@@ -305,20 +305,24 @@ final class Node: Service {
                 metrics.anonymousMemoryBytes.record(Int(clamping: anonymous))
                 if trimPolicy.withLock({ $0.tick(anonymous: anonymous) }) {
                     let metrics = self.metrics, logger = self.logger, store = chain.store, started = ContinuousClock.now
-                    // LMDB's write buffers first (the largest block write's pages, tens of MiB at a
-                    // million works), so that the trim can give them back too.
-                    Task { @Sendable in
-                        let reopened = (try? await store.releaseWriteBuffers()) ?? false
-                        trim.start { before, after in
-                            metrics.memoryTrims.increment()
-                            metrics.memoryTrimDuration.recordInterval(since: started)
-                            guard let before, let after else { return }
-                            trimPolicy.withLock { $0.trimmed(after: after) }
-                            logger.debug("freed heap memory given back", metadata: [
-                                "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)",
-                                "lmdbReopened": "\(reopened)", "took": "\(ContinuousClock.now - started)"])
+                    let reopened = Atomic<Bool>(false)
+                    // LMDB's write buffers first (the largest block write's pages, 150 MiB after a
+                    // fill of batches at a million works), so that the trim gives them back too.
+                    trim.start(first: {
+                        do {
+                            reopened.store(try store.releaseWriteBuffers(), ordering: .relaxed)
+                        } catch {
+                            logger.warning("could not reopen the store to free its write buffers", metadata: ["error": "\(error)"])
                         }
-                    }
+                    }, done: { before, after in
+                        metrics.memoryTrims.increment()
+                        metrics.memoryTrimDuration.recordInterval(since: started)
+                        guard let before, let after else { return }
+                        trimPolicy.withLock { $0.trimmed(after: after) }
+                        logger.debug("freed heap memory given back", metadata: [
+                            "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)",
+                            "lmdbReopened": "\(reopened.load(ordering: .relaxed))", "took": "\(ContinuousClock.now - started)"])
+                    })
                 }
             }
             metrics.mempoolTxs.record(chain.mempool.count)

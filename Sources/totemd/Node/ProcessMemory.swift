@@ -53,13 +53,17 @@ final class MemoryTrim: Sendable {
     /// Trims done so far.
     var count: Int { trims.load(ordering: .relaxed) }
 
-    /// Starts a trim unless one is running; `done` gets the anonymous bytes before and after.
-    func start(done: @escaping @Sendable (_ before: UInt64?, _ after: UInt64?) -> Void) {
+    /// Starts a trim unless one is running: `first` runs on the trim's thread (freeing what it can
+    /// before the heap is trimmed), then the trim; `done` gets the anonymous bytes before both
+    /// and after.
+    func start(first: @escaping @Sendable () -> Void = {},
+               done: @escaping @Sendable (_ before: UInt64?, _ after: UInt64?) -> Void) {
         #if canImport(Glibc)
         guard let mallocTrim = Self.mallocTrim else { return }
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         let thread = Thread { [self] in
             let before = ProcessMemory.anonymousBytes()
+            first()
             _ = mallocTrim(0)
             let after = ProcessMemory.anonymousBytes()
             trims.add(1, ordering: .relaxed)
