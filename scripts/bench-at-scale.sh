@@ -14,7 +14,8 @@
 #
 # Environment: WORKS (1000000), DURATION (seconds per measurement, 30), RATE (1000), FILL_CHUNK_S
 # (seconds per fill run, 60), CONCURRENCY (the bench's POSTs in flight at rate 0, 4), ETCD (0), OUT
-# (report folder, a new temporary one), TOTEM_SKIP_BUILD=1 (use the existing release build). The
+# (report folder, a new temporary one), TOTEM_SKIP_BUILD=1 (use the existing release build), KEEP_DEVNET=1
+# (keep the devnet's data at the end; by default it is removed, the reports stay). The
 # machine should have nothing else running: the reports print the load average at each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,6 @@ OUT=${OUT:-$(mktemp -d /tmp/totem-scale.XXXXXX)}
 mkdir -p "$OUT"
 source scripts/lib/bench-common.sh
 ROOT_KEY="$TOTEM_DEVNET_DIR/root_registrar.json"
-trap 'bash scripts/devnet.sh down >/dev/null 2>&1 || true' EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 # The works a bench report says were committed, at $2 works per tx.
@@ -111,7 +111,6 @@ echo "  throughput     $(ratio "$(field tx_per_s "${BIG%%|*}")" "$(field tx_per_
 echo "  p50 at $RATE/s  $(ratio "$(field p50_ms "${BIG##*|}")" "$(field p50_ms "${FRESH##*|}")")   (target <= 1.15)"
 echo "  p99 at $RATE/s  $(ratio "$(field p99_ms "${BIG##*|}")" "$(field p99_ms "${FRESH##*|}")")   (target <= 1.15)"
 echo "  largest RssAnon ${RSS} MiB   (floor <= 300, target <= 200)"
-bash scripts/devnet.sh down >/dev/null 2>&1
 
 if [[ "${ETCD:-0}" == 1 ]]; then
     echo "etcd, 4 nodes, same machine (load $(load)):"

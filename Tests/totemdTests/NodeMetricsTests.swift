@@ -43,6 +43,15 @@ struct NodeMetricsTests {
         p.trimmed(after: above - (1 << 20))
         run(1...(2 * interval), above + NodeLimits.memoryTrimRegrowthBytes)
         #expect(starts.count == 2, "grown by the margin: trimmed again")
+        // Then below the margin: trimmed again only once the quiet time passed since that trim.
+        p.trimmed(after: above)
+        let quiet = NodeLimits.memoryTrimQuietSeconds
+        let sinceSecond = 2 * interval - starts[1]  // ticks since the second trim so far
+        starts = []
+        run(1...(2 * quiet), above + NodeLimits.memoryTrimRegrowthBytes - 1)
+        #expect(quiet > interval)
+        #expect(starts.first == quiet - sinceSecond, "after the quiet time, not before")
+        #expect(starts.count == 2, "then every quiet time while the heap stays")
     }
 
     /// A trim runs on its own thread, is counted, and reports the anonymous memory around it (how

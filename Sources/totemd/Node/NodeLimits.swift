@@ -70,6 +70,8 @@ extension NodeLimits {
     static let memoryTrimIntervalSeconds = 30
     /// ...and once the anonymous memory grew this much since the last trim (`TrimPolicy`).
     static let memoryTrimRegrowthBytes: UInt64 = 64 << 20
+    /// ...or once this long passed since the last trim.
+    static let memoryTrimQuietSeconds = 120
 }
 
 extension NodeLimits {

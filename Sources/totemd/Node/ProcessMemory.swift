@@ -88,9 +88,13 @@ final class MemoryTrim: Sendable {
 
 /// When the node trims its heap: above `NodeLimits.memoryTrimAboveBytes` of anonymous memory, at
 /// most every `memoryTrimIntervalSeconds`, and only once it grew by `memoryTrimRegrowthBytes` since
-/// what the last trim left. A node that holds its memory in use (at a million works, 330-370 MiB,
-/// mostly LMDB's freed dirty pages) would otherwise trim every 30 s for nothing, and `malloc_trim`
-/// walks the whole heap holding the arenas' locks, which every allocation then waits for.
+/// what the last trim left, or `memoryTrimQuietSeconds` after the last trim. A node that holds its
+/// memory in use would otherwise trim every 30 s for nothing, and `malloc_trim` walks the whole
+/// heap holding the arenas' locks, which every allocation then waits for. But what a trim under
+/// load left was in use then (pending batches, a block write's buffers): a node that stays a
+/// little below that plus the margin once the load is gone is trimmed after the quiet time (at a
+/// million works one validator held 322 MiB after a benchmark's last phase, its last trim having
+/// left about 260).
 struct TrimPolicy: Sendable, Equatable {
     private var secondsSinceTrim = 0
     private var lastAfter: UInt64?
@@ -100,7 +104,8 @@ struct TrimPolicy: Sendable, Equatable {
         secondsSinceTrim += 1
         guard anonymous > NodeLimits.memoryTrimAboveBytes, secondsSinceTrim >= NodeLimits.memoryTrimIntervalSeconds
         else { return false }
-        if let lastAfter, anonymous < lastAfter + NodeLimits.memoryTrimRegrowthBytes { return false }
+        if let lastAfter, anonymous < lastAfter + NodeLimits.memoryTrimRegrowthBytes,
+           secondsSinceTrim < NodeLimits.memoryTrimQuietSeconds { return false }
         secondsSinceTrim = 0
         lastAfter = anonymous  // until the trim reports what it left
         return true
