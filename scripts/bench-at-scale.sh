@@ -15,7 +15,7 @@
 # Environment: WORKS (1000000), DURATION (seconds per measurement, 30), RATE (1000), FILL_CHUNK_S
 # (seconds per fill run, 60), CONCURRENCY (the bench's POSTs in flight at rate 0, 4), ETCD (0), OUT
 # (report folder, a new temporary one), TOTEM_SKIP_BUILD=1 (use the existing release build), KEEP_DEVNET=1
-# (keep the devnet's data at the end; by default it is removed, the reports stay). The
+# (keep the nodes' data at the end; by default it is removed, their logs and the reports stay). The
 # machine should have nothing else running: the reports print the load average at each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."

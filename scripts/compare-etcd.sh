@@ -12,7 +12,7 @@
 # Environment: DURATION (seconds per phase, 30), RATE (open-loop rate, 1000), WORKS_PER_TX (1; more
 # sends RegisterWorkBatch), CONCURRENCY (the bench's POSTs in flight at rate 0, 4), OUT (report
 # folder, a new temporary one), TOTEM_SKIP_BUILD=1 (use the existing release build), KEEP_DEVNET=1
-# (keep the last devnet's data; by default it is removed, the reports stay). Needs root or
+# (keep the last devnet's node data; by default it is removed, their logs and the reports stay). Needs root or
 # sudo only for apt-get (etcd, Go; etcd_bench.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."

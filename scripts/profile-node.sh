@@ -7,7 +7,7 @@
 #   scripts/profile-node.sh            # 30 s of load, 20 s profiled, node1
 # Environment: DURATION (s of load, 30), PROFILE (s profiled, 20), NODE (devnet node, 1), HZ (999),
 # RATE (0), WORKS_PER_TX (1), CONCURRENCY (the bench's POSTs in flight at rate 0, 16), TOTEM_SKIP_BUILD=1 (use .build/release/totemd as it is), OUT (folder),
-# KEEP_DEVNET=1 (keep the devnet's data; by default it is removed, perf.data and the reports stay).
+# KEEP_DEVNET=1 (keep the nodes' data; by default it is removed, their logs, perf.data and the reports stay).
 # Needs perf (Debian: linux-perf; scripts/install-deps.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +21,8 @@ T="$PWD/.build/release/totemd"
 
 export TOTEM_DEVNET_DIR="$OUT/devnet" TOTEM_SKIP_BUILD=1 TOTEM_P2P_BASE_PORT=29601 TOTEM_API_BASE_PORT=29701
 APIS=http://127.0.0.1:29701,http://127.0.0.1:29702,http://127.0.0.1:29703,http://127.0.0.1:29704
-# Stopped and removed at the end unless KEEP_DEVNET=1 (perf.data and the reports stay in $OUT).
-trap 'bash scripts/devnet.sh down >/dev/null 2>&1 || true; [[ "${KEEP_DEVNET:-}" == 1 ]] || rm -rf "$TOTEM_DEVNET_DIR"' EXIT
+# Stopped at the end, its nodes' data removed unless KEEP_DEVNET=1 (logs, perf.data and the reports stay).
+trap 'bash scripts/devnet.sh down >/dev/null 2>&1 || true; [[ "${KEEP_DEVNET:-}" == 1 ]] || rm -rf "$TOTEM_DEVNET_DIR"/*/data' EXIT
 bash scripts/devnet.sh down >/dev/null 2>&1 || true
 rm -rf "$TOTEM_DEVNET_DIR"
 bash scripts/devnet.sh up >&2

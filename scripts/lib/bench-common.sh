@@ -8,11 +8,12 @@ fi
 export TOTEM_DEVNET_DIR="$OUT/devnet" TOTEM_SKIP_BUILD=1 TOTEM_P2P_BASE_PORT=28601 TOTEM_API_BASE_PORT=28701
 APIS=http://127.0.0.1:28701,http://127.0.0.1:28702,http://127.0.0.1:28703,http://127.0.0.1:28704
 
-# Stops the devnet and removes its data, unless KEEP_DEVNET=1 (the reports in $OUT stay): a devnet
-# at a million works holds 5-13 GB, and a session's left-over ones once filled the disk.
+# Stops the devnet and removes its nodes' data, unless KEEP_DEVNET=1 (the reports in $OUT and the
+# nodes' logs stay): a devnet at a million works holds 5-13 GB, and a session's left-over ones once
+# filled the disk.
 devnet_finish() {
     bash scripts/devnet.sh down >/dev/null 2>&1 || true
-    [[ "${KEEP_DEVNET:-}" == 1 ]] || rm -rf "$TOTEM_DEVNET_DIR"
+    [[ "${KEEP_DEVNET:-}" == 1 ]] || rm -rf "$TOTEM_DEVNET_DIR"/*/data
 }
 trap devnet_finish EXIT
 

@@ -319,7 +319,7 @@ final class Node: Service {
                         metrics.memoryTrimDuration.recordInterval(since: started)
                         guard let before, let after else { return }
                         trimPolicy.withLock { $0.trimmed(after: after) }
-                        logger.debug("freed heap memory given back", metadata: [
+                        logger.info("freed heap memory given back", metadata: [
                             "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)",
                             "lmdbReopened": "\(reopened.load(ordering: .relaxed))", "took": "\(ContinuousClock.now - started)"])
                     })
