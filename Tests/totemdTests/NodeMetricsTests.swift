@@ -52,6 +52,14 @@ struct NodeMetricsTests {
         #expect(quiet > interval)
         #expect(starts.first == quiet - sinceSecond, "after the quiet time, not before")
         #expect(starts.count == 2, "then every quiet time while the heap stays")
+        // A trim that could not reopen the store sets no hurdle: the next comes after the interval,
+        // not after the quiet time.
+        var q = TrimPolicy()
+        let firstAt = (1...interval).first { _ in q.tick(anonymous: above) }
+        #expect(firstAt == interval)
+        q.trimmed(after: above, storeReopened: false)
+        let nextAt = (1...quiet).first { _ in q.tick(anonymous: above) }
+        #expect(nextAt == interval, "tried again once the interval passed")
     }
 
     /// A trim runs on its own thread, is counted, and reports the anonymous memory around it (how

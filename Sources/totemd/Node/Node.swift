@@ -318,7 +318,7 @@ final class Node: Service {
                         metrics.memoryTrims.increment()
                         metrics.memoryTrimDuration.recordInterval(since: started)
                         guard let before, let after else { return }
-                        trimPolicy.withLock { $0.trimmed(after: after) }
+                        trimPolicy.withLock { $0.trimmed(after: after, storeReopened: reopened.load(ordering: .relaxed)) }
                         logger.info("freed heap memory given back", metadata: [
                             "beforeMiB": "\(before >> 20)", "afterMiB": "\(after >> 20)",
                             "lmdbReopened": "\(reopened.load(ordering: .relaxed))", "took": "\(ContinuousClock.now - started)"])

@@ -111,6 +111,10 @@ struct TrimPolicy: Sendable, Equatable {
         return true
     }
 
-    /// What a trim left.
-    mutating func trimmed(after: UInt64) { lastAfter = after }
+    /// What a trim left. A trim whose LMDB reopen did not happen (a snapshot walk was open, or no
+    /// moment without transactions came) sets no regrowth hurdle: the next tick after the interval
+    /// tries again, instead of waiting for the quiet time with LMDB's buffers still held.
+    mutating func trimmed(after: UInt64, storeReopened: Bool = true) {
+        lastAfter = storeReopened ? after : nil
+    }
 }
