@@ -23,8 +23,8 @@ public struct Database: Sendable, Hashable, CustomStringConvertible {
 /// closure, on one thread. The two calls that are not thread-safe are guarded: `mdb_env_set_mapsize`
 /// runs only under `TransactionGate`'s exclusive pass (no transaction of this process open), and
 /// `mdb_env_close` runs only in `LMDBEnvironment.deinit`, when no other reference exists, or in
-/// `releaseWriteBuffers` under the exclusive pass (every use of the pointer but the writer
-/// thread's own `growAhead` holds a shared pass; see there).
+/// `releaseWriteBuffers` under the exclusive pass (every other use of the pointer holds a shared
+/// pass or the exclusive one).
 struct EnvironmentPointer: @unchecked Sendable {
     let raw: OpaquePointer
 }
@@ -137,7 +137,7 @@ public final class LMDBEnvironment: Sendable {
             throw error
         }
         openClaim = claim
-        envBits = Atomic(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(raw))))
+        envBits = Atomic(UInt(bitPattern: raw))
         databaseOrder = names
         maxKeyBytes = Int(mdb_env_get_maxkeysize(raw))
         mapSize = Atomic(Self.currentMapSize(raw))
@@ -316,7 +316,7 @@ public final class LMDBEnvironment: Sendable {
                 fatalError("reopening the LMDB environment in \(directory) failed: \(error)")
             }
             precondition(reopened == databasesByName, "a reopened LMDB environment numbered its databases differently")
-            envBits.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(raw))), ordering: .releasing)
+            envBits.store(UInt(bitPattern: raw), ordering: .releasing)
             mapSize.store(Self.currentMapSize(raw), ordering: .releasing)
             reopenCount.add(1, ordering: .relaxed)
         } != nil

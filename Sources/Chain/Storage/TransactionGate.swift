@@ -93,11 +93,7 @@ final class TransactionGate: Sendable {
                              + "retry the write outside any read")
         }
         var pause = StoreLimits.resizeWaitMinMicroseconds
-        while !state.withLock({ s -> Bool in
-            if s.exclusiveClaimed { return false }
-            s.exclusiveClaimed = true
-            return true
-        }) {
+        while !claim(onlyWhenIdle: false) {
             Self.sleep(&pause)
         }
         defer { state.withLock { $0.exclusiveClaimed = false } }
@@ -118,17 +114,23 @@ final class TransactionGate: Sendable {
         }
         let deadline = ContinuousClock.now + waitingAtMost
         var pause = StoreLimits.resizeWaitMinMicroseconds
-        while !state.withLock({ s -> Bool in
-            if s.exclusiveClaimed || s.sharedCount > 0 { return false }
-            s.exclusiveClaimed = true
-            return true
-        }) {
+        while !claim(onlyWhenIdle: true) {
             if ContinuousClock.now >= deadline { return nil }
             usleep(pause)
             pause = min(pause * 2, StoreLimits.reopenPollMaxMicroseconds)
         }
         defer { state.withLock { $0.exclusiveClaimed = false } }
         return try body()
+    }
+
+    /// Claims the exclusive pass unless another thread has; with `onlyWhenIdle`, also unless a
+    /// shared pass is held. True if claimed.
+    private func claim(onlyWhenIdle: Bool) -> Bool {
+        state.withLock { s in
+            if s.exclusiveClaimed || (onlyWhenIdle && s.sharedCount > 0) { return false }
+            s.exclusiveClaimed = true
+            return true
+        }
     }
 
     private static func sleep(_ pause: inout UInt32) {
